@@ -1,0 +1,10 @@
+// The kernel module: pure functions over pointers into the imported memory. No allocation, no runtime,
+// no mutable globals: it can be instantiated any number of times, on any thread, over one memory.
+// Every export is listed in src/runtime/kernels.ts (a test fails if one is missing there).
+
+/** First byte the host may use: above the module's static data (there is none) and stack. */
+export function heap_base(): usize {
+  return __heap_base;
+}
+
+export { pack_b_f32, matmul_f32 } from './kernels/matmul';

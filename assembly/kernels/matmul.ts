@@ -1,0 +1,146 @@
+// C[M,N] (= or +=) A[M,K]·B[K,N]. A is read through element strides (ldaM, ldaK), so Aᵀ needs no copy;
+// B is first packed by pack_b_f32 into 8-column panels Bp[ceil(N/8)][K][8], zero-padded past N, from
+// element strides (ldbK, ldbN), so B and Bᵀ share one compute kernel.
+// Work items: output tiles of MB rows × NB columns, numbered row-major. Each C element is summed by one
+// thread over fixed K-blocks of KC, in order: bit-identical for any thread count.
+// Register blocking: 4×8 micro-tile in eight f32x4 accumulators (the largest V8 keeps in 15 xmm registers).
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const MB: i32 = 64;
+const NB: i32 = 128;
+const KC: i32 = 256;
+
+/** Packs 8-column panels [start, end) of B (element (k, n) at b[k·ldbK + n·ldbN]) into bp. */
+export function pack_b_f32(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
+  const strideK = <usize>ldbK << 2;
+  for (let p = start; p < end; p++) {
+    const n0 = p * NR;
+    const cols = min(NR, N - n0);
+    let dst = bp + ((<usize>p * <usize>K * <usize>NR) << 2);
+    if (ldbN == 1 && cols == NR) {
+      let src = b + (<usize>n0 << 2);
+      for (let k = 0; k < K; k++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += strideK;
+        dst += 32;
+      }
+    } else {
+      const strideN = <usize>ldbN << 2;
+      let col = b + <usize>n0 * strideN;
+      for (let k = 0; k < K; k++) {
+        v128.store(dst, f32x4.splat(0));
+        v128.store(dst, f32x4.splat(0), 16);
+        let src = col;
+        for (let j = 0; j < cols; j++) {
+          store<f32>(dst + (<usize>j << 2), load<f32>(src));
+          src += strideN;
+        }
+        col += strideK;
+        dst += 32;
+      }
+    }
+  }
+}
+
+/** Stores (or adds) up to 8 columns of one row of the micro-tile. */
+// @ts-ignore: decorator
+@inline
+function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
+  if (cols == 8) {
+    if (add) {
+      lo = f32x4.add(v128.load(c), lo);
+      hi = f32x4.add(v128.load(c, 16), hi);
+    }
+    v128.store(c, lo);
+    v128.store(c, hi, 16);
+    return;
+  }
+  for (let j = 0; j < cols; j++) {
+    let v: f32;
+    switch (j) {
+      case 0: v = f32x4.extract_lane(lo, 0); break;
+      case 1: v = f32x4.extract_lane(lo, 1); break;
+      case 2: v = f32x4.extract_lane(lo, 2); break;
+      case 3: v = f32x4.extract_lane(lo, 3); break;
+      case 4: v = f32x4.extract_lane(hi, 0); break;
+      case 5: v = f32x4.extract_lane(hi, 1); break;
+      case 6: v = f32x4.extract_lane(hi, 2); break;
+      default: v = f32x4.extract_lane(hi, 3); break;
+    }
+    const p = c + (<usize>j << 2);
+    store<f32>(p, add ? load<f32>(p) + v : v);
+  }
+}
+
+/**
+ * The 4×8 micro-kernel over kc steps of k. Rows a0..a3 (a row past M repeats a valid one and is not
+ * stored), byte stride sak between consecutive k. Kept a separate function (it has a loop, so Binaryen
+ * does not inline it) so that V8's optimising tier takes over between calls.
+ */
+function micro4x8(c: usize, ldc: usize, a0: usize, a1: usize, a2: usize, a3: usize, sak: usize,
+                  bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
+  let c1l = f32x4.splat(0), c1h = f32x4.splat(0);
+  let c2l = f32x4.splat(0), c2h = f32x4.splat(0);
+  let c3l = f32x4.splat(0), c3h = f32x4.splat(0);
+  let off: usize = 0;
+  const end = bp + (<usize>kc << 5);
+  while (bp < end) {
+    const bl = v128.load(bp);
+    const bh = v128.load(bp, 16);
+    let a = v128.load32_splat(a0 + off);
+    c0l = f32x4.add(c0l, f32x4.mul(a, bl));
+    c0h = f32x4.add(c0h, f32x4.mul(a, bh));
+    a = v128.load32_splat(a1 + off);
+    c1l = f32x4.add(c1l, f32x4.mul(a, bl));
+    c1h = f32x4.add(c1h, f32x4.mul(a, bh));
+    a = v128.load32_splat(a2 + off);
+    c2l = f32x4.add(c2l, f32x4.mul(a, bl));
+    c2h = f32x4.add(c2h, f32x4.mul(a, bh));
+    a = v128.load32_splat(a3 + off);
+    c3l = f32x4.add(c3l, f32x4.mul(a, bl));
+    c3h = f32x4.add(c3h, f32x4.mul(a, bh));
+    off += sak;
+    bp += 32;
+  }
+  storeRow(c, c0l, c0h, cols, add);
+  if (rows > 1) storeRow(c + ldc, c1l, c1h, cols, add);
+  if (rows > 2) storeRow(c + 2 * ldc, c2l, c2h, cols, add);
+  if (rows > 3) storeRow(c + 3 * ldc, c3l, c3h, cols, add);
+}
+
+/**
+ * C[M,N] (= or +=, accumulate != 0) A·Bp for output tiles [start, end). ldc is C's row stride in
+ * elements. K must be ≥ 1 (the host fills C for K = 0).
+ */
+export function matmul_f32(c: usize, a: usize, bp: usize, M: i32, N: i32, K: i32, ldaM: i32, ldaK: i32,
+                           ldc: i32, accumulate: i32, start: i32, end: i32): void {
+  const tilesN = (N + NB - 1) / NB;
+  const rowBytes = <usize>ldaM << 2;
+  const sak = <usize>ldaK << 2;
+  const ldcBytes = <usize>ldc << 2;
+  for (let t = start; t < end; t++) {
+    const m0 = (t / tilesN) * MB;
+    const n0 = (t % tilesN) * NB;
+    const m1 = min(M, m0 + MB);
+    const n1 = min(N, n0 + NB);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = min(KC, K - k0);
+      const add = accumulate != 0 || k0 > 0;
+      for (let n = n0; n < n1; n += NR) {
+        const panel = bp + ((<usize>(n / NR) * <usize>K + <usize>k0) << 5);
+        const cols = min(NR, n1 - n);
+        for (let m = m0; m < m1; m += MR) {
+          const rows = min(MR, m1 - m);
+          const a0 = a + (<usize>m * rowBytes) + <usize>k0 * sak;
+          const a1 = rows > 1 ? a0 + rowBytes : a0;
+          const a2 = rows > 2 ? a0 + 2 * rowBytes : a0;
+          const a3 = rows > 3 ? a0 + 3 * rowBytes : a0;
+          micro4x8(c + <usize>m * ldcBytes + (<usize>n << 2), ldcBytes, a0, a1, a2, a3, sak, panel, kc, rows, cols, add);
+        }
+      }
+    }
+  }
+}

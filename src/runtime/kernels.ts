@@ -1,0 +1,29 @@
+/**
+ * The one table of kernels: every export of the wasm module (but `heap_base`), its arguments in ABI
+ * order (outputs, saved-for-backward, inputs, sizes; the work range `start, end` is always last and
+ * not listed), and what one work item is. The index of a kernel in this table is its dispatch id.
+ * Tests walk this table: an export with no entry, or an entry with no test and no benchmark, fails.
+ */
+export interface KernelSpec {
+  /** Argument names in ABI order, before `start, end`. */
+  readonly args: readonly string[];
+  /** What one work item is: the unit the pool splits into contiguous ranges. */
+  readonly item: string;
+}
+
+export const KERNELS = {
+  pack_b_f32: { args: ['bp', 'b', 'K', 'N', 'ldbK', 'ldbN'], item: 'a panel of 8 columns of B' },
+  matmul_f32: {
+    args: ['c', 'a', 'bp', 'M', 'N', 'K', 'ldaM', 'ldaK', 'ldc', 'accumulate'],
+    item: 'an output tile of 64 rows × 128 columns',
+  },
+} as const satisfies Record<string, KernelSpec>;
+
+export type KernelName = keyof typeof KERNELS;
+export const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];
+export const KERNEL_ID: Readonly<Record<KernelName, number>> = Object.fromEntries(
+  KERNEL_NAMES.map((name, i) => [name, i]),
+) as Record<KernelName, number>;
+
+/** Exports of the module that are not kernels. */
+export const NON_KERNEL_EXPORTS = ['heap_base', 'memory'] as const;

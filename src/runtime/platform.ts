@@ -1,0 +1,36 @@
+/** What the host JavaScript runtime offers: the only place that sniffs the environment. */
+
+export const isNode =
+  typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions?.node &&
+  typeof (globalThis as { Deno?: unknown }).Deno === 'undefined' &&
+  typeof (globalThis as { Bun?: unknown }).Bun === 'undefined';
+
+/** Shared memory and Atomics.wait in workers: true in Node, Deno, Bun, and cross-origin-isolated pages. */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
+  const g = globalThis as { crossOriginIsolated?: boolean; window?: unknown; WorkerGlobalScope?: unknown };
+  if (g.crossOriginIsolated === false) return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this thread may block in Atomics.wait (a browser page's main thread may not). */
+export function canBlock(): boolean {
+  if (isNode) return true;
+  const g = globalThis as { document?: unknown };
+  return typeof g.document === 'undefined';
+}
+
+/** Logical cores, for `threads: 'auto'`. */
+export async function hardwareConcurrency(): Promise<number> {
+  if (isNode) {
+    const os = await import('node:os');
+    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  }
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return n && n > 0 ? n : 1;
+}

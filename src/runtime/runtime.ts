@@ -1,0 +1,143 @@
+import { ArgumentError } from '../errors.js';
+import { Arena } from './arena.js';
+import { KERNEL_ID, KERNEL_NAMES, type KernelName } from './kernels.js';
+import { compileKernels, type WasmSource } from './module.js';
+import { canBlock, hardwareConcurrency, sharedMemoryAvailable } from './platform.js';
+import { CTL_BYTES, Pool, type KernelFn } from './pool.js';
+
+export interface RuntimeOptions {
+  /** Threads including the caller: a number, or 'auto' for every logical core. Default 'auto'. */
+  threads?: number | 'auto';
+  /** The most memory the engine may use, MiB (wasm32: at most 4096). Default 4096. */
+  maxMemoryMiB?: number;
+  /** Memory to start with, MiB. Default 16. */
+  initialMemoryMiB?: number;
+  /** Where the kernel builds come from (edge runtimes pass compiled modules). Default: files in the package. */
+  wasm?: { single?: WasmSource; threads?: WasmSource };
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+/** Work below this many multiply-adds (or element operations) runs on the caller alone. */
+export const PARALLEL_THRESHOLD = 1 << 15;
+
+/**
+ * The engine's machine: one WebAssembly.Memory, the kernel module instantiated over it on every thread,
+ * the arena that owns its layout, and the pool that splits kernel calls across threads. The only layer
+ * that touches WebAssembly, workers and Atomics.
+ */
+export class Runtime {
+  readonly arena: Arena;
+  private f32View: Float32Array;
+  private i32View: Int32Array;
+  private u8View: Uint8Array;
+  private readonly direct: readonly KernelFn[];
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly build: 'single' | 'threads',
+    private readonly pool: Pool | undefined,
+    exports: WebAssembly.Exports,
+    arenaBase: number,
+    limitBytes: number,
+  ) {
+    this.arena = new Arena(memory, arenaBase, limitBytes);
+    this.direct = KERNEL_NAMES.map((n) => exports[n] as KernelFn);
+    this.f32View = new Float32Array(memory.buffer);
+    this.i32View = new Int32Array(memory.buffer);
+    this.u8View = new Uint8Array(memory.buffer);
+  }
+
+  static async create(options: RuntimeOptions = {}): Promise<Runtime> {
+    const cores = await hardwareConcurrency();
+    const asked = options.threads ?? 'auto';
+    if (asked !== 'auto' && !(Number.isInteger(asked) && asked >= 1 && asked <= 256)) {
+      throw new ArgumentError(`threads must be 'auto' or an integer from 1 to 256, got ${String(asked)}`);
+    }
+    const maxMiB = options.maxMemoryMiB ?? 4096;
+    if (!(maxMiB >= 1 && maxMiB <= 4096)) {
+      throw new ArgumentError(`maxMemoryMiB must be from 1 to 4096 (wasm32 addresses 4 GiB), got ${maxMiB}`);
+    }
+    const shared = sharedMemoryAvailable();
+    const threads = !shared ? 1 : asked === 'auto' ? cores : asked;
+    const build = threads > 1 ? 'threads' : 'single';
+    const maxPages = Math.min(MAX_PAGES, Math.floor((maxMiB * 2 ** 20) / PAGE));
+    const initialPages = Math.min(maxPages, Math.max(1, Math.ceil(((options.initialMemoryMiB ?? 16) * 2 ** 20) / PAGE)));
+    const module = await compileKernels(build, options.wasm?.[build]);
+    const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: build === 'threads' });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const exports = instance.exports;
+    const heapBase = (exports.heap_base as () => number)() >>> 0;
+    // the control block sits first above the module's data, so it never moves
+    const ctl = Math.ceil(heapBase / 64) * 64;
+    const arenaBase = ctl + CTL_BYTES;
+    const direct = KERNEL_NAMES.map((n) => {
+      const fn = exports[n];
+      if (typeof fn !== 'function') throw new Error(`simdformer: the kernel build lacks export ${n}; rebuild it`);
+      return fn as KernelFn;
+    });
+    const pool =
+      threads > 1
+        ? await Pool.create({ module, memory, ctl, fns: direct, names: KERNEL_NAMES, threads, cores, canWait: canBlock() })
+        : undefined;
+    return new Runtime(memory, build, pool, exports, arenaBase, maxPages * PAGE);
+  }
+
+  /** Threads that run kernels, the caller included. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** The memory's bytes as float32 (re-made after every grow: never keep it across calls). */
+  get f32(): Float32Array {
+    if (this.f32View.buffer.byteLength !== this.memory.buffer.byteLength) this.remakeViews();
+    return this.f32View;
+  }
+  get i32(): Int32Array {
+    if (this.i32View.buffer.byteLength !== this.memory.buffer.byteLength) this.remakeViews();
+    return this.i32View;
+  }
+  get u8(): Uint8Array {
+    if (this.u8View.buffer.byteLength !== this.memory.buffer.byteLength) this.remakeViews();
+    return this.u8View;
+  }
+
+  private remakeViews(): void {
+    const buf = this.memory.buffer;
+    this.f32View = new Float32Array(buf);
+    this.i32View = new Int32Array(buf);
+    this.u8View = new Uint8Array(buf);
+  }
+
+  /**
+   * Runs a kernel over work items [0, items). `cost` estimates the work in element operations: below
+   * PARALLEL_THRESHOLD the caller runs it alone.
+   */
+  run(name: KernelName, args: readonly number[], items: number, cost = Infinity): void {
+    if (items <= 0) return;
+    const id = KERNEL_ID[name];
+    if (this.pool && items > 1 && cost >= PARALLEL_THRESHOLD) this.pool.run(id, args, items);
+    else this.direct[id]!(...args, 0, items);
+  }
+
+  /**
+   * A block for one kernel sequence's temporaries (packed panels): valid until the next call, grown
+   * as needed and kept, so steady-state calls allocate nothing.
+   */
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchBytes > 0) this.arena.release(this.scratchPtr);
+      this.scratchBytes = 0;
+      this.scratchPtr = this.arena.alloc(bytes, 'scratch for packed panels');
+      this.scratchBytes = bytes;
+    }
+    return this.scratchPtr;
+  }
+
+  /** Ends the worker threads. The memory stays readable until dropped. */
+  async dispose(): Promise<void> {
+    await this.pool?.dispose();
+  }
+}

@@ -1,0 +1,58 @@
+import { ShapeError } from '../../errors.js';
+import type { Runtime } from '../../runtime/runtime.js';
+
+const NR = 8; // columns per packed panel (assembly/kernels/matmul.ts)
+const MB = 64; // rows per output tile
+const NB = 128; // columns per output tile
+
+export interface MatmulLayout {
+  /** A is stored [K, M] and read transposed. */
+  transposeA?: boolean;
+  /** B is stored [N, K] and read transposed. */
+  transposeB?: boolean;
+  /** C += A·B instead of C = A·B. */
+  accumulate?: boolean;
+}
+
+/**
+ * C[M,N] (= or +=) op(A)·op(B) on raw pointers: packs B into panels in the runtime's scratch block,
+ * then runs the tiles over the pool. The three forms a linear layer needs: A·B, A·Bᵀ, Aᵀ·B.
+ */
+export function matmulInto(
+  rt: Runtime,
+  c: number,
+  a: number,
+  b: number,
+  M: number,
+  N: number,
+  K: number,
+  layout: MatmulLayout = {},
+): void {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    if (!layout.accumulate) rt.f32.fill(0, c >>> 2, (c >>> 2) + M * N);
+    return;
+  }
+  const panels = Math.ceil(N / NR);
+  const bp = rt.scratch(panels * K * NR * 4);
+  const [ldbK, ldbN] = layout.transposeB ? [1, K] : [N, 1];
+  rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panels, K * N);
+  const [ldaM, ldaK] = layout.transposeA ? [1, M] : [K, 1];
+  const tiles = Math.ceil(M / MB) * Math.ceil(N / NB);
+  rt.run('matmul_f32', [c, a, bp, M, N, K, ldaM, ldaK, N, layout.accumulate ? 1 : 0], tiles, M * N * K);
+}
+
+/** The [M, K, N] of op(A)·op(B) for 2-D shapes, or a ShapeError saying what does not fit. */
+export function matmulDims(aShape: readonly number[], bShape: readonly number[], layout: MatmulLayout): [number, number, number] {
+  if (aShape.length !== 2 || bShape.length !== 2) {
+    throw new ShapeError(`matmul takes 2-D tensors, got [${aShape.join(', ')}] and [${bShape.join(', ')}]`);
+  }
+  const [M, Ka] = layout.transposeA ? [aShape[1]!, aShape[0]!] : [aShape[0]!, aShape[1]!];
+  const [Kb, N] = layout.transposeB ? [bShape[1]!, bShape[0]!] : [bShape[0]!, bShape[1]!];
+  if (Ka !== Kb) {
+    throw new ShapeError(
+      `matmul: inner dimensions differ: A${layout.transposeA ? 'ᵀ' : ''} is [${M}, ${Ka}] and B${layout.transposeB ? 'ᵀ' : ''} is [${Kb}, ${N}]`,
+    );
+  }
+  return [M, Ka, N];
+}
