@@ -1,12 +1,15 @@
 import { ShapeError } from '../errors.js';
 import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import { matmulDims, matmulInto, type MatmulLayout } from './ops/matmul.js';
+import { Tape } from './tape.js';
 import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js';
 
 export type EngineOptions = RuntimeOptions;
 
 /** The public entry point: an engine owns a memory, its threads, and the tensors made in it. */
 export class Engine {
+  readonly tape = new Tape();
+
   private constructor(readonly runtime: Runtime) {}
 
   /** Loads the kernels, creates the memory and starts the threads. */
@@ -24,7 +27,7 @@ export class Engine {
     checkShape(shape);
     const bytes = sizeOf(shape) * 4;
     const ptr = region === 'persistent' ? this.runtime.arena.alloc(bytes, `tensor [${shape.join(', ')}]`) : this.runtime.arena.allocStep(bytes);
-    return new Tensor(this.runtime, ptr, [...shape], region);
+    return new Tensor(this, ptr, [...shape], region);
   }
 
   zeros(shape: Shape, region: Region = 'persistent'): Tensor {
@@ -40,6 +43,56 @@ export class Engine {
       throw new ShapeError(`tensor: ${data.length} values do not fill shape [${shape.join(', ')}] (${sizeOf(shape)})`);
     }
     return this.empty(shape).set(data);
+  }
+
+  /** A trainable parameter: persistent, requires grad, named by its path. */
+  parameter(name: string, data: ArrayLike<number>, shape: Shape): Tensor {
+    const t = this.tensor(data, shape);
+    t.requiresGrad = true;
+    t.name = name;
+    return t;
+  }
+
+  // ---- autograd -------------------------------------------------------------------------------
+
+  /** Whether an op on these inputs must record its backward. */
+  needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+    return this.tape.enabled && inputs.some((t) => t?.requiresGrad);
+  }
+
+  /** Records an op's backward; its outputs become tensors that require grad. */
+  record(outputs: readonly Tensor[], backward: () => void): void {
+    this.tape.record(outputs, backward);
+  }
+
+  /** t.grad, created zero-filled (in t's region) when first asked for. Backward kernels add into it. */
+  gradOf(t: Tensor): Tensor {
+    if (!t.grad) t.grad = this.zeros(t.shape, t.region);
+    return t.grad;
+  }
+
+  /** Seeds ∂loss/∂loss = 1 and replays the tape in reverse. */
+  backward(loss: Tensor): void {
+    if (loss.size !== 1) throw new ShapeError(`backward() starts from a scalar loss, got shape [${loss.shape.join(', ')}]`);
+    this.gradOf(loss).view()[0] = 1;
+    this.tape.replay();
+  }
+
+  /** Runs fn with the tape off: inference records nothing and keeps no activations for backward. */
+  noGrad<T>(fn: () => T): T {
+    const was = this.tape.enabled;
+    this.tape.enabled = false;
+    try {
+      return fn();
+    } finally {
+      this.tape.enabled = was;
+    }
+  }
+
+  /** Ends a step: forgets the tape and rewinds the per-step region (every step tensor is invalid after). */
+  endStep(): void {
+    this.tape.clear();
+    this.runtime.arena.resetStep();
   }
 
   /** op(A)·op(B) for 2-D tensors, as a new tensor [M, N]. */

@@ -1,5 +1,5 @@
 import { ShapeError, SimdformerError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Engine } from './engine.js';
 
 export type Shape = readonly number[];
 
@@ -18,18 +18,38 @@ export function checkShape(shape: Shape): void {
   }
 }
 
-/** A float32 tensor: a pointer into the engine's memory and a row-major shape. */
+/**
+ * A float32 tensor: a pointer into the engine's memory and a row-major shape. A tensor that requires
+ * grad gets `grad` (same shape and region, zero-filled when first needed) during `backward()`.
+ */
 export class Tensor {
   readonly size: number;
+  /** Gradients flow to this tensor: a parameter, or an activation computed from one. */
+  requiresGrad = false;
+  /** ∂loss/∂this, accumulated (+=) by backward kernels; null until backward reaches this tensor. */
+  grad: Tensor | null = null;
+  /** The parameter's path (`h.0.attn.c_attn.weight`), for parameters. */
+  name = '';
   private live = true;
 
   constructor(
-    readonly runtime: Runtime,
+    readonly engine: Engine,
     readonly ptr: number,
     readonly shape: Shape,
     readonly region: Region,
   ) {
     this.size = sizeOf(shape);
+  }
+
+  /** Runs the tape backwards from this scalar (its gradient seeded with 1). */
+  backward(): void {
+    this.engine.backward(this);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item() needs one element, tensor has shape [${this.shape.join(', ')}]`);
+    return this.view()[0]!;
   }
 
   /** Index of the first element in the runtime's f32 view. */
@@ -41,7 +61,7 @@ export class Tensor {
   /** A live view of the elements: valid only until the next allocation (memory may grow). */
   view(): Float32Array {
     const o = this.offset;
-    return this.runtime.f32.subarray(o, o + this.size);
+    return this.engine.runtime.f32.subarray(o, o + this.size);
   }
 
   /** A copy of the elements. */
@@ -62,7 +82,8 @@ export class Tensor {
   dispose(): void {
     if (!this.live) return;
     this.live = false;
-    if (this.region === 'persistent') this.runtime.arena.release(this.ptr);
+    if (this.region === 'persistent') this.engine.runtime.arena.release(this.ptr);
+    this.grad?.dispose();
   }
 
   get disposed(): boolean {

@@ -1,5 +1,6 @@
 import { ShapeError } from '../../errors.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import type { Tensor } from '../tensor.js';
 
 const NR = 8; // columns per packed panel (assembly/kernels/matmul.ts)
 const MB = 64; // rows per output tile
@@ -55,4 +56,37 @@ export function matmulDims(aShape: readonly number[], bShape: readonly number[],
     );
   }
   return [M, Ka, N];
+}
+
+/**
+ * Differentiable op(A)·op(B) for 2-D tensors → [M, N] in the step region.
+ * Backward (each += into the gradient): for C = A·B, dA += dC·Bᵀ and dB += Aᵀ·dC; the transposed forms
+ * follow by transposing the matching factor.
+ */
+export function matmul(a: Tensor, b: Tensor, layout: Omit<MatmulLayout, 'accumulate'> = {}): Tensor {
+  const e = a.engine;
+  const [M, K, N] = matmulDims(a.shape, b.shape, layout);
+  const c = e.empty([M, N], 'step');
+  const rt = e.runtime;
+  const tA = !!layout.transposeA;
+  const tB = !!layout.transposeB;
+  matmulInto(rt, c.ptr, a.ptr, b.ptr, M, N, K, layout);
+  if (e.needsGrad(a, b)) {
+    e.record([c], () => {
+      const dC = c.grad!;
+      if (a.requiresGrad) {
+        const dA = e.gradOf(a).ptr;
+        // A [M,K]: dA = dC·op(B)ᵀ ; A stored [K,M]: dA = op(B)·dCᵀ
+        if (!tA) matmulInto(rt, dA, dC.ptr, b.ptr, M, K, N, { transposeB: !tB, accumulate: true });
+        else matmulInto(rt, dA, b.ptr, dC.ptr, K, M, N, { transposeA: tB, transposeB: true, accumulate: true });
+      }
+      if (b.requiresGrad) {
+        const dB = e.gradOf(b).ptr;
+        // B [K,N]: dB = op(A)ᵀ·dC ; B stored [N,K]: dB = dCᵀ·op(A)
+        if (!tB) matmulInto(rt, dB, a.ptr, dC.ptr, K, N, M, { transposeA: !tA, accumulate: true });
+        else matmulInto(rt, dB, dC.ptr, a.ptr, N, K, M, { transposeA: true, transposeB: tA, accumulate: true });
+      }
+    });
+  }
+  return c;
 }
