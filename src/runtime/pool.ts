@@ -176,17 +176,21 @@ async function spawnNode(init: WorkerInit): Promise<PoolWorker> {
   live++;
   const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
   void exited.then(() => live--);
-  w.unref();
   await new Promise<void>((resolve, reject) => {
     const onMessage = (m: Message) => {
-      if (m.type === 'ready') resolve();
-      else if (m.type === 'error') reject(new WorkerError(`worker ${init.index} could not start: ${m.message}`));
+      if (m.type === 'ready') {
+        w.off('message', onMessage);
+        resolve();
+      } else if (m.type === 'error') reject(new WorkerError(`worker ${init.index} could not start: ${m.message}`));
     };
     w.on('message', onMessage);
     w.once('error', (err) => reject(new WorkerError(`worker ${init.index} died: ${err.message}`)));
     w.once('exit', (code) => reject(new WorkerError(`worker ${init.index} exited with code ${code} while starting`)));
     w.postMessage(init);
   });
+  // after the listeners are set (a 'message' listener re-refs the port): a forgotten engine does not
+  // keep the process alive
+  w.unref();
   return {
     exited,
     terminate: async () => {

@@ -59,8 +59,9 @@ function start(init, post) {
 `;
 
 export const NODE_WORKER_SOURCE = `${BODY}
-const { parentPort } = require('node:worker_threads');
-parentPort.once('message', (init) => start(init, (m) => parentPort.postMessage(m)));
+import('node:worker_threads').then(({ parentPort }) => {
+  parentPort.once('message', (init) => start(init, (m) => parentPort.postMessage(m)));
+});
 `;
 
 export const WEB_WORKER_SOURCE = `${BODY}
