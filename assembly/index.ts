@@ -7,4 +7,4 @@ export function heap_base(): usize {
   return __heap_base;
 }
 
-export { pack_b_f32, matmul_f32 } from './kernels/matmul';
+export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';
