@@ -79,6 +79,8 @@ function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
 // @ts-ignore: decorator
 @inline
 function fma(acc: v128, a: v128, b: v128): v128 {
+  // the relaxed build fuses (one rounding): its bits differ from the plain builds', not across threads
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
