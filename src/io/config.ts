@@ -160,7 +160,10 @@ const BERT: Family<BertFields> = {
 const T5: Family<T5Fields> = {
   fields: {
     vocab_size: int(32128), d_model: int(512), d_kv: int(64), d_ff: int(2048),
-    num_layers: int(6), num_decoder_layers: int(6), num_heads: int(8),
+    num_layers: int(6),
+    // null reads as 0 here and becomes num_layers in finish(), as T5Config does
+    num_decoder_layers: { def: 6, read: (v, where) => (v === null ? 0 : int(6).read(v, where)) },
+    num_heads: int(8),
     relative_attention_num_buckets: int(32), relative_attention_max_distance: int(128),
     dropout_rate: prob(0.1), classifier_dropout: prob(0.0),
     layer_norm_epsilon: positive(1e-6), initializer_factor: num(1.0, { min: 0 }),
