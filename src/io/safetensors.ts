@@ -285,6 +285,25 @@ function decodeTensor(e: Entry, bytes: Uint8Array, dataStart: number, copy: bool
   }
 }
 
+/**
+ * The float data of one tensor, checked: present, a float dtype, and (when given) the expected shape.
+ * This is what a model loader wants for each parameter; errors name the tensor and what was expected.
+ */
+export function getFloat32(file: SafetensorsFile, name: string, shape?: readonly number[]): Float32Array {
+  const t = file.tensors.get(name);
+  if (t === undefined) {
+    throw new SafetensorsError(`no tensor '${name}' in the file (it has ${file.tensors.size} tensors)`);
+  }
+  if (t.dtype === 'I32' || t.dtype === 'I64') {
+    throw new SafetensorsError(`tensor '${name}' is ${t.dtype}, expected a float dtype (${FLOAT_DTYPES.join(', ')})`);
+  }
+  if (shape !== undefined && (shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i]))) {
+    throw new SafetensorsError(`tensor '${name}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+  }
+  return t.data;
+}
+const FLOAT_DTYPES: readonly FloatDtype[] = ['F32', 'F16', 'BF16', 'F64'];
+
 /** IEEE 754 binary16 → number (subnormals, ±0, ±Inf and NaN included). */
 export function f16ToF32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SafetensorsError } from '../../src/errors.js';
-import { type NamedTensor, f16ToF32, readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { type NamedTensor, f16ToF32, getFloat32, readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 
 /** Deterministic generator (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -159,6 +159,14 @@ describe('readSafetensors dtypes', () => {
     expect(Array.from(ids.data as Int32Array)).toEqual([-1, 0, 2147483647]);
     expect(pos.data).toBeInstanceOf(BigInt64Array);
     expect(Array.from(pos.data as BigInt64Array)).toEqual([-5n, 2n ** 53n + 1n]);
+    expect(() => getFloat32(f, 'pos')).toThrow(/tensor 'pos' is I64, expected a float dtype/);
+  });
+
+  it('getFloat32 checks presence, dtype and shape', () => {
+    const f = readSafetensors(writeSafetensors([{ name: 'w', shape: [2, 3], data: new Float32Array(6).fill(7) }]));
+    expect(Array.from(getFloat32(f, 'w', [2, 3]))).toEqual([7, 7, 7, 7, 7, 7]);
+    expect(() => getFloat32(f, 'w', [3, 2])).toThrow(/tensor 'w' has shape \[2, 3\], expected \[3, 2\]/);
+    expect(() => getFloat32(f, 'v')).toThrow(/no tensor 'v' in the file/);
   });
 });
 
