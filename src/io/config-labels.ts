@@ -39,16 +39,14 @@ export function readLabels(raw: Record<string, unknown>, defaultNumLabels: numbe
     if (typeof rawLabel2id !== 'object' || Array.isArray(rawLabel2id)) {
       throw new ConfigError(`config field "label2id": expected an object {"label": 0, ...}, got ${describe(rawLabel2id)}`);
     }
-    label2id = {};
     for (const [name, id] of Object.entries(rawLabel2id)) {
       if (!Number.isSafeInteger(id) || (id as number) < 0) {
         throw new ConfigError(`config field "label2id": expected label name → class index, got "${name}": ${describe(id)}`);
       }
-      label2id[name] = id as number;
     }
+    label2id = Object.fromEntries(Object.entries(rawLabel2id)) as Record<string, number>; // own keys, "__proto__" too
   } else {
-    label2id = {};
-    for (const [id, name] of Object.entries(id2label)) label2id[name] = Number(id);
+    label2id = Object.fromEntries(Object.entries(id2label).map(([id, name]) => [name, Number(id)]));
   }
   return { id2label, label2id, num_labels: Object.keys(id2label).length };
 }

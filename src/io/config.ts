@@ -314,9 +314,8 @@ export function serializeConfig(cfg: ModelConfig): Record<string, unknown> {
     out['id2label'] = Object.fromEntries(Object.entries(cfg.id2label).map(([k, v]) => [String(k), v]));
     out['label2id'] = { ...cfg.label2id };
   }
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(out).sort()) sorted[key] = out[key];
-  return sorted;
+  // fromEntries defines own properties: a field named "__proto__" in extra stays a field.
+  return Object.fromEntries(Object.keys(out).sort().map((key) => [key, out[key]]));
 }
 
 // ------------------------------------------------------------------------------------ derived values

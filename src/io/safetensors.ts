@@ -145,14 +145,12 @@ function parseMetadata(raw: unknown): Record<string, string> {
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SafetensorsError(`__metadata__ should be an object of string values, got ${describe(raw)}`);
   }
-  const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string') {
       throw new SafetensorsError(`__metadata__.${k} should be a string, got ${describe(v)}`);
     }
-    out[k] = v;
   }
-  return out;
+  return Object.fromEntries(Object.entries(raw)) as Record<string, string>; // own keys, "__proto__" too
 }
 
 function parseEntry(name: string, raw: unknown, dataLen: number): Entry {

@@ -174,3 +174,17 @@ describe('serializeConfig', () => {
     expect(cfg.extra['my_field']).toEqual({ a: 1 });
   });
 });
+
+describe('hostile keys', () => {
+  it('keeps a field named __proto__ as a field, never as a prototype', () => {
+    const json = JSON.parse('{"model_type":"gpt2","__proto__":{"polluted":true},"label2id":{"__proto__":0,"b":1},"id2label":{"0":"__proto__","1":"b"}}');
+    const cfg = parseConfig(json);
+    expect(Object.getPrototypeOf(cfg.extra)).toBe(Object.prototype);
+    expect(Object.hasOwn(cfg.extra, '__proto__')).toBe(true);
+    expect(Object.hasOwn(cfg.label2id, '__proto__')).toBe(true);
+    const out = serializeConfig(cfg);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect((out as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(out))['__proto__']).toEqual({ polluted: true });
+  });
+});

@@ -90,6 +90,9 @@ describe('writeSafetensors → readSafetensors', () => {
     const file = writeSafetensors([], { format: 'mlx' });
     expect(readSafetensors(file).metadata).toEqual({ format: 'mlx' });
     expect(readSafetensors(file).tensors.size).toBe(0);
+    const proto = readSafetensors(build('{"__metadata__":{"__proto__":"x"}}'));
+    expect(Object.hasOwn(proto.metadata, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(proto.metadata)).toBe(Object.prototype);
   });
 
   it('reads aligned F32 as a view of the input, and copies when asked or unaligned', () => {
