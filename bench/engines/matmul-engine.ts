@@ -1,6 +1,25 @@
 // The interface every matmul engine in the benchmarks implements (plain JS, onnxruntime-web,
 // tfjs-wasm, simdformer). One engine module = one file in bench/engines/ default-exporting a
-// `MatmulEngineModule`; the suite runs each of its configurations in a fresh process.
+// `MatmulEngineModule`; the suite runs each of its configurations in a fresh process, checks it
+// against plain JS on a ragged shape, then times `run()` on every shape.
+//
+// The smallest engine file:
+//   const mine: MatmulEngineModule = {
+//     name: 'mine',
+//     configs: (cores) => [{ threads: 1 }, { threads: cores }],
+//     async create({ threads }) {
+//       const ctx = await start(threads);
+//       return {
+//         name: 'mine', threads, note: 'what is timed',
+//         async setup(M, K, N, a, b) {
+//           const c = new Float32Array(M * N);
+//           return { run: () => ctx.matmul(c, a, b, M, K, N), output: async () => c.slice(), release: () => {} };
+//         },
+//         dispose: () => ctx.close(),
+//       };
+//     },
+//   };
+//   export default mine;
 
 /** One way to run an engine: a thread count, and a variant where an engine has several set-ups. */
 export interface EngineConfig {

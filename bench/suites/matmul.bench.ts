@@ -1,9 +1,11 @@
 // C (M×N) = A (M×K) · B (K×N), float32, for every engine in bench/engines/, each configuration in a
 // fresh process. GFLOP/s = 2·M·K·N / seconds / 1e9 (seconds = median of one full call).
-// The ratio column is simdformer / the best other engine at the same thread count.
+// The ratio column is simdformer at T threads / the best other engine using at most T threads.
 //
 //   npm run bench -- matmul [--engines a,b] [--threads 1,2] [--shapes 256x256x256,512x768x3072] [--quick]
+//                           [--plain-js-budget ms]
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,14 +45,15 @@ const SHAPES: readonly Shape[] = [
 const CHECK_SHAPE: Shape = [67, 131, 45];
 const CHECK_TOLERANCE = 1e-4; // max|C − ref| / max|ref|; float32 sums of 131 terms stay near 1e-6
 const SEED = 20241128;
-/** plain-js: a shape whose call is estimated (from the largest shape so far) above this is skipped. */
-const PLAIN_JS_BUDGET_MS = 1500;
+/** plain-js: a shape whose call is estimated (from the slowest rate so far) above this is skipped. */
+const PLAIN_JS_BUDGET_MS = 2500;
 
 interface Job {
   engine: string;
   config: EngineConfig;
   shapes: Shape[];
   timing: TimingOptions;
+  plainJsBudgetMs: number;
 }
 
 interface Row {
@@ -63,6 +66,10 @@ interface Row {
   setupMs?: number;
   timing?: Timing;
   gflops?: number;
+  /** Process CPU time / wall time while timing: ≈ threads busy (spinning counts); below = waiting or descheduled. */
+  cpuPerWall?: number;
+  /** 1-minute load average after the row: above the core count, other work competed for the cores. */
+  load1?: number;
   skipped?: string;
 }
 
@@ -127,8 +134,8 @@ async function runJob(job: Job): Promise<Answer> {
     const row: Row = { engine: engine.name, variant: job.config.variant, threads: engine.threads, M, K, N };
     answer.rows.push(row);
     const flops = 2 * M * K * N;
-    if (engine.name === 'plain-js' && msPerFlop !== undefined && msPerFlop * flops > PLAIN_JS_BUDGET_MS) {
-      row.skipped = `estimated ${(msPerFlop * flops / 1e3).toFixed(1)} s per call > ${PLAIN_JS_BUDGET_MS / 1e3} s budget`;
+    if (engine.name === 'plain-js' && msPerFlop !== undefined && msPerFlop * flops > job.plainJsBudgetMs) {
+      row.skipped = `estimated ${(msPerFlop * flops / 1e3).toFixed(1)} s per call > ${job.plainJsBudgetMs / 1e3} s budget (--plain-js-budget)`;
       console.log(`  ${label} ${M}×${K}×${N}: skipped, ${row.skipped}`);
       continue;
     }
@@ -138,11 +145,16 @@ async function runJob(job: Job): Promise<Answer> {
     const t0 = performance.now();
     const prepared = await engine.setup(M, K, N, a, b);
     row.setupMs = performance.now() - t0;
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
     row.timing = await timeCall(`${label} ${M}×${K}×${N}`, () => prepared.run(), job.timing);
+    const cpu = process.cpuUsage(cpu0);
+    row.cpuPerWall = (cpu.user + cpu.system) / 1e3 / (performance.now() - wall0);
+    row.load1 = os.loadavg()[0];
     row.gflops = matmulGflops(M, K, N, row.timing.medianMs);
     await prepared.release();
     msPerFlop = Math.max(msPerFlop ?? 0, row.timing.medianMs / flops);
-    console.log(`  ${label} ${M}×${K}×${N}: ${row.timing.medianMs.toFixed(2)} ms, ${row.gflops.toFixed(2)} GFLOP/s (${row.timing.method}, ${row.timing.runs} runs)`);
+    console.log(`  ${label} ${M}×${K}×${N}: ${row.timing.medianMs.toFixed(2)} ms, ${row.gflops.toFixed(2)} GFLOP/s (${row.timing.method}, ${row.timing.runs} runs, cpu/wall ${row.cpuPerWall.toFixed(2)}, load ${row.load1.toFixed(2)})`);
   }
   await engine.dispose();
   return answer;
@@ -165,6 +177,7 @@ async function main(args: string[]): Promise<void> {
       threads: { type: 'string' },
       shapes: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      'plain-js-budget': { type: 'string', default: String(PLAIN_JS_BUDGET_MS) },
     },
   });
   const wanted = values.engines?.split(',') ?? [...ENGINES];
@@ -186,7 +199,7 @@ async function main(args: string[]): Promise<void> {
     const mod = await loadEngine(name);
     for (const config of mod.configs(m.cores)) {
       if (threadFilter && !threadFilter.includes(config.threads)) continue;
-      jobs.push({ engine: name, config, shapes, timing });
+      jobs.push({ engine: name, config, shapes, timing, plainJsBudgetMs: Number(values['plain-js-budget']) });
     }
   }
 
@@ -217,29 +230,32 @@ async function main(args: string[]): Promise<void> {
     { title: 'median ms', value: (r) => r.timing?.medianMs },
     { title: 'min ms', value: (r) => r.timing?.minMs },
     { title: 'GFLOP/s', value: (r) => r.gflops },
+    { title: 'cpu/wall', value: (r) => r.cpuPerWall },
+    { title: 'load', value: (r) => r.load1 },
     { title: 'timing', value: (r) => (r.timing ? `${r.timing.method} ×${r.timing.runs}` : (r.skipped ?? '')) },
   ]);
 
   const threadCounts = [...new Set(rows.map((r) => r.threads))].sort((x, y) => x - y);
   const ratios = shapes.flatMap(([M, K, N]) =>
     threadCounts.map((threads) => {
-      const here = rows.filter((r) => r.M === M && r.K === K && r.N === N && r.threads === threads && r.gflops !== undefined);
-      const ours = here.find((r) => r.engine === OURS);
-      const others = here.filter((r) => r.engine !== OURS).sort((x, y) => y.gflops! - x.gflops!);
+      const here = rows.filter((r) => r.M === M && r.K === K && r.N === N && r.gflops !== undefined);
+      const ours = here.find((r) => r.engine === OURS && r.threads === threads);
+      // The best other engine a user could run with at most this many threads.
+      const others = here.filter((r) => r.engine !== OURS && r.threads <= threads).sort((x, y) => y.gflops! - x.gflops!);
       const best = others[0];
       return {
         M, K, N, threads,
         simdformer: ours?.gflops,
-        bestOther: best ? `${best.engine}${best.variant ? ` (${best.variant})` : ''}` : undefined,
+        bestOther: best ? `${best.engine}${best.variant ? ` (${best.variant})` : ''} ×${best.threads}` : undefined,
         bestOtherGflops: best?.gflops,
         ratio: ours && best ? ours.gflops! / best.gflops! : undefined,
       };
     }),
   );
-  console.log(`\nsimdformer / best other engine at the same thread count${absent.includes(OURS) ? ' (simdformer absent: bench/engines/simdformer.ts not found)' : ''}:`);
+  console.log(`\nsimdformer at T threads / best other engine with at most T threads${absent.includes(OURS) ? ' (simdformer absent: bench/engines/simdformer.ts not found)' : ''}:`);
   printTable(ratios, [
     { title: 'M×K×N', value: (r) => `${r.M}×${r.K}×${r.N}` },
-    { title: 'threads', value: (r) => String(r.threads) },
+    { title: 'T', value: (r) => String(r.threads) },
     { title: 'simdformer GFLOP/s', value: (r) => r.simdformer },
     { title: 'best other', value: (r) => r.bestOther },
     { title: 'its GFLOP/s', value: (r) => r.bestOtherGflops },
