@@ -8,3 +8,7 @@ export function heap_base(): usize {
 }
 
 export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';
+// softmax and attention (kern-attn)
+export { softmax_fwd_f32, softmax_bwd_f32 } from './kernels/softmax';
+export { attention_fwd_f32, attention_bwd_f32__delta } from './kernels/attention';
+export { attention_bwd_f32__dq, attention_bwd_f32__dkv } from './kernels/attention_bwd';

@@ -18,6 +18,23 @@ export const KERNELS = {
     args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
     item: 'an output tile of 64 rows × 128 columns',
   },
+  // softmax and attention (kern-attn). `desc` is the attention descriptor (src/tensor/ops/attention.ts, DESC):
+  // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3].
+  softmax_fwd_f32: { args: ['y', 'x', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },
+  softmax_bwd_f32: { args: ['dx', 'y', 'dy', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },
+  attention_fwd_f32: {
+    args: ['o', 'lse', 'q', 'k', 'v', 'mask', 'bias', 'desc', 'scratch'],
+    item: 'a scratch slot (tile buffers) running a contiguous range of (batch, head, 64 query rows) tasks',
+  },
+  attention_bwd_f32__delta: { args: ['delta', 'o', 'dO', 'desc'], item: 'a row (b, i, h) of O' },
+  attention_bwd_f32__dq: {
+    args: ['dq', 'dbias', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'mask', 'bias', 'desc', 'scratch'],
+    item: 'a scratch slot running a contiguous range of (head, 64 query rows) tasks, each over every batch',
+  },
+  attention_bwd_f32__dkv: {
+    args: ['dk', 'dv', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'mask', 'bias', 'desc', 'scratch'],
+    item: 'a scratch slot running a contiguous range of (batch, head, 64 keys) tasks',
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

@@ -17,8 +17,44 @@ export interface MatmulLayout {
 }
 
 /**
- * C[M,N] (= or +=) op(A)·op(B) on raw pointers: packs B into panels in the runtime's scratch block,
- * then runs the tiles over the pool. The three forms a linear layer needs: A·B, A·Bᵀ, Aᵀ·B.
+ * C[M,N] (= or +=) A·B on raw pointers with element strides: A (m, k) at a[m·ldaM + k·ldaK], B (k, n)
+ * at b[k·ldbK + n·ldbN], C row stride ldc. Packs A into 4-row panels and B into 8-column panels in the
+ * runtime's scratch block, then runs the output tiles over the pool. K = 0 gives C = 0 (or leaves it).
+ */
+export function gemm(
+  rt: Runtime,
+  c: number,
+  ldc: number,
+  a: number,
+  ldaM: number,
+  ldaK: number,
+  b: number,
+  ldbK: number,
+  ldbN: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+): void {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    if (!accumulate) for (let r = 0; r < M; r++) rt.f32.fill(0, (c >>> 2) + r * ldc, (c >>> 2) + r * ldc + N);
+    return;
+  }
+  const panelsA = Math.ceil(M / MR);
+  const panelsB = Math.ceil(N / NR);
+  const aBytes = panelsA * K * MR * 4;
+  const ap = rt.scratch(aBytes + panelsB * K * NR * 4);
+  const bp = ap + aBytes; // aBytes is a multiple of 16
+  rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+  rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+  const tiles = Math.ceil(M / MB) * Math.ceil(N / NB);
+  rt.run('matmul_f32', [c, ap, bp, M, N, K, ldc, accumulate ? 1 : 0], tiles, M * N * K);
+}
+
+/**
+ * C[M,N] (= or +=) op(A)·op(B) for contiguous row-major operands: the three forms a linear layer needs
+ * (A·B, A·Bᵀ, Aᵀ·B) and Aᵀ·Bᵀ.
  */
 export function matmulInto(
   rt: Runtime,
@@ -30,22 +66,9 @@ export function matmulInto(
   K: number,
   layout: MatmulLayout = {},
 ): void {
-  if (M === 0 || N === 0) return;
-  if (K === 0) {
-    if (!layout.accumulate) rt.f32.fill(0, c >>> 2, (c >>> 2) + M * N);
-    return;
-  }
-  const panelsA = Math.ceil(M / MR);
-  const panelsB = Math.ceil(N / NR);
-  const aBytes = panelsA * K * MR * 4;
-  const ap = rt.scratch(aBytes + panelsB * K * NR * 4);
-  const bp = ap + aBytes; // aBytes is a multiple of 16
   const [ldaM, ldaK] = layout.transposeA ? [1, M] : [K, 1];
   const [ldbK, ldbN] = layout.transposeB ? [1, K] : [N, 1];
-  rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
-  rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
-  const tiles = Math.ceil(M / MB) * Math.ceil(N / NB);
-  rt.run('matmul_f32', [c, ap, bp, M, N, K, N, layout.accumulate ? 1 : 0], tiles, M * N * K);
+  gemm(rt, c, N, a, ldaM, ldaK, b, ldbK, ldbN, M, N, K, !!layout.accumulate);
 }
 
 /** The [M, K, N] of op(A)·op(B) for 2-D shapes, or a ShapeError saying what does not fit. */
