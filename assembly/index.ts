@@ -8,3 +8,9 @@ export function heap_base(): usize {
 }
 
 export { pack_b_f32, matmul_f32 } from './kernels/matmul';
+
+// loss, dropout, optimizer, clipping (kern-loss)
+export { cross_entropy_fwd_f32, cross_entropy_bwd_f32 } from './kernels/cross-entropy';
+export { dropout_fwd_f32, dropout_bwd_f32 } from './kernels/dropout';
+export { adamw_f32 } from './kernels/adamw';
+export { grad_norm_f32, grad_scale_f32 } from './kernels/grad-norm';
