@@ -3,12 +3,12 @@
 //      g ≠ 0, g[i, :] = softmax_i − q_i (=), q = (1−ε)·onehot(y) + ε/V (a zero row if ignored). One item: a row.
 // bwd: dlogits (+= or =) scale·g with scale = dloss / count; dlogits may be g itself (scaled in place).
 //      One item: 1024 elements.
-// A row is read from memory once: blocks of 1024 logits (L1) give a block max, then e^(x−M) summed with a
-// running max M (the sum is rescaled when M rises); the gradient pass re-reads the row from L2.
+// Per row: pass 1 reads the row from memory for its max M (and Σx); pass 2 sums e^(x−M) from L2, storing it
+// in g when a gradient is wanted; pass 3 scales g by 1/Σ in place. One exp per element either way (exp
+// costs ~10× a memory pass here). NaN or +inf in a row → NaN loss (through e^(x−M)), as PyTorch.
 
-import { exp_f32, exp_f32x4, hmax_f32x4, hsum_f32x4, log_f64 } from './math';
+import { exp_f32, exp_f32x4, hsum_f32x4, log_f64 } from './math';
 
-const BLOCK: i32 = 1024;
 const CHUNK: i32 = 1024;
 
 /**
@@ -18,6 +18,7 @@ const CHUNK: i32 = 1024;
 export function cross_entropy_fwd_f32(loss: usize, lse: usize, g: usize, logits: usize, labels: usize,
                                       V: i32, ignoreIndex: i32, smoothing: f32, start: i32, end: i32): void {
   const rowBytes = <usize>V << 2;
+  const V8 = V & ~7;
   const V4 = V & ~3;
   const uniform: f32 = smoothing / <f32>V; // ε/V: the smoothing mass on every class
   for (let i = start; i < end; i++) {
@@ -30,67 +31,67 @@ export function cross_entropy_fwd_f32(loss: usize, lse: usize, g: usize, logits:
       if (g != 0) memory.fill(gi, 0, rowBytes);
       continue;
     }
-    // pass 1: running max M, per-lane Σ e^(x−M) and Σ x
-    let M: f32 = -Infinity;
-    let S = f32x4.splat(0);
+    // pass 1: max and Σx (pmax drops NaN here; pass 2 turns it into a NaN sum)
+    let mv = f32x4.splat(-Infinity);
     let SX = f32x4.splat(0);
-    let sTail: f32 = 0;
-    let sxTail: f32 = 0;
-    for (let j0 = 0; j0 < V4; j0 += BLOCK) {
-      const j1 = min(V4, j0 + BLOCK);
-      let mv = f32x4.splat(-Infinity);
-      for (let j = j0; j < j1; j += 4) {
-        const v = v128.load(x + (<usize>j << 2));
-        mv = f32x4.max(mv, v);
-        SX = f32x4.add(SX, v);
+    for (let j = 0; j < V4; j += 4) {
+      const v = v128.load(x + (<usize>j << 2));
+      mv = f32x4.pmax(mv, v);
+      SX = f32x4.add(SX, v);
+    }
+    let M = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    let sx = hsum_f32x4(SX);
+    for (let j = V4; j < V; j++) {
+      const v = load<f32>(x + (<usize>j << 2));
+      if (v > M) M = v;
+      sx += v;
+    }
+    // pass 2: Σ e^(x−M) in two interleaved accumulators (independent exp chains), e stored in g if wanted
+    const mm = f32x4.splat(M);
+    let S0 = f32x4.splat(0);
+    let S1 = f32x4.splat(0);
+    let j = 0;
+    if (g != 0) {
+      for (; j < V8; j += 8) {
+        const off = <usize>j << 2;
+        const e0 = exp_f32x4(f32x4.sub(v128.load(x + off), mm));
+        const e1 = exp_f32x4(f32x4.sub(v128.load(x + off, 16), mm));
+        v128.store(gi + off, e0);
+        v128.store(gi + off, e1, 16);
+        S0 = f32x4.add(S0, e0);
+        S1 = f32x4.add(S1, e1);
       }
-      const bm = hmax_f32x4(mv);
-      if (bm > M) {
-        S = f32x4.mul(S, f32x4.splat(exp_f32(M - bm)));
-        M = bm;
-      }
-      if (M == -Infinity && bm == -Infinity) continue; // all −inf so far: every term is 0 (NaN goes on)
-      const mm = f32x4.splat(M);
-      for (let j = j0; j < j1; j += 4) {
-        S = f32x4.add(S, exp_f32x4(f32x4.sub(v128.load(x + (<usize>j << 2)), mm)));
+    } else {
+      for (; j < V8; j += 8) {
+        const off = <usize>j << 2;
+        S0 = f32x4.add(S0, exp_f32x4(f32x4.sub(v128.load(x + off), mm)));
+        S1 = f32x4.add(S1, exp_f32x4(f32x4.sub(v128.load(x + off, 16), mm)));
       }
     }
-    if (V4 < V) {
-      let bm: f32 = -Infinity;
-      for (let j = V4; j < V; j++) {
-        const v = load<f32>(x + (<usize>j << 2));
-        bm = max(bm, v);
-        sxTail += v;
-      }
-      if (bm > M) {
-        const c = exp_f32(M - bm);
-        S = f32x4.mul(S, f32x4.splat(c));
-        M = bm;
-      }
-      if (!(M == -Infinity && bm == -Infinity)) {
-        for (let j = V4; j < V; j++) sTail += exp_f32(load<f32>(x + (<usize>j << 2)) - M);
-      }
+    let sum = hsum_f32x4(f32x4.add(S0, S1));
+    for (; j < V; j++) {
+      const e = exp_f32(load<f32>(x + (<usize>j << 2)) - M);
+      if (g != 0) store<f32>(gi + (<usize>j << 2), e);
+      sum += e;
     }
-    const sum = hsum_f32x4(S) + sTail;
     const logZ: f64 = <f64>M + log_f64(<f64>sum);
-    const xy: f64 = <f64>load<f32>(x + (<usize>y << 2));
     const eps: f64 = <f64>smoothing;
-    let l: f64 = logZ - (1 - eps) * xy;
-    if (smoothing != 0) l -= eps * (<f64>(hsum_f32x4(SX) + sxTail) / <f64>V);
+    let l: f64 = logZ - (1 - eps) * <f64>load<f32>(x + (<usize>y << 2));
+    if (smoothing != 0) l -= eps * (<f64>sx / <f64>V);
     store<f32>(loss + (<usize>i << 2), <f32>l);
     store<f32>(lse + (<usize>i << 2), <f32>logZ);
     if (g == 0) continue;
-    // pass 2: g = e^(x−M)/Σ − ε/V, then g[y] −= 1−ε
-    const inv = f32x4.splat(<f32>(1.0 / <f64>sum));
-    const mm = f32x4.splat(M);
-    const u = f32x4.splat(uniform);
-    for (let j = 0; j < V4; j += 4) {
-      const p = f32x4.mul(exp_f32x4(f32x4.sub(v128.load(x + (<usize>j << 2)), mm)), inv);
-      v128.store(gi + (<usize>j << 2), f32x4.sub(p, u));
-    }
+    // pass 3: g = e/Σ − ε/V, then g[y] −= 1−ε
     const invS = <f32>(1.0 / <f64>sum);
-    for (let j = V4; j < V; j++) {
-      store<f32>(gi + (<usize>j << 2), exp_f32(load<f32>(x + (<usize>j << 2)) - M) * invS - uniform);
+    const inv = f32x4.splat(invS);
+    const u = f32x4.splat(uniform);
+    for (j = 0; j < V4; j += 4) {
+      const p = gi + (<usize>j << 2);
+      v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), inv), u));
+    }
+    for (; j < V; j++) {
+      const p = gi + (<usize>j << 2);
+      store<f32>(p, load<f32>(p) * invS - uniform);
     }
     const gy = gi + (<usize>y << 2);
     store<f32>(gy, load<f32>(gy) - (1 - smoothing));

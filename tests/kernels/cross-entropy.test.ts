@@ -93,13 +93,15 @@ describe('cross-entropy against a float64 reference', () => {
     e.endStep();
   });
 
-  it('NaN in a row makes the loss NaN', () => {
-    const x = randn(3 * 2000, 11);
-    x[2000 + 5] = NaN; // in the first block of row 1
-    const loss = crossEntropy(stepLogits(e, x, 3, 2000), Int32Array.from([1, 2, 3]));
-    expect(Number.isNaN(loss.item())).toBe(true);
-    e.endStep();
-  });
+  for (const [V, at, bad] of [[2000, 5, NaN], [7, 6, NaN], [7, 2, NaN], [67, 64, Infinity], [5, 0, Infinity]] as const) {
+    it(`${bad} at column ${at} of V=${V} makes the loss NaN (as PyTorch)`, () => {
+      const x = randn(3 * V, 11);
+      x[V + at] = bad;
+      const loss = crossEntropy(stepLogits(e, x, 3, V), Int32Array.from([1, 2, 3]));
+      expect(loss.item()).toBeNaN();
+      e.endStep();
+    });
+  }
 
   it('adds into an existing gradient (+=) when logits.grad exists or the logits are persistent', () => {
     const N = 6;
