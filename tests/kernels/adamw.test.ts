@@ -105,6 +105,7 @@ describe('AdamW against a float64 reference of torch.optim.AdamW', () => {
     expect(named.map((x) => x.name)).toEqual(['w.exp_avg', 'w.exp_avg_sq', 'w.step']);
     expect(named[2]!.data[0]).toBe(1);
     expect(() => AdamWState.fromNamed(e, named.filter((x) => x.name !== 'w.exp_avg_sq'))).toThrow(CheckpointError);
+    expect(() => AdamWState.fromNamed(e, named.filter((x) => x.name !== 'w.step'))).toThrow(/w: missing step/);
     expect(() => AdamWState.fromNamed(e, [...named, { name: 'stray', data: new Float32Array(1), shape: [1] }])).toThrow(CheckpointError);
     expect(() => AdamWState.fromNamed(e, named.map((x) => (x.name === 'w.exp_avg' ? { ...x, shape: [3, 2] } : x)))).toThrow(CheckpointError);
     const loaded = AdamWState.fromNamed(e, named.map((x) => (x.name === 'w.step' ? x : { ...x, shape: [3, 2] })));

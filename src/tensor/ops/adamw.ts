@@ -105,7 +105,8 @@ export class AdamWState {
     }
     for (const { name } of entries) {
       const param = name.replace(/\.(exp_avg|exp_avg_sq|step)$/, '');
-      if (param === name || !state.slots.has(param)) throw new CheckpointError(`adamw state: unexpected entry ${name}`);
+      if (param === name) throw new CheckpointError(`adamw state: unexpected entry ${name}`);
+      if (!state.slots.has(param)) throw new CheckpointError(`adamw state for ${param}: missing step (have ${name})`);
     }
     return state;
   }
