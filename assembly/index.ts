@@ -7,7 +7,7 @@ export function heap_base(): usize {
   return __heap_base;
 }
 
-export { pack_b_f32, matmul_f32 } from './kernels/matmul';
+export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';
 
 // loss, dropout, optimizer, clipping (kern-loss)
 export { cross_entropy_fwd_f32, cross_entropy_bwd_f32 } from './kernels/cross-entropy';

@@ -1,6 +1,6 @@
-// C[M,N] (= or +=) A[M,K]·B[K,N]. A is read through element strides (ldaM, ldaK), so Aᵀ needs no copy;
-// B is first packed by pack_b_f32 into 8-column panels Bp[ceil(N/8)][K][8], zero-padded past N, from
-// element strides (ldbK, ldbN), so B and Bᵀ share one compute kernel.
+// C[M,N] (= or +=) A[M,K]·B[K,N]. A is first packed by pack_a_f32 into 4-row panels Ap[ceil(M/4)][K][4]
+// and B by pack_b_f32 into 8-column panels Bp[ceil(N/8)][K][8], both zero-padded, each read through
+// element strides, so A·B, A·Bᵀ, Aᵀ·B and Aᵀ·Bᵀ share one compute kernel that reads two contiguous streams.
 // Work items: output tiles of MB rows × NB columns, numbered row-major. Each C element is summed by one
 // thread over fixed K-blocks of KC, in order: bit-identical for any thread count.
 // Register blocking: 4×8 micro-tile in eight f32x4 accumulators (the largest V8 keeps in 15 xmm registers).
@@ -74,35 +74,39 @@ function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
   }
 }
 
+// One k step of the micro-tile: 2 B vectors, 4 splatted A values, 8 mul+add. Immediate offsets only,
+// so V8 folds every address into the load and the loop advances two pointers.
+// @ts-ignore: decorator
+@inline
+function fma(acc: v128, a: v128, b: v128): v128 {
+  // the relaxed build fuses (one rounding): its bits differ from the plain builds', not across threads
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
 /**
- * The 4×8 micro-kernel over kc steps of k. Rows a0..a3 (a row past M repeats a valid one and is not
- * stored), byte stride sak between consecutive k. Kept a separate function (it has a loop, so Binaryen
- * does not inline it) so that V8's optimising tier takes over between calls.
+ * The 4×8 micro-kernel over kc steps of k: ap is a packed A panel [kc][4], bp a packed B panel [kc][8].
+ * Not unrolled: V8 (Node 20) runs the unrolled forms at half speed (measured: ×2 and ×4 unrolls fall
+ * from 40 to 17 GFLOP/s). Kept a separate function (it has a loop, so Binaryen does not inline it) so that V8's
+ * optimising tier takes over between calls.
  */
-function micro4x8(c: usize, ldc: usize, a0: usize, a1: usize, a2: usize, a3: usize, sak: usize,
-                  bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
   let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
   let c1l = f32x4.splat(0), c1h = f32x4.splat(0);
   let c2l = f32x4.splat(0), c2h = f32x4.splat(0);
   let c3l = f32x4.splat(0), c3h = f32x4.splat(0);
-  let off: usize = 0;
   const end = bp + (<usize>kc << 5);
   while (bp < end) {
-    const bl = v128.load(bp);
-    const bh = v128.load(bp, 16);
-    let a = v128.load32_splat(a0 + off);
-    c0l = f32x4.add(c0l, f32x4.mul(a, bl));
-    c0h = f32x4.add(c0h, f32x4.mul(a, bh));
-    a = v128.load32_splat(a1 + off);
-    c1l = f32x4.add(c1l, f32x4.mul(a, bl));
-    c1h = f32x4.add(c1h, f32x4.mul(a, bh));
-    a = v128.load32_splat(a2 + off);
-    c2l = f32x4.add(c2l, f32x4.mul(a, bl));
-    c2h = f32x4.add(c2h, f32x4.mul(a, bh));
-    a = v128.load32_splat(a3 + off);
-    c3l = f32x4.add(c3l, f32x4.mul(a, bl));
-    c3h = f32x4.add(c3h, f32x4.mul(a, bh));
-    off += sak;
+    const bl = v128.load(bp), bh = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c0l = fma(c0l, a, bl); c0h = fma(c0h, a, bh);
+    a = v128.load32_splat(ap, 4);
+    c1l = fma(c1l, a, bl); c1h = fma(c1h, a, bh);
+    a = v128.load32_splat(ap, 8);
+    c2l = fma(c2l, a, bl); c2h = fma(c2h, a, bh);
+    a = v128.load32_splat(ap, 12);
+    c3l = fma(c3l, a, bl); c3h = fma(c3h, a, bh);
+    ap += 16;
     bp += 32;
   }
   storeRow(c, c0l, c0h, cols, add);
@@ -111,15 +115,45 @@ function micro4x8(c: usize, ldc: usize, a0: usize, a1: usize, a2: usize, a3: usi
   if (rows > 3) storeRow(c + 3 * ldc, c3l, c3h, cols, add);
 }
 
+/** Packs 4-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap[p][K][4], zero past M. */
+export function pack_a_f32(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  const strideM = <usize>ldaM << 2;
+  const strideK = <usize>ldaK << 2;
+  for (let p = start; p < end; p++) {
+    const m0 = p * MR;
+    const rows = min(MR, M - m0);
+    let dst = ap + ((<usize>p * <usize>K * <usize>MR) << 2);
+    const r0 = a + <usize>m0 * strideM;
+    if (rows == MR) {
+      const r1 = r0 + strideM, r2 = r1 + strideM, r3 = r2 + strideM;
+      let off: usize = 0;
+      for (let k = 0; k < K; k++) {
+        store<f32>(dst, load<f32>(r0 + off));
+        store<f32>(dst, load<f32>(r1 + off), 4);
+        store<f32>(dst, load<f32>(r2 + off), 8);
+        store<f32>(dst, load<f32>(r3 + off), 12);
+        off += strideK;
+        dst += 16;
+      }
+    } else {
+      let off: usize = 0;
+      for (let k = 0; k < K; k++) {
+        v128.store(dst, f32x4.splat(0));
+        for (let r = 0; r < rows; r++) store<f32>(dst + (<usize>r << 2), load<f32>(r0 + <usize>r * strideM + off));
+        off += strideK;
+        dst += 16;
+      }
+    }
+  }
+}
+
 /**
- * C[M,N] (= or +=, accumulate != 0) A·Bp for output tiles [start, end). ldc is C's row stride in
- * elements. K must be ≥ 1 (the host fills C for K = 0).
+ * C[M,N] (= or +=, accumulate != 0) Ap·Bp for output tiles [start, end), from panels packed by
+ * pack_a_f32 and pack_b_f32. ldc is C's row stride in elements. K must be ≥ 1 (the host fills C for K = 0).
  */
-export function matmul_f32(c: usize, a: usize, bp: usize, M: i32, N: i32, K: i32, ldaM: i32, ldaK: i32,
-                           ldc: i32, accumulate: i32, start: i32, end: i32): void {
+export function matmul_f32(c: usize, ap: usize, bp: usize, M: i32, N: i32, K: i32, ldc: i32, accumulate: i32,
+                           start: i32, end: i32): void {
   const tilesN = (N + NB - 1) / NB;
-  const rowBytes = <usize>ldaM << 2;
-  const sak = <usize>ldaK << 2;
   const ldcBytes = <usize>ldc << 2;
   for (let t = start; t < end; t++) {
     const m0 = (t / tilesN) * MB;
@@ -130,15 +164,11 @@ export function matmul_f32(c: usize, a: usize, bp: usize, M: i32, N: i32, K: i32
       const kc = min(KC, K - k0);
       const add = accumulate != 0 || k0 > 0;
       for (let n = n0; n < n1; n += NR) {
-        const panel = bp + ((<usize>(n / NR) * <usize>K + <usize>k0) << 5);
+        const bpanel = bp + ((<usize>(n / NR) * <usize>K + <usize>k0) << 5);
         const cols = min(NR, n1 - n);
         for (let m = m0; m < m1; m += MR) {
-          const rows = min(MR, m1 - m);
-          const a0 = a + (<usize>m * rowBytes) + <usize>k0 * sak;
-          const a1 = rows > 1 ? a0 + rowBytes : a0;
-          const a2 = rows > 2 ? a0 + 2 * rowBytes : a0;
-          const a3 = rows > 3 ? a0 + 3 * rowBytes : a0;
-          micro4x8(c + <usize>m * ldcBytes + (<usize>n << 2), ldcBytes, a0, a1, a2, a3, sak, panel, kc, rows, cols, add);
+          const apanel = ap + ((<usize>(m / MR) * <usize>K + <usize>k0) << 4);
+          micro4x8(c + <usize>m * ldcBytes + (<usize>n << 2), ldcBytes, apanel, bpanel, kc, min(MR, m1 - m), cols, add);
         }
       }
     }

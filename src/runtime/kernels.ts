@@ -12,9 +12,10 @@ export interface KernelSpec {
 }
 
 export const KERNELS = {
+  pack_a_f32: { args: ['ap', 'a', 'M', 'K', 'ldaM', 'ldaK'], item: 'a panel of 4 rows of A' },
   pack_b_f32: { args: ['bp', 'b', 'K', 'N', 'ldbK', 'ldbN'], item: 'a panel of 8 columns of B' },
   matmul_f32: {
-    args: ['c', 'a', 'bp', 'M', 'N', 'K', 'ldaM', 'ldaK', 'ldc', 'accumulate'],
+    args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
     item: 'an output tile of 64 rows × 128 columns',
   },
   // loss, dropout, optimizer, clipping (kern-loss)

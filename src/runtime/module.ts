@@ -3,18 +3,20 @@ import { isNode } from './platform.js';
 /** Where the kernel wasm comes from: a compiled module (edge runtimes), bytes, or a URL / path. */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | Uint8Array<ArrayBuffer> | URL | string;
 
-export type BuildName = 'single' | 'threads';
+export type BuildName = 'single' | 'threads' | 'relaxed';
 
 const FILES: Record<BuildName, string> = {
   single: 'simdformer.wasm',
   threads: 'simdformer.threads.wasm',
+  relaxed: 'simdformer.relaxed.wasm',
 };
 
 /** The URL of a build shipped with the package (found by bundlers through `new URL(…, import.meta.url)`). */
 export function buildUrl(build: BuildName): URL {
-  return build === 'threads'
-    ? new URL('../../build/simdformer.threads.wasm', import.meta.url)
-    : new URL('../../build/simdformer.wasm', import.meta.url);
+  // spelled out, so bundlers see each asset
+  if (build === 'threads') return new URL('../../build/simdformer.threads.wasm', import.meta.url);
+  if (build === 'relaxed') return new URL('../../build/simdformer.relaxed.wasm', import.meta.url);
+  return new URL('../../build/simdformer.wasm', import.meta.url);
 }
 
 /** Compiles one build of the kernels from the given source, or from the file shipped with the package. */
@@ -40,4 +42,32 @@ export async function compileKernels(build: BuildName, source?: WasmSource): Pro
     return WebAssembly.compileStreaming(response);
   }
   return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/**
+ * Makes relaxed SIMD available where the engine needs a flag for it (Node 20: V8's
+ * --experimental-wasm-relaxed-simd, set before any compile; workers started later inherit it), and
+ * says whether this runtime now validates a relaxed module.
+ */
+export async function enableRelaxedSimd(): Promise<boolean> {
+  if (relaxedSimdSupported()) return true;
+  if (isNode) {
+    const v8 = await import('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  }
+  return relaxedSimdSupported();
+}
+
+/** (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)) */
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1,
+  32, 2, 253, 133, 2, 11,
+]);
+
+export function relaxedSimdSupported(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
 }

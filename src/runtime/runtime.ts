@@ -1,7 +1,7 @@
 import { ArgumentError } from '../errors.js';
 import { Arena } from './arena.js';
 import { KERNEL_ID, KERNEL_NAMES, type KernelName } from './kernels.js';
-import { compileKernels, type WasmSource } from './module.js';
+import { compileKernels, enableRelaxedSimd, type BuildName, type WasmSource } from './module.js';
 import { canBlock, hardwareConcurrency, sharedMemoryAvailable } from './platform.js';
 import { CTL_BYTES, Pool, type KernelFn } from './pool.js';
 
@@ -12,8 +12,14 @@ export interface RuntimeOptions {
   maxMemoryMiB?: number;
   /** Memory to start with, MiB. Default 16. */
   initialMemoryMiB?: number;
+  /**
+   * 'relaxed' uses the build with fused multiply-add (f32x4.relaxed_madd) where the runtime has relaxed
+   * SIMD (Chromium; Node 20 after V8's flag, which this sets), falling back to 'plain' elsewhere. Its
+   * results are bit-identical across thread counts but not to the plain builds'. Default 'plain'.
+   */
+  simd?: 'plain' | 'relaxed';
   /** Where the kernel builds come from (edge runtimes pass compiled modules). Default: files in the package. */
-  wasm?: { single?: WasmSource; threads?: WasmSource };
+  wasm?: { single?: WasmSource; threads?: WasmSource; relaxed?: WasmSource };
 }
 
 const PAGE = 65536;
@@ -37,7 +43,7 @@ export class Runtime {
 
   private constructor(
     readonly memory: WebAssembly.Memory,
-    readonly build: 'single' | 'threads',
+    readonly build: BuildName,
     private readonly pool: Pool | undefined,
     exports: WebAssembly.Exports,
     arenaBase: number,
@@ -62,11 +68,12 @@ export class Runtime {
     }
     const shared = sharedMemoryAvailable();
     const threads = !shared ? 1 : asked === 'auto' ? cores : asked;
-    const build = threads > 1 ? 'threads' : 'single';
+    const relaxed = options.simd === 'relaxed' && shared && (await enableRelaxedSimd());
+    const build: BuildName = relaxed ? 'relaxed' : threads > 1 ? 'threads' : 'single';
     const maxPages = Math.min(MAX_PAGES, Math.floor((maxMiB * 2 ** 20) / PAGE));
     const initialPages = Math.min(maxPages, Math.max(1, Math.ceil(((options.initialMemoryMiB ?? 16) * 2 ** 20) / PAGE)));
     const module = await compileKernels(build, options.wasm?.[build]);
-    const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: build === 'threads' });
+    const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: build !== 'single' });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const exports = instance.exports;
     const heapBase = (exports.heap_base as () => number)() >>> 0;

@@ -9,6 +9,8 @@ export type EngineOptions = RuntimeOptions;
 /** The public entry point: an engine owns a memory, its threads, and the tensors made in it. */
 export class Engine {
   readonly tape = new Tape();
+  private onesPtr = 0;
+  private onesLength = 0;
 
   private constructor(readonly runtime: Runtime) {}
 
@@ -43,6 +45,18 @@ export class Engine {
       throw new ShapeError(`tensor: ${data.length} values do not fill shape [${shape.join(', ')}] (${sizeOf(shape)})`);
     }
     return this.empty(shape).set(data);
+  }
+
+  /** Pointer to at least n float32 ones (kept and grown; never write to it). */
+  ones(n: number): number {
+    if (n > this.onesLength) {
+      if (this.onesLength > 0) this.runtime.arena.release(this.onesPtr);
+      this.onesLength = 0;
+      this.onesPtr = this.runtime.arena.alloc(n * 4, 'ones');
+      this.runtime.f32.fill(1, this.onesPtr >>> 2, (this.onesPtr >>> 2) + n);
+      this.onesLength = n;
+    }
+    return this.onesPtr;
   }
 
   /** A trainable parameter: persistent, requires grad, named by its path. */

@@ -127,3 +127,22 @@ describe('differentiable matmul', () => {
     await e.dispose();
   });
 });
+
+describe('the relaxed-SIMD build (fused multiply-add)', () => {
+  it('matches the float64 reference and is bit-identical for threads 1, 2, 3', async () => {
+    const [M, K, N] = [129, 257, 63];
+    const a = randn(M * K, 21);
+    const b = randn(K * N, 22);
+    const ref = matmulRef(a, b, M, K, N, false, true);
+    const outs: Float32Array[] = [];
+    for (const threads of [1, 2, 3]) {
+      const e = await Engine.create({ threads, simd: 'relaxed' });
+      expect(e.runtime.build).toBe('relaxed');
+      outs.push(e.matmul(e.tensor(a, [M, K]), e.tensor(b, [N, K]), { transposeB: true }).toArray());
+      await e.dispose();
+    }
+    expectMatmulClose(outs[0]!, ref, 'relaxed A·Bᵀ');
+    expectBitIdentical(outs[1]!, outs[0]!, 'relaxed, 2 threads');
+    expectBitIdentical(outs[2]!, outs[0]!, 'relaxed, 3 threads');
+  });
+});

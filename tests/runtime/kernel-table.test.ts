@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KERNELS, KERNEL_NAMES, NON_KERNEL_EXPORTS } from '../../src/runtime/kernels.js';
-import { compileKernels } from '../../src/runtime/module.js';
+import { compileKernels, enableRelaxedSimd } from '../../src/runtime/module.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -18,7 +18,8 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('the kernel table', () => {
-  it.each(['single', 'threads'] as const)('lists every export of the %s build and nothing else', async (build) => {
+  it.each(['single', 'threads', 'relaxed'] as const)('lists every export of the %s build and nothing else', async (build) => {
+    if (build === 'relaxed') expect(await enableRelaxedSimd()).toBe(true);
     const module = await compileKernels(build);
     const exported = WebAssembly.Module.exports(module).map((x) => x.name);
     const kernels = exported.filter((n) => !(NON_KERNEL_EXPORTS as readonly string[]).includes(n));

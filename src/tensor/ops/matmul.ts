@@ -2,7 +2,8 @@ import { ShapeError } from '../../errors.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Tensor } from '../tensor.js';
 
-const NR = 8; // columns per packed panel (assembly/kernels/matmul.ts)
+const MR = 4; // rows per packed A panel (assembly/kernels/matmul.ts)
+const NR = 8; // columns per packed B panel
 const MB = 64; // rows per output tile
 const NB = 128; // columns per output tile
 
@@ -34,13 +35,17 @@ export function matmulInto(
     if (!layout.accumulate) rt.f32.fill(0, c >>> 2, (c >>> 2) + M * N);
     return;
   }
-  const panels = Math.ceil(N / NR);
-  const bp = rt.scratch(panels * K * NR * 4);
-  const [ldbK, ldbN] = layout.transposeB ? [1, K] : [N, 1];
-  rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panels, K * N);
+  const panelsA = Math.ceil(M / MR);
+  const panelsB = Math.ceil(N / NR);
+  const aBytes = panelsA * K * MR * 4;
+  const ap = rt.scratch(aBytes + panelsB * K * NR * 4);
+  const bp = ap + aBytes; // aBytes is a multiple of 16
   const [ldaM, ldaK] = layout.transposeA ? [1, M] : [K, 1];
+  const [ldbK, ldbN] = layout.transposeB ? [1, K] : [N, 1];
+  rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+  rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
   const tiles = Math.ceil(M / MB) * Math.ceil(N / NB);
-  rt.run('matmul_f32', [c, a, bp, M, N, K, ldaM, ldaK, N, layout.accumulate ? 1 : 0], tiles, M * N * K);
+  rt.run('matmul_f32', [c, ap, bp, M, N, K, N, layout.accumulate ? 1 : 0], tiles, M * N * K);
 }
 
 /** The [M, K, N] of op(A)·op(B) for 2-D shapes, or a ShapeError saying what does not fit. */

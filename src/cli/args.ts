@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import { ArgumentError } from '../errors.js';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** What the value means and its default, for --help. */
+  help: string;
+  default?: string | boolean;
+  /** Accepted values (for strings), checked and listed in errors. */
+  choices?: readonly string[];
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  flags: Record<string, FlagSpec>;
+}
+
+export function helpText(spec: CommandSpec): string {
+  const width = Math.max(...Object.keys(spec.flags).map((f) => f.length)) + 4;
+  const lines = Object.entries(spec.flags).map(([name, f]) => {
+    const def = f.default === undefined ? '' : ` (default ${String(f.default)})`;
+    const choices = f.choices ? ` [${f.choices.join('|')}]` : '';
+    return `  --${name.padEnd(width)}${f.help}${choices}${def}`;
+  });
+  return `${spec.summary}\n\nUsage: ${spec.usage}\n\nOptions:\n${lines.join('\n')}\n  --${'help'.padEnd(width)}show this help\n`;
+}
+
+export type Parsed = Record<string, string | boolean | undefined>;
+
+/** Parses argv against the spec: unknown flags and bad values are ArgumentErrors that list what is accepted. */
+export function parseFlags(spec: CommandSpec, argv: string[]): Parsed | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.type };
+  let values: Parsed;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Parsed;
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new ArgumentError(
+      `${spec.name}: ${msg}\naccepted: ${Object.keys(spec.flags).map((f) => `--${f}`).join(' ')} --help`,
+    );
+  }
+  if (values.help) return 'help';
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (values[name] === undefined && f.default !== undefined) values[name] = f.default;
+    const v = values[name];
+    if (f.choices && typeof v === 'string' && !f.choices.includes(v) && !f.choices.some((c) => c.endsWith(':') && v.startsWith(c))) {
+      throw new ArgumentError(`${spec.name}: --${name} ${v} is not one of ${f.choices.join(', ')}`);
+    }
+  }
+  return values;
+}
+
+export function intFlag(values: Parsed, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ArgumentError(`--${name} must be an integer from ${min} to ${max}, got ${String(raw)}`);
+  }
+  return n;
+}
+
+export function numberFlag(values: Parsed, name: string, min = -Infinity, max = Infinity): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+    throw new ArgumentError(`--${name} must be a number from ${min} to ${max}, got ${String(raw)}`);
+  }
+  return n;
+}
+
+export function stringFlag(values: Parsed, name: string): string {
+  const raw = values[name];
+  if (typeof raw !== 'string' || raw === '') throw new ArgumentError(`--${name} is required`);
+  return raw;
+}

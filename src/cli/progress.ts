@@ -1,0 +1,39 @@
+/** A one-line progress bar for a terminal (plain lines when not a TTY, so logs stay readable). */
+export class Progress {
+  private readonly start = Date.now();
+  private lastPlain = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  update(step: number, fields: Record<string, string>): void {
+    const done = Math.min(step, this.total);
+    const elapsed = (Date.now() - this.start) / 1000;
+    const eta = done > 0 ? (elapsed / done) * (this.total - done) : NaN;
+    const info = Object.entries(fields)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('  ');
+    const tail = `${done}/${this.total}  ${info}  ETA ${formatSeconds(eta)}`;
+    if (this.out.isTTY) {
+      const width = 24;
+      const filled = Math.round((done / this.total) * width);
+      this.out.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${tail}\x1b[K`);
+    } else if (Date.now() - this.lastPlain > 5000 || done === this.total) {
+      this.lastPlain = Date.now();
+      this.out.write(`step ${tail}\n`);
+    }
+  }
+
+  finish(): void {
+    if (this.out.isTTY) this.out.write('\n');
+  }
+}
+
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  const sec = Math.round(s % 60);
+  return `${m}:${String(sec).padStart(2, '0')}`;
+}

@@ -1,0 +1,7 @@
+/**
+ * simdformer/io: formats only (safetensors, config.json, checkpoint files as bytes). No Node APIs here, so
+ * this entry point works in browsers and workers; the Node folder reader/writer is `./checkpoint.js`.
+ */
+export * from './safetensors.js';
+export * from './config.js';
+export * from './checkpoint-format.js';

@@ -1,0 +1,96 @@
+import { CheckpointError } from '../../errors.js';
+import type { NamedTensor } from '../safetensors.js';
+
+/**
+ * How one internal parameter is stored in a Hugging Face checkpoint: under one name, or split into
+ * several tensors concatenated along their first dimension (q | k | v of a fused projection; for
+ * [out, in] weights and for biases that is the output dimension).
+ */
+export interface NameRule {
+  /** Internal name pattern (a regular expression over the whole name, with groups). */
+  internal: string;
+  /** HF name template(s), `$1`… for the groups; several = concatenated parts, in order. */
+  hf: string | string[];
+}
+
+export interface NameMap {
+  rules: NameRule[];
+  /** HF tensors that are not parameters here (buffers, tied copies): read and dropped. */
+  ignore: RegExp[];
+  /** Prefixes a checkpoint may add or omit (e.g. `transformer.` of GPT2LMHeadModel vs GPT2Model). */
+  optionalPrefix?: string;
+}
+
+const expand = (template: string, m: RegExpMatchArray) => template.replace(/\$(\d)/g, (_, i: string) => m[Number(i)] ?? '');
+
+/** Internal named tensors → the tensors a Hugging Face checkpoint holds. */
+export function toHF(map: NameMap, tensors: NamedTensor[]): NamedTensor[] {
+  const out: NamedTensor[] = [];
+  for (const t of tensors) {
+    const rule = map.rules.find((r) => new RegExp(`^${r.internal}$`).test(t.name));
+    if (!rule) throw new CheckpointError(`no Hugging Face name for parameter ${t.name}`);
+    const m = t.name.match(new RegExp(`^${rule.internal}$`))!;
+    const names = Array.isArray(rule.hf) ? rule.hf : [rule.hf];
+    const rows = t.shape[0]! / names.length;
+    const rowSize = t.data.length / t.shape[0]!;
+    names.forEach((n, i) => {
+      out.push({
+        name: expand(n, m),
+        shape: names.length === 1 ? t.shape : [rows, ...t.shape.slice(1)],
+        data: names.length === 1 ? t.data : t.data.subarray(i * rows * rowSize, (i + 1) * rows * rowSize),
+      });
+    });
+  }
+  return out;
+}
+
+/**
+ * A checkpoint's tensors → internal name → data, for the internal names the model expects. Every
+ * expected parameter must be found with the expected shape; every checkpoint tensor must be used or
+ * ignorable. Errors name the tensor and what was expected.
+ */
+export function fromHF(
+  map: NameMap,
+  get: (hfName: string) => { shape: number[]; data: Float32Array } | undefined,
+  available: string[],
+  expected: Map<string, readonly number[]>,
+): Map<string, Float32Array> {
+  const prefix = map.optionalPrefix ?? '';
+  const present = new Set(available);
+  const resolve = (name: string): string | undefined => {
+    if (present.has(name)) return name;
+    if (prefix && name.startsWith(prefix) && present.has(name.slice(prefix.length))) return name.slice(prefix.length);
+    return undefined;
+  };
+  const used = new Set<string>();
+  const out = new Map<string, Float32Array>();
+  for (const [name, shape] of expected) {
+    const rule = map.rules.find((r) => new RegExp(`^${r.internal}$`).test(name));
+    if (!rule) throw new CheckpointError(`no Hugging Face name for parameter ${name}`);
+    const m = name.match(new RegExp(`^${rule.internal}$`))!;
+    const names = (Array.isArray(rule.hf) ? rule.hf : [rule.hf]).map((n) => expand(n, m));
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    let at = 0;
+    for (const n of names) {
+      const found = resolve(n);
+      const t = found === undefined ? undefined : get(found);
+      if (!t) throw new CheckpointError(`checkpoint lacks ${n} (for ${name}, shape [${shape.join(', ')}])`);
+      const partShape = names.length === 1 ? shape : [shape[0]! / names.length, ...shape.slice(1)];
+      if (t.shape.length !== partShape.length || t.shape.some((d, i) => d !== partShape[i])) {
+        throw new CheckpointError(`${n} has shape [${t.shape.join(', ')}], expected [${partShape.join(', ')}]`);
+      }
+      data.set(t.data, at);
+      at += t.data.length;
+      used.add(found!);
+    }
+    out.set(name, data);
+  }
+  const unused = available.filter((n) => !used.has(n) && !map.ignore.some((r) => r.test(n)));
+  if (unused.length > 0) {
+    throw new CheckpointError(
+      `checkpoint has tensors this model does not use: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ` and ${unused.length - 5} more` : ''}`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Draws one value for a parameter's initialisation (a seeded normal, say). */
+export type Init = (i: number) => number;
+
+export const zerosInit: Init = () => 0;
+export const onesInit: Init = () => 1;
+
+/**
+ * A module owns named parameters and named child modules; paths join with '.', so a GPT block's
+ * projection weight is `h.0.attn.c_attn.weight`, as in the Hugging Face checkpoints.
+ */
+export abstract class Module {
+  private readonly params = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+
+  constructor(readonly engine: Engine) {}
+
+  protected param(name: string, shape: number[], init: Init): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = init(i);
+    const t = this.engine.parameter(name, data, shape);
+    this.params.set(name, t);
+    return t;
+  }
+
+  protected child<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    return m;
+  }
+
+  /** Every parameter under this module, by path, in registration order. */
+  namedParameters(prefix = ''): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, t] of this.params) out.set(prefix + n, t);
+    for (const [n, c] of this.children) for (const [p, t] of c.namedParameters(`${prefix}${n}.`)) out.set(p, t);
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return [...this.namedParameters().values()];
+  }
+
+  /** Stops (or restarts) gradients for every parameter under this module (freezing a body). */
+  setTrainable(trainable: boolean): void {
+    for (const t of this.parameters()) t.requiresGrad = trainable;
+  }
+
+  /** Releases every parameter's memory. */
+  dispose(): void {
+    for (const t of this.parameters()) t.dispose();
+  }
+}
+
+/** Children indexed 0, 1, 2…: `h.0`, `h.1`. */
+export class ModuleList<M extends Module> extends Module {
+  readonly items: M[];
+  constructor(engine: Engine, items: M[]) {
+    super(engine);
+    this.items = items;
+    items.forEach((m, i) => this.child(String(i), m));
+  }
+}
