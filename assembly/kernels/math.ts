@@ -11,6 +11,14 @@ const EXP_HI: f32 = 89.0; // e^89 overflows: the result is +inf through 2^64·2^
 const EXP_LO: f32 = -104.0; // e^−104 rounds to 0
 const MAGIC: f32 = 12582912.0; // 1.5·2²³: adding it rounds to an integer (|x·log2 e| ≤ 150)
 
+/** a·b + c: fused (one rounding) in the relaxed build, mul then add in the plain builds. */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 /** e^x on four lanes. */
 // @ts-ignore: decorator
 @inline
@@ -22,13 +30,12 @@ export function exp_f32x4(x: v128): v128 {
   const fn = f32x4.sub(j, f32x4.splat(MAGIC));
   let r = f32x4.sub(x, f32x4.mul(fn, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(fn, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.mul(f32x4.mul(p, r), r), f32x4.add(r, f32x4.splat(1.0)));
+  let p = madd(f32x4.splat(1.9875691500e-4), r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  p = madd(f32x4.mul(p, r), r, f32x4.add(r, f32x4.splat(1.0)));
   // 2^n = 2^(n>>1) · 2^(n − n>>1), each a normal float for n in [−150, 128]
   const n = i32x4.sub(j, f32x4.splat(MAGIC));
   const n1 = i32x4.shr_s(n, 1);

@@ -1,20 +1,19 @@
 // The loss-area kernels, simdformer at 1 thread and all threads, plain JS (float32 loops) alongside.
-// Self-contained (warm-up, then the median of several calls); `npm run bench -- loss [--quick]`.
+// Own timing loop (warm-up, median; an untimed set-up before each call gives every call a fresh step);
+// `npm run bench -- loss [--quick]`; results to bench/results/loss.json.
 // Counting:
 //   cross_entropy_fwd_f32  G elem/s = N·V / seconds / 1e9   (with grad: also writes g, N·V floats)
 //   cross_entropy_bwd_f32  GB/s     = 8·N·V / seconds / 1e9  (reads g, writes dlogits; += also reads it)
 //   dropout_fwd_f32/_bwd   GB/s     = 8·n (fwd: read x, write y) or 12·n (bwd: read dy, dx; write dx)
 //   adamw_f32              GB/s     = 28·n (read p, m, v, g; write p, m, v)
 //   grad_norm_f32          GB/s     = 4·n;  grad_scale_f32: 8·n
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Engine } from '../../src/tensor/engine.js';
 import { adamwStep, AdamWState } from '../../src/tensor/ops/adamw.js';
 import { crossEntropy } from '../../src/tensor/ops/cross-entropy.js';
 import { dropout } from '../../src/tensor/ops/dropout.js';
 import { clipGradNorm, gradNorm } from '../../src/tensor/ops/grad-norm.js';
+import { type Suite, writeResults } from '../harness.js';
 
 const SEED = 20241128;
 
@@ -156,10 +155,8 @@ async function run(args: string[]): Promise<void> {
   add('plain-js cross-entropy fwd + grad', `${Np}×${V}`, 'plain-js', s, `${((Np * V) / s / 1e9).toFixed(2)} G elem/s`);
 
   console.table(rows);
-  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
-  mkdirSync(dir, { recursive: true });
-  const machine = { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version, loadavg: os.loadavg() };
-  writeFileSync(join(dir, 'loss.json'), JSON.stringify({ suite: 'loss', machine, rows }, null, 2));
+  console.log(`wrote ${writeResults('loss', { runs, rows })}`);
 }
 
-export default { description: 'cross-entropy, dropout, AdamW, grad norm and clipping', run };
+const suite: Suite = { description: 'cross-entropy, dropout, AdamW, grad norm and clipping', run };
+export default suite;

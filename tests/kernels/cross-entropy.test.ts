@@ -164,3 +164,26 @@ describe('cross-entropy is bit-identical for 1, 2 and 3 threads', () => {
     }
   });
 });
+
+describe('cross-entropy in the relaxed-SIMD build (fused multiply-add in exp)', () => {
+  it('loss and gradient against the reference, bit-identical for 1 and 2 threads', async () => {
+    const [N, V] = [7, 1027];
+    const x = randn(N * V, 23, -30, 30);
+    const labels = makeLabels(N, V, 24, 3);
+    const outs: Float32Array[][] = [];
+    for (const threads of [1, 2]) {
+      const e = await Engine.create({ threads, simd: 'relaxed' });
+      expect(e.runtime.build).toBe('relaxed');
+      const logits = stepLogits(e, x, N, V);
+      const loss = crossEntropy(logits, labels, { labelSmoothing: 0.1 });
+      backwardWith(e, loss, [1]);
+      outs.push([loss.toArray(), logits.grad!.toArray()]);
+      await e.dispose();
+    }
+    const ref = crossEntropyRef(x, labels, N, V, -100, 0.1);
+    expectClose(outs[0]![0]!, [ref.loss], 2e-6, 0, 'loss');
+    expectClose(outs[0]![1]!, crossEntropyGradRef(x, labels, N, V, -100, 0.1), 1e-5, 1e-7, 'dlogits');
+    expectBitIdentical(outs[1]![0]!, outs[0]![0]!, 'loss, 2 threads');
+    expectBitIdentical(outs[1]![1]!, outs[0]![1]!, 'dlogits, 2 threads');
+  });
+});
