@@ -1,13 +1,10 @@
-// Cross-entropy fused with log-softmax. logits [N, V], labels [N] int32, ignoreIndex rows are skipped.
-// fwd: lse[i] = log Σ_j e^x_ij; loss[i] = lse − (1−ε)·x_iy − ε·mean_j x_ij (0 for an ignored row); and, if
-//      g ≠ 0, g[i, :] = softmax_i − q_i (=), q = (1−ε)·onehot(y) + ε/V (a zero row if ignored). One item: a row.
-// bwd: dlogits (+= or =) scale·g with scale = dloss / count; dlogits may be g itself (scaled in place).
-//      One item: 1024 elements.
-// Per row: pass 1 reads the row from memory for its max M (and Σx); pass 2 sums e^(x−M) from L2, storing it
-// in g when a gradient is wanted; pass 3 scales g by 1/Σ in place. One exp per element either way (exp
-// costs ~10× a memory pass here). NaN or +inf in a row → NaN loss (through e^(x−M)), as PyTorch.
+// Cross-entropy fused with log-softmax: logits [N, V], labels [N] int32 (ignoreIndex rows: loss 0, g row 0).
+// fwd (one item = a row): lse = log Σ e^x; loss = lse − (1−ε)·x_y − ε·mean(x); if g ≠ 0, g = softmax − q (=),
+//   q = (1−ε)·onehot(y) + ε/V. Passes: max from memory; Σ e^(x−M) from L2, stored in g if wanted; g ·= 1/Σ.
+//   One exp per element (it costs ~10× a memory pass). NaN or +inf in a row → NaN loss, as PyTorch.
+// bwd (one item = 1024 elements): dlogits (+= or =) scale·g, scale = dloss/count; dlogits may be g itself.
 
-import { exp_f32, exp_f32x4, hsum_f32x4, log_f64 } from './math';
+import { exp_f32, exp_f32x4, hmax_f32x4, hsum_f32x4, log_f64 } from './math';
 
 const CHUNK: i32 = 1024;
 
@@ -39,7 +36,7 @@ export function cross_entropy_fwd_f32(loss: usize, lse: usize, g: usize, logits:
       mv = f32x4.pmax(mv, v);
       SX = f32x4.add(SX, v);
     }
-    let M = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    let M = hmax_f32x4(mv);
     let sx = hsum_f32x4(SX);
     for (let j = V4; j < V; j++) {
       const v = load<f32>(x + (<usize>j << 2));
