@@ -35,6 +35,20 @@ export const KERNELS = {
     args: ['dk', 'dv', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'mask', 'bias', 'desc', 'scratch'],
     item: 'a scratch slot running a contiguous range of (batch, head, 64 keys) tasks',
   },
+  // loss, dropout, optimizer, clipping (kern-loss)
+  cross_entropy_fwd_f32: {
+    args: ['loss', 'lse', 'g', 'logits', 'labels', 'V', 'ignoreIndex', 'smoothing'],
+    item: 'a row of logits (g = 0: no gradient written)',
+  },
+  cross_entropy_bwd_f32: { args: ['dlogits', 'g', 'scale', 'n', 'accumulate'], item: '1024 elements' },
+  dropout_fwd_f32: { args: ['y', 'x', 'n', 'key0', 'key1', 'threshold', 'scale'], item: '1024 elements' },
+  dropout_bwd_f32: { args: ['dx', 'dy', 'n', 'key0', 'key1', 'threshold', 'scale'], item: '1024 elements' },
+  adamw_f32: {
+    args: ['p', 'm', 'v', 'g', 'n', 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'bc1', 'bc2'],
+    item: '1024 elements',
+  },
+  grad_norm_f32: { args: ['partials', 'g', 'n'], item: 'a chunk of 4096 elements (one float64 partial)' },
+  grad_scale_f32: { args: ['x', 'n', 's'], item: '1024 elements' },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;
