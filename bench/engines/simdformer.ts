@@ -1,0 +1,39 @@
+// simdformer's side of the matmul benchmark: A and B live in the engine's memory (as weights and
+// activations do), C is written in place; timed: pack_a_f32 + pack_b_f32 + matmul_f32 over the pool.
+import { Engine } from '../../src/tensor/engine.js';
+import { matmulInto } from '../../src/tensor/ops/matmul.js';
+import type { EngineConfig, MatmulEngine, MatmulEngineModule, PreparedMatmul } from './matmul-engine.js';
+
+const simdformer: MatmulEngineModule = {
+  name: 'simdformer',
+  configs: (cores) => [
+    { threads: 1 },
+    { threads: cores },
+    { threads: 1, variant: 'relaxed' },
+    { threads: cores, variant: 'relaxed' },
+  ],
+  async create(config: EngineConfig): Promise<MatmulEngine> {
+    const relaxed = config.variant === 'relaxed';
+    const engine = await Engine.create({ threads: config.threads, simd: relaxed ? 'relaxed' : 'plain' });
+    return {
+      name: relaxed ? 'simdformer (relaxed SIMD)' : 'simdformer',
+      threads: engine.threads,
+      note: `${engine.runtime.build} build; A, B in engine memory; packs A and B each call`,
+      async setup(M, K, N, a, b): Promise<PreparedMatmul> {
+        const ta = engine.tensor(a, [M, K]);
+        const tb = engine.tensor(b, [K, N]);
+        const tc = engine.empty([M, N]);
+        return {
+          run: () => matmulInto(engine.runtime, tc.ptr, ta.ptr, tb.ptr, M, N, K),
+          output: async () => tc.toArray(),
+          release: () => {
+            for (const t of [ta, tb, tc]) t.dispose();
+          },
+        };
+      },
+      dispose: () => engine.dispose(),
+    };
+  },
+};
+
+export default simdformer;
