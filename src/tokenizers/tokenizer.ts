@@ -1,0 +1,105 @@
+/**
+ * A tokenizer from a Hugging Face tokenizer.json. Encoding and decoding go through
+ * `@huggingface/tokenizers` (normalisers, pre-tokenizers, BPE/WordPiece models, post-processors and
+ * decoders as the Rust library defines them); this class adds the roles of special tokens and the JSON
+ * to save beside a checkpoint.
+ */
+import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
+import { TokenizerError } from '../errors.js';
+
+export interface Encoded {
+  ids: number[];
+  tokenTypeIds: number[];
+  attentionMask: number[];
+}
+
+const ROLES = {
+  padId: ['[PAD]', '<pad>', '<|pad|>'],
+  unkId: ['[UNK]', '<unk>'],
+  clsId: ['[CLS]', '<s>'],
+  sepId: ['[SEP]', '</s>'],
+  maskId: ['[MASK]', '<mask>'],
+  bosId: ['<s>', '<|endoftext|>'],
+  eosId: ['</s>', '<|endoftext|>'],
+} as const;
+
+export class Tokenizer {
+  private readonly inner: HFTokenizer;
+  readonly vocabSize: number;
+  readonly padId?: number;
+  readonly unkId?: number;
+  readonly clsId?: number;
+  readonly sepId?: number;
+  readonly maskId?: number;
+  readonly bosId?: number;
+  readonly eosId?: number;
+
+  private constructor(private readonly json: Record<string, unknown>) {
+    try {
+      this.inner = new HFTokenizer(json, {});
+    } catch (err) {
+      throw new TokenizerError(`tokenizer.json could not be read: ${(err as Error).message}`);
+    }
+    const model = json.model as { vocab?: Record<string, number> | [string, number][] } | undefined;
+    const vocab = model?.vocab;
+    let size = Array.isArray(vocab) ? vocab.length : vocab ? Object.keys(vocab).length : 0;
+    for (const t of (json.added_tokens as { id: number }[] | undefined) ?? []) size = Math.max(size, t.id + 1);
+    this.vocabSize = size;
+    const ids = this as { -readonly [K in keyof typeof ROLES]?: number };
+    for (const [role, names] of Object.entries(ROLES) as [keyof typeof ROLES, readonly string[]][]) {
+      for (const n of names) {
+        const id = this.inner.token_to_id(n);
+        if (id !== undefined && this.isSpecial(n)) {
+          ids[role] = id;
+          break;
+        }
+      }
+    }
+  }
+
+  /** From a tokenizer.json object or its text. */
+  static fromJson(json: Record<string, unknown> | string): Tokenizer {
+    let obj: unknown = json;
+    if (typeof json === 'string') {
+      try {
+        obj = JSON.parse(json);
+      } catch (err) {
+        throw new TokenizerError(`tokenizer.json is not JSON: ${(err as Error).message}`);
+      }
+    }
+    if (!obj || typeof obj !== 'object' || !('model' in obj)) throw new TokenizerError('tokenizer.json has no "model"');
+    return new Tokenizer(obj as Record<string, unknown>);
+  }
+
+  private isSpecial(token: string): boolean {
+    return ((this.json.added_tokens as { content: string; special?: boolean }[] | undefined) ?? []).some((t) => t.content === token && t.special !== false);
+  }
+
+  /** Ids of a text (or a pair: `[CLS] A [SEP] B [SEP]` with type ids 0/1 where the post-processor says so). */
+  encode(text: string, pair?: string, options: { addSpecialTokens?: boolean } = {}): Encoded {
+    const e = this.inner.encode(text, {
+      text_pair: pair ?? null,
+      add_special_tokens: options.addSpecialTokens ?? true,
+      return_token_type_ids: true,
+    });
+    return { ids: e.ids, tokenTypeIds: e.token_type_ids ?? e.ids.map(() => 0), attentionMask: e.attention_mask };
+  }
+
+  decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return '';
+    return this.inner.decode(Array.from(ids), { skip_special_tokens: options.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false });
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.inner.token_to_id(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.inner.id_to_token(id);
+  }
+
+  /** The object to save as tokenizer.json. */
+  toJson(): Record<string, unknown> {
+    return this.json;
+  }
+}
