@@ -49,6 +49,33 @@ export const KERNELS = {
   },
   grad_norm_f32: { args: ['partials', 'g', 'n'], item: 'a chunk of 4096 elements (one float64 partial)' },
   grad_scale_f32: { args: ['x', 'n', 's'], item: '1024 elements' },
+  // elementwise (work item: one element; ranges may start anywhere)
+  add_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
+  add_bwd_f32: { args: ['dx', 'dy'], item: 'an element' },
+  mul_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
+  mul_bwd_f32: { args: ['dx', 'dy', 'other'], item: 'an element' },
+  scale_fwd_f32: { args: ['y', 'x', 's'], item: 'an element' },
+  scale_bwd_f32: { args: ['dx', 'dy', 's'], item: 'an element' },
+  relu_fwd_f32: { args: ['y', 'x'], item: 'an element' },
+  relu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
+  tanh_fwd_f32: { args: ['y', 'x'], item: 'an element' },
+  tanh_bwd_f32: { args: ['dx', 'dy', 'y'], item: 'an element' },
+  gelu_fwd_f32: { args: ['y', 'x'], item: 'an element' },
+  gelu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
+  gelu_fwd_f32__tanh: { args: ['y', 'x'], item: 'an element' },
+  gelu_bwd_f32__tanh: { args: ['dx', 'dy', 'x'], item: 'an element' },
+  gelu_gate_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
+  gelu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
+  // norms (LayerNorm, RMSNorm with rms = 1) and the in-order column sum of per-chunk partials
+  layernorm_fwd_f32: { args: ['y', 'mean', 'rstd', 'x', 'w', 'b', 'C', 'eps', 'rms'], item: 'a row' },
+  layernorm_bwd_f32: {
+    args: ['dx', 'dwParts', 'dbParts', 'dy', 'x', 'mean', 'rstd', 'w', 'N', 'C', 'rms'],
+    item: 'a chunk of 32 rows (writes its dw, db partials)',
+  },
+  sum_rows_f32: { args: ['dst', 'parts', 'P', 'C'], item: 'a column (dst[c] += Σ parts[p][c] in order of p)' },
+  // embedding
+  embedding_fwd_f32: { args: ['out', 'table', 'ids', 'C'], item: 'a position' },
+  embedding_bwd_f32: { args: ['dtable', 'dout', 'order', 'starts', 'uniq', 'C'], item: 'a distinct id (owns its table row)' },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

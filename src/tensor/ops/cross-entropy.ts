@@ -30,10 +30,11 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntropyOptions = {}): Tensor {
   const e = logits.engine;
   const rt = e.runtime;
-  if (logits.shape.length !== 2) {
-    throw new ShapeError(`crossEntropy takes logits [N, V], got [${logits.shape.join(', ')}]`);
+  if (logits.shape.length < 2) {
+    throw new ShapeError(`crossEntropy takes logits [..., V] (rows of V), got [${logits.shape.join(', ')}]`);
   }
-  const [N, V] = logits.shape as [number, number];
+  const V = logits.shape[logits.shape.length - 1]!;
+  const N = V === 0 ? 0 : logits.size / V; // every leading dimension is a row
   if (labels.length !== N) throw new ShapeError(`crossEntropy: ${labels.length} labels for ${N} rows of logits`);
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const eps = opts.labelSmoothing ?? 0;

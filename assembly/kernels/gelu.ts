@@ -1,0 +1,200 @@
+// GELU, elementwise; work items = elements, a range may start anywhere (unaligned f32x4 loads), the
+// scalar tail runs the same vector code on one lane, so every element's bits are independent of the split.
+// erf:  y = x·Φ(x), Φ(x) = ½·erfc(−x/√2);  y' = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
+// tanh: y = x·σ(2u) (= ½x(1 + tanh u)), u = √(2/π)(x + 0.044715x³);  y' = σ + x·2u'·σ(1 − σ).
+// gate (T5 v1.1 gated-gelu, tanh form): y = gelu_tanh(a)·b;  da += dy·b·gelu'(a), db += dy·gelu_tanh(a).
+// Forward writes (=) y; backward adds (+=) into dx (da, db).
+
+import { exp_f32x4 } from './math';
+
+// erfc(z) = t·e^(−z² + P(t)), t = 1/(1 + z/2) (Numerical Recipes' Chebyshev fit, relative error
+// < 1.1e-7 for all z ≥ 0). Computed for z = |x|/√2, so e^(−z²) = e^(−x²/2) is taken with x split into
+// xh (12 significant bits: xh² exact) and xl: e^(−xh²/2) · e^(−xl(x + xh)/2), the second by Taylor.
+const HALF_RSQRT2: f32 = 0.353553390593273762; // ½·(1/√2)
+const RSQRT_2PI: f32 = 0.398942280401432678; // 1/√(2π)
+const X_MAX: f32 = 15.0; // Φ(−15) = 3.7e−51: 0 in f32, so |x| is clamped here
+const K0: f32 = 1.59576912160573071; // 2·√(2/π)
+const K1: f32 = 0.0713548162726008; // 2·√(2/π)·0.044715
+const K1x3: f32 = 0.2140644488178024; // 3·K1
+const EXP_ARG_MAX: f32 = 88.0; // σ's e^(−2u) kept finite in backward, so σ²·e is 0, never 0·inf
+
+/** e^(−x²/2) for |x| ≤ X_MAX, to a few ulp (the square taken exactly, in two parts). */
+// @ts-ignore: decorator
+@inline
+function gauss(xc: v128): v128 {
+  const xh = v128.and(xc, i32x4.splat(0xfffff000));
+  const xl = f32x4.sub(xc, xh);
+  const a = f32x4.mul(f32x4.mul(xh, xh), f32x4.splat(-0.5)); // exact
+  const b = f32x4.mul(f32x4.mul(xl, f32x4.add(xc, xh)), f32x4.splat(-0.5)); // |b| < x²·2^−12 ≤ 0.06
+  // e^b to b^5 (error below 1e-9)
+  let p = f32x4.splat(1.0 / 120.0);
+  p = f32x4.add(f32x4.mul(p, b), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, b), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, b), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, b), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, b), f32x4.splat(1.0));
+  return f32x4.mul(exp_f32x4(a), p);
+}
+
+/** Φ(x) given xc = x clamped to ±X_MAX and g = e^(−xc²/2). */
+// @ts-ignore: decorator
+@inline
+function cdf(xc: v128, g: v128): v128 {
+  const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.abs(xc), f32x4.splat(HALF_RSQRT2))));
+  let p = f32x4.splat(0.17087277);
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-0.82215223));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.48851587));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-1.13520398));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.27886807));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-0.18628806));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.09678418));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.37409196));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.00002368));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-1.26551223));
+  const half = f32x4.mul(f32x4.mul(t, g), f32x4.mul(exp_f32x4(p), f32x4.splat(0.5))); // ½·erfc(|x|/√2)
+  return v128.bitselect(half, f32x4.sub(f32x4.splat(1.0), half), f32x4.lt(xc, f32x4.splat(0)));
+}
+
+// @ts-ignore: decorator
+@inline
+function clampX(x: v128): v128 {
+  return f32x4.max(f32x4.min(x, f32x4.splat(X_MAX)), f32x4.splat(-X_MAX)); // NaN stays NaN
+}
+
+// @ts-ignore: decorator
+@inline
+function geluErf(x: v128): v128 {
+  const xc = clampX(x);
+  return f32x4.mul(x, cdf(xc, gauss(xc)));
+}
+
+// @ts-ignore: decorator
+@inline
+function geluErfGrad(x: v128): v128 {
+  const xc = clampX(x);
+  const g = gauss(xc);
+  return f32x4.add(cdf(xc, g), f32x4.mul(x, f32x4.mul(g, f32x4.splat(RSQRT_2PI))));
+}
+
+/** σ(2u) = 1/(1 + e^(−2u)); e^(−2u) may be +inf (then σ = 0). */
+// @ts-ignore: decorator
+@inline
+function sigma2u(x: v128): v128 {
+  const u2 = f32x4.mul(x, f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1), f32x4.mul(x, x))));
+  return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), exp_f32x4(f32x4.neg(u2))));
+}
+
+// @ts-ignore: decorator
+@inline
+function geluTanh(x: v128): v128 {
+  return f32x4.mul(x, sigma2u(x));
+}
+
+// @ts-ignore: decorator
+@inline
+function geluTanhGrad(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  const u2 = f32x4.mul(x, f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1), x2)));
+  const e = exp_f32x4(f32x4.min(f32x4.neg(u2), f32x4.splat(EXP_ARG_MAX)));
+  const s = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  const du2 = f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1x3), x2));
+  // σ(1 − σ) = σ·(σ·e): exact in the tails where 1 − σ would cancel
+  return f32x4.add(s, f32x4.mul(f32x4.mul(x, du2), f32x4.mul(s, f32x4.mul(s, e))));
+}
+
+/** y[i] = gelu(x[i]) (erf form) for elements [start, end). */
+export function gelu_fwd_f32(y: usize, x: usize, start: i32, end: i32): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, geluErf(v128.load(x + o)));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, f32x4.extract_lane(geluErf(v128.load32_splat(x + o)), 0));
+  }
+}
+
+/** dx[i] += dy[i]·gelu'(x[i]) (erf form) for elements [start, end). */
+export function gelu_bwd_f32(dx: usize, dy: usize, x: usize, start: i32, end: i32): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.mul(v128.load(dy + o), geluErfGrad(v128.load(x + o)));
+    v128.store(dx + o, f32x4.add(v128.load(dx + o), d));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const d = f32x4.mul(v128.load32_splat(dy + o), geluErfGrad(v128.load32_splat(x + o)));
+    store<f32>(dx + o, load<f32>(dx + o) + f32x4.extract_lane(d, 0));
+  }
+}
+
+/** y[i] = gelu_tanh(x[i]) for elements [start, end). */
+export function gelu_fwd_f32__tanh(y: usize, x: usize, start: i32, end: i32): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, geluTanh(v128.load(x + o)));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, f32x4.extract_lane(geluTanh(v128.load32_splat(x + o)), 0));
+  }
+}
+
+/** dx[i] += dy[i]·gelu_tanh'(x[i]) for elements [start, end). */
+export function gelu_bwd_f32__tanh(dx: usize, dy: usize, x: usize, start: i32, end: i32): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.mul(v128.load(dy + o), geluTanhGrad(v128.load(x + o)));
+    v128.store(dx + o, f32x4.add(v128.load(dx + o), d));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const d = f32x4.mul(v128.load32_splat(dy + o), geluTanhGrad(v128.load32_splat(x + o)));
+    store<f32>(dx + o, load<f32>(dx + o) + f32x4.extract_lane(d, 0));
+  }
+}
+
+/** y[i] = gelu_tanh(a[i])·b[i] for elements [start, end). */
+export function gelu_gate_fwd_f32(y: usize, a: usize, b: usize, start: i32, end: i32): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.mul(geluTanh(v128.load(a + o)), v128.load(b + o)));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const v = f32x4.mul(geluTanh(v128.load32_splat(a + o)), v128.load32_splat(b + o));
+    store<f32>(y + o, f32x4.extract_lane(v, 0));
+  }
+}
+
+/**
+ * da[i] += dy[i]·b[i]·gelu_tanh'(a[i]) (if flags & 1), db[i] += dy[i]·gelu_tanh(a[i]) (if flags & 2),
+ * for elements [start, end).
+ */
+export function gelu_gate_bwd_f32(da: usize, db: usize, dy: usize, a: usize, b: usize, flags: i32, start: i32, end: i32): void {
+  const wantA = (flags & 1) != 0;
+  const wantB = (flags & 2) != 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(dy + o);
+    const av = v128.load(a + o);
+    if (wantA) v128.store(da + o, f32x4.add(v128.load(da + o), f32x4.mul(f32x4.mul(g, v128.load(b + o)), geluTanhGrad(av))));
+    if (wantB) v128.store(db + o, f32x4.add(v128.load(db + o), f32x4.mul(g, geluTanh(av))));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const g = v128.load32_splat(dy + o);
+    const av = v128.load32_splat(a + o);
+    if (wantA) {
+      const d = f32x4.mul(f32x4.mul(g, v128.load32_splat(b + o)), geluTanhGrad(av));
+      store<f32>(da + o, load<f32>(da + o) + f32x4.extract_lane(d, 0));
+    }
+    if (wantB) store<f32>(db + o, load<f32>(db + o) + f32x4.extract_lane(f32x4.mul(g, geluTanh(av)), 0));
+  }
+}

@@ -1,0 +1,83 @@
+// simdformer's side of the training and generation benchmarks: the reference GPT (4 layers,
+// d_model 128, 4 heads, FFN 512, GELU tanh, pre-LN, learned positions, context 128, 256 byte ids, tied
+// head; batch 8; AdamW lr 3e-4, β 0.9/0.999, weight decay 0.01; no dropout; GPT-2 initialisation).
+// Training tokens/s = 8·128 tokens per step / median step time (forward + backward + AdamW).
+// Generation tokens/s = 128 new tokens / time for a 16-token prompt + 128 greedy steps with the KV cache.
+import { parseConfig, type Gpt2Config } from '../../src/io/config.js';
+import { GPT, type LmBatch } from '../../src/models/gpt.js';
+import { Engine } from '../../src/tensor/engine.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { median, seededRandom } from '../harness.js';
+
+export const REFERENCE = { layers: 4, dModel: 128, heads: 4, ffn: 512, context: 128, vocab: 256, batch: 8 } as const;
+
+export function referenceConfig(): Gpt2Config {
+  const r = REFERENCE;
+  return parseConfig({
+    model_type: 'gpt2', vocab_size: r.vocab, n_positions: r.context, n_embd: r.dModel, n_layer: r.layers, n_head: r.heads,
+    n_inner: r.ffn, activation_function: 'gelu_new', resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: null, eos_token_id: null,
+  }) as Gpt2Config;
+}
+
+/** Random byte windows (the same for every engine: seeded). */
+export function randomBatch(step: number): LmBatch {
+  const { batch: B, context: T } = REFERENCE;
+  const rand = seededRandom(1000 + step);
+  const inputIds = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) inputIds[i] = Math.floor(rand() * 256);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) targets[b * T + t] = t + 1 < T ? inputIds[b * T + t + 1]! : Math.floor(rand() * 256);
+  return { inputIds, targets, B, T };
+}
+
+export interface GptMeasurement {
+  threads: number;
+  build: string;
+  trainTokensPerSecond: number;
+  generateTokensPerSecond: number;
+  /** The cached decoding step alone (one token through the model), tokens/s. */
+  cachedStepTokensPerSecond: number;
+  initialLoss: number;
+  finalLoss: number;
+}
+
+export async function measureSimdformerGpt(threads: number, simd: 'plain' | 'relaxed' = 'plain', steps = 12): Promise<GptMeasurement> {
+  const engine = await Engine.create({ threads, simd });
+  const model = new GPT(engine, referenceConfig(), 0);
+  const trainer = new Trainer(model, { lr: 3e-4, totalSteps: 1000, warmup: 0, schedule: 'constant', weightDecay: 0.01, clip: 0 });
+  const times: number[] = [];
+  const losses: number[] = [];
+  for (let s = 0; s < steps + 3; s++) {
+    const batch = randomBatch(s);
+    const t0 = performance.now();
+    losses.push(trainer.trainStep(batch).loss);
+    if (s >= 3) times.push(performance.now() - t0);
+  }
+  const tokensPerStep = REFERENCE.batch * REFERENCE.context;
+  const prompt = Array.from(randomBatch(99).inputIds.subarray(0, 16));
+  const genTimes: number[] = [];
+  const stepTimes: number[] = [];
+  for (let r = 0; r < 4; r++) {
+    const t0 = performance.now();
+    let last = t0;
+    let n = 0;
+    for await (const _ of model.generate(prompt, { maxNewTokens: 128 })) {
+      const now = performance.now();
+      if (n > 0 && r > 0) stepTimes.push(now - last);
+      last = now;
+      n++;
+    }
+    if (r > 0) genTimes.push(performance.now() - t0);
+  }
+  const result: GptMeasurement = {
+    threads: engine.threads,
+    build: engine.runtime.build,
+    trainTokensPerSecond: tokensPerStep / (median(times) / 1000),
+    generateTokensPerSecond: 128 / (median(genTimes) / 1000),
+    cachedStepTokensPerSecond: 1000 / median(stepTimes),
+    initialLoss: losses[0]!,
+    finalLoss: losses[losses.length - 1]!,
+  };
+  await engine.dispose();
+  return result;
+}

@@ -1,0 +1,99 @@
+import { ArgumentError } from '../../errors.js';
+import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../../train/lm-pretrain.js';
+import type { ScheduleName } from '../../train/schedule.js';
+import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec, type Parsed } from '../args.js';
+import { Progress } from '../progress.js';
+import { writeLossCurve } from './report.js';
+
+const d = GPT_PRETRAIN_DEFAULTS;
+
+export const PRETRAIN_GPT: CommandSpec = {
+  name: 'pretrain gpt',
+  summary: 'Pre-train a GPT (decoder-only, causal LM) on text.',
+  usage: 'simdformer pretrain gpt --data <file|dir|brown> --out <dir> [options]',
+  flags: {
+    data: { type: 'string', help: "training text: a file, a folder of text files, or 'brown' (embedded)" },
+    out: { type: 'string', help: 'checkpoint folder (config.json, model.safetensors, tokenizer.json, metrics.jsonl)' },
+    tokenizer: { type: 'string', help: "'bytes', 'bpe:<vocab size>', or a tokenizer.json", default: d.tokenizer, choices: ['bytes', 'bpe:'] as const },
+    steps: { type: 'string', help: 'optimizer steps', default: String(d.steps) },
+    batch: { type: 'string', help: 'sequences per step', default: String(d.batch) },
+    lr: { type: 'string', help: 'peak learning rate (AdamW)', default: String(d.lr) },
+    warmup: { type: 'string', help: 'linear warm-up steps', default: String(d.warmup) },
+    schedule: { type: 'string', help: 'learning-rate schedule after warm-up', default: d.schedule, choices: ['constant', 'cosine', 'linear'] },
+    'weight-decay': { type: 'string', help: 'AdamW decoupled weight decay', default: String(d.weightDecay) },
+    clip: { type: 'string', help: 'clip the global gradient norm (0: off)', default: String(d.clip) },
+    context: { type: 'string', help: 'context length (n_positions)', default: String(d.context) },
+    layers: { type: 'string', help: 'transformer blocks', default: String(d.layers) },
+    'd-model': { type: 'string', help: 'model width (n_embd)', default: String(d.dModel) },
+    heads: { type: 'string', help: 'attention heads', default: String(d.heads) },
+    ffn: { type: 'string', help: 'feed-forward width (n_inner)', default: String(d.ffn) },
+    threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+    seed: { type: 'string', help: 'seed of initialisation and batch order', default: String(d.seed) },
+    'eval-every': { type: 'string', help: 'evaluate on held-out documents every N steps (0: only at the end)', default: String(d.evalEvery) },
+    'checkpoint-every': { type: 'string', help: 'save every N steps (0: only at the end)', default: String(d.checkpointEvery) },
+    resume: { type: 'boolean', help: 'continue the run saved in --out (weights, optimizer, step)', default: false },
+  },
+};
+
+export function gptOptions(v: Parsed): GptPretrainOptions {
+  const tokenizer = String(v.tokenizer);
+  if (tokenizer !== 'bytes' && !/^bpe:\d+$/.test(tokenizer) && !tokenizer.endsWith('.json')) {
+    throw new ArgumentError(`--tokenizer ${tokenizer}: expected bytes, bpe:<size> or a path to tokenizer.json`);
+  }
+  const threadsRaw = String(v.threads);
+  return {
+    ...GPT_PRETRAIN_DEFAULTS,
+    data: stringFlag(v, 'data'),
+    out: stringFlag(v, 'out'),
+    tokenizer,
+    steps: intFlag(v, 'steps'),
+    batch: intFlag(v, 'batch'),
+    lr: numberFlag(v, 'lr', 1e-8, 10),
+    warmup: intFlag(v, 'warmup', 0),
+    schedule: v.schedule as ScheduleName,
+    weightDecay: numberFlag(v, 'weight-decay', 0, 10),
+    clip: numberFlag(v, 'clip', 0),
+    context: intFlag(v, 'context', 2, 65536),
+    layers: intFlag(v, 'layers', 1, 256),
+    dModel: intFlag(v, 'd-model', 1, 65536),
+    heads: intFlag(v, 'heads', 1, 1024),
+    ffn: intFlag(v, 'ffn', 1, 1 << 20),
+    threads: threadsRaw === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    seed: intFlag(v, 'seed', 0),
+    evalEvery: intFlag(v, 'eval-every', 0),
+    checkpointEvery: intFlag(v, 'checkpoint-every', 0),
+    resume: v.resume === true,
+  };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const [family, ...rest] = argv;
+  if (family !== 'gpt') {
+    if (family === '--help' || family === undefined) {
+      process.stdout.write(helpText(PRETRAIN_GPT));
+      return;
+    }
+    throw new ArgumentError(`pretrain: unknown model family ${JSON.stringify(family)}; families: gpt`);
+  }
+  const v = parseFlags(PRETRAIN_GPT, rest);
+  if (v === 'help') {
+    process.stdout.write(helpText(PRETRAIN_GPT));
+    return;
+  }
+  const opts = gptOptions(v);
+  if (opts.dModel % opts.heads !== 0) throw new ArgumentError(`--d-model ${opts.dModel} must be divisible by --heads ${opts.heads}`);
+  const progress = new Progress(opts.steps);
+  const result = await pretrainGpt({
+    ...opts,
+    onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3), 'tok/s': Math.round(r.tokensPerSecond).toLocaleString('en-US') }),
+  });
+  progress.finish();
+  const svg = await writeLossCurve(opts.out);
+  const ev = result.lastEval;
+  process.stdout.write(
+    `trained ${result.trainer.step} steps in ${result.seconds.toFixed(0)} s on ${result.engine.threads} threads\n` +
+      (ev ? `validation: loss ${ev.loss.toFixed(3)}, perplexity ${ev.perplexity.toFixed(2)}, ${ev.bitsPerByte.toFixed(3)} bits per byte\n` : '') +
+      `checkpoint: ${opts.out}\nmetrics:    ${opts.out}/metrics.jsonl\nloss curve: ${svg}\n`,
+  );
+  await result.engine.dispose();
+}

@@ -1,0 +1,100 @@
+import { Rng } from '../data/rng.js';
+import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
+import type { KVCache } from '../nn/attention.js';
+import type { Engine } from '../tensor/engine.js';
+import { Tensor } from '../tensor/tensor.js';
+import { checkSampling, pickToken, type SamplingOptions } from './sampling.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most. */
+  maxNewTokens: number;
+  /** Seed of the sampling draws (same seed, same tokens). Default 0. */
+  seed?: number;
+  /** Stop after yielding this token (or any of these). */
+  eosTokenId?: number | number[];
+  /** Stop once the decoded continuation contains one of these (needs the model's tokenizer). */
+  stopStrings?: string[];
+  /** A prompt longer than the context: 'error' (default) or keep its last tokens ('left'). */
+  truncate?: 'error' | 'left';
+}
+
+/** What decoding needs of a causal language model. */
+export interface CausalLM {
+  readonly engine: Engine;
+  readonly vocabSize: number;
+  readonly contextLength: number;
+  readonly tokenizer?: { decode(ids: number[]): string };
+  hidden(ids: Int32Array, B: number, T: number, opts: { start: number; caches: KVCache[] }): Tensor;
+  head(hidden: Tensor): Tensor;
+  newCaches(B: number, capacity: number): KVCache[];
+}
+
+/**
+ * Decodes after a prompt with a KV cache: the prompt runs once, then each new token costs one position.
+ * Yields each token as it is chosen (streaming). Greedy unless doSample; temperature, top-k, top-p.
+ */
+export async function* generateTokens(model: CausalLM, prompt: ArrayLike<number>, options: GenerateOptions): AsyncGenerator<number, void, undefined> {
+  const sampling = checkSampling(options);
+  const maxNew = options.maxNewTokens;
+  if (!Number.isInteger(maxNew) || maxNew < 0) throw new ArgumentError(`maxNewTokens must be an integer ≥ 0, got ${maxNew}`);
+  let ids = Array.from(prompt);
+  if (ids.length === 0) throw new ArgumentError('generate needs a prompt of at least one token');
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i]!;
+    if (!Number.isInteger(v) || v < 0 || v >= model.vocabSize) {
+      throw new TokenIdError(`prompt token ${i} is ${v}, outside the vocabulary [0, ${model.vocabSize})`);
+    }
+  }
+  const ctx = model.contextLength;
+  if (ids.length > ctx) {
+    if (options.truncate !== 'left') {
+      throw new SequenceTooLongError(`prompt of ${ids.length} tokens is longer than the context of ${ctx} (pass truncate: 'left' to keep its end)`);
+    }
+    ids = ids.slice(ids.length - ctx);
+  }
+  const stops = new Set(options.eosTokenId === undefined ? [] : [options.eosTokenId].flat());
+  const stopStrings = options.stopStrings ?? [];
+  if (stopStrings.length > 0 && !model.tokenizer) throw new ArgumentError('stopStrings need a model with a tokenizer');
+  const capacity = Math.min(ctx, ids.length + maxNew);
+  const e = model.engine;
+  const caches = model.newCaches(1, capacity);
+  const rng = new Rng(options.seed ?? 0);
+  const generated: number[] = [];
+  try {
+    let logits = lastLogits(model, Int32Array.from(ids), 0, caches);
+    let position = ids.length;
+    for (let n = 0; n < maxNew; n++) {
+      const token = pickToken(logits, sampling, sampling.doSample ? rng.float() : 0);
+      generated.push(token);
+      yield token;
+      if (stops.has(token)) return;
+      if (stopStrings.length > 0) {
+        const text = model.tokenizer!.decode(generated);
+        if (stopStrings.some((s) => text.includes(s))) return;
+      }
+      if (position >= capacity) return;
+      logits = lastLogits(model, Int32Array.of(token), position, caches);
+      position++;
+    }
+  } finally {
+    for (const c of caches) {
+      c.k.dispose();
+      c.v.dispose();
+    }
+    e.endStep();
+  }
+}
+
+/** Runs T new positions through the model (appending to the caches) and returns the last position's logits. */
+function lastLogits(model: CausalLM, ids: Int32Array, start: number, caches: KVCache[]): Float32Array {
+  const e = model.engine;
+  return e.noGrad(() => {
+    const T = ids.length;
+    const h = model.hidden(ids, 1, T, { start, caches });
+    const C = h.shape[h.shape.length - 1]!;
+    const last = new Tensor(e, h.ptr + (T - 1) * C * 4, [1, C], 'step');
+    const logits = model.head(last).toArray();
+    e.endStep();
+    return logits;
+  });
+}

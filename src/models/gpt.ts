@@ -1,0 +1,208 @@
+/**
+ * GPT-2: the auto-regressive family. Token + learned position embeddings, pre-LN blocks with causal
+ * self-attention, a final LayerNorm, and an LM head tied to the token embeddings. Hugging Face `gpt2`
+ * config fields and weight names (src/io/names/gpt2.ts), so checkpoints move both ways.
+ */
+import { Rng } from '../data/rng.js';
+import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
+import { gpt2InnerDim, type Gpt2Config } from '../io/config.js';
+import { GPT2_NAMES } from '../io/names/gpt2.js';
+import { fromHF, toHF } from '../io/names/rules.js';
+import type { NamedTensor } from '../io/safetensors.js';
+import type { KVCache } from '../nn/attention.js';
+import { TransformerBlock } from '../nn/block.js';
+import type { Activation } from '../nn/feed-forward.js';
+import { Embedding, LayerNorm } from '../nn/layers.js';
+import { Module, ModuleList, type Init } from '../nn/module.js';
+import type { Engine } from '../tensor/engine.js';
+import { add, crossEntropy, linear } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { generateTokens, type GenerateOptions } from '../generate/generate.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+
+export type { Gpt2Config };
+
+export interface ForwardInputs {
+  /** Token ids, one row per sequence, all of one length. */
+  inputIds: ArrayLike<number>[];
+  /** 1 = attend, 0 = padding, per token; default all ones. */
+  attentionMask?: ArrayLike<number>[];
+  /** Targets (usually inputIds); shifted inside, -100 ignored, as Hugging Face does. */
+  labels?: ArrayLike<number>[];
+}
+
+export interface ForwardOutput {
+  /** [batch, seq, vocab], valid until the engine's next step. */
+  logits: Tensor;
+  loss?: number;
+}
+
+/** A batch in flat form: B rows of T ids, labels already aligned with the positions that predict them. */
+export interface LmBatch {
+  inputIds: Int32Array;
+  /** Target of each position (next token), -100 where none. */
+  targets: Int32Array;
+  B: number;
+  T: number;
+  attentionMask?: Int32Array;
+}
+
+export function gptActivation(act: string): Activation {
+  if (act === 'gelu_new' || act === 'gelu_pytorch_tanh' || act === 'gelu_fast') return 'gelu_tanh';
+  if (act === 'gelu' || act === 'relu') return act;
+  throw new ArgumentError(`GPT-2 activation ${act} is not supported (gelu_new, gelu_pytorch_tanh, gelu, relu)`);
+}
+
+export class GPT extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly h: ModuleList<TransformerBlock>;
+  readonly ln_f: LayerNorm;
+  tokenizer?: Tokenizer;
+
+  constructor(
+    engine: Engine,
+    readonly config: Gpt2Config,
+    seed = 0,
+  ) {
+    super(engine);
+    const c = config;
+    if (!c.tie_word_embeddings) throw new ArgumentError('GPT-2 with an untied LM head is not supported');
+    const rng = new Rng(seed);
+    const normal = (std: number): Init => () => rng.normal() * std;
+    const std = c.initializer_range;
+    this.wte = this.child('wte', new Embedding(engine, c.vocab_size, c.n_embd, normal(std)));
+    this.wpe = this.child('wpe', new Embedding(engine, c.n_positions, c.n_embd, normal(std)));
+    const blocks: TransformerBlock[] = [];
+    for (let i = 0; i < c.n_layer; i++) {
+      blocks.push(
+        new TransformerBlock(engine, {
+          dModel: c.n_embd,
+          heads: c.n_head,
+          headDim: c.n_embd / c.n_head,
+          dFF: gpt2InnerDim(c),
+          activation: gptActivation(c.activation_function),
+          norm: 'pre',
+          normType: 'layernorm',
+          eps: c.layer_norm_epsilon,
+          bias: true,
+          layout: 'in_out',
+          causal: true,
+          cross: false,
+          scale: c.scale_attn_weights ? 1 / Math.sqrt(c.n_embd / c.n_head) : 1,
+          init: normal(std),
+          // GPT-2: residual projections scaled by 1/√(2·n_layer)
+          outInit: normal(std / Math.sqrt(2 * c.n_layer)),
+        }),
+      );
+    }
+    this.h = this.child('h', new ModuleList(engine, blocks));
+    this.ln_f = this.child('ln_f', new LayerNorm(engine, c.n_embd, c.layer_norm_epsilon));
+  }
+
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+
+  /**
+   * Hidden states [B, T, C] after the final LayerNorm, for ids [B·T] at positions start … start+T−1.
+   * With caches, keys and values of these positions are appended and attention sees the past too.
+   */
+  hidden(ids: Int32Array, B: number, T: number, opts: { start?: number; caches?: KVCache[]; attentionMask?: Int32Array } = {}): Tensor {
+    const c = this.config;
+    const start = opts.start ?? 0;
+    if (start + T > c.n_positions) {
+      throw new SequenceTooLongError(`sequence of ${start + T} tokens is longer than the context of ${c.n_positions} (n_positions)`);
+    }
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = start + t;
+    let x = add(this.wte.forward(ids, [B, T]), this.wpe.forward(positions, [B, T]));
+    this.h.items.forEach((block, i) => {
+      x = block.forward(x, { keyMask: opts.attentionMask, cache: opts.caches?.[i] });
+    });
+    return this.ln_f.forward(x);
+  }
+
+  /** Logits [.., V] = hidden · wteᵀ (the tied head). */
+  head(hidden: Tensor): Tensor {
+    return linear(hidden, this.wte.weight, null, 'out_in');
+  }
+
+  /** The training loss of a flat batch: mean next-token cross-entropy (tape on, for Trainer). */
+  loss(batch: LmBatch): Tensor {
+    const logits = this.head(this.hidden(batch.inputIds, batch.B, batch.T, { attentionMask: batch.attentionMask }));
+    return crossEntropy(logits, batch.targets);
+  }
+
+  /** Hugging Face-style forward: logits [B, T, V] and, with labels, the mean shifted loss. */
+  forward(inputs: ForwardInputs): ForwardOutput {
+    const { ids, B, T } = flatten(inputs.inputIds, 'inputIds');
+    const mask = inputs.attentionMask ? flatten(inputs.attentionMask, 'attentionMask', B, T).ids : undefined;
+    const logits = this.head(this.hidden(ids, B, T, { attentionMask: mask }));
+    if (!inputs.labels) return { logits };
+    const labels = flatten(inputs.labels, 'labels', B, T).ids;
+    const loss = crossEntropy(logits, shiftLabels(labels, B, T)).item();
+    return { logits, loss };
+  }
+
+  /** Empty KV caches for decoding up to `capacity` positions. */
+  newCaches(B: number, capacity: number): KVCache[] {
+    return this.h.items.map((b) => b.attn.newCache(B, capacity));
+  }
+
+  /** Tokens after the prompt, as they come (see GenerateOptions). */
+  generate(inputIds: ArrayLike<number>, options: GenerateOptions): AsyncGenerator<number, void, undefined> {
+    return generateTokens(this, inputIds, options);
+  }
+
+  get contextLength(): number {
+    return this.config.n_positions;
+  }
+
+  /** The named tensors of a Hugging Face checkpoint (GPT2LMHeadModel names and layouts). */
+  hfTensors(): NamedTensor[] {
+    return toHF(GPT2_NAMES, [...this.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })));
+  }
+
+  /** Loads weights from a checkpoint's tensors (Hugging Face names), checking every name and shape. */
+  loadHF(get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: string[]): void {
+    const params = this.namedParameters();
+    const values = fromHF(GPT2_NAMES, get, names, new Map([...params].map(([n, t]) => [n, t.shape])));
+    for (const [n, t] of params) t.set(values.get(n)!);
+  }
+
+  /** Writes config.json, model.safetensors and tokenizer.json (atomically, file by file) into dir. */
+  async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
+    const { writeCheckpoint } = await import('../io/checkpoint.js');
+    const config = { ...this.config, architectures: ['GPT2LMHeadModel'] };
+    await writeCheckpoint(dir, { config, tensors: this.hfTensors(), tokenizer: this.tokenizer?.toJson(), extraFiles });
+  }
+}
+
+/** labels[b, t+1] as the target of position t; -100 at each row's last position. */
+export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Array {
+  const out = new Int32Array(B * T).fill(-100);
+  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) out[b * T + t] = labels[b * T + t + 1]!;
+  return out;
+}
+
+/** Rows of ids → one Int32Array [B·T], checking that every row has the same length. */
+export function flatten(rows: ArrayLike<number>[], what: string, B?: number, T?: number): { ids: Int32Array; B: number; T: number } {
+  const b = rows.length;
+  const t = b ? rows[0]!.length : 0;
+  if (b === 0 || t === 0) throw new ArgumentError(`${what}: need at least one non-empty row`);
+  if ((B !== undefined && b !== B) || (T !== undefined && t !== T)) {
+    throw new ArgumentError(`${what} is [${b}, ${t}], inputIds is [${B}, ${T}]`);
+  }
+  const ids = new Int32Array(b * t);
+  rows.forEach((r, i) => {
+    if (r.length !== t) throw new ArgumentError(`${what}: row ${i} has ${r.length} tokens, row 0 has ${t} (pad them)`);
+    for (let j = 0; j < t; j++) {
+      const v = r[j]!;
+      if (!Number.isInteger(v)) throw new TokenIdError(`${what}[${i}][${j}] = ${v} is not an integer`);
+      ids[i * t + j] = v;
+    }
+  });
+  return { ids, B: b, T: t };
+}
+

@@ -1,0 +1,161 @@
+import type { Engine } from '../tensor/engine.js';
+import { attention, type WeightLayout } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Linear } from './layers.js';
+import { Module, type Init } from './module.js';
+
+export interface AttentionShape {
+  dModel: number;
+  heads: number;
+  /** Per-head width; heads × headDim may differ from dModel (T5 v1.1). */
+  headDim: number;
+  bias: boolean;
+  layout: WeightLayout;
+  /** Scores are q·k × scale: 1/√headDim, or 1 for T5. */
+  scale: number;
+  init: Init;
+  /** Initialiser of the output projection (GPT-2 scales it by 1/√(2·layers)). */
+  outInit?: Init;
+}
+
+/** Keys and values of past positions, per layer, for incremental decoding: [B, capacity, heads·headDim]. */
+export class KVCache {
+  length = 0;
+  constructor(
+    readonly k: Tensor,
+    readonly v: Tensor,
+    readonly capacity: number,
+  ) {}
+}
+
+/**
+ * Self-attention with one fused q|k|v projection (one matmul), optionally causal, with a key padding
+ * mask, an additive position bias [heads, Tq, Tk], and a KV cache for decoding.
+ */
+export class SelfAttention extends Module {
+  readonly qkv: Linear;
+  readonly o: Linear;
+  readonly inner: number;
+
+  constructor(
+    engine: Engine,
+    readonly shape: AttentionShape,
+    readonly causal: boolean,
+  ) {
+    super(engine);
+    const inner = (this.inner = shape.heads * shape.headDim);
+    this.qkv = this.child('qkv', new Linear(engine, shape.dModel, 3 * inner, { bias: shape.bias, layout: shape.layout, init: shape.init }));
+    this.o = this.child('o', new Linear(engine, inner, shape.dModel, { bias: shape.bias, layout: shape.layout, init: shape.outInit ?? shape.init }));
+  }
+
+  /** x [B, T, dModel] → [B, T, dModel]. */
+  forward(x: Tensor, opts: { keyMask?: Int32Array; positionBias?: Tensor; cache?: KVCache } = {}): Tensor {
+    const [B, T] = [x.shape[0]!, x.shape[1]!];
+    const { heads, headDim, scale } = this.shape;
+    const I = this.inner;
+    const qkv = this.qkv.forward(x); // [B, T, 3I]
+    let out: Tensor;
+    if (opts.cache) {
+      const c = opts.cache;
+      appendToCache(this.engine, c, qkv, B, T, I);
+      out = attention(qkv, c.k, c.v, {
+        batch: B,
+        heads,
+        headDim,
+        queryLen: T,
+        keyLen: c.length,
+        q: { offset: 0, rowStride: 3 * I, batchStride: 3 * I * T },
+        k: { offset: 0, rowStride: I, batchStride: I * c.capacity },
+        v: { offset: 0, rowStride: I, batchStride: I * c.capacity },
+        scale,
+        causal: this.causal,
+        keyMask: opts.keyMask,
+        bias: opts.positionBias,
+      });
+    } else {
+      out = attention(qkv, qkv, qkv, {
+        batch: B,
+        heads,
+        headDim,
+        queryLen: T,
+        keyLen: T,
+        q: { offset: 0, rowStride: 3 * I, batchStride: 3 * I * T },
+        k: { offset: I, rowStride: 3 * I, batchStride: 3 * I * T },
+        v: { offset: 2 * I, rowStride: 3 * I, batchStride: 3 * I * T },
+        scale,
+        causal: this.causal,
+        keyMask: opts.keyMask,
+        bias: opts.positionBias,
+      });
+    }
+    return this.o.forward(out); // out [B, T, I]
+  }
+
+  /** An empty cache for `capacity` positions of a batch of B. */
+  newCache(B: number, capacity: number): KVCache {
+    const e = this.engine;
+    return new KVCache(e.zeros([B, capacity, this.inner]), e.zeros([B, capacity, this.inner]), capacity);
+  }
+}
+
+/** Cross-attention: queries from x, keys and values from the encoder's output (projected once, cacheable). */
+export class CrossAttention extends Module {
+  readonly q: Linear;
+  readonly kv: Linear;
+  readonly o: Linear;
+  readonly inner: number;
+
+  constructor(
+    engine: Engine,
+    readonly shape: AttentionShape,
+  ) {
+    super(engine);
+    const inner = (this.inner = shape.heads * shape.headDim);
+    const lin = (i: number, o: number, init: Init) => new Linear(engine, i, o, { bias: shape.bias, layout: shape.layout, init });
+    this.q = this.child('q', lin(shape.dModel, inner, shape.init));
+    this.kv = this.child('kv', lin(shape.dModel, 2 * inner, shape.init));
+    this.o = this.child('o', lin(inner, shape.dModel, shape.outInit ?? shape.init));
+  }
+
+  /** The memory's keys and values [B, S, 2I]: compute once per source, reuse at every decoding step. */
+  project(memory: Tensor): Tensor {
+    return this.kv.forward(memory);
+  }
+
+  /** x [B, T, dModel] over projected memory kv [B, S, 2I] → [B, T, dModel]. */
+  forward(x: Tensor, kv: Tensor, memoryMask?: Int32Array): Tensor {
+    const [B, T] = [x.shape[0]!, x.shape[1]!];
+    const S = kv.shape[1]!;
+    const { heads, headDim, scale } = this.shape;
+    const I = this.inner;
+    const q = this.q.forward(x);
+    const out = attention(q, kv, kv, {
+      batch: B,
+      heads,
+      headDim,
+      queryLen: T,
+      keyLen: S,
+      q: { offset: 0, rowStride: I, batchStride: I * T },
+      k: { offset: 0, rowStride: 2 * I, batchStride: 2 * I * S },
+      v: { offset: I, rowStride: 2 * I, batchStride: 2 * I * S },
+      scale,
+      causal: false,
+      keyMask: memoryMask,
+    });
+    return this.o.forward(out);
+  }
+}
+
+/** Copies the new positions' keys and values (from the fused qkv [B, T, 3I]) into the cache. */
+function appendToCache(e: Engine, c: KVCache, qkv: Tensor, B: number, T: number, I: number): void {
+  if (c.length + T > c.capacity) throw new RangeError(`KV cache holds ${c.capacity} positions, ${c.length + T} asked`);
+  const f32 = e.runtime.f32;
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) {
+      const src = qkv.offset + (b * T + t) * 3 * I;
+      const dst = (b * c.capacity + c.length + t) * I;
+      f32.copyWithin(c.k.offset + dst, src + I, src + 2 * I);
+      f32.copyWithin(c.v.offset + dst, src + 2 * I, src + 3 * I);
+    }
+  c.length += T;
+}

@@ -1,0 +1,88 @@
+import type { Engine } from '../tensor/engine.js';
+import { add, type WeightLayout } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { CrossAttention, SelfAttention, type KVCache } from './attention.js';
+import { FeedForward, type Activation } from './feed-forward.js';
+import { makeNorm, type LayerNorm, type NormType, type RMSNorm } from './layers.js';
+import { Module, type Init } from './module.js';
+
+export interface BlockConfig {
+  dModel: number;
+  heads: number;
+  headDim: number;
+  dFF: number;
+  activation: Activation;
+  /** 'pre': x + f(norm(x)) (GPT-2, T5); 'post': norm(x + f(x)) (BERT, BART). */
+  norm: 'pre' | 'post';
+  normType: NormType;
+  eps: number;
+  /** Biases on the projections (false for T5). */
+  bias: boolean;
+  layout: WeightLayout;
+  causal: boolean;
+  /** Cross-attention over an encoder's output (decoder blocks of seq2seq models). */
+  cross: boolean;
+  scale: number;
+  init: Init;
+  /** Initialiser of the projections into the residual stream (attention output, FFN down). */
+  outInit?: Init;
+}
+
+export interface BlockInputs {
+  /** [B, T] 1 = attend, 0 = padding, for self-attention keys. */
+  keyMask?: Int32Array;
+  /** Additive self-attention bias [heads, T, T] (T5's relative positions). */
+  positionBias?: Tensor;
+  cache?: KVCache;
+  /** The encoder output projected by this block's cross-attention (CrossAttention.project). */
+  memoryKV?: Tensor;
+  memoryMask?: Int32Array;
+}
+
+/**
+ * The one transformer block every family is built from: self-attention (causal or not), optional
+ * cross-attention, feed-forward; pre- or post-norm; LayerNorm or RMSNorm.
+ */
+export class TransformerBlock extends Module {
+  readonly attn: SelfAttention;
+  readonly attnNorm: LayerNorm | RMSNorm;
+  readonly cross: CrossAttention | null;
+  readonly crossNorm: LayerNorm | RMSNorm | null;
+  readonly ffn: FeedForward;
+  readonly ffnNorm: LayerNorm | RMSNorm;
+
+  constructor(
+    engine: Engine,
+    readonly config: BlockConfig,
+  ) {
+    super(engine);
+    const c = config;
+    const shape = { dModel: c.dModel, heads: c.heads, headDim: c.headDim, bias: c.bias, layout: c.layout, scale: c.scale, init: c.init, outInit: c.outInit };
+    this.attn = this.child('attn', new SelfAttention(engine, shape, c.causal));
+    this.attnNorm = this.child('attn_norm', makeNorm(engine, c.normType, c.dModel, c.eps));
+    this.cross = c.cross ? this.child('cross', new CrossAttention(engine, shape)) : null;
+    this.crossNorm = c.cross ? this.child('cross_norm', makeNorm(engine, c.normType, c.dModel, c.eps)) : null;
+    this.ffn = this.child(
+      'ffn',
+      new FeedForward(engine, c.dModel, c.dFF, c.activation, { bias: c.bias, layout: c.layout, init: c.init, downInit: c.outInit }),
+    );
+    this.ffnNorm = this.child('ffn_norm', makeNorm(engine, c.normType, c.dModel, c.eps));
+  }
+
+  /** x [B, T, dModel] → [B, T, dModel]. */
+  forward(x: Tensor, inputs: BlockInputs = {}): Tensor {
+    const self = (h: Tensor) => this.attn.forward(h, { keyMask: inputs.keyMask, positionBias: inputs.positionBias, cache: inputs.cache });
+    const cross = (h: Tensor) => this.cross!.forward(h, inputs.memoryKV!, inputs.memoryMask);
+    const ffn = (h: Tensor) => this.ffn.forward(h);
+    x = this.sublayer(x, this.attnNorm, self);
+    if (this.cross) {
+      if (!inputs.memoryKV) throw new Error('a cross-attention block needs memoryKV (CrossAttention.project of the encoder output)');
+      x = this.sublayer(x, this.crossNorm!, cross);
+    }
+    return this.sublayer(x, this.ffnNorm, ffn);
+  }
+
+  private sublayer(x: Tensor, norm: LayerNorm | RMSNorm, f: (h: Tensor) => Tensor): Tensor {
+    return this.config.norm === 'pre' ? add(x, f(norm.forward(x))) : norm.forward(add(x, f(x)));
+  }
+}

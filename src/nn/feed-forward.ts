@@ -1,0 +1,51 @@
+import type { Engine } from '../tensor/engine.js';
+import { gelu, geluGate, relu, type WeightLayout } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Linear } from './layers.js';
+import { Module, type Init } from './module.js';
+
+export type Activation = 'gelu' | 'gelu_tanh' | 'relu' | 'gated-gelu';
+
+/**
+ * The position-wise feed-forward: down(act(up(x))), or for 'gated-gelu' (T5 v1.1)
+ * down(gelu_tanh(gate(x)) ⊙ up(x)).
+ */
+export class FeedForward extends Module {
+  readonly up: Linear;
+  readonly gate: Linear | null;
+  readonly down: Linear;
+
+  constructor(
+    engine: Engine,
+    dModel: number,
+    dFF: number,
+    readonly activation: Activation,
+    opts: { bias: boolean; layout: WeightLayout; init: Init; downInit?: Init },
+  ) {
+    super(engine);
+    const lin = (i: number, o: number, init: Init) => new Linear(engine, i, o, { bias: opts.bias, layout: opts.layout, init });
+    this.up = this.child('up', lin(dModel, dFF, opts.init));
+    this.gate = activation === 'gated-gelu' ? this.child('gate', lin(dModel, dFF, opts.init)) : null;
+    this.down = this.child('down', lin(dFF, dModel, opts.downInit ?? opts.init));
+  }
+
+  forward(x: Tensor): Tensor {
+    const u = this.up.forward(x);
+    let h: Tensor;
+    switch (this.activation) {
+      case 'gelu':
+        h = gelu(u, 'none');
+        break;
+      case 'gelu_tanh':
+        h = gelu(u, 'tanh');
+        break;
+      case 'relu':
+        h = relu(u);
+        break;
+      case 'gated-gelu':
+        h = geluGate(this.gate!.forward(x), u);
+        break;
+    }
+    return this.down.forward(h);
+  }
+}

@@ -1,0 +1,92 @@
+import type { Engine } from '../tensor/engine.js';
+import { embedding, layerNorm, linear, rmsNorm, type WeightLayout } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module, onesInit, zerosInit, type Init } from './module.js';
+
+/** y = x·W + b, with W stored in its checkpoint's layout ('out_in' as torch Linear, 'in_out' as GPT-2 Conv1D). */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly layout: WeightLayout;
+
+  constructor(
+    engine: Engine,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean; layout?: WeightLayout; init: Init },
+  ) {
+    super(engine);
+    const layout = (this.layout = opts.layout ?? 'out_in');
+    this.weight = this.param('weight', layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures], opts.init);
+    this.bias = opts.bias === false ? null : this.param('bias', [outFeatures], zerosInit);
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias, this.layout);
+  }
+}
+
+/** A table of vectors looked up by id. */
+export class Embedding extends Module {
+  readonly weight: Tensor;
+
+  constructor(
+    engine: Engine,
+    readonly count: number,
+    readonly dim: number,
+    init: Init,
+  ) {
+    super(engine);
+    this.weight = this.param('weight', [count, dim], init);
+  }
+
+  /** ids [...shape] → [...shape, dim]; ids outside [0, count) are a TokenIdError. */
+  forward(ids: Int32Array, shape: number[]): Tensor {
+    return embedding(this.weight, ids, shape);
+  }
+}
+
+/** LayerNorm over the last dimension (weight, optional bias). */
+export class LayerNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(
+    engine: Engine,
+    readonly dim: number,
+    readonly eps: number,
+    bias = true,
+  ) {
+    super(engine);
+    this.weight = this.param('weight', [dim], onesInit);
+    this.bias = bias ? this.param('bias', [dim], zerosInit) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.weight, this.bias, this.eps);
+  }
+}
+
+/** RMSNorm over the last dimension (T5's layer norm: no mean, no bias). */
+export class RMSNorm extends Module {
+  readonly weight: Tensor;
+
+  constructor(
+    engine: Engine,
+    readonly dim: number,
+    readonly eps: number,
+  ) {
+    super(engine);
+    this.weight = this.param('weight', [dim], onesInit);
+  }
+
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.weight, this.eps);
+  }
+}
+
+export type NormType = 'layernorm' | 'rmsnorm';
+
+export function makeNorm(engine: Engine, type: NormType, dim: number, eps: number): LayerNorm | RMSNorm {
+  return type === 'layernorm' ? new LayerNorm(engine, dim, eps) : new RMSNorm(engine, dim, eps);
+}

@@ -1,0 +1,104 @@
+import { ShapeError } from '../../errors.js';
+import type { KernelName } from '../../runtime/kernels.js';
+import type { Tensor } from '../tensor.js';
+
+/** Work per element for the pool's threshold: transcendental kernels count as several operations. */
+const COST = { cheap: 1, exp: 8 } as const;
+
+function sameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.size !== b.size || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new ShapeError(`${op}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
+  }
+}
+
+/**
+ * y = f(x); backward dx += dy·f′, with f′ computed from x, from y (when it is a function of y), or
+ * from nothing (a constant factor in `extra`).
+ */
+function unary(x: Tensor, fwd: KernelName, bwd: KernelName, from: 'x' | 'y' | null, cost: number, extra: number[] = []): Tensor {
+  const e = x.engine;
+  const rt = e.runtime;
+  const n = x.size;
+  const y = e.empty(x.shape, 'step');
+  rt.run(fwd, [y.ptr, x.ptr, ...extra], n, n * cost);
+  if (e.needsGrad(x)) {
+    e.record([y], () => {
+      const saved = from === null ? [] : [from === 'x' ? x.ptr : y.ptr];
+      if (x.requiresGrad) rt.run(bwd, [e.gradOf(x).ptr, y.grad!.ptr, ...saved, ...extra], n, n * cost);
+    });
+  }
+  return y;
+}
+
+/** a + b (the residual connection). */
+export function add(a: Tensor, b: Tensor): Tensor {
+  sameShape('add', a, b);
+  const e = a.engine;
+  const rt = e.runtime;
+  const n = a.size;
+  const y = e.empty(a.shape, 'step');
+  rt.run('add_fwd_f32', [y.ptr, a.ptr, b.ptr], n, n);
+  if (e.needsGrad(a, b)) {
+    e.record([y], () => {
+      // a + a: dy reaches a twice
+      for (const t of [a, b]) if (t.requiresGrad) rt.run('add_bwd_f32', [e.gradOf(t).ptr, y.grad!.ptr], n, n);
+    });
+  }
+  return y;
+}
+
+/** a ⊙ b. */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  sameShape('mul', a, b);
+  const e = a.engine;
+  const rt = e.runtime;
+  const n = a.size;
+  const y = e.empty(a.shape, 'step');
+  rt.run('mul_fwd_f32', [y.ptr, a.ptr, b.ptr], n, n);
+  if (e.needsGrad(a, b)) {
+    e.record([y], () => {
+      if (a.requiresGrad) rt.run('mul_bwd_f32', [e.gradOf(a).ptr, y.grad!.ptr, b.ptr], n, n);
+      if (b.requiresGrad) rt.run('mul_bwd_f32', [e.gradOf(b).ptr, y.grad!.ptr, a.ptr], n, n);
+    });
+  }
+  return y;
+}
+
+/** s·x. */
+export function scale(x: Tensor, s: number): Tensor {
+  return unary(x, 'scale_fwd_f32', 'scale_bwd_f32', null, COST.cheap, [s]);
+}
+
+export function relu(x: Tensor): Tensor {
+  return unary(x, 'relu_fwd_f32', 'relu_bwd_f32', 'x', COST.cheap);
+}
+
+export function tanh(x: Tensor): Tensor {
+  return unary(x, 'tanh_fwd_f32', 'tanh_bwd_f32', 'y', COST.exp);
+}
+
+/** GELU: 'none' = x·Φ(x) (erf, BERT's "gelu"); 'tanh' = GPT-2's "gelu_new". */
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  return approximate === 'tanh'
+    ? unary(x, 'gelu_fwd_f32__tanh', 'gelu_bwd_f32__tanh', 'x', COST.exp)
+    : unary(x, 'gelu_fwd_f32', 'gelu_bwd_f32', 'x', COST.exp);
+}
+
+/** gelu_tanh(gate) ⊙ up: T5 v1.1's gated-GELU feed-forward. */
+export function geluGate(gate: Tensor, up: Tensor): Tensor {
+  sameShape('geluGate', gate, up);
+  const e = gate.engine;
+  const rt = e.runtime;
+  const n = gate.size;
+  const y = e.empty(gate.shape, 'step');
+  rt.run('gelu_gate_fwd_f32', [y.ptr, gate.ptr, up.ptr], n, n * COST.exp);
+  if (e.needsGrad(gate, up)) {
+    e.record([y], () => {
+      const flags = (gate.requiresGrad ? 1 : 0) | (up.requiresGrad ? 2 : 0);
+      const da = gate.requiresGrad ? e.gradOf(gate).ptr : 0;
+      const db = up.requiresGrad ? e.gradOf(up).ptr : 0;
+      rt.run('gelu_gate_bwd_f32', [da, db, y.grad!.ptr, gate.ptr, up.ptr, flags], n, n * COST.exp);
+    });
+  }
+  return y;
+}

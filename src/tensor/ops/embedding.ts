@@ -1,0 +1,56 @@
+import { ShapeError, TokenIdError } from '../../errors.js';
+import type { Tensor } from '../tensor.js';
+
+/**
+ * Rows of table [V, C] gathered by ids → [...shape, C]. Ids outside [0, V) are a TokenIdError before any
+ * kernel runs. Backward scatter-adds into the table's gradient, deterministically: positions are grouped
+ * by id (a counting sort, done once here), and each distinct id's row sums its positions in order.
+ */
+export function embedding(table: Tensor, ids: ArrayLike<number>, shape: number[] = [ids.length]): Tensor {
+  const e = table.engine;
+  const rt = e.runtime;
+  if (table.shape.length !== 2) throw new ShapeError(`embedding: table must be [V, C], got [${table.shape.join(', ')}]`);
+  const [V, C] = table.shape as [number, number];
+  const N = ids.length;
+  if (shape.reduce((a, b) => a * b, 1) !== N) throw new ShapeError(`embedding: ${N} ids do not fill shape [${shape.join(', ')}]`);
+  const idsPtr = rt.arena.allocStep(N * 4);
+  const i32 = rt.i32;
+  for (let n = 0; n < N; n++) {
+    const id = ids[n]!;
+    if (!Number.isInteger(id) || id < 0 || id >= V) {
+      throw new TokenIdError(`token id ${id} at position ${n} is outside the vocabulary [0, ${V})`);
+    }
+    i32[(idsPtr >>> 2) + n] = id;
+  }
+  const out = e.empty([...shape, C], 'step');
+  rt.run('embedding_fwd_f32', [out.ptr, table.ptr, idsPtr, C], N, N * C);
+  if (e.needsGrad(table)) {
+    // group positions by id: order = positions sorted by (id, position); starts per distinct id
+    const count = new Int32Array(V);
+    for (let n = 0; n < N; n++) count[ids[n]!]!++;
+    const uniq: number[] = [];
+    const first = new Int32Array(V);
+    let at = 0;
+    const starts: number[] = [];
+    for (let v = 0; v < V; v++) {
+      if (count[v] === 0) continue;
+      uniq.push(v);
+      starts.push(at);
+      first[v] = at;
+      at += count[v]!;
+    }
+    starts.push(at);
+    const order = new Int32Array(N);
+    for (let n = 0; n < N; n++) order[first[ids[n]!]!++] = n;
+    const U = uniq.length;
+    const buf = rt.arena.allocStep((N + 2 * U + 1) * 4);
+    const v32 = rt.i32;
+    v32.set(order, buf >>> 2);
+    v32.set(starts, (buf >>> 2) + N);
+    v32.set(uniq, (buf >>> 2) + N + U + 1);
+    e.record([out], () => {
+      rt.run('embedding_bwd_f32', [e.gradOf(table).ptr, out.grad!.ptr, buf, buf + N * 4, buf + (N + U + 1) * 4, C], U, N * C);
+    });
+  }
+  return out;
+}

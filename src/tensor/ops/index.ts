@@ -1,0 +1,13 @@
+/** Every differentiable op (forward kernel + backward kernels), and the optimizer functions. */
+export { matmul, matmulInto, gemm, type MatmulLayout } from './matmul.js';
+export { linear, type WeightLayout } from './linear.js';
+export { add, mul, scale, relu, tanh, gelu, geluGate } from './elementwise.js';
+export { layerNorm, rmsNorm } from './layer-norm.js';
+export { embedding } from './embedding.js';
+export { softmax } from './softmax.js';
+export { attention, type AttentionOptions } from './attention.js';
+export { attentionMaterialised } from './attention-materialised.js';
+export { crossEntropy, type CrossEntropyOptions } from './cross-entropy.js';
+export { dropout } from './dropout.js';
+export { AdamWState, adamwStep, type AdamWHyper, type NamedArray } from './adamw.js';
+export { gradNorm, clipGradNorm, scaleGrads } from './grad-norm.js';

@@ -1,0 +1,272 @@
+/**
+ * Pre-training a GPT end to end: corpus → tokenizer → windows → Trainer, with periodic evaluation
+ * (loss, perplexity, bits per byte on held-out documents), metrics as JSON lines, atomic checkpoints
+ * with optimizer state, and resume that continues the identical trajectory.
+ */
+import { packClm, type ClmWindows } from '../data/clm.js';
+import { Rng } from '../data/rng.js';
+import { splitByKey } from '../data/split.js';
+import { loadTextDocuments, type TextDocument } from '../data/text.js';
+import { ArgumentError } from '../errors.js';
+import { parseConfig, type Gpt2Config } from '../io/config.js';
+import { readCheckpoint } from '../io/checkpoint.js';
+import { getFloat32, readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { GPT, type LmBatch } from '../models/gpt.js';
+import { Engine } from '../tensor/engine.js';
+import { trainBpe } from '../tokenizers/bpe.js';
+import { Tokenizer } from '../tokenizers/tokenizer.js';
+import type { ScheduleName } from './schedule.js';
+import { Trainer, type StepResult } from './trainer.js';
+
+export interface GptPretrainOptions {
+  /** 'brown', a text file, or a folder of text files. */
+  data: string;
+  out: string;
+  /** 'bytes' (256 ids), 'bpe:<size>' (trained on the training documents), or a tokenizer.json path. */
+  tokenizer: string;
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  schedule: ScheduleName;
+  weightDecay: number;
+  clip: number;
+  context: number;
+  layers: number;
+  dModel: number;
+  heads: number;
+  ffn: number;
+  threads: number | 'auto';
+  seed: number;
+  /** Continue from the checkpoint in `out` (its weights, optimizer state and step). */
+  resume: boolean;
+  evalEvery: number;
+  /** Validation windows per evaluation (at most). */
+  evalWindows: number;
+  checkpointEvery: number;
+  logEvery: number;
+  onStep?: (r: StepResult & { tokensPerSecond: number }) => void;
+  onEval?: (r: EvalResult) => void;
+  /** Called once the model and data are ready, before the first step (samples from the untrained model, say). */
+  onStart?: (model: GPT, data: LmData) => Promise<void> | void;
+}
+
+export interface EvalResult {
+  step: number;
+  loss: number;
+  perplexity: number;
+  bitsPerByte: number;
+}
+
+export const GPT_PRETRAIN_DEFAULTS: Omit<GptPretrainOptions, 'data' | 'out'> = {
+  tokenizer: 'bytes',
+  steps: 1000,
+  batch: 8,
+  lr: 3e-4,
+  warmup: 50,
+  schedule: 'cosine',
+  weightDecay: 0.01,
+  clip: 1,
+  context: 128,
+  layers: 4,
+  dModel: 128,
+  heads: 4,
+  ffn: 512,
+  threads: 'auto',
+  seed: 0,
+  resume: false,
+  evalEvery: 100,
+  evalWindows: 64,
+  checkpointEvery: 500,
+  logEvery: 10,
+};
+
+export interface LmData {
+  tokenizer: Tokenizer;
+  train: ClmWindows;
+  validation: ClmWindows;
+  /** UTF-8 bytes per token of the validation text (for bits per byte). */
+  bytesPerToken: number;
+}
+
+/** Documents → tokenizer (trained on the training side only) → windows of context + 1. */
+export async function prepareLmData(docs: TextDocument[], tokenizerSpec: string, context: number): Promise<LmData> {
+  const split = splitByKey(docs, (d) => d.id, { train: 0.95, validation: 0.05, test: 0 });
+  if (split.validation.length === 0) split.validation.push(split.train.pop()!);
+  if (split.train.length === 0) throw new ArgumentError('the corpus needs at least two documents (one is held out)');
+  const tokenizer = await makeTokenizer(tokenizerSpec, split.train.map((d) => d.text));
+  const eosId = tokenizer.eosId ?? tokenizer.encode('\n', undefined, { addSpecialTokens: false }).ids[0]!;
+  const encode = (d: TextDocument) => tokenizer.encode(d.text, undefined, { addSpecialTokens: false }).ids;
+  const trainIds = split.train.map(encode);
+  const valIds = split.validation.map(encode);
+  const valTokens = valIds.reduce((s, d) => s + d.length + 1, 0);
+  const valBytes = split.validation.reduce((s, d) => s + new TextEncoder().encode(d.text).length + 1, 0);
+  return {
+    tokenizer,
+    train: packClm(trainIds, { eosId, contextLength: context }),
+    validation: packClm(valIds, { eosId, contextLength: context }),
+    bytesPerToken: valBytes / valTokens,
+  };
+}
+
+async function makeTokenizer(spec: string, texts: string[]): Promise<Tokenizer> {
+  if (spec === 'bytes') return Tokenizer.fromJson(trainBpe(texts, { vocabSize: 256 }));
+  const bpe = /^bpe:(\d+)$/.exec(spec);
+  if (bpe) return Tokenizer.fromJson(trainBpe(texts, { vocabSize: Number(bpe[1]), specialTokens: ['<|endoftext|>'] }));
+  const fs = await import('node:fs/promises');
+  return Tokenizer.fromJson(await fs.readFile(spec, 'utf8'));
+}
+
+/** The batch of a step: a function of (seed, step) only, so a resumed run sees the same batches. */
+export function batchAt(windows: ClmWindows, seed: number, step: number, B: number): LmBatch {
+  const { N, T } = windows;
+  const epochSize = Math.floor(N / B) || 1;
+  const epoch = Math.floor(step / epochSize);
+  const order = Array.from({ length: N }, (_, i) => i);
+  new Rng(seed).fork(`epoch-${epoch}`).shuffle(order);
+  const inputIds = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const w = order[((step % epochSize) * B + b) % N]!;
+    const win = windows.windows.subarray(w * (T + 1), (w + 1) * (T + 1));
+    inputIds.set(win.subarray(0, T), b * T);
+    targets.set(win.subarray(1, T + 1), b * T);
+  }
+  return { inputIds, targets, B, T };
+}
+
+/** Validation batches: the first `max` windows, in order. */
+export function* validationBatches(windows: ClmWindows, B: number, max: number): Generator<LmBatch> {
+  const n = Math.min(windows.N, max);
+  const { T } = windows;
+  for (let i = 0; i < n; i += B) {
+    const b = Math.min(B, n - i);
+    const inputIds = new Int32Array(b * T);
+    const targets = new Int32Array(b * T);
+    for (let j = 0; j < b; j++) {
+      const win = windows.windows.subarray((i + j) * (T + 1), (i + j + 1) * (T + 1));
+      inputIds.set(win.subarray(0, T), j * T);
+      targets.set(win.subarray(1), j * T);
+    }
+    yield { inputIds, targets, B: b, T };
+  }
+}
+
+export function gptConfig(o: Pick<GptPretrainOptions, 'context' | 'layers' | 'dModel' | 'heads' | 'ffn'>, vocabSize: number, eosId: number | null): Gpt2Config {
+  return parseConfig({
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    vocab_size: vocabSize,
+    n_positions: o.context,
+    n_embd: o.dModel,
+    n_layer: o.layers,
+    n_head: o.heads,
+    n_inner: o.ffn,
+    activation_function: 'gelu_new',
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
+    bos_token_id: eosId,
+    eos_token_id: eosId,
+  }) as Gpt2Config;
+}
+
+export interface PretrainResult {
+  model: GPT;
+  engine: Engine;
+  trainer: Trainer<LmBatch>;
+  data: LmData;
+  lastEval?: EvalResult;
+  seconds: number;
+}
+
+/** Trains (or resumes) a GPT as the options say; the caller disposes the returned engine. */
+export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainResult> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const docs = await loadTextDocuments(opts.data);
+  const engine = await Engine.create({ threads: opts.threads });
+  let model: GPT;
+  let data: LmData;
+  let resumeState: { step: number; optimizer: Uint8Array } | undefined;
+  if (opts.resume) {
+    const ck = await readCheckpoint(opts.out);
+    if (ck.config.parsed.model_type !== 'gpt2') throw new ArgumentError(`--resume: ${opts.out} holds a ${ck.config.parsed.model_type} model, not gpt2`);
+    if (!ck.tokenizer) throw new ArgumentError(`--resume: ${opts.out} has no tokenizer.json`);
+    data = await prepareLmData(docs, path.join(opts.out, 'tokenizer.json'), ck.config.parsed.n_positions);
+    model = new GPT(engine, ck.config.parsed, opts.seed);
+    model.loadHF((n) => ({ shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }), [...ck.tensors.tensors.keys()]);
+    const state = JSON.parse(await fs.readFile(path.join(opts.out, 'trainer_state.json'), 'utf8')) as { step: number };
+    resumeState = { step: state.step, optimizer: await fs.readFile(path.join(opts.out, 'optimizer.safetensors')) };
+  } else {
+    data = await prepareLmData(docs, opts.tokenizer, opts.context);
+    model = new GPT(engine, gptConfig(opts, data.tokenizer.vocabSize, data.tokenizer.eosId ?? null), opts.seed);
+  }
+  model.tokenizer = data.tokenizer;
+  if (data.train.N < opts.batch) throw new ArgumentError(`the training text gives ${data.train.N} windows of ${opts.context + 1} tokens, fewer than one batch of ${opts.batch}`);
+  const trainer = new Trainer(model, {
+    lr: opts.lr,
+    totalSteps: opts.steps,
+    warmup: opts.warmup,
+    schedule: opts.schedule,
+    weightDecay: opts.weightDecay,
+    clip: opts.clip,
+  });
+  if (resumeState) {
+    const file = readSafetensors(resumeState.optimizer);
+    trainer.restoreState(resumeState.step, [...file.tensors.values()].map((t) => ({ name: t.name, shape: t.shape, data: getFloat32(file, t.name) })));
+  }
+  await fs.mkdir(opts.out, { recursive: true });
+  const metricsPath = path.join(opts.out, 'metrics.jsonl');
+  if (!opts.resume) await fs.writeFile(metricsPath, '');
+  const T = model.config.n_positions;
+  const evaluate = (): EvalResult => {
+    const loss = trainer.evaluate(validationBatches(data.validation, opts.batch, opts.evalWindows));
+    return { step: trainer.step, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / data.bytesPerToken };
+  };
+  const save = async () => {
+    await model.save(opts.out, {
+      'optimizer.safetensors': writeSafetensors(trainer.stateArrays()),
+      'trainer_state.json': JSON.stringify({ step: trainer.step, seed: opts.seed, batch: opts.batch }, null, 2) + '\n',
+    });
+  };
+  try {
+    await opts.onStart?.(model, data);
+  } catch (err) {
+    await engine.dispose();
+    throw err;
+  }
+  const start = performance.now();
+  let lastEval: EvalResult | undefined;
+  let windowStart = performance.now();
+  let windowTokens = 0;
+  try {
+    while (trainer.step < opts.steps) {
+      const r = trainer.trainStep(batchAt(data.train, opts.seed, trainer.step, opts.batch));
+      windowTokens += opts.batch * T;
+      const line: Record<string, number> = { step: r.step, loss: r.loss, lr: r.lr };
+      const now = performance.now();
+      const tokensPerSecond = windowTokens / ((now - windowStart) / 1000);
+      const last = trainer.step === opts.steps;
+      if (r.step % opts.logEvery === 0 || last) {
+        line.tokensPerSecond = Math.round(tokensPerSecond);
+        windowStart = now;
+        windowTokens = 0;
+      }
+      if ((opts.evalEvery > 0 && trainer.step % opts.evalEvery === 0) || last) {
+        lastEval = evaluate();
+        line.valLoss = lastEval.loss;
+        line.valBitsPerByte = lastEval.bitsPerByte;
+      }
+      if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await fs.appendFile(metricsPath, JSON.stringify(line) + '\n');
+      if ((opts.checkpointEvery > 0 && trainer.step % opts.checkpointEvery === 0) || last) await save();
+      if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
+      opts.onStep?.({ ...r, tokensPerSecond });
+    }
+  } catch (err) {
+    // the last checkpoint written stays; the engine's threads end
+    await engine.dispose();
+    throw err;
+  }
+  return { model, engine, trainer, data, lastEval, seconds: (performance.now() - start) / 1000 };
+}

@@ -1,0 +1,135 @@
+import { ArgumentError, NonFiniteLossError } from '../errors.js';
+import type { Engine } from '../tensor/engine.js';
+import { AdamWState, adamwStep, clipGradNorm, gradNorm, type NamedArray } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { learningRate, type ScheduleName } from './schedule.js';
+
+/** What the trainer needs of a model: its parameters and a loss for a batch (forward, tape on). */
+export interface TrainableModel<B> {
+  readonly engine: Engine;
+  namedParameters(): Map<string, Tensor>;
+  loss(batch: B): Tensor;
+}
+
+export interface TrainerOptions {
+  /** Peak learning rate. */
+  lr: number;
+  /** Steps the schedule spans (decay ends here). */
+  totalSteps: number;
+  /** Linear warm-up steps. Default 0. */
+  warmup?: number;
+  schedule?: ScheduleName;
+  /** AdamW: default 0.01, 0.9, 0.999, 1e-8. */
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Clip the global gradient norm to this (0: no clipping). Default 1. */
+  clip?: number;
+}
+
+export interface StepResult {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+}
+
+/**
+ * AdamW training with a warm-up + decay schedule, global-norm clipping and gradient accumulation over
+ * micro-batches. Each micro-batch's activations live in the engine's step region and are released right
+ * after its backward, so steady-state steps allocate nothing. A non-finite loss or gradient stops the
+ * step before any weight changes, with a NonFiniteLossError naming the step.
+ */
+export class Trainer<B> {
+  /** Optimizer steps taken (the next step's index). */
+  step = 0;
+  optimizer: AdamWState;
+  private readonly params: Tensor[];
+
+  constructor(
+    readonly model: TrainableModel<B>,
+    readonly options: TrainerOptions,
+  ) {
+    if (!(options.lr > 0)) throw new ArgumentError(`lr must be > 0, got ${options.lr}`);
+    if (!(options.totalSteps >= 1)) throw new ArgumentError(`totalSteps must be ≥ 1, got ${options.totalSteps}`);
+    this.optimizer = new AdamWState(model.engine);
+    // the optimizer keeps its state by parameter path (h.0.attn.qkv.weight), as checkpoints name it
+    const named = model.namedParameters();
+    for (const [path, p] of named) p.name = path;
+    this.params = [...named.values()];
+  }
+
+  /** The learning rate of the given step (default: the next). */
+  learningRate(step = this.step): number {
+    const o = this.options;
+    return learningRate({ lr: o.lr, warmup: o.warmup ?? 0, total: o.totalSteps, kind: o.schedule ?? 'cosine' }, step);
+  }
+
+  /** One optimizer step over one batch, or over micro-batches whose gradients are averaged. */
+  trainStep(batch: B | B[]): StepResult {
+    const micro = Array.isArray(batch) ? batch : [batch];
+    if (micro.length === 0) throw new ArgumentError('trainStep needs at least one batch');
+    const e = this.model.engine;
+    const trainable = this.params.filter((p) => p.requiresGrad);
+    let total = 0;
+    for (const mb of micro) {
+      const loss = this.model.loss(mb);
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        this.abandon(trainable);
+        throw new NonFiniteLossError(this.step, value);
+      }
+      total += value;
+      e.gradOf(loss).view()[0] = 1 / micro.length;
+      e.tape.replay();
+      e.endStep();
+    }
+    const clip = this.options.clip ?? 1;
+    const norm = clip > 0 ? clipGradNorm(trainable, clip) : gradNorm(trainable);
+    if (!Number.isFinite(norm)) {
+      this.abandon(trainable);
+      throw new NonFiniteLossError(this.step, norm);
+    }
+    const lr = this.learningRate();
+    const o = this.options;
+    adamwStep(trainable, this.optimizer, { lr, weightDecay: o.weightDecay ?? 0.01, beta1: o.beta1, beta2: o.beta2, eps: o.eps });
+    zeroGrads(trainable);
+    const result = { step: this.step, loss: total / micro.length, lr, gradNorm: norm };
+    this.step++;
+    return result;
+  }
+
+  /** Mean loss over batches, with no tape. */
+  evaluate(batches: Iterable<B>): number {
+    const e = this.model.engine;
+    let sum = 0;
+    let n = 0;
+    for (const b of batches) {
+      sum += e.noGrad(() => this.model.loss(b).item());
+      e.endStep();
+      n++;
+    }
+    return n ? sum / n : NaN;
+  }
+
+  /** Optimizer state and step, as named arrays (for `optimizer.safetensors`). */
+  stateArrays(): NamedArray[] {
+    return this.optimizer.toNamed();
+  }
+
+  restoreState(step: number, arrays: NamedArray[]): void {
+    this.optimizer.dispose();
+    this.optimizer = AdamWState.fromNamed(this.model.engine, arrays);
+    this.step = step;
+  }
+
+  private abandon(params: Tensor[]): void {
+    this.model.engine.endStep();
+    zeroGrads(params);
+  }
+}
+
+function zeroGrads(params: Tensor[]): void {
+  for (const p of params) p.grad?.view().fill(0);
+}

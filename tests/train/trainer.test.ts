@@ -1,0 +1,115 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NonFiniteLossError } from '../../src/errors.js';
+import { parseConfig, type Gpt2Config } from '../../src/io/config.js';
+import { GPT, type LmBatch } from '../../src/models/gpt.js';
+import { Engine } from '../../src/tensor/engine.js';
+import { pretrainGpt, GPT_PRETRAIN_DEFAULTS } from '../../src/train/lm-pretrain.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { expectBitIdentical } from '../util/check.js';
+
+const config = () =>
+  parseConfig({ model_type: 'gpt2', vocab_size: 29, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2, bos_token_id: null, eos_token_id: null }) as Gpt2Config;
+
+function batch(seed: number): LmBatch {
+  const B = 3;
+  const T = 16;
+  const inputIds = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  let s = seed;
+  for (let i = 0; i < B * T; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    inputIds[i] = s % 29;
+    targets[i] = (s >>> 8) % 29;
+  }
+  return { inputIds, targets, B, T };
+}
+
+async function trainSteps(threads: number, steps: number) {
+  const e = await Engine.create({ threads });
+  const m = new GPT(e, config(), 11);
+  const t = new Trainer(m, { lr: 1e-2, totalSteps: steps, warmup: 2 });
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) losses.push(t.trainStep([batch(s), batch(s + 1000)]).loss);
+  const weights = [...m.namedParameters().values()].map((p) => p.toArray());
+  await e.dispose();
+  return { losses, weights };
+}
+
+describe('Trainer', () => {
+  it('gives bit-identical losses and weights for threads 1, 2 and 3', async () => {
+    const runs = [await trainSteps(1, 3), await trainSteps(2, 3), await trainSteps(3, 3)];
+    for (const r of runs.slice(1)) {
+      expect(r.losses).toEqual(runs[0]!.losses);
+      r.weights.forEach((w, i) => expectBitIdentical(w, runs[0]!.weights[i]!, `parameter ${i}`));
+    }
+  });
+
+  it('keeps the arena high-water mark stable from step 2 to step 50', async () => {
+    const e = await Engine.create({ threads: 2 });
+    const m = new GPT(e, config(), 12);
+    const t = new Trainer(m, { lr: 1e-3, totalSteps: 50 });
+    const marks: number[] = [];
+    for (let s = 0; s < 50; s++) {
+      t.trainStep(batch(s));
+      marks.push(e.runtime.arena.highWater);
+    }
+    expect(new Set(marks.slice(1)).size).toBe(1);
+    await e.dispose();
+  });
+
+  it('a non-finite loss stops training with the step number, and the weights stay as they were', async () => {
+    const e = await Engine.create({ threads: 1 });
+    const m = new GPT(e, config(), 13);
+    const t = new Trainer(m, { lr: 1e-3, totalSteps: 10 });
+    t.trainStep(batch(1));
+    t.trainStep(batch(2));
+    const before = [...m.namedParameters().values()].map((p) => p.toArray());
+    m.namedParameters().get('ln_f.weight')!.view()[0] = NaN;
+    let err: unknown;
+    try {
+      t.trainStep(batch(3));
+    } catch (x) {
+      err = x;
+    }
+    expect(err).toBeInstanceOf(NonFiniteLossError);
+    expect((err as NonFiniteLossError).step).toBe(2);
+    expect((err as Error).message).toContain('step 2');
+    const after = [...m.namedParameters().values()].map((p) => p.toArray());
+    after.forEach((w, i) => {
+      if (i !== [...m.namedParameters().keys()].indexOf('ln_f.weight')) expectBitIdentical(w, before[i]!, `parameter ${i}`);
+    });
+    await e.dispose();
+  });
+
+  it('20 steps straight equal 10 steps + resume + 10 steps, bit for bit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'simdformer-resume-'));
+    const text = join(dir, 'text.txt');
+    const para = (i: number) => `Paragraph ${i}: the quick brown fox ${i % 7} jumps over the lazy dog ${i % 5} times.`;
+    await (await import('node:fs/promises')).writeFile(text, Array.from({ length: 120 }, (_, i) => para(i)).join('\n\n'));
+    const base = { ...GPT_PRETRAIN_DEFAULTS, data: text, context: 32, layers: 2, dModel: 16, heads: 2, ffn: 32, batch: 4, evalEvery: 0, logEvery: 5, warmup: 3, threads: 2 as const };
+    const straight = await pretrainGpt({ ...base, out: join(dir, 'a'), steps: 20, checkpointEvery: 0 });
+    const wa = [...straight.model.namedParameters().values()].map((p) => p.toArray());
+    await straight.engine.dispose();
+    // a run of 20 steps that dies after its checkpoint at step 10
+    await expect(
+      pretrainGpt({
+        ...base,
+        out: join(dir, 'b'),
+        steps: 20,
+        checkpointEvery: 10,
+        onStep: (r) => {
+          if (r.step === 9) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    const second = await pretrainGpt({ ...base, out: join(dir, 'b'), steps: 20, checkpointEvery: 0, resume: true });
+    expect(second.trainer.step).toBe(20);
+    const wb = [...second.model.namedParameters().values()].map((p) => p.toArray());
+    wb.forEach((w, i) => expectBitIdentical(w, wa[i]!, `parameter ${i}`));
+    await second.engine.dispose();
+    await rm(dir, { recursive: true });
+  });
+});
