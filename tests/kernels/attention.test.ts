@@ -1,3 +1,4 @@
+// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__dq, attention_bwd_f32__dkv.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
 import { attentionMaterialised } from '../../src/tensor/ops/attention-materialised.js';

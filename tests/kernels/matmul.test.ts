@@ -5,7 +5,7 @@ import { matmulRef } from '../ref/matmul.js';
 import { expectBitIdentical, randn } from '../util/check.js';
 import { backwardWith } from '../util/gradcheck.js';
 
-// Kernels: pack_b_f32, matmul_f32 (through engine.matmul and the differentiable matmul op).
+// Kernels: pack_a_f32, pack_b_f32, matmul_f32 (through engine.matmul and the differentiable matmul op).
 
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],

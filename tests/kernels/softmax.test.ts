@@ -1,3 +1,4 @@
+// Kernels: softmax_fwd_f32, softmax_bwd_f32 (forward here, backward in tests/grad/softmax).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
 import { softmax } from '../../src/tensor/ops/softmax.js';
