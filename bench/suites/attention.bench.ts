@@ -4,14 +4,14 @@
 // Napkin math (B = 1, H = 4, D = 64, T = 2048): the materialised version holds 3 · H·T²·4 B = 201 MB;
 // FLOPs: materialised 6 matmuls · 2·H·T²·D = 12.9 GFLOP; fused recomputes S and dP in both backward passes:
 // 9 · 2·H·T²·D = 19.3 GFLOP (non-causal).
-// Run: npx tsx bench/attention.bench.ts [--quick] [--causal]   (writes bench/results/attention[-causal].json)
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Engine } from '../src/tensor/engine.js';
-import { attentionMaterialised } from '../src/tensor/ops/attention-materialised.js';
-import { attention, type AttentionOptions } from '../src/tensor/ops/attention.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__dq, attention_bwd_f32__dkv
+// (fused), against matmul_f32 + softmax_fwd_f32 / softmax_bwd_f32 (materialised).
+// Run: npm run bench -- attention [--quick] [--causal]   (writes bench/results/attention[-causal].json)
+import { Engine } from '../../src/tensor/engine.js';
+import { attentionMaterialised } from '../../src/tensor/ops/attention-materialised.js';
+import { attention, type AttentionOptions } from '../../src/tensor/ops/attention.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+import { type Suite, writeResults } from '../harness.js';
 
 export interface AttentionBenchOptions {
   seqs?: number[];
@@ -138,14 +138,15 @@ function printTable(rows: AttentionBenchRow[]): void {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const quick = process.argv.includes('--quick');
-  const causal = process.argv.includes('--causal');
-  const rows = await benchAttention({ causal, ...(quick ? { warmup: 1, reps: 1 } : {}) });
-  printTable(rows);
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', causal ? 'attention-causal.json' : 'attention.json');
-  mkdirSync(dirname(out), { recursive: true });
-  const meta = { date: new Date().toISOString(), node: process.version, batch: 1, heads: 4, headDim: 64, causal };
-  writeFileSync(out, JSON.stringify({ suite: 'attention', ...meta, rows }, null, 2) + '\n');
-  console.log(`wrote ${out}`);
-}
+const suite: Suite = {
+  description: 'attention forward + backward, fused vs materialised: time and peak memory, seq 128/512/2048',
+  async run(args) {
+    const quick = args.includes('--quick');
+    const causal = args.includes('--causal');
+    const rows = await benchAttention({ causal, ...(quick ? { warmup: 1, reps: 1 } : {}) });
+    printTable(rows);
+    console.log(`wrote ${writeResults(causal ? 'attention-causal' : 'attention', { batch: 1, heads: 4, headDim: 64, causal, rows })}`);
+  },
+};
+
+export default suite;
