@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+describe('the simdformer command', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'simdformer-cli-'));
+    const para = (i: number) => `Paragraph ${i}. The cat sat on the mat ${i % 3} times, and the dog watched it ${i % 4} times.`;
+    await writeFile(join(dir, 'text.txt'), Array.from({ length: 60 }, (_, i) => para(i)).join('\n\n'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true });
+  });
+
+  it('pretrain gpt → metrics, checkpoint, loss curve; generate; eval', () => {
+    const out = join(dir, 'run');
+    const r = cli('pretrain', 'gpt', '--data', join(dir, 'text.txt'), '--out', out, '--steps', '12', '--batch', '2', '--context', '32',
+      '--layers', '1', '--d-model', '16', '--heads', '2', '--ffn', '32', '--threads', '1', '--eval-every', '6', '--lr', '3e-3');
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/bits per byte/);
+    return (async () => {
+      const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines[0]).toMatchObject({ step: 0 });
+      for (const l of lines) for (const k of ['step', 'loss', 'lr']) expect(typeof l[k]).toBe('number');
+      expect(lines.some((l) => typeof l.valLoss === 'number')).toBe(true);
+      expect(lines.some((l) => typeof l.tokensPerSecond === 'number')).toBe(true);
+      expect(await readFile(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
+      const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+      expect(config).toMatchObject({ model_type: 'gpt2', n_layer: 1, n_embd: 16, n_positions: 32, vocab_size: 256 });
+
+      const g = cli('generate', '--from', out, '--prompt', 'The cat', '--max-new', '10', '--threads', '1');
+      expect(g.status).toBe(0);
+      expect(g.stdout.startsWith('The cat')).toBe(true);
+      const s1 = cli('generate', '--from', out, '--prompt', 'The', '--max-new', '8', '--top-p', '0.9', '--seed', '3', '--threads', '1');
+      const s2 = cli('generate', '--from', out, '--prompt', 'The', '--max-new', '8', '--top-p', '0.9', '--seed', '3', '--threads', '1');
+      expect(s1.stdout).toBe(s2.stdout);
+
+      const ev = cli('eval', '--from', out, '--data', join(dir, 'text.txt'), '--threads', '1');
+      expect(ev.status).toBe(0);
+      const result = JSON.parse(ev.stdout);
+      expect(result.loss).toBeGreaterThan(0);
+      expect(result.perplexity).toBeCloseTo(Math.exp(result.loss), 6);
+      expect(result.bitsPerByte).toBeGreaterThan(0);
+    })();
+  });
+
+  it('bad flags get an error that says what is accepted; --help prints the options', () => {
+    const bad = cli('pretrain', 'gpt', '--data', 'x', '--out', 'y', '--stepz', '3');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--stepz/);
+    expect(bad.stderr).toMatch(/accepted: .*--steps/);
+    const badValue = cli('generate', '--from', 'x', '--prompt', 'a', '--top-p', '2');
+    expect(badValue.status).toBe(2);
+    expect(badValue.stderr).toMatch(/--top-p must be a number from 0 to 1/);
+    const help = cli('pretrain', 'gpt', '--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--tokenizer/);
+    const unknown = cli('frobnicate');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/commands: demo, pretrain/);
+    const missing = cli('generate', '--from', join(dir, 'nope'), '--prompt', 'a', '--threads', '1');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nope/);
+  });
+});
