@@ -57,6 +57,34 @@ function forceThreads(threads: number): { undo: () => void; tempDir: string } {
   };
 }
 
+/**
+ * Starts TF.js's wasm backend once per process: 'out-of-the-box' (1 thread in Node) or 'threads-forced'.
+ * Returns the thread count it runs and a clean-up for the temp files of the forced variant.
+ */
+export async function initTfjsWasm(threads: number, variant: 'out-of-the-box' | 'threads-forced'): Promise<{ threads: number; cleanup: () => void }> {
+  if (initialised !== undefined) throw new Error(`tfjs wasm backend already initialised (${initialised}) in this process`);
+  initialised = `${variant}, ${threads} threads`;
+  let tempDir: string | undefined;
+  if (variant === 'threads-forced') {
+    const forced = forceThreads(threads);
+    tempDir = forced.tempDir;
+    try {
+      await tf.setBackend('wasm');
+      await tf.ready();
+    } finally {
+      forced.undo();
+    }
+  } else {
+    if (threads !== 1) throw new RangeError('tfjs-wasm out of the box runs one thread in Node');
+    await tf.setBackend('wasm');
+    await tf.ready();
+  }
+  if (tf.getBackend() !== 'wasm') throw new Error(`tfjs backend is ${tf.getBackend()}, not wasm`);
+  const running = tfwasm.getThreadsCount();
+  if (running !== threads) throw new Error(`tfjs-wasm asked for ${threads} threads, runs ${running}`);
+  return { threads: running, cleanup: () => tempDir !== undefined && rmSync(tempDir, { recursive: true, force: true }) };
+}
+
 const tfjsWasm: MatmulEngineModule = {
   name: 'tfjs-wasm',
   configs: (cores) => [
@@ -65,28 +93,8 @@ const tfjsWasm: MatmulEngineModule = {
   ],
   async create(config: EngineConfig): Promise<MatmulEngine> {
     const variant = config.variant ?? 'out-of-the-box';
-    if (initialised !== undefined) throw new Error(`tfjs wasm backend already initialised (${initialised}) in this process`);
-    initialised = `${variant}, ${config.threads} threads`;
-    let tempDir: string | undefined;
-    if (variant === 'threads-forced') {
-      const forced = forceThreads(config.threads);
-      tempDir = forced.tempDir;
-      try {
-        await tf.setBackend('wasm');
-        await tf.ready();
-      } finally {
-        forced.undo();
-      }
-    } else if (variant === 'out-of-the-box') {
-      if (config.threads !== 1) throw new RangeError('tfjs-wasm out of the box runs one thread in Node');
-      await tf.setBackend('wasm');
-      await tf.ready();
-    } else {
-      throw new RangeError(`unknown tfjs-wasm variant "${variant}"`);
-    }
-    if (tf.getBackend() !== 'wasm') throw new Error(`tfjs backend is ${tf.getBackend()}, not wasm`);
-    const threads = tfwasm.getThreadsCount();
-    if (threads !== config.threads) throw new Error(`tfjs-wasm asked for ${config.threads} threads, runs ${threads}`);
+    if (variant !== 'out-of-the-box' && variant !== 'threads-forced') throw new RangeError(`unknown tfjs-wasm variant "${variant}"`);
+    const { threads, cleanup } = await initTfjsWasm(config.threads, variant);
     return {
       name: 'tfjs-wasm',
       threads,
@@ -112,7 +120,7 @@ const tfjsWasm: MatmulEngineModule = {
         };
       },
       dispose() {
-        if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+        cleanup();
       },
     };
   },
