@@ -3,7 +3,8 @@
 // weight decay 0.01, no dropout, no clipping, GPT-2 initialisation std 0.02) on Brown corpus bytes.
 // PyTorch 1.13 on this kind of machine (from the issue): loss 5.61 at step 0, 2.80 at step 100, 2.56 at
 // step 200, 2.38 at step 500. Target: within ± 0.1 at steps 200 and 500. Our loss at step s is the mean
-// over steps s−4…s+5 of the per-batch training loss (one batch is noisy), printed beside the raw value.
+// over steps s−4…s+5 of the per-batch training loss (one batch is noisy; step 0: its own batch),
+// printed beside the raw value.
 //
 //   npm run bench -- trajectory [--steps 500] [--threads 2]
 import { parseArgs } from 'node:util';
@@ -41,8 +42,10 @@ const suite: Suite = {
     });
     const seconds = (performance.now() - started) / 1000;
     await result.engine.dispose();
+    // step 0 is the untrained model (a mean would include the first updates); later steps average 10 batches
     const smooth = (s: number) => {
-      const xs = losses.slice(Math.max(0, s - 4), s + 6);
+      if (s === 0) return losses[0]!;
+      const xs = losses.slice(s - 4, s + 6);
       return xs.reduce((a, b) => a + b, 0) / xs.length;
     };
     const rows = Object.entries(PYTORCH)
