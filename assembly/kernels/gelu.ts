@@ -7,6 +7,10 @@
 
 import { exp_f32x4 } from './math';
 
+// Size: the erf helpers and the tanh form's derivative stay out of line (one copy each, a call per four
+// elements), so the two default builds fit in 64 KiB together; the tanh forward (GPT-2's hot GELU) is
+// inlined. Measured on the reference GPT's [1024, 512]: tanh fwd+bwd 2.95 → 3.3 ms, erf 7.9 → 10.5 ms.
+
 // erfc(z) = t·e^(−z² + P(t)), t = 1/(1 + z/2) (Numerical Recipes' Chebyshev fit, relative error
 // < 1.1e-7 for all z ≥ 0). Computed for z = |x|/√2, so e^(−z²) = e^(−x²/2) is taken with x split into
 // xh (12 significant bits: xh² exact) and xl: e^(−xh²/2) · e^(−xl(x + xh)/2), the second by Taylor.
@@ -19,8 +23,6 @@ const K1x3: f32 = 0.2140644488178024; // 3·K1
 const EXP_ARG_MAX: f32 = 88.0; // σ's e^(−2u) kept finite in backward, so σ²·e is 0, never 0·inf
 
 /** e^(−x²/2) for |x| ≤ X_MAX, to a few ulp (the square taken exactly, in two parts). */
-// @ts-ignore: decorator
-@inline
 function gauss(xc: v128): v128 {
   const xh = v128.and(xc, i32x4.splat(0xfffff000));
   const xl = f32x4.sub(xc, xh);
@@ -37,8 +39,6 @@ function gauss(xc: v128): v128 {
 }
 
 /** Φ(x) given xc = x clamped to ±X_MAX and g = e^(−xc²/2). */
-// @ts-ignore: decorator
-@inline
 function cdf(xc: v128, g: v128): v128 {
   const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.abs(xc), f32x4.splat(HALF_RSQRT2))));
   let p = f32x4.splat(0.17087277);
@@ -61,15 +61,11 @@ function clampX(x: v128): v128 {
   return f32x4.max(f32x4.min(x, f32x4.splat(X_MAX)), f32x4.splat(-X_MAX)); // NaN stays NaN
 }
 
-// @ts-ignore: decorator
-@inline
 function geluErf(x: v128): v128 {
   const xc = clampX(x);
   return f32x4.mul(x, cdf(xc, gauss(xc)));
 }
 
-// @ts-ignore: decorator
-@inline
 function geluErfGrad(x: v128): v128 {
   const xc = clampX(x);
   const g = gauss(xc);
@@ -90,8 +86,6 @@ function geluTanh(x: v128): v128 {
   return f32x4.mul(x, sigma2u(x));
 }
 
-// @ts-ignore: decorator
-@inline
 function geluTanhGrad(x: v128): v128 {
   const x2 = f32x4.mul(x, x);
   const u2 = f32x4.mul(x, f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1), x2)));

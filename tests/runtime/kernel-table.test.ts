@@ -37,6 +37,11 @@ describe('the kernel table', () => {
     expect(unbenched, 'kernels with no benchmark').toEqual([]);
   });
 
+  it('the two default builds together stay under 64 KiB', () => {
+    const size = (f: string) => statSync(join(root, 'build', f)).size;
+    expect(size('simdformer.wasm') + size('simdformer.threads.wasm')).toBeLessThan(64 * 1024);
+  });
+
   it('names follow <op>_<fwd|bwd>_f32 or a documented exception', () => {
     for (const name of KERNEL_NAMES) {
       expect(name).toMatch(/^[a-z0-9_]+_f32(__[a-z0-9x]+)?$/);
