@@ -50,7 +50,7 @@ export async function measureSimdformerGpt(threads: number, simd: 'plain' | 'rel
   for (let s = 0; s < steps + 3; s++) {
     const batch = randomBatch(s);
     const t0 = performance.now();
-    losses.push(trainer.trainStep(batch).loss);
+    losses.push(trainer.step(batch).loss);
     if (s >= 3) times.push(performance.now() - t0);
   }
   const tokensPerStep = REFERENCE.batch * REFERENCE.context;

@@ -222,12 +222,12 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
   const T = model.config.n_positions;
   const evaluate = (): EvalResult => {
     const loss = trainer.evaluate(validationBatches(data.validation, opts.batch, opts.evalWindows));
-    return { step: trainer.step, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / data.bytesPerToken };
+    return { step: trainer.globalStep, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / data.bytesPerToken };
   };
   const save = async () => {
     await model.save(opts.out, {
       'optimizer.safetensors': writeSafetensors(trainer.stateArrays()),
-      'trainer_state.json': JSON.stringify({ step: trainer.step, seed: opts.seed, batch: opts.batch }, null, 2) + '\n',
+      'trainer_state.json': JSON.stringify({ step: trainer.globalStep, seed: opts.seed, batch: opts.batch }, null, 2) + '\n',
     });
   };
   try {
@@ -241,25 +241,25 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
   let windowStart = performance.now();
   let windowTokens = 0;
   try {
-    while (trainer.step < opts.steps) {
-      const r = trainer.trainStep(batchAt(data.train, opts.seed, trainer.step, opts.batch));
+    while (trainer.globalStep < opts.steps) {
+      const r = trainer.step(batchAt(data.train, opts.seed, trainer.globalStep, opts.batch));
       windowTokens += opts.batch * T;
       const line: Record<string, number> = { step: r.step, loss: r.loss, lr: r.lr };
       const now = performance.now();
       const tokensPerSecond = windowTokens / ((now - windowStart) / 1000);
-      const last = trainer.step === opts.steps;
+      const last = trainer.globalStep === opts.steps;
       if (r.step % opts.logEvery === 0 || last) {
         line.tokensPerSecond = Math.round(tokensPerSecond);
         windowStart = now;
         windowTokens = 0;
       }
-      if ((opts.evalEvery > 0 && trainer.step % opts.evalEvery === 0) || last) {
+      if ((opts.evalEvery > 0 && trainer.globalStep % opts.evalEvery === 0) || last) {
         lastEval = evaluate();
         line.valLoss = lastEval.loss;
         line.valBitsPerByte = lastEval.bitsPerByte;
       }
       if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await fs.appendFile(metricsPath, JSON.stringify(line) + '\n');
-      if ((opts.checkpointEvery > 0 && trainer.step % opts.checkpointEvery === 0) || last) await save();
+      if ((opts.checkpointEvery > 0 && trainer.globalStep % opts.checkpointEvery === 0) || last) await save();
       if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
       opts.onStep?.({ ...r, tokensPerSecond });
     }

@@ -42,8 +42,8 @@ export interface StepResult {
  * step before any weight changes, with a NonFiniteLossError naming the step.
  */
 export class Trainer<B> {
-  /** Optimizer steps taken (the next step's index). */
-  step = 0;
+  /** Optimizer steps taken (the next step's index), as Hugging Face's `global_step`. */
+  globalStep = 0;
   optimizer: AdamWState;
   private readonly params: Tensor[];
 
@@ -61,15 +61,15 @@ export class Trainer<B> {
   }
 
   /** The learning rate of the given step (default: the next). */
-  learningRate(step = this.step): number {
+  learningRate(step = this.globalStep): number {
     const o = this.options;
     return learningRate({ lr: o.lr, warmup: o.warmup ?? 0, total: o.totalSteps, kind: o.schedule ?? 'cosine' }, step);
   }
 
   /** One optimizer step over one batch, or over micro-batches whose gradients are averaged. */
-  trainStep(batch: B | B[]): StepResult {
+  step(batch: B | B[]): StepResult {
     const micro = Array.isArray(batch) ? batch : [batch];
-    if (micro.length === 0) throw new ArgumentError('trainStep needs at least one batch');
+    if (micro.length === 0) throw new ArgumentError('step needs at least one batch');
     const e = this.model.engine;
     const trainable = this.params.filter((p) => p.requiresGrad);
     let total = 0;
@@ -78,7 +78,7 @@ export class Trainer<B> {
       const value = loss.item();
       if (!Number.isFinite(value)) {
         this.abandon(trainable);
-        throw new NonFiniteLossError(this.step, value);
+        throw new NonFiniteLossError(this.globalStep, value);
       }
       total += value;
       e.gradOf(loss).view()[0] = 1 / micro.length;
@@ -89,14 +89,14 @@ export class Trainer<B> {
     const norm = clip > 0 ? clipGradNorm(trainable, clip) : gradNorm(trainable);
     if (!Number.isFinite(norm)) {
       this.abandon(trainable);
-      throw new NonFiniteLossError(this.step, norm);
+      throw new NonFiniteLossError(this.globalStep, norm);
     }
     const lr = this.learningRate();
     const o = this.options;
     adamwStep(trainable, this.optimizer, { lr, weightDecay: o.weightDecay ?? 0.01, beta1: o.beta1, beta2: o.beta2, eps: o.eps });
     zeroGrads(trainable);
-    const result = { step: this.step, loss: total / micro.length, lr, gradNorm: norm };
-    this.step++;
+    const result = { step: this.globalStep, loss: total / micro.length, lr, gradNorm: norm };
+    this.globalStep++;
     return result;
   }
 
@@ -121,7 +121,7 @@ export class Trainer<B> {
   restoreState(step: number, arrays: NamedArray[]): void {
     this.optimizer.dispose();
     this.optimizer = AdamWState.fromNamed(this.model.engine, arrays);
-    this.step = step;
+    this.globalStep = step;
   }
 
   private abandon(params: Tensor[]): void {

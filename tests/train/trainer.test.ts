@@ -32,7 +32,7 @@ async function trainSteps(threads: number, steps: number) {
   const m = new GPT(e, config(), 11);
   const t = new Trainer(m, { lr: 1e-2, totalSteps: steps, warmup: 2 });
   const losses: number[] = [];
-  for (let s = 0; s < steps; s++) losses.push(t.trainStep([batch(s), batch(s + 1000)]).loss);
+  for (let s = 0; s < steps; s++) losses.push(t.step([batch(s), batch(s + 1000)]).loss);
   const weights = [...m.namedParameters().values()].map((p) => p.toArray());
   await e.dispose();
   return { losses, weights };
@@ -53,7 +53,7 @@ describe('Trainer', () => {
     const t = new Trainer(m, { lr: 1e-3, totalSteps: 50 });
     const marks: number[] = [];
     for (let s = 0; s < 50; s++) {
-      t.trainStep(batch(s));
+      t.step(batch(s));
       marks.push(e.runtime.arena.highWater);
     }
     expect(new Set(marks.slice(1)).size).toBe(1);
@@ -64,13 +64,13 @@ describe('Trainer', () => {
     const e = await Engine.create({ threads: 1 });
     const m = new GPT(e, config(), 13);
     const t = new Trainer(m, { lr: 1e-3, totalSteps: 10 });
-    t.trainStep(batch(1));
-    t.trainStep(batch(2));
+    t.step(batch(1));
+    t.step(batch(2));
     const before = [...m.namedParameters().values()].map((p) => p.toArray());
     m.namedParameters().get('ln_f.weight')!.view()[0] = NaN;
     let err: unknown;
     try {
-      t.trainStep(batch(3));
+      t.step(batch(3));
     } catch (x) {
       err = x;
     }
@@ -106,7 +106,7 @@ describe('Trainer', () => {
       }),
     ).rejects.toThrow('killed');
     const second = await pretrainGpt({ ...base, out: join(dir, 'b'), steps: 20, checkpointEvery: 0, resume: true });
-    expect(second.trainer.step).toBe(20);
+    expect(second.trainer.globalStep).toBe(20);
     const wb = [...second.model.namedParameters().values()].map((p) => p.toArray());
     wb.forEach((w, i) => expectBitIdentical(w, wa[i]!, `parameter ${i}`));
     await second.engine.dispose();

@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<void> {
   const svg = await writeLossCurve(opts.out);
   const ev = result.lastEval;
   process.stdout.write(
-    `trained ${result.trainer.step} steps in ${result.seconds.toFixed(0)} s on ${result.engine.threads} threads\n` +
+    `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${result.engine.threads} threads\n` +
       (ev ? `validation: loss ${ev.loss.toFixed(3)}, perplexity ${ev.perplexity.toFixed(2)}, ${ev.bitsPerByte.toFixed(3)} bits per byte\n` : '') +
       `checkpoint: ${opts.out}\nmetrics:    ${opts.out}/metrics.jsonl\nloss curve: ${svg}\n`,
   );
