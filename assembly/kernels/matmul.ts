@@ -11,6 +11,18 @@ const MB: i32 = 64;
 const NB: i32 = 128;
 const KC: i32 = 256;
 
+/** Transposes the 4×4 block whose rows are r0…r3 (each four f32) and stores its columns at dst, dst + stride, … */
+function storeTransposed4x4(dst: usize, stride: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
 /** Packs 8-column panels [start, end) of B (element (k, n) at b[k·ldbK + n·ldbN]) into bp. */
 export function pack_b_f32(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
   const strideK = <usize>ldbK << 2;
@@ -24,6 +36,22 @@ export function pack_b_f32(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN:
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
         src += strideK;
+        dst += 32;
+      }
+    } else if (ldbK == 1 && cols == NR) {
+      // Bᵀ stored [N, K]: each column runs along k; 4×4 transposes of blocks of 4 columns × 4 k
+      const strideN = <usize>ldbN << 2;
+      const c0 = b + <usize>n0 * strideN;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const o = <usize>k << 2;
+        storeTransposed4x4(dst, 32, v128.load(c0 + o), v128.load(c0 + strideN + o), v128.load(c0 + 2 * strideN + o), v128.load(c0 + 3 * strideN + o));
+        const c4 = c0 + 4 * strideN;
+        storeTransposed4x4(dst + 16, 32, v128.load(c4 + o), v128.load(c4 + strideN + o), v128.load(c4 + 2 * strideN + o), v128.load(c4 + 3 * strideN + o));
+        dst += 128;
+      }
+      for (; k < K; k++) {
+        for (let j = 0; j < NR; j++) store<f32>(dst + (<usize>j << 2), load<f32>(c0 + <usize>j * strideN + (<usize>k << 2)));
         dst += 32;
       }
     } else {
@@ -44,9 +72,7 @@ export function pack_b_f32(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN:
   }
 }
 
-/** Stores (or adds) up to 8 columns of one row of the micro-tile. */
-// @ts-ignore: decorator
-@inline
+/** Stores (or adds) up to 8 columns of one row of the micro-tile (out of line: four calls per tile). */
 function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
   if (cols == 8) {
     if (add) {
@@ -124,18 +150,29 @@ export function pack_a_f32(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK:
     const rows = min(MR, M - m0);
     let dst = ap + ((<usize>p * <usize>K * <usize>MR) << 2);
     const r0 = a + <usize>m0 * strideM;
-    if (rows == MR) {
-      const r1 = r0 + strideM, r2 = r1 + strideM, r3 = r2 + strideM;
+    if (rows == MR && ldaM == 1) {
+      // Aᵀ stored [K, M]: the panel's four rows are contiguous at every k
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
-        store<f32>(dst, load<f32>(r0 + off));
-        store<f32>(dst, load<f32>(r1 + off), 4);
-        store<f32>(dst, load<f32>(r2 + off), 8);
-        store<f32>(dst, load<f32>(r3 + off), 12);
+        v128.store(dst, v128.load(r0 + off));
         off += strideK;
         dst += 16;
       }
+    } else if (rows == MR && ldaK == 1) {
+      // A stored [M, K]: 4×4 transposes of 4 rows × 4 k
+      const r1 = r0 + strideM, r2 = r1 + strideM, r3 = r2 + strideM;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const o = <usize>k << 2;
+        storeTransposed4x4(dst, 16, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o));
+        dst += 64;
+      }
+      for (; k < K; k++) {
+        for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), load<f32>(r0 + <usize>r * strideM + (<usize>k << 2)));
+        dst += 16;
+      }
     } else {
+      // a ragged panel (rows past M are zero) or other strides
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
         v128.store(dst, f32x4.splat(0));
