@@ -203,7 +203,6 @@ async function spawnNode(init: WorkerInit): Promise<PoolWorker> {
 async function spawnWeb(init: WorkerInit): Promise<PoolWorker> {
   const url = URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
   const w = new Worker(url, { type: 'module' });
-  URL.revokeObjectURL(url);
   live++;
   let markExited!: () => void;
   const exited = new Promise<void>((resolve) => (markExited = resolve));
@@ -214,7 +213,7 @@ async function spawnWeb(init: WorkerInit): Promise<PoolWorker> {
     };
     w.onerror = (e) => reject(new WorkerError(`worker ${init.index} died: ${e.message}`));
     w.postMessage(init);
-  });
+  }).finally(() => URL.revokeObjectURL(url)); // only once loaded: Bun reads the URL after the constructor returns
   return {
     exited,
     terminate: async () => {
