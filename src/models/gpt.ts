@@ -8,6 +8,7 @@ import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js'
 import { gpt2InnerDim, type Gpt2Config } from '../io/config.js';
 import { GPT2_NAMES } from '../io/names/gpt2.js';
 import { fromHF, toHF } from '../io/names/rules.js';
+import { nodeCheckpointFiles } from '../io/node.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import type { KVCache } from '../nn/attention.js';
 import { TransformerBlock } from '../nn/block.js';
@@ -173,7 +174,7 @@ export class GPT extends Module {
 
   /** Writes config.json, model.safetensors and tokenizer.json (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    const { writeCheckpoint } = await import('../io/checkpoint.js');
+    const { writeCheckpoint } = await nodeCheckpointFiles();
     const config = { ...this.config, architectures: ['GPT2LMHeadModel'] };
     await writeCheckpoint(dir, { config, tensors: this.hfTensors(), tokenizer: this.tokenizer?.toJson(), extraFiles });
   }

@@ -1,4 +1,6 @@
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, CheckpointError } from '../errors.js';
+import { CONFIG_FILE, decodeCheckpoint, TOKENIZER_FILE, WEIGHTS_FILE } from '../io/checkpoint-format.js';
+import { nodeCheckpointFiles } from '../io/node.js';
 import type { Checkpoint } from '../io/checkpoint-format.js';
 import { getFloat32 } from '../io/safetensors.js';
 import type { Engine } from '../tensor/engine.js';
@@ -27,8 +29,24 @@ export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'che
   }
 }
 
-/** Loads a checkpoint folder (config.json + model.safetensors [+ tokenizer.json]) into the engine. */
-export async function loadModel(engine: Engine, dir: string): Promise<PretrainedModel> {
-  const { readCheckpoint } = await import('../io/checkpoint.js');
+/**
+ * Loads a checkpoint (config.json + model.safetensors [+ tokenizer.json]) into the engine: from a
+ * folder (Node, Deno, Bun), or from an http(s) URL of the folder (browsers, workers), whose files are
+ * fetched.
+ */
+export async function loadModel(engine: Engine, from: string | URL): Promise<PretrainedModel> {
+  const url = from instanceof URL ? from : /^https?:\/\//.test(from) ? new URL(from) : null;
+  if (url && url.protocol !== 'file:') {
+    const base = url.href.endsWith('/') ? url.href : `${url.href}/`;
+    const files = new Map<string, Uint8Array>();
+    for (const name of [CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE]) {
+      const r = await fetch(new URL(name, base));
+      if (r.ok) files.set(name, new Uint8Array(await r.arrayBuffer()));
+      else if (name !== TOKENIZER_FILE) throw new CheckpointError(`${base}${name}: HTTP ${r.status}`);
+    }
+    return modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), base), base);
+  }
+  const { readCheckpoint } = await nodeCheckpointFiles();
+  const dir = url ? decodeURIComponent(url.pathname) : (from as string);
   return modelFromCheckpoint(engine, await readCheckpoint(dir), dir);
 }
