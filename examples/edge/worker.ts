@@ -1,0 +1,73 @@
+// simdformer on an edge runtime (Cloudflare's workerd): serves greedy or sampled completions over HTTP
+// from a checkpoint bundled with the worker. Edge runtimes refuse to compile wasm from bytes at run
+// time, so the kernels come in as a module binding (`import kernels from './simdformer.wasm'`), and
+// there are no workers: one thread, the single-thread build.
+//
+//   POST / {"prompt": "The jury said", "maxNewTokens": 20, "doSample": false, "temperature": 1,
+//           "topK": 0, "topP": 1, "seed": 0}
+//   → 200 {"completion": "…", "tokens": [..]}  |  400 {"error": "…"}  |  500 {"error": "…"}
+import configText from './config.json';
+import weights from './model.safetensors';
+import kernels from './simdformer.wasm';
+import tokenizerText from './tokenizer.json';
+import { decodeCheckpoint, Engine, modelFromCheckpoint, SimdformerError, type PretrainedModel } from '../../src/index.js';
+
+let ready: Promise<PretrainedModel> | undefined;
+
+function model(): Promise<PretrainedModel> {
+  ready ??= (async () => {
+    const engine = await Engine.create({ threads: 1, wasm: { single: kernels } });
+    const enc = new TextEncoder();
+    const files = new Map<string, Uint8Array>([
+      ['config.json', enc.encode(configText)],
+      ['tokenizer.json', enc.encode(tokenizerText)],
+      ['model.safetensors', new Uint8Array(weights)],
+    ]);
+    return modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), 'bundled checkpoint'), 'bundled checkpoint');
+  })();
+  return ready;
+}
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+interface CompletionRequest {
+  prompt: string;
+  maxNewTokens?: number;
+  doSample?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    if (request.method !== 'POST') return json(405, { error: 'POST a JSON body {"prompt": "…"}' });
+    let body: CompletionRequest;
+    try {
+      body = (await request.json()) as CompletionRequest;
+    } catch {
+      return json(400, { error: 'the body is not JSON' });
+    }
+    if (!body || typeof body.prompt !== 'string' || body.prompt.length === 0) {
+      return json(400, { error: 'expected {"prompt": "<non-empty text>", "maxNewTokens"?: number, …}' });
+    }
+    const maxNewTokens = body.maxNewTokens ?? 20;
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0 || maxNewTokens > 512) {
+      return json(400, { error: 'maxNewTokens must be an integer from 0 to 512' });
+    }
+    try {
+      const m = await model();
+      const tok = m.tokenizer!;
+      const ids = tok.encode(body.prompt, undefined, { addSpecialTokens: false }).ids;
+      const tokens: number[] = [];
+      for await (const t of m.generate(ids, { ...body, maxNewTokens })) tokens.push(t);
+      return json(200, { completion: tok.decode(tokens), tokens });
+    } catch (err) {
+      // bad input (too long a prompt, bad sampling options) is the client's; anything else is ours
+      if (err instanceof SimdformerError) return json(400, { error: err.message, code: err.code });
+      return json(500, { error: String(err) });
+    }
+  },
+};
