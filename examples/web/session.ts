@@ -1,0 +1,77 @@
+// A training session the page's worker runs, and the tests run in Node with the same seed: a small
+// byte-level GPT trained on the text it is given, then sampled. No DOM, no Node APIs.
+import { encodeCheckpoint, Engine, GPT, parseConfig, trainBpe, Tokenizer, Trainer, type Gpt2Config, type LmBatch } from '../../src/index.js';
+
+export const SESSION_MODEL = { layers: 2, dModel: 64, heads: 4, ffn: 256, context: 64, batch: 8 } as const;
+
+export class Session {
+  private constructor(
+    readonly engine: Engine,
+    readonly model: GPT,
+    private readonly trainer: Trainer<LmBatch>,
+    private readonly ids: number[],
+    private readonly seed: number,
+  ) {}
+
+  static async start(text: string, opts: { threads: number; seed: number; steps: number; lr?: number }): Promise<Session> {
+    const engine = await Engine.create({ threads: opts.threads });
+    const s = SESSION_MODEL;
+    const config = parseConfig({
+      model_type: 'gpt2', vocab_size: 256, n_positions: s.context, n_embd: s.dModel, n_layer: s.layers, n_head: s.heads,
+      n_inner: s.ffn, bos_token_id: null, eos_token_id: null, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
+    }) as Gpt2Config;
+    const model = new GPT(engine, config, opts.seed);
+    model.tokenizer = Tokenizer.fromJson(trainBpe([text], { vocabSize: 256 }));
+    const ids = model.tokenizer.encode(text, undefined, { addSpecialTokens: false }).ids;
+    if (ids.length < s.context + 2) throw new Error(`the text needs at least ${s.context + 2} bytes`);
+    const trainer = new Trainer(model, { lr: opts.lr ?? 3e-3, totalSteps: opts.steps, warmup: 10, schedule: 'cosine', weightDecay: 0.01, clip: 1 });
+    return new Session(engine, model, trainer, ids, opts.seed);
+  }
+
+  /** One step on B random windows, chosen from (seed, step) only: the same in every runtime. */
+  step(): { step: number; loss: number } {
+    const { batch: B, context: T } = SESSION_MODEL;
+    const inputIds = new Int32Array(B * T);
+    const targets = new Int32Array(B * T);
+    let r = (Math.imul(this.seed, 2654435761) + Math.imul(this.trainer.globalStep, 40503)) >>> 0;
+    for (let b = 0; b < B; b++) {
+      r = (Math.imul(r, 1664525) + 1013904223) >>> 0;
+      const start = r % (this.ids.length - T - 1);
+      for (let t = 0; t < T; t++) {
+        inputIds[b * T + t] = this.ids[start + t]!;
+        targets[b * T + t] = this.ids[start + t + 1]!;
+      }
+    }
+    const res = this.trainer.step({ inputIds, targets, B, T });
+    return { step: res.step, loss: res.loss };
+  }
+
+  async *generate(prompt: string, opts: { maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number }): AsyncGenerator<string> {
+    const tok = this.model.tokenizer!;
+    const ids = tok.encode(prompt, undefined, { addSpecialTokens: false }).ids.slice(-SESSION_MODEL.context + 1);
+    const out: number[] = [];
+    let shown = '';
+    const doSample = opts.temperature !== 1 || opts.topK > 0 || opts.topP < 1;
+    for await (const t of this.model.generate(ids, { ...opts, doSample })) {
+      out.push(t);
+      const text = tok.decode(out);
+      if (!text.endsWith('\uFFFD')) {
+        yield text.slice(shown.length);
+        shown = text;
+      }
+    }
+  }
+
+  /** The checkpoint's files (Hugging Face layout), for download. */
+  files(): Map<string, Uint8Array> {
+    return encodeCheckpoint({
+      config: { ...this.model.config, architectures: ['GPT2LMHeadModel'] },
+      tensors: this.model.hfTensors(),
+      tokenizer: this.model.tokenizer!.toJson(),
+    });
+  }
+
+  dispose(): Promise<void> {
+    return this.engine.dispose();
+  }
+}
