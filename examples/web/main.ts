@@ -62,7 +62,7 @@ worker.onmessage = (e) => {
   } else if (m.type === 'files') {
     const box = $('downloads');
     box.textContent = '';
-    for (const f of m.files as { name: string; bytes: Uint8Array }[]) {
+    for (const f of m.files as { name: string; bytes: Uint8Array<ArrayBuffer> }[]) {
       const a = document.createElement('a');
       a.href = URL.createObjectURL(new Blob([f.bytes]));
       a.download = f.name;
