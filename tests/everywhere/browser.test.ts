@@ -1,17 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Gpt2Config } from '../../src/io/config.js';
 import { GPT } from '../../src/models/gpt.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { trainBpe } from '../../src/tokenizers/bpe.js';
+import { launchChromium, serveStatic } from './chromium.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 
 // Real Chromium (Debian's package, driven by playwright-core): the engine runs in a Web Worker of a
@@ -19,35 +18,14 @@ import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 // thread, the single-thread build). Its tokens and logits bits must equal Node's at the same thread
 // count. A screenshot of each page is saved in test-artifacts/.
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
 const SCRIPT = fileURLToPath(new URL('./scripts/same-script.mjs', import.meta.url));
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-
-function serve(files: Record<string, string>, isolated: boolean): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const prefix = Object.keys(files).find((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
-    if (!prefix) return res.writeHead(404).end();
-    const file = files[prefix]!.endsWith('/') || !extname(files[prefix]!) ? join(files[prefix]!, normalize(path.slice(prefix.length))) : files[prefix]!;
-    try {
-      const body = await readFile(file);
-      const headers: Record<string, string> = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
-      if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-      res.writeHead(200, headers).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
-}
 
 describe('Chromium', () => {
   let dir: string;
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     dir = await mkdtemp(join(tmpdir(), 'simdformer-browser-'));
     const e = await Engine.create({ threads: 1 });
     const config = parseConfig({ model_type: 'gpt2', vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4, bos_token_id: null, eos_token_id: null }) as Gpt2Config;
@@ -67,10 +45,7 @@ describe('Chromium', () => {
       logLevel: 'silent',
     });
     await mkdir(artifacts, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -79,7 +54,7 @@ describe('Chromium', () => {
 
   for (const isolated of [true, false]) {
     it(`runs the engine in a worker ${isolated ? 'with threads (cross-origin isolated)' : 'on one thread (not isolated)'}, to Node's bits`, async () => {
-      const { server, url } = await serve(
+      const { server, url } = await serveStatic(
         {
           '/page.html': fileURLToPath(new URL('./browser/page.html', import.meta.url)),
           '/bundle/': join(dir, 'bundle'),

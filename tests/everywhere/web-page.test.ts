@@ -1,39 +1,20 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE } from '../../examples/web/sample.js';
 import { Session } from '../../examples/web/session.js';
+import { launchChromium, serveStatic } from './chromium.js';
 
 // examples/web built with Vite and opened in real Chromium: it trains a small GPT with the engine in a
 // worker (the loss goes down), generates, and offers the checkpoint; once cross-origin isolated (two
 // threads) and once not (one). The loss curve must equal Node's, step for step, at the same thread count.
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const STEPS = 24;
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-
-function serve(dir: string, isolated: boolean): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const file = join(dir, normalize(path === '/' ? '/index.html' : path));
-    try {
-      const body = await readFile(file);
-      const headers: Record<string, string> = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
-      if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-      res.writeHead(200, headers).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
-}
 
 async function nodeLosses(threads: number): Promise<number[]> {
   const s = await Session.start(SAMPLE, { threads, seed: 1, steps: STEPS });
@@ -47,14 +28,10 @@ describe('the web example in Chromium', () => {
   let dir: string;
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     dir = await mkdtemp(join(tmpdir(), 'simdformer-web-'));
     await build({ configFile: join(root, 'examples', 'web', 'vite.config.ts'), build: { outDir: dir, emptyOutDir: true }, logLevel: 'silent' });
     await mkdir(join(root, 'test-artifacts'), { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -63,12 +40,12 @@ describe('the web example in Chromium', () => {
 
   for (const isolated of [true, false]) {
     it(`trains, generates and offers the checkpoint ${isolated ? 'with threads (isolated)' : 'on one thread (not isolated)'}`, async () => {
-      const { server, url } = await serve(dir, isolated);
+      const { server, url } = await serveStatic({ '/': dir }, isolated);
       try {
         const page = await browser.newPage({ acceptDownloads: true });
         const errors: string[] = [];
         page.on('pageerror', (err) => errors.push(err.message));
-        await page.goto(url);
+        await page.goto(`${url}/`);
         await page.fill('#steps', String(STEPS));
         await page.click('#train');
         await page.waitForFunction(() => (window as unknown as { __simdformer: { done: boolean } }).__simdformer.done, undefined, { timeout: 90_000 });
