@@ -16,7 +16,7 @@ import type { Activation } from '../nn/feed-forward.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
 import { Module, ModuleList, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
-import { add, crossEntropy, linear } from '../tensor/ops/index.js';
+import { add, crossEntropy, dropout, linear } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { generateTokens, type GenerateOptions } from '../generate/generate.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -94,6 +94,9 @@ export class GPT extends Module {
           init: normal(std),
           // GPT-2: residual projections scaled by 1/√(2·n_layer)
           outInit: normal(std / Math.sqrt(2 * c.n_layer)),
+          // resid_pdrop; attn_pdrop (dropout on attention probabilities) is not applied: the fused
+          // attention kernel has no dropout
+          dropout: c.resid_pdrop,
         }),
       );
     }
@@ -118,6 +121,7 @@ export class GPT extends Module {
     const positions = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = start + t;
     let x = add(this.wte.forward(ids, [B, T]), this.wpe.forward(positions, [B, T]));
+    if (this.training && c.embd_pdrop > 0) x = dropout(x, c.embd_pdrop, this.engine.nextDropoutSeed());
     this.h.items.forEach((block, i) => {
       x = block.forward(x, { keyMask: opts.attentionMask, cache: opts.caches?.[i] });
     });

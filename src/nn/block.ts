@@ -1,5 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
-import { add, type WeightLayout } from '../tensor/ops/index.js';
+import { add, dropout, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CrossAttention, SelfAttention, type KVCache } from './attention.js';
 import { FeedForward, type Activation } from './feed-forward.js';
@@ -26,6 +26,8 @@ export interface BlockConfig {
   init: Init;
   /** Initialiser of the projections into the residual stream (attention output, FFN down). */
   outInit?: Init;
+  /** Dropout on each sub-layer's output before the residual add, in training mode. Default 0. */
+  dropout?: number;
 }
 
 export interface BlockInputs {
@@ -83,6 +85,8 @@ export class TransformerBlock extends Module {
   }
 
   private sublayer(x: Tensor, norm: LayerNorm | RMSNorm, f: (h: Tensor) => Tensor): Tensor {
-    return this.config.norm === 'pre' ? add(x, f(norm.forward(x))) : norm.forward(add(x, f(x)));
+    const p = this.config.dropout ?? 0;
+    const g = p > 0 && this.training ? (h: Tensor) => dropout(f(h), p, this.engine.nextDropoutSeed()) : f;
+    return this.config.norm === 'pre' ? add(x, g(norm.forward(x))) : norm.forward(add(x, g(x)));
   }
 }

@@ -14,6 +14,8 @@ export const onesInit: Init = () => 1;
 export abstract class Module {
   private readonly params = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
+  /** Training mode: dropout is applied (Hugging Face models start in eval mode, and so do these). */
+  training = false;
 
   constructor(readonly engine: Engine) {}
 
@@ -41,6 +43,13 @@ export abstract class Module {
 
   parameters(): Tensor[] {
     return [...this.namedParameters().values()];
+  }
+
+  /** Sets training mode (dropout on) or evaluation mode on this module and every child. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const c of this.children.values()) c.train(mode);
+    return this;
   }
 
   /** Stops (or restarts) gradients for every parameter under this module (freezing a body). */

@@ -9,6 +9,8 @@ export type EngineOptions = RuntimeOptions;
 /** The public entry point: an engine owns a memory, its threads, and the tensors made in it. */
 export class Engine {
   readonly tape = new Tape();
+  private dropoutBase = 0;
+  private dropoutCalls = 0;
   private onesPtr = 0;
   private onesLength = 0;
 
@@ -45,6 +47,20 @@ export class Engine {
       throw new ShapeError(`tensor: ${data.length} values do not fill shape [${shape.join(', ')}] (${sizeOf(shape)})`);
     }
     return this.empty(shape).set(data);
+  }
+
+  /**
+   * Dropout seeds: a trainer sets a base per step (from its seed and step number), and each dropout
+   * call takes the next seed after it, so masks depend only on (seed, step, call order): a resumed run
+   * draws the same masks.
+   */
+  setDropoutSeed(base: number): void {
+    this.dropoutBase = base >>> 0;
+    this.dropoutCalls = 0;
+  }
+
+  nextDropoutSeed(): number {
+    return this.dropoutBase * 65536 + (this.dropoutCalls++ % 65536);
   }
 
   /** Pointer to at least n float32 ones (kept and grown; never write to it). */

@@ -9,6 +9,8 @@ export interface TrainableModel<B> {
   readonly engine: Engine;
   namedParameters(): Map<string, Tensor>;
   loss(batch: B): Tensor;
+  /** Training mode on or off (dropout). */
+  train?(mode: boolean): unknown;
 }
 
 export interface TrainerOptions {
@@ -26,6 +28,8 @@ export interface TrainerOptions {
   eps?: number;
   /** Clip the global gradient norm to this (0: no clipping). Default 1. */
   clip?: number;
+  /** Seed of the dropout masks (with the step number). Default 0. */
+  seed?: number;
 }
 
 export interface StepResult {
@@ -72,6 +76,8 @@ export class Trainer<B> {
     if (micro.length === 0) throw new ArgumentError('step needs at least one batch');
     const e = this.model.engine;
     const trainable = this.params.filter((p) => p.requiresGrad);
+    this.model.train?.(true);
+    e.setDropoutSeed(((this.options.seed ?? 0) * 1_000_003 + this.globalStep) >>> 0);
     let total = 0;
     for (const mb of micro) {
       const loss = this.model.loss(mb);
@@ -103,6 +109,7 @@ export class Trainer<B> {
   /** Mean loss over batches, with no tape. */
   evaluate(batches: Iterable<B>): number {
     const e = this.model.engine;
+    this.model.train?.(false);
     let sum = 0;
     let n = 0;
     for (const b of batches) {

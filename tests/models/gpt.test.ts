@@ -47,6 +47,31 @@ describe('GPT', () => {
     m.dispose();
   });
 
+  it('applies dropout (resid_pdrop, embd_pdrop) only in training mode, with masks set by the dropout seed', () => {
+    const m = new GPT(e, tinyConfig({ resid_pdrop: 0.2, embd_pdrop: 0.2 }), 9);
+    const input = [ids(12, 1)];
+    const run = (seed: number) => {
+      e.setDropoutSeed(seed);
+      const out = m.forward({ inputIds: input }).logits.toArray();
+      e.endStep();
+      return out;
+    };
+    const evalA = run(1);
+    m.train(true);
+    const a = run(1);
+    const b = run(1);
+    const c = run(2);
+    expectBitIdentical(a, b, 'same dropout seed, same masks');
+    expect(a).not.toEqual(c);
+    expect(a).not.toEqual(evalA);
+    const inference = e.noGrad(() => m.forward({ inputIds: input }).logits.toArray());
+    expectBitIdentical(inference, evalA, 'no dropout without the tape');
+    e.endStep();
+    m.train(false);
+    expectBitIdentical(run(3), evalA, 'eval mode');
+    m.dispose();
+  });
+
   it('KV-cached logits equal a full re-computation at every step', () => {
     const m = new GPT(e, tinyConfig(), 2);
     const seq = ids(18, 5);
