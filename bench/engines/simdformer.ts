@@ -16,7 +16,7 @@ const simdformer: MatmulEngineModule = {
     const relaxed = config.variant === 'relaxed';
     const engine = await Engine.create({ threads: config.threads, simd: relaxed ? 'relaxed' : 'plain' });
     return {
-      name: relaxed ? 'simdformer (relaxed SIMD)' : 'simdformer',
+      name: 'simdformer',
       threads: engine.threads,
       note: `${engine.runtime.build} build; A, B in engine memory; packs A and B each call`,
       async setup(M, K, N, a, b): Promise<PreparedMatmul> {
