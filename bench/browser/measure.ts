@@ -4,7 +4,7 @@ import { Engine } from '../../src/tensor/engine.js';
 import { matmulInto } from '../../src/tensor/ops/matmul.js';
 import { GPT } from '../../src/models/gpt.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { randomBatch, REFERENCE, referenceConfig } from '../engines/simdformer-gpt.js';
+import { randomBatch, REFERENCE, referenceConfig } from '../engines/reference-gpt.js';
 
 export const SHAPES: [number, number, number][] = [
   [256, 256, 256],

@@ -3,32 +3,13 @@
 // head; batch 8; AdamW lr 3e-4, β 0.9/0.999, weight decay 0.01; no dropout; GPT-2 initialisation).
 // Training tokens/s = 8·128 tokens per step / median step time (forward + backward + AdamW).
 // Generation tokens/s = 128 new tokens / time for a 16-token prompt + 128 greedy steps with the KV cache.
-import { parseConfig, type Gpt2Config } from '../../src/io/config.js';
-import { GPT, type LmBatch } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { median, seededRandom } from '../harness.js';
+import { median } from '../harness.js';
+import { randomBatch, REFERENCE, referenceConfig } from './reference-gpt.js';
 
-export const REFERENCE = { layers: 4, dModel: 128, heads: 4, ffn: 512, context: 128, vocab: 256, batch: 8 } as const;
-
-export function referenceConfig(): Gpt2Config {
-  const r = REFERENCE;
-  return parseConfig({
-    model_type: 'gpt2', vocab_size: r.vocab, n_positions: r.context, n_embd: r.dModel, n_layer: r.layers, n_head: r.heads,
-    n_inner: r.ffn, activation_function: 'gelu_new', resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: null, eos_token_id: null,
-  }) as Gpt2Config;
-}
-
-/** Random byte windows (the same for every engine: seeded). */
-export function randomBatch(step: number): LmBatch {
-  const { batch: B, context: T } = REFERENCE;
-  const rand = seededRandom(1000 + step);
-  const inputIds = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  for (let i = 0; i < B * T; i++) inputIds[i] = Math.floor(rand() * 256);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) targets[b * T + t] = t + 1 < T ? inputIds[b * T + t + 1]! : Math.floor(rand() * 256);
-  return { inputIds, targets, B, T };
-}
+export { randomBatch, REFERENCE, referenceConfig };
 
 export interface GptMeasurement {
   threads: number;

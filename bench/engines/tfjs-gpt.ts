@@ -6,7 +6,7 @@
 // the growing prefix each step (TF.js has no KV cache).
 import * as tf from '@tensorflow/tfjs';
 import { median, seededRandom } from '../harness.js';
-import { randomBatch, REFERENCE } from './simdformer-gpt.js';
+import { randomBatch, REFERENCE } from './reference-gpt.js';
 import { initTfjsWasm } from './tfjs-wasm.js';
 
 interface Layer {

@@ -30,7 +30,8 @@ const suite: Suite = {
       try {
         if (path === '/') return res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(page);
         const file = path.startsWith('/build/') ? join(root, path) : join(dir, path);
-        res.writeHead(200, { ...headers, 'content-type': extname(file) === '.wasm' ? 'application/wasm' : 'text/javascript' }).end(await readFile(file));
+        const body = await readFile(file);
+        res.writeHead(200, { ...headers, 'content-type': extname(file) === '.wasm' ? 'application/wasm' : 'text/javascript' }).end(body);
       } catch {
         res.writeHead(404).end();
       }

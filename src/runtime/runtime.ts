@@ -28,7 +28,7 @@ export interface RuntimeOptions {
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** Work below this many multiply-adds (or element operations) runs on the caller alone. */
-export const PARALLEL_THRESHOLD = 1 << 15;
+export const PARALLEL_THRESHOLD = 1 << 18;
 
 /**
  * The engine's machine: one WebAssembly.Memory, the kernel module instantiated over it on every thread,
