@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BUN, CLI, comparable, DENO, expectBuilt, nodeResult, runJson, writeCheckpoint, type Result } from './fixture.js';
 
 // The same script (scripts/same-script.mjs through scripts/cli.mjs, importing the built package in dist/)
@@ -10,30 +10,35 @@ import { BUN, CLI, comparable, DENO, expectBuilt, nodeResult, runJson, writeChec
 
 const DENO_ARGS = ['run', '--allow-read', '--allow-env'];
 
-describe('Node, Deno and Bun run the same script to the same bits', () => {
-  let dir: string;
-  let reference: Result;
-  beforeAll(async () => {
+// setup inside the tests: a missing build fails them (a failing beforeAll would only mark them skipped)
+let setup: Promise<{ dir: string; reference: Result }> | undefined;
+const ready = () =>
+  (setup ??= (async () => {
     expectBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'simdformer-runtimes-'));
+    const dir = await mkdtemp(join(tmpdir(), 'simdformer-runtimes-'));
     await (await writeCheckpoint(dir)).engine.dispose();
-    reference = nodeResult(1, dir);
+    const reference = nodeResult(1, dir);
     expect(reference.tokens).toHaveLength(20);
     expect(reference.losses!.at(-1)!).toBeLessThan(reference.losses![0]! - 1);
-  });
+    return { dir, reference };
+  })());
+
+describe('Node, Deno and Bun run the same script to the same bits', () => {
   afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    const s = await setup?.catch(() => undefined);
+    if (s) await rm(s.dir, { recursive: true, force: true });
   });
 
-  const runtimes: Record<string, (threads: number) => Result> = {
-    node: (t) => nodeResult(t, dir),
-    deno: (t) => runJson<Result>(DENO(), [...DENO_ARGS, CLI, String(t), dir]),
-    bun: (t) => runJson<Result>(BUN(), [CLI, String(t), dir]),
+  const runtimes: Record<string, (threads: number, dir: string) => Result> = {
+    node: (t, dir) => nodeResult(t, dir),
+    deno: (t, dir) => runJson<Result>(DENO(), [...DENO_ARGS, CLI, String(t), dir]),
+    bun: (t, dir) => runJson<Result>(BUN(), [CLI, String(t), dir]),
   };
   for (const [name, run] of Object.entries(runtimes)) {
     for (const threads of [1, 2]) {
-      it(`${name}, ${threads} thread(s)`, () => {
-        const r = run(threads);
+      it(`${name}, ${threads} thread(s)`, async () => {
+        const { dir, reference } = await ready();
+        const r = run(threads, dir);
         console.log(`${r.runtime}: ${r.threads} thread(s), ${r.build} build`);
         expect(r.runtime.startsWith(`${name} `), r.runtime).toBe(true);
         expect(r.threads).toBe(threads);
@@ -44,6 +49,7 @@ describe('Node, Deno and Bun run the same script to the same bits', () => {
   }
 
   it('platform.ts tells Deno and Bun from Node (Bun says it is Node 24), so they start Web Workers', () => {
+    expectBuilt();
     const probe = `import { isNode } from './dist/runtime/platform.js';
       console.log(JSON.stringify({ isNode, node: globalThis.process?.versions?.node ?? null, Worker: typeof Worker }));`;
     type Probe = { isNode: boolean; node: string | null; Worker: string };
