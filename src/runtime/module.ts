@@ -1,3 +1,4 @@
+import { SimdformerError } from '../errors.js';
 import { isNode } from './platform.js';
 
 /** Where the kernel wasm comes from: a compiled module (edge runtimes), bytes, or a URL / path. */
@@ -13,10 +14,25 @@ const FILES: Record<BuildName, string> = {
 
 /** The URL of a build shipped with the package (found by bundlers through `new URL(…, import.meta.url)`). */
 export function buildUrl(build: BuildName): URL {
-  // spelled out, so bundlers see each asset
-  if (build === 'threads') return new URL('../../build/simdformer.threads.wasm', import.meta.url);
-  if (build === 'relaxed') return new URL('../../build/simdformer.relaxed.wasm', import.meta.url);
-  return new URL('../../build/simdformer.wasm', import.meta.url);
+  try {
+    // spelled out, so bundlers see each asset
+    if (build === 'threads') return new URL('../../build/simdformer.threads.wasm', import.meta.url);
+    if (build === 'relaxed') return new URL('../../build/simdformer.relaxed.wasm', import.meta.url);
+    return new URL('../../build/simdformer.wasm', import.meta.url);
+  } catch {
+    // workerd gives a module no URL: there the kernels come in as a module binding
+    throw kernelsNotFound(build, 'this runtime gives the module no URL (import.meta.url) to find it from');
+  }
+}
+
+/** The kernels are not where the package put them: a clone not built, or a bundle that left them behind. */
+function kernelsNotFound(build: BuildName, why: string): SimdformerError {
+  return new SimdformerError(
+    'KERNELS_NOT_FOUND',
+    `the ${build} kernel build ${FILES[build]} could not be loaded: ${why}. In a clone, \`npm run build\` makes it; ` +
+      `a bundle whose bundler does not copy new URL(…, import.meta.url) assets (esbuild) needs simdformer/build/${FILES[build]} ` +
+      `copied beside it and Engine.create({ wasm: { ${build}: <its URL or bytes, or a WebAssembly.Module> } })`,
+  );
 }
 
 /** Compiles one build of the kernels from the given source, or from the file shipped with the package. */
@@ -30,14 +46,12 @@ export async function compileKernels(build: BuildName, source?: WasmSource): Pro
       return await WebAssembly.compile(await readFile(fileURLToPath(url)));
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'ENOENT') {
-        throw new Error(`simdformer: the ${build} kernel build ${FILES[build]} is missing at ${url.pathname}; run \`npm run build\``);
-      }
+      if (code === 'ENOENT') throw kernelsNotFound(build, `no file at ${fileURLToPath(url)}`);
       throw err;
     }
   }
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`simdformer: could not load ${url}: HTTP ${response.status}`);
+  if (!response.ok) throw kernelsNotFound(build, `${url}: HTTP ${response.status}`);
   if (typeof WebAssembly.compileStreaming === 'function' && response.headers.get('content-type') === 'application/wasm') {
     return WebAssembly.compileStreaming(response);
   }

@@ -18,6 +18,14 @@ export function sharedMemoryAvailable(): boolean {
   }
 }
 
+/**
+ * Whether this runtime can start threads: worker_threads in Node, Web Workers elsewhere. Edge runtimes
+ * (workerd) have shared memory but no Worker.
+ */
+export function workersAvailable(): boolean {
+  return isNode || typeof (globalThis as { Worker?: unknown }).Worker === 'function';
+}
+
 /** Whether this thread may block in Atomics.wait (a browser page's main thread may not). */
 export function canBlock(): boolean {
   if (isNode) return true;

@@ -2,11 +2,14 @@ import { ArgumentError } from '../errors.js';
 import { Arena } from './arena.js';
 import { KERNEL_ID, KERNEL_NAMES, type KernelName } from './kernels.js';
 import { compileKernels, enableRelaxedSimd, type BuildName, type WasmSource } from './module.js';
-import { canBlock, hardwareConcurrency, sharedMemoryAvailable } from './platform.js';
+import { canBlock, hardwareConcurrency, sharedMemoryAvailable, workersAvailable } from './platform.js';
 import { CTL_BYTES, Pool, type KernelFn } from './pool.js';
 
 export interface RuntimeOptions {
-  /** Threads including the caller: a number, or 'auto' for every logical core. Default 'auto'. */
+  /**
+   * Threads including the caller: a number, or 'auto' for every logical core. Default 'auto'. One where
+   * the runtime has no shared memory or no workers, whatever is asked (`engine.threads` tells).
+   */
   threads?: number | 'auto';
   /** The most memory the engine may use, MiB (wasm32: at most 4096). Default 4096. */
   maxMemoryMiB?: number;
@@ -67,7 +70,9 @@ export class Runtime {
       throw new ArgumentError(`maxMemoryMiB must be from 1 to 4096 (wasm32 addresses 4 GiB), got ${maxMiB}`);
     }
     const shared = sharedMemoryAvailable();
-    const threads = !shared ? 1 : asked === 'auto' ? cores : asked;
+    // one thread where threads cannot be had: no shared memory (a page that is not cross-origin
+    // isolated) or no workers (edge runtimes have shared memory but no Worker)
+    const threads = !shared || !workersAvailable() ? 1 : asked === 'auto' ? cores : asked;
     const relaxed = options.simd === 'relaxed' && shared && (await enableRelaxedSimd());
     const build: BuildName = relaxed ? 'relaxed' : threads > 1 ? 'threads' : 'single';
     const maxPages = Math.min(MAX_PAGES, Math.floor((maxMiB * 2 ** 20) / PAGE));

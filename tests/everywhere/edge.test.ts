@@ -1,94 +1,178 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type Gpt2Config } from '../../src/io/config.js';
-import { GPT } from '../../src/models/gpt.js';
-import { Engine } from '../../src/tensor/engine.js';
-import { trainBpe } from '../../src/tokenizers/bpe.js';
-import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { GPT } from '../../src/models/gpt.js';
+import { comparable, expectBuilt, freePort, nodeResult, root, WORKERD, writeCheckpoint, type Result } from './fixture.js';
 
-// examples/edge/ under Cloudflare's workerd (the npm package's binary) on 127.0.0.1: the wasm is bound
-// as a module, the checkpoint bundled; completions must equal Node's for the same seed, and bad
-// requests get a 400 with a JSON error.
+// Cloudflare's workerd (the npm package's binary) on 127.0.0.1, no workers, the kernels bound as a wasm
+// module. Two workers: the same script as every other runtime (tests/everywhere/edge/probe-worker.mjs,
+// bundled with the built package), to Node's bits; and examples/edge/, whose completions must equal
+// Node's and whose bad requests get a 400 with a JSON error. Setup runs inside the tests (a failing
+// beforeAll would only mark them skipped).
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const require = createRequire(import.meta.url);
-const WORKERD = join(dirname(require.resolve('@cloudflare/workerd-linux-64/package.json')), 'bin', 'workerd');
+interface Workerd {
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+}
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-
-describe('edge worker (workerd)', () => {
-  let dir: string;
-  let workerd: ChildProcess;
-  let url: string;
-  let model: GPT;
-  let engine: Engine;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'simdformer-edge-'));
-    engine = await Engine.create({ threads: 1 });
-    const config = parseConfig({ model_type: 'gpt2', vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4, bos_token_id: null, eos_token_id: null }) as Gpt2Config;
-    model = new GPT(engine, config, 11);
-    model.tokenizer = Tokenizer.fromJson(trainBpe(['x'], { vocabSize: 256 }));
-    await model.save(join(dir, 'checkpoint'));
-    const built = spawnSync(process.execPath, [join(root, 'examples', 'edge', 'build.mjs'), join(dir, 'checkpoint')], { encoding: 'utf8' });
-    expect(built.status, built.stderr).toBe(0);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}/`;
-    workerd = spawn(WORKERD, ['serve', join(root, 'examples', 'edge', 'config.capnp'), '--socket-addr', `http=127.0.0.1:${port}`], { stdio: 'pipe' });
-    for (let i = 0; i < 100; i++) {
-      try {
-        await fetch(url, { method: 'GET' });
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+/** `workerd serve <config>` on a free port of 127.0.0.1, once it answers. */
+async function serve(config: string): Promise<Workerd> {
+  const port = await freePort();
+  const child = spawn(WORKERD(), ['serve', config, '--socket-addr', `http=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    try {
+      await fetch(url, { method: 'GET' });
+      return { url, process: child, output: () => output };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error('workerd did not start');
-  }, 60_000);
+  }
+  child.kill();
+  throw new Error(`workerd serve ${config} did not answer on ${url}:\n${output}`);
+}
+
+interface Setup {
+  dir: string;
+  model: GPT;
+  reference: Result;
+  probe: Workerd;
+  example: Workerd;
+}
+let setup: Promise<Setup> | undefined;
+const ready = () =>
+  (setup ??= (async () => {
+    expectBuilt();
+    const dir = await mkdtemp(join(tmpdir(), 'simdformer-edge-'));
+    const checkpoint = join(dir, 'checkpoint');
+    const model = await writeCheckpoint(checkpoint, 11);
+
+    // the same script's worker: one module with the built package in it, beside the wasm and checkpoint
+    await build({
+      entryPoints: [fileURLToPath(new URL('./edge/probe-worker.mjs', import.meta.url))],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
+      outfile: join(dir, 'probe.js'),
+      external: ['./simdformer.wasm', './config.json', './tokenizer.json', './model.safetensors', 'node:*'],
+      logLevel: 'warning',
+    });
+    await copyFile(join(root, 'build', 'simdformer.wasm'), join(dir, 'simdformer.wasm'));
+    for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) await copyFile(join(checkpoint, f), join(dir, f));
+    await writeFile(
+      join(dir, 'probe.capnp'),
+      `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .worker)],
+  sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "probe.js", esModule = embed "probe.js"),
+    (name = "simdformer.wasm", wasm = embed "simdformer.wasm"),
+    (name = "config.json", data = embed "config.json"),
+    (name = "tokenizer.json", data = embed "tokenizer.json"),
+    (name = "model.safetensors", data = embed "model.safetensors"),
+  ],
+  compatibilityDate = "2024-09-23",
+);
+`,
+    );
+
+    const built = spawnSync(process.execPath, [join(root, 'examples', 'edge', 'build.mjs'), checkpoint], { encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`examples/edge/build.mjs failed: ${built.stderr}`);
+    const [probe, example] = await Promise.all([serve(join(dir, 'probe.capnp')), serve(join(root, 'examples', 'edge', 'config.capnp'))]);
+    return { dir, model, probe, example, reference: nodeResult(1, checkpoint) };
+  })());
+
+async function post(url: string, body: string | undefined) {
+  const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const text = await r.text();
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${url} answered ${r.status} with a body that is not JSON: ${text}`);
+  }
+  return { status: r.status, json };
+}
+
+/** Bodies that are not a request: none, empty, not JSON, JSON of the wrong shape. */
+const NOT_A_REQUEST = [undefined, '', 'not json', '{"prompt": "a"', 'null', '[]', '"text"', '42'];
+
+describe('workerd', () => {
   afterAll(async () => {
-    workerd?.kill();
-    await engine?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    const s = await setup?.catch(() => undefined);
+    s?.probe.process.kill();
+    s?.example.process.kill();
+    await s?.model.engine.dispose();
+    if (s) await rm(s.dir, { recursive: true, force: true });
   });
 
-  const post = async (body: string) => {
-    const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-    return { status: r.status, json: (await r.json()) as { completion?: string; tokens?: number[]; error?: string } };
-  };
-  const local = async (prompt: string, opts: object) => {
+  it("runs the same script on one thread (no workers, even when asked for 2), to Node's bits", async () => {
+    const { probe, reference } = await ready();
+    for (const threads of [undefined, 2]) {
+      const r = await post(probe.url, JSON.stringify({ threads }));
+      expect(r.status, `${JSON.stringify(r.json)}\n${probe.output()}`).toBe(200);
+      const result = r.json as unknown as Result;
+      console.log(`workerd (${result.runtime}): ${result.threads} thread(s), ${result.build} build`);
+      expect(result.threads).toBe(1);
+      expect(result.build).toBe('single');
+      expect(comparable(result)).toEqual(comparable(reference));
+    }
+  });
+
+  it('an engine given no wasm there fails with KERNELS_NOT_FOUND, saying to pass the module', async () => {
+    const { probe } = await ready();
+    const r = await post(probe.url, JSON.stringify({ wasm: false }));
+    expect(r.status).toBe(500);
+    expect(r.json.code).toBe('KERNELS_NOT_FOUND');
+    expect(r.json.error).toMatch(/Engine\.create\(\{ wasm: \{ single: /);
+  });
+
+  it('the same-script worker answers a bad request with a 400 and a JSON error', async () => {
+    const { probe } = await ready();
+    for (const body of [...NOT_A_REQUEST, '{"threads": "two"}']) {
+      const r = await post(probe.url, body);
+      expect(r.status, String(body)).toBe(400);
+      expect(r.json.error).toBeTypeOf('string');
+    }
+  });
+
+  const local = async (model: GPT, prompt: string, opts: object) => {
     const out: number[] = [];
     for await (const t of model.generate(model.tokenizer!.encode(prompt, undefined, { addSpecialTokens: false }).ids, { maxNewTokens: 20, ...opts })) out.push(t);
     return out;
   };
 
-  it('greedy and seeded top-p completions equal Node\'s', async () => {
-    const greedy = await post(JSON.stringify({ prompt: 'The jury said', maxNewTokens: 20 }));
-    expect(greedy.status).toBe(200);
-    expect(greedy.json.tokens).toEqual(await local('The jury said', {}));
-    const sampled = await post(JSON.stringify({ prompt: 'It was', maxNewTokens: 20, doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }));
+  it("examples/edge: greedy and seeded top-p completions equal Node's", async () => {
+    const { example, model } = await ready();
+    const greedy = await post(example.url, JSON.stringify({ prompt: 'The jury said', maxNewTokens: 20 }));
+    expect(greedy.status, example.output()).toBe(200);
+    expect(greedy.json.tokens).toEqual(await local(model, 'The jury said', {}));
+    const sampled = await post(example.url, JSON.stringify({ prompt: 'It was', maxNewTokens: 20, doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }));
     expect(sampled.status).toBe(200);
-    expect(sampled.json.tokens).toEqual(await local('It was', { doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }));
-    expect(sampled.json.completion).toBe(model.tokenizer!.decode(sampled.json.tokens!));
+    expect(sampled.json.tokens).toEqual(await local(model, 'It was', { doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }));
+    expect(sampled.json.completion).toBe(model.tokenizer!.decode(sampled.json.tokens as number[]));
   });
 
-  it('bad requests get a 400 with a JSON error, and the worker keeps serving', async () => {
-    for (const body of ['not json', '{}', '{"prompt": ""}', '{"prompt": "a", "maxNewTokens": -1}', JSON.stringify({ prompt: 'x'.repeat(100) }), '{"prompt": "a", "topP": 3}']) {
-      const r = await post(body);
-      expect(r.status, body).toBe(400);
-      expect(typeof r.json.error).toBe('string');
+  it('examples/edge: bad requests get a 400 with a JSON error, and the worker keeps serving', async () => {
+    const { example } = await ready();
+    const wrong = ['{}', '{"prompt": ""}', '{"prompt": 5}', '{"prompt": "a", "maxNewTokens": -1}', JSON.stringify({ prompt: 'x'.repeat(100) }), '{"prompt": "a", "topP": 3}'];
+    for (const body of [...NOT_A_REQUEST, ...wrong]) {
+      const r = await post(example.url, body);
+      expect(r.status, String(body)).toBe(400);
+      expect(r.json.error).toBeTypeOf('string');
     }
-    expect((await post(JSON.stringify({ prompt: 'ok', maxNewTokens: 3 }))).status).toBe(200);
+    expect((await post(example.url, JSON.stringify({ prompt: 'ok', maxNewTokens: 3 }))).status).toBe(200);
   });
 });

@@ -1,56 +1,125 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { comparable, expectBuilt, nodeResult, root, runJson, writeCheckpoint, type Result } from './fixture.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+// The npm package as a user gets it: `npm pack` (of the dist/ and build/ that `npm ci` built), installed
+// from the tarball into a fresh folder with its runtime dependencies only (never the devDependencies),
+// from npm's cache. Then `import … from 'simdformer'` runs the same script as every runtime, to the
+// repository's bits; and an app bundled with esbuild (which leaves new URL(…, import.meta.url) assets
+// behind) runs once the wasm is copied beside it and passed in, and says what to do when it is not.
+
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const BUDGET = 300 * 1024;
+
+interface Setup {
+  dir: string;
+  app: string;
+  size: number;
+  listing: string[];
+}
+let setup: Promise<Setup> | undefined;
+const ready = () =>
+  (setup ??= (async () => {
+    expectBuilt();
+    const dir = await mkdtemp(join(tmpdir(), 'simdformer-pack-'));
+    // --ignore-scripts: `prepare` would rebuild what expectBuilt() just checked (three asc builds, ~10 s)
+    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], { cwd: root, stdio: 'pipe' });
+    const tgz = join(dir, (await readdir(dir)).find((f) => f.endsWith('.tgz'))!);
+    const listing = execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).trim().split('\n');
+    const app = join(dir, 'app');
+    await mkdir(app);
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    // a dependency's devDependencies are never installed: this folder has what a user's has
+    execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tgz], { cwd: app, stdio: 'pipe' });
+    return { dir, app, size: (await stat(tgz)).size, listing };
+  })());
 
 describe('the npm package', () => {
-  let dir: string;
   afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    const s = await setup?.catch(() => undefined);
+    if (s) await rm(s.dir, { recursive: true, force: true });
   });
 
-  it('packs under 300 KiB with both wasm builds and types, installs in a fresh folder, and runs a forward pass', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'simdformer-pack-'));
-    // npm pack runs `prepare` (the build), so the tarball holds what a fresh clone builds
-    execFileSync(npm, ['pack', '--pack-destination', dir, '--silent'], { cwd: root, stdio: 'pipe' });
-    const tgz = (await readdir(dir)).find((f) => f.endsWith('.tgz'))!;
-    const size = (await stat(join(dir, tgz))).size;
-    expect(size).toBeLessThan(300 * 1024);
-    const listing = execFileSync('tar', ['-tzf', join(dir, tgz)], { encoding: 'utf8' });
-    for (const f of ['package/build/simdformer.wasm', 'package/build/simdformer.threads.wasm', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/cli/main.js']) {
-      expect(listing).toContain(f);
+  it(`packs under ${BUDGET / 1024} KiB: dist/ with types, the wasm builds, nothing else`, async () => {
+    const { size, listing } = await ready();
+    console.log(`npm pack: ${size} bytes (${(size / 1024).toFixed(1)} KiB), ${listing.length} files; budget ${BUDGET / 1024} KiB`);
+    expect(size).toBeLessThan(BUDGET);
+    for (const f of ['build/simdformer.wasm', 'build/simdformer.threads.wasm', 'build/simdformer.relaxed.wasm', 'dist/index.js', 'dist/index.d.ts', 'dist/runtime/module.js', 'dist/cli/main.js']) {
+      expect(listing).toContain(`package/${f}`);
     }
-    expect(listing).not.toMatch(/package\/(src|tests|bench|assembly)\//);
+    const strays = listing.filter((f) => !/^package\/(dist\/|build\/[^/]+\.wasm$|package\.json$|README\.md$|LICENSE)/.test(f));
+    expect(strays).toEqual([]);
+  });
 
-    const app = join(dir, 'app');
-    await (await import('node:fs/promises')).mkdir(app);
-    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    // runtime dependencies only: devDependencies are never installed for a dependency
-    execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(dir, tgz)], { cwd: app, stdio: 'pipe' });
+  it('needs no devDependency at run time: every package dist/ imports is a dependency', async () => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const { listing, app } = await ready();
+    const imported = new Set<string>();
+    for (const f of listing.filter((f) => f.endsWith('.js'))) {
+      const text = await readFile(join(app, 'node_modules', 'simdformer', f.slice('package/'.length)), 'utf8');
+      // static imports and re-exports (statements start a line in tsc's output), and import('…')
+      for (const m of text.matchAll(/^(?:(?:import|export)\s[^'"]*?\bfrom\s*|import\s*)['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+        const spec = (m[1] ?? m[2])!;
+        if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
+    expect([...imported].filter((p) => !(p in pkg.dependencies))).toEqual([]);
+  });
+
+  it("`import … from 'simdformer'` in a fresh folder runs the same script to the repository's bits, and the command", async () => {
+    const { dir, app } = await ready();
+    const checkpoint = join(dir, 'checkpoint');
+    await (await writeCheckpoint(checkpoint)).engine.dispose();
+    await copyFile(fileURLToPath(new URL('./scripts/same-script.mjs', import.meta.url)), join(app, 'same-script.mjs'));
     await writeFile(
       join(app, 'run.mjs'),
-      `import { Engine, GPT, parseConfig, Tokenizer, trainBpe } from 'simdformer';
-       const e = await Engine.create({ threads: 2 });
-       const config = parseConfig({ model_type: 'gpt2', vocab_size: 256, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, bos_token_id: null, eos_token_id: null });
-       const m = new GPT(e, config, 1);
-       m.tokenizer = Tokenizer.fromJson(trainBpe(['hello'], { vocabSize: 256 }));
-       const ids = m.tokenizer.encode('hello').ids;
-       const { logits } = e.noGrad(() => m.forward({ inputIds: [ids] }));
-       const out = [];
-       for await (const t of m.generate(ids, { maxNewTokens: 5 })) out.push(t);
-       console.log(JSON.stringify({ shape: logits.shape, threads: e.threads, generated: out.length }));
-       await e.dispose();`,
+      `import * as simdformer from 'simdformer';
+import { sameScript } from './same-script.mjs';
+console.log(JSON.stringify(await sameScript(simdformer, { threads: 2, checkpoint: process.argv[2] })));
+`,
     );
-    const r = spawnSync(process.execPath, ['run.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
-    expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ shape: [1, 5, 256], threads: 2, generated: 5 });
-    // the command line is installed too
+    const installed = runJson<Result>(process.execPath, ['run.mjs', checkpoint], app);
+    expect(installed.threads).toBe(2);
+    expect(comparable(installed)).toEqual(comparable(nodeResult(2, checkpoint)));
     const help = spawnSync(process.execPath, [join(app, 'node_modules', '.bin', 'simdformer'), '--help'], { encoding: 'utf8' });
     expect(help.stdout).toMatch(/pretrain/);
+  });
+
+  it('an app bundled with esbuild runs with the wasm copied beside it and passed in, and says so when it is not', async () => {
+    const { dir, app } = await ready();
+    await writeFile(
+      join(app, 'app.mjs'),
+      `import { Engine } from 'simdformer';
+// esbuild does not copy new URL(…, import.meta.url) assets: the wasm builds are copied beside the bundle
+const wasm = process.argv[2] === 'copied'
+  ? { single: new URL('./simdformer.wasm', import.meta.url), threads: new URL('./simdformer.threads.wasm', import.meta.url) }
+  : undefined;
+try {
+  const e = await Engine.create({ threads: 2, wasm });
+  const c = e.matmul(e.tensor([1, 2, 3, 4, 5, 6], [2, 3]), e.tensor([1, 2, 3, 4, 5, 6], [3, 2]));
+  console.log(JSON.stringify({ threads: e.threads, c: Array.from(c.toArray()) }));
+  await e.dispose();
+} catch (err) {
+  console.log(JSON.stringify({ code: err.code, error: err.message }));
+}
+`,
+    );
+    // the bundle goes to a folder with no node_modules: it must hold everything but the wasm
+    const out = join(dir, 'bundled');
+    await build({ entryPoints: [join(app, 'app.mjs')], bundle: true, platform: 'node', format: 'esm', outfile: join(out, 'app.mjs'), logLevel: 'silent' });
+    const missing = runJson<{ code: string; error: string }>(process.execPath, [join(out, 'app.mjs')], out);
+    expect(missing.code).toBe('KERNELS_NOT_FOUND');
+    expect(missing.error).toMatch(/simdformer\/build\/simdformer\.threads\.wasm/);
+    // where a user copies them from: the package exports its build/ folder
+    const resolve = createRequire(join(app, 'app.mjs')).resolve;
+    for (const f of ['simdformer.wasm', 'simdformer.threads.wasm']) await copyFile(resolve(`simdformer/build/${f}`), join(out, f));
+    expect(runJson(process.execPath, [join(out, 'app.mjs'), 'copied'], out)).toEqual({ threads: 2, c: [22, 28, 49, 64] });
   });
 });

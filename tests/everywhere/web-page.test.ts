@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { build } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SAMPLE } from '../../examples/web/sample.js';
 import { Session } from '../../examples/web/session.js';
 import { launchChromium, serveStatic } from './chromium.js';
@@ -24,22 +24,27 @@ async function nodeLosses(threads: number): Promise<number[]> {
   return out;
 }
 
-describe('the web example in Chromium', () => {
-  let dir: string;
-  let browser: Browser;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'simdformer-web-'));
+// setup inside the tests: a missing Chromium fails them (a failing beforeAll would only mark them skipped)
+let setup: Promise<{ dir: string; browser: Browser }> | undefined;
+const ready = () =>
+  (setup ??= (async () => {
+    const browser = await launchChromium();
+    const dir = await mkdtemp(join(tmpdir(), 'simdformer-web-'));
     await build({ configFile: join(root, 'examples', 'web', 'vite.config.ts'), build: { outDir: dir, emptyOutDir: true }, logLevel: 'silent' });
     await mkdir(join(root, 'test-artifacts'), { recursive: true });
-    browser = await launchChromium();
-  }, 120_000);
+    return { dir, browser };
+  })());
+
+describe('the web example in Chromium', () => {
   afterAll(async () => {
-    await browser?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    const s = await setup?.catch(() => undefined);
+    await s?.browser.close();
+    if (s) await rm(s.dir, { recursive: true, force: true });
   });
 
   for (const isolated of [true, false]) {
     it(`trains, generates and offers the checkpoint ${isolated ? 'with threads (isolated)' : 'on one thread (not isolated)'}`, async () => {
+      const { dir, browser } = await ready();
       const { server, url } = await serveStatic({ '/': dir }, isolated);
       try {
         const page = await browser.newPage({ acceptDownloads: true });
