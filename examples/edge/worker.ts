@@ -10,11 +10,11 @@ import configText from './config.json';
 import weights from './model.safetensors';
 import kernels from './simdformer.wasm';
 import tokenizerText from './tokenizer.json';
-import { decodeCheckpoint, Engine, modelFromCheckpoint, SimdformerError, type PretrainedModel } from '../../src/index.js';
+import { asCausalLM, decodeCheckpoint, Engine, modelFromCheckpoint, SimdformerError, type GPT } from '../../src/index.js';
 
-let ready: Promise<PretrainedModel> | undefined;
+let ready: Promise<GPT> | undefined;
 
-function model(): Promise<PretrainedModel> {
+function model(): Promise<GPT> {
   ready ??= (async () => {
     const engine = await Engine.create({ threads: 1, wasm: { single: kernels } });
     const enc = new TextEncoder();
@@ -23,7 +23,7 @@ function model(): Promise<PretrainedModel> {
       ['tokenizer.json', enc.encode(tokenizerText)],
       ['model.safetensors', new Uint8Array(weights)],
     ]);
-    return modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), 'bundled checkpoint'), 'bundled checkpoint');
+    return asCausalLM(modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), 'bundled checkpoint'), 'bundled checkpoint'));
   })();
   return ready;
 }

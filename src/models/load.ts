@@ -5,9 +5,10 @@ import type { Checkpoint } from '../io/checkpoint-format.js';
 import { getFloat32 } from '../io/safetensors.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
+import { Bert } from './bert.js';
 import { GPT } from './gpt.js';
 
-export type PretrainedModel = GPT;
+export type PretrainedModel = GPT | Bert;
 
 /** Builds the model a checkpoint's config names (`model_type`), with its weights and tokenizer. */
 export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'checkpoint'): PretrainedModel {
@@ -24,8 +25,14 @@ export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'che
       if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
       return model;
     }
+    case 'bert': {
+      const model = new Bert(engine, cfg);
+      model.loadHF(get, names);
+      if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
+      return model;
+    }
     default:
-      throw new ArgumentError(`${where}: model_type ${cfg.model_type} is not supported yet (gpt2 is)`);
+      throw new ArgumentError(`${where}: model_type ${cfg.model_type} is not supported yet (gpt2 and bert are)`);
   }
 }
 
@@ -49,4 +56,10 @@ export async function loadModel(engine: Engine, from: string | URL): Promise<Pre
   const { readCheckpoint } = await nodeCheckpointFiles();
   const dir = url ? decodeURIComponent(url.pathname) : (from as string);
   return modelFromCheckpoint(engine, await readCheckpoint(dir), dir);
+}
+
+/** The model as a causal language model (GPT), or an ArgumentError naming what the checkpoint holds. */
+export function asCausalLM(model: PretrainedModel, where = 'checkpoint'): GPT {
+  if (model instanceof GPT) return model;
+  throw new ArgumentError(`${where} holds a ${model.config.model_type} model; this needs a causal language model (gpt2)`);
 }

@@ -72,3 +72,14 @@ export class ModuleList<M extends Module> extends Module {
     items.forEach((m, i) => this.child(String(i), m));
   }
 }
+
+/** A named group of modules and parameters with no forward of its own (BERT's `embeddings`, `mlm`). */
+export class Group extends Module {
+  add<M extends Module>(name: string, m: M): M {
+    return this.child(name, m);
+  }
+
+  addParam(name: string, shape: number[], init: Init): Tensor {
+    return this.param(name, shape, init);
+  }
+}

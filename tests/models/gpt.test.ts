@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, SafetensorsError, SequenceTooLongError, TokenIdError } from '../../src/errors.js';
 import { parseConfig, type Gpt2Config } from '../../src/io/config.js';
 import { GPT } from '../../src/models/gpt.js';
-import { loadModel } from '../../src/models/load.js';
+import { asCausalLM, loadModel } from '../../src/models/load.js';
 import { getFloat32, readSafetensors } from '../../src/io/safetensors.js';
 import { gpt2Ref } from '../ref/gpt2.js';
 import { Engine } from '../../src/tensor/engine.js';
@@ -156,7 +156,7 @@ describe('GPT', () => {
   });
 
   it('loads the checkpoint written by Hugging Face transformers; its logits match a float64 GPT-2 written from the HF tensors', async () => {
-    const m = await loadModel(e, FIXTURE);
+    const m = asCausalLM(await loadModel(e, FIXTURE));
     expect(m.config.n_layer).toBe(5);
     expect(m.tokenizer).toBeDefined();
     const prompt = m.tokenizer!.encode('Hello world, the jury said it', undefined, { addSpecialTokens: false }).ids;

@@ -1,7 +1,7 @@
 import { packClm } from '../../data/clm.js';
 import { loadTextDocuments } from '../../data/text.js';
 import { ArgumentError } from '../../errors.js';
-import { loadModel } from '../../models/load.js';
+import { asCausalLM, loadModel } from '../../models/load.js';
 import { Engine } from '../../tensor/engine.js';
 import { validationBatches } from '../../train/lm-pretrain.js';
 import { helpText, intFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
@@ -27,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const engine = await Engine.create({ threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256) });
   try {
-    const model = await loadModel(engine, stringFlag(v, 'from'));
+    const model = asCausalLM(await loadModel(engine, stringFlag(v, 'from')), String(v.from));
     const tok = model.tokenizer;
     if (!tok) throw new ArgumentError('the checkpoint has no tokenizer.json');
     const docs = await loadTextDocuments(stringFlag(v, 'data'));

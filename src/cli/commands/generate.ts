@@ -1,5 +1,5 @@
 import { ArgumentError } from '../../errors.js';
-import { loadModel } from '../../models/load.js';
+import { asCausalLM, loadModel } from '../../models/load.js';
 import { Engine } from '../../tensor/engine.js';
 import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<void> {
   const threads = v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256);
   const engine = await Engine.create({ threads });
   try {
-    const model = await loadModel(engine, from);
+    const model = asCausalLM(await loadModel(engine, from), from);
     const tok = model.tokenizer;
     if (!tok) throw new ArgumentError(`${from} has no tokenizer.json to encode the prompt`);
     const ids = tok.encode(prompt, undefined, { addSpecialTokens: false }).ids;

@@ -4,6 +4,7 @@ export { linear, type WeightLayout } from './linear.js';
 export { add, mul, scale, relu, tanh, gelu, geluGate } from './elementwise.js';
 export { layerNorm, rmsNorm } from './layer-norm.js';
 export { embedding } from './embedding.js';
+export { reshape } from './reshape.js';
 export { softmax } from './softmax.js';
 export { attention, type AttentionOptions } from './attention.js';
 export { attentionMaterialised } from './attention-materialised.js';

@@ -1,0 +1,251 @@
+/**
+ * BERT: the auto-encoding family. Token + segment + position embeddings and an embedding LayerNorm,
+ * post-LN encoder blocks with bidirectional self-attention and a padding mask, a pooler (tanh on
+ * [CLS]), and the heads: masked LM (transform + GELU + LayerNorm + decoder tied to the word embeddings
+ * + bias), next-sentence prediction, sequence classification (on the pooled [CLS]) and token
+ * classification. Hugging Face `bert` config fields and weight names (src/io/names/bert.ts).
+ */
+import { Rng } from '../data/rng.js';
+import { ArgumentError } from '../errors.js';
+import type { BertConfig } from '../io/config.js';
+import { BERT_NAMES } from '../io/names/bert.js';
+import { nodeCheckpointFiles } from '../io/node.js';
+import { fromHF, toHF } from '../io/names/rules.js';
+import type { NamedTensor } from '../io/safetensors.js';
+import { TransformerBlock } from '../nn/block.js';
+import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
+import { Group, Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
+import type { Engine } from '../tensor/engine.js';
+import { add, crossEntropy, dropout, embedding, gelu, linear, relu, reshape, tanh } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { flatten } from './gpt.js';
+import type { Activation } from '../nn/feed-forward.js';
+
+export type BertHead = 'pretraining' | 'masked-lm' | 'sequence-classification' | 'token-classification';
+
+const ARCHITECTURES: Record<BertHead, string> = {
+  pretraining: 'BertForPreTraining',
+  'masked-lm': 'BertForMaskedLM',
+  'sequence-classification': 'BertForSequenceClassification',
+  'token-classification': 'BertForTokenClassification',
+};
+
+/** The head a config's `architectures` names (BertForPreTraining when it names none). */
+export function bertHead(config: BertConfig): BertHead {
+  const arch = config.architectures?.[0] ?? 'BertForPreTraining';
+  const head = (Object.keys(ARCHITECTURES) as BertHead[]).find((h) => ARCHITECTURES[h] === arch);
+  if (!head) throw new ArgumentError(`BERT architecture ${arch} is not supported (${Object.values(ARCHITECTURES).join(', ')})`);
+  return head;
+}
+
+function bertActivation(act: string): Exclude<Activation, 'gated-gelu'> {
+  if (act === 'gelu') return 'gelu';
+  if (act === 'gelu_new' || act === 'gelu_pytorch_tanh' || act === 'gelu_fast') return 'gelu_tanh';
+  if (act === 'relu') return 'relu';
+  throw new ArgumentError(`BERT hidden_act ${act} is not supported (gelu, gelu_new, relu)`);
+}
+
+/** A flat batch: B rows of T ids, with optional segments, padding mask and labels. */
+export interface BertBatch {
+  inputIds: Int32Array;
+  B: number;
+  T: number;
+  tokenTypeIds?: Int32Array;
+  attentionMask?: Int32Array;
+  /** MLM: the original id at masked positions, -100 elsewhere; sequence classification: [B]; tagging: [B·T]. */
+  labels?: Int32Array;
+  /** NSP: 0 = B follows A (IsNext), 1 = random (NotNext), as Hugging Face labels it. */
+  nextSentenceLabel?: Int32Array;
+}
+
+export interface BertForwardInputs {
+  inputIds: ArrayLike<number>[];
+  attentionMask?: ArrayLike<number>[];
+  tokenTypeIds?: ArrayLike<number>[];
+  labels?: ArrayLike<number>[] | ArrayLike<number>;
+  nextSentenceLabel?: ArrayLike<number>;
+}
+
+export interface BertOutput {
+  /** MLM: [B, T, V]; sequence classification: [B, num_labels]; token classification: [B, T, num_labels]. */
+  logits: Tensor;
+  /** Pre-training: the next-sentence logits [B, 2]. */
+  seqRelationshipLogits?: Tensor;
+  loss?: number;
+}
+
+export class Bert extends Module {
+  readonly word: Embedding;
+  readonly position: Embedding;
+  readonly tokenType: Embedding;
+  readonly embNorm: LayerNorm;
+  readonly layer: ModuleList<TransformerBlock>;
+  readonly pooler: Linear | null;
+  readonly mlmTransform: Linear | null;
+  readonly mlmNorm: LayerNorm | null;
+  readonly mlmBias: Tensor | null;
+  readonly nsp: Linear | null;
+  readonly classifier: Linear | null;
+  readonly head: BertHead;
+  readonly activation: Exclude<Activation, 'gated-gelu'>;
+  tokenizer?: Tokenizer;
+
+  constructor(
+    engine: Engine,
+    readonly config: BertConfig,
+    seed = 0,
+  ) {
+    super(engine);
+    const c = config;
+    if (c.hidden_size % c.num_attention_heads !== 0) {
+      throw new ArgumentError(`hidden_size ${c.hidden_size} must be divisible by num_attention_heads ${c.num_attention_heads}`);
+    }
+    this.head = bertHead(c);
+    this.activation = bertActivation(c.hidden_act);
+    const rng = new Rng(seed);
+    const init: Init = () => rng.normal() * c.initializer_range;
+    const H = c.hidden_size;
+    const emb = this.child('embeddings', new Group(engine));
+    this.word = emb.add('word', new Embedding(engine, c.vocab_size, H, init));
+    this.position = emb.add('position', new Embedding(engine, c.max_position_embeddings, H, init));
+    this.tokenType = emb.add('token_type', new Embedding(engine, c.type_vocab_size, H, init));
+    this.embNorm = emb.add('norm', new LayerNorm(engine, H, c.layer_norm_eps));
+    if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size) this.word.weight.view().fill(0, c.pad_token_id * H, (c.pad_token_id + 1) * H);
+    const blocks = Array.from(
+      { length: c.num_hidden_layers },
+      () =>
+        new TransformerBlock(engine, {
+          dModel: H,
+          heads: c.num_attention_heads,
+          headDim: H / c.num_attention_heads,
+          dFF: c.intermediate_size,
+          activation: this.activation,
+          norm: 'post',
+          normType: 'layernorm',
+          eps: c.layer_norm_eps,
+          bias: true,
+          layout: 'out_in',
+          causal: false,
+          cross: false,
+          scale: 1 / Math.sqrt(H / c.num_attention_heads),
+          init,
+          dropout: c.hidden_dropout_prob,
+        }),
+    );
+    this.layer = this.child('layer', new ModuleList(engine, blocks));
+    const h = this.head;
+    this.pooler = h === 'pretraining' || h === 'sequence-classification' ? this.child('pooler', new Linear(engine, H, H, { init })) : null;
+    const mlm = h === 'pretraining' || h === 'masked-lm';
+    const group = mlm ? this.child('mlm', new Group(engine)) : null;
+    this.mlmTransform = group ? group.add('transform', new Linear(engine, H, H, { init })) : null;
+    this.mlmNorm = group ? group.add('norm', new LayerNorm(engine, H, c.layer_norm_eps)) : null;
+    this.mlmBias = group ? group.addParam('bias', [c.vocab_size], zerosInit) : null;
+    this.nsp = h === 'pretraining' ? this.child('nsp', new Linear(engine, H, 2, { init })) : null;
+    this.classifier = h.endsWith('classification') ? this.child('classifier', new Linear(engine, H, c.num_labels, { init })) : null;
+  }
+
+  /** Sequence output [B, T, H]. */
+  encode(batch: BertBatch): Tensor {
+    const c = this.config;
+    const { B, T } = batch;
+    if (T > c.max_position_embeddings) throw new ArgumentError(`sequence of ${T} tokens is longer than max_position_embeddings ${c.max_position_embeddings}`);
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
+    let x = add(add(this.word.forward(batch.inputIds, [B, T]), this.position.forward(positions, [B, T])), this.tokenType.forward(batch.tokenTypeIds ?? new Int32Array(B * T), [B, T]));
+    x = this.embNorm.forward(x);
+    if (this.training && c.hidden_dropout_prob > 0) x = dropout(x, c.hidden_dropout_prob, this.engine.nextDropoutSeed());
+    for (const block of this.layer.items) x = block.forward(x, { keyMask: batch.attentionMask });
+    return x;
+  }
+
+  /** tanh(W·h[CLS] + b): [B, H]. */
+  pool(sequence: Tensor, B: number, T: number): Tensor {
+    const H = this.config.hidden_size;
+    const cls = Int32Array.from({ length: B }, (_, b) => b * T);
+    return tanh(this.pooler!.forward(embedding(reshape(sequence, [B * T, H]), cls, [B])));
+  }
+
+  private act(x: Tensor): Tensor {
+    return this.activation === 'relu' ? relu(x) : gelu(x, this.activation === 'gelu' ? 'none' : 'tanh');
+  }
+
+  /** MLM logits [.., V]: transform + activation + LayerNorm, then the tied decoder. */
+  mlmLogits(sequence: Tensor): Tensor {
+    const h = this.mlmNorm!.forward(this.act(this.mlmTransform!.forward(sequence)));
+    return linear(h, this.word.weight, this.mlmBias, 'out_in');
+  }
+
+  /** Logits and (with labels) the loss of a flat batch; the tape records it for training. */
+  run(batch: BertBatch): { logits: Tensor; seqRelationshipLogits?: Tensor; loss?: Tensor } {
+    const { B, T } = batch;
+    const seq = this.encode(batch);
+    switch (this.head) {
+      case 'pretraining': {
+        const logits = this.mlmLogits(seq);
+        const nspLogits = this.nsp!.forward(this.pool(seq, B, T));
+        let loss: Tensor | undefined;
+        if (batch.labels) loss = crossEntropy(logits, batch.labels);
+        if (batch.nextSentenceLabel) {
+          const l = crossEntropy(nspLogits, batch.nextSentenceLabel);
+          loss = loss ? add(loss, l) : l;
+        }
+        return { logits, seqRelationshipLogits: nspLogits, loss };
+      }
+      case 'masked-lm': {
+        const logits = this.mlmLogits(seq);
+        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels) : undefined };
+      }
+      case 'sequence-classification': {
+        let pooled = this.pool(seq, B, T);
+        const p = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
+        if (this.training && p > 0) pooled = dropout(pooled, p, this.engine.nextDropoutSeed());
+        const logits = this.classifier!.forward(pooled);
+        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels) : undefined };
+      }
+      case 'token-classification': {
+        const logits = this.classifier!.forward(seq);
+        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels) : undefined };
+      }
+    }
+  }
+
+  /** The training loss (Trainer). */
+  loss(batch: BertBatch): Tensor {
+    const { loss } = this.run(batch);
+    if (!loss) throw new ArgumentError('the batch has no labels');
+    return loss;
+  }
+
+  /** Hugging Face-style forward. */
+  forward(inputs: BertForwardInputs): BertOutput {
+    const { ids, B, T } = flatten(inputs.inputIds, 'inputIds');
+    const batch: BertBatch = { inputIds: ids, B, T };
+    if (inputs.attentionMask) batch.attentionMask = flatten(inputs.attentionMask, 'attentionMask', B, T).ids;
+    if (inputs.tokenTypeIds) batch.tokenTypeIds = flatten(inputs.tokenTypeIds, 'tokenTypeIds', B, T).ids;
+    if (inputs.labels) {
+      const l = inputs.labels;
+      batch.labels = typeof (l as ArrayLike<number>[])[0] === 'number' ? Int32Array.from(l as ArrayLike<number>) : flatten(l as ArrayLike<number>[], 'labels', B, T).ids;
+    }
+    if (inputs.nextSentenceLabel) batch.nextSentenceLabel = Int32Array.from(inputs.nextSentenceLabel);
+    const r = this.run(batch);
+    return { logits: r.logits, seqRelationshipLogits: r.seqRelationshipLogits, loss: r.loss?.item() };
+  }
+
+  hfTensors(): NamedTensor[] {
+    return toHF(BERT_NAMES, [...this.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })));
+  }
+
+  loadHF(get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: string[]): void {
+    const params = this.namedParameters();
+    const values = fromHF(BERT_NAMES, get, names, new Map([...params].map(([n, t]) => [n, t.shape])));
+    for (const [n, t] of params) t.set(values.get(n)!);
+  }
+
+  async save(dir: string): Promise<void> {
+    const { writeCheckpoint } = await nodeCheckpointFiles();
+    const config = { ...this.config, architectures: [ARCHITECTURES[this.head]] };
+    await writeCheckpoint(dir, { config, tensors: this.hfTensors(), tokenizer: this.tokenizer?.toJson() });
+  }
+}
+
