@@ -16,6 +16,7 @@ export { asCausalLM, loadModel, modelFromCheckpoint, type PretrainedModel } from
 export { Bert, bertHead, type BertBatch, type BertForwardInputs, type BertHead, type BertOutput } from './models/bert.js';
 export { Tokenizer, type Encoded } from './tokenizers/tokenizer.js';
 export { trainBpe, type BpeOptions, type TokenizerJson } from './tokenizers/bpe.js';
+export { trainWordPiece, type WordPieceOptions } from './tokenizers/wordpiece.js';
 export { Trainer, type TrainerOptions, type StepResult, type TrainableModel } from './train/trainer.js';
 export { learningRate, type Schedule, type ScheduleName } from './train/schedule.js';
 export { generateTokens, type GenerateOptions } from './generate/generate.js';
