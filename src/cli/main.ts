@@ -4,7 +4,7 @@ import { SimdformerError } from '../errors.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
   demo: { summary: 'train a small GPT on the Brown corpus, then sample from it', load: () => import('./commands/demo.js') },
-  pretrain: { summary: 'pre-train a model: pretrain gpt --data <file|dir|brown> --out <dir>', load: () => import('./commands/pretrain.js') },
+  pretrain: { summary: 'pre-train a model: pretrain gpt|bert --data <file|dir|brown> --out <dir>', load: () => import('./commands/pretrain.js') },
   generate: { summary: 'generate text from a checkpoint: generate --from <dir> --prompt "…"', load: () => import('./commands/generate.js') },
   eval: { summary: 'loss, perplexity and bits per byte of a checkpoint on text', load: () => import('./commands/eval.js') },
 };

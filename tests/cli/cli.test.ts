@@ -53,6 +53,26 @@ describe('the simdformer command', () => {
     })();
   });
 
+  it('pretrain bert (MLM + NSP, and --no-nsp) → a BERT checkpoint with its WordPiece tokenizer; held-out MLM and NSP accuracy', async () => {
+    for (const nsp of [true, false]) {
+      const out = join(dir, nsp ? 'bert' : 'roberta');
+      const r = cli('pretrain', 'bert', '--data', join(dir, 'text.txt'), '--out', out, '--steps', '6', '--batch', '4', '--max-len', '32',
+        '--layers', '1', '--hidden', '16', '--heads', '2', '--ffn', '32', '--vocab', '120', '--threads', '1', ...(nsp ? [] : ['--no-nsp']));
+      expect(r.stderr).not.toMatch(/Error/);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/MLM accuracy \d/);
+      if (nsp) expect(r.stdout).toMatch(/NSP accuracy \d/);
+      else expect(r.stdout).not.toMatch(/NSP/);
+      const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+      expect(config).toMatchObject({ model_type: 'bert', architectures: [nsp ? 'BertForPreTraining' : 'BertForMaskedLM'], hidden_size: 16 });
+      const tokenizer = JSON.parse(await readFile(join(out, 'tokenizer.json'), 'utf8'));
+      expect(tokenizer.model.type).toBe('WordPiece');
+      // a small text may not fill the vocabulary asked for: the model's matches the tokenizer's
+      expect(config.vocab_size).toBe(Object.keys(tokenizer.model.vocab).length);
+      expect(config.vocab_size).toBeLessThanOrEqual(120);
+    }
+  });
+
   it('bad flags get an error that says what is accepted; --help prints the options', () => {
     const bad = cli('pretrain', 'gpt', '--data', 'x', '--out', 'y', '--stepz', '3');
     expect(bad.status).toBe(2);

@@ -1,4 +1,5 @@
 import { ArgumentError } from '../../errors.js';
+import { BERT_PRETRAIN_DEFAULTS, pretrainBert } from '../../train/bert-pretrain.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../../train/lm-pretrain.js';
 import type { ScheduleName } from '../../train/schedule.js';
 import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec, type Parsed } from '../args.js';
@@ -66,14 +67,83 @@ export function gptOptions(v: Parsed): GptPretrainOptions {
   };
 }
 
+const db = BERT_PRETRAIN_DEFAULTS;
+
+export const PRETRAIN_BERT: CommandSpec = {
+  name: 'pretrain bert',
+  summary: 'Pre-train a BERT (encoder, masked LM + next-sentence prediction) on text, with a WordPiece vocabulary trained on it.',
+  usage: 'simdformer pretrain bert --data <file|dir|brown> --out <dir> [options]',
+  flags: {
+    data: { type: 'string', help: "training text: a file, a folder of text files, or 'brown' (embedded)" },
+    out: { type: 'string', help: 'checkpoint folder (config.json, model.safetensors, tokenizer.json)' },
+    vocab: { type: 'string', help: 'WordPiece vocabulary size', default: String(db.vocabSize) },
+    'no-nsp': { type: 'boolean', help: 'masked LM alone (RoBERTa style): single segments, no NSP head', default: false },
+    steps: { type: 'string', help: 'optimizer steps', default: String(db.steps) },
+    batch: { type: 'string', help: 'sequences per step', default: String(db.batch) },
+    'max-len': { type: 'string', help: 'tokens per sequence, [CLS] and [SEP]s included', default: String(db.maxLen) },
+    lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay)', default: String(db.lr) },
+    warmup: { type: 'string', help: 'linear warm-up steps', default: String(db.warmup) },
+    layers: { type: 'string', help: 'encoder blocks', default: String(db.layers) },
+    hidden: { type: 'string', help: 'hidden size', default: String(db.hidden) },
+    heads: { type: 'string', help: 'attention heads', default: String(db.heads) },
+    ffn: { type: 'string', help: 'intermediate size', default: String(db.ffn) },
+    threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+    seed: { type: 'string', help: 'seed of initialisation, pairs and masks', default: String(db.seed) },
+    'eval-every': { type: 'string', help: 'evaluate on held-out documents every N steps (0: only at the end)', default: String(db.evalEvery) },
+  },
+};
+
+async function runBert(argv: string[]): Promise<void> {
+  const v = parseFlags(PRETRAIN_BERT, argv);
+  if (v === 'help') {
+    process.stdout.write(helpText(PRETRAIN_BERT));
+    return;
+  }
+  const opts = {
+    ...db,
+    data: stringFlag(v, 'data'),
+    out: stringFlag(v, 'out'),
+    vocabSize: intFlag(v, 'vocab', 16, 1 << 20),
+    nsp: v['no-nsp'] !== true,
+    steps: intFlag(v, 'steps'),
+    batch: intFlag(v, 'batch'),
+    maxLen: intFlag(v, 'max-len', 8, 4096),
+    lr: numberFlag(v, 'lr', 1e-8, 10),
+    warmup: intFlag(v, 'warmup', 0),
+    layers: intFlag(v, 'layers', 1, 256),
+    hidden: intFlag(v, 'hidden', 1, 65536),
+    heads: intFlag(v, 'heads', 1, 1024),
+    ffn: intFlag(v, 'ffn', 1, 1 << 20),
+    threads: v.threads === 'auto' ? ('auto' as const) : intFlag(v, 'threads', 1, 256),
+    seed: intFlag(v, 'seed', 0),
+    evalEvery: intFlag(v, 'eval-every', 0),
+  };
+  if (opts.hidden % opts.heads !== 0) throw new ArgumentError(`--hidden ${opts.hidden} must be divisible by --heads ${opts.heads}`);
+  const progress = new Progress(opts.steps);
+  const result = await pretrainBert({
+    ...opts,
+    onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3) }),
+  });
+  progress.finish();
+  const ev = result.lastEval!;
+  process.stdout.write(
+    `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${result.engine.threads} threads\n` +
+      `held-out: loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %` +
+      (ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : '') +
+      `\ncheckpoint: ${opts.out}\n`,
+  );
+  await result.engine.dispose();
+}
+
 export async function run(argv: string[]): Promise<void> {
   const [family, ...rest] = argv;
+  if (family === 'bert') return runBert(rest);
   if (family !== 'gpt') {
     if (family === '--help' || family === undefined) {
-      process.stdout.write(helpText(PRETRAIN_GPT));
+      process.stdout.write(`${helpText(PRETRAIN_GPT)}\n${helpText(PRETRAIN_BERT)}`);
       return;
     }
-    throw new ArgumentError(`pretrain: unknown model family ${JSON.stringify(family)}; families: gpt`);
+    throw new ArgumentError(`pretrain: unknown model family ${JSON.stringify(family)}; families: gpt, bert`);
   }
   const v = parseFlags(PRETRAIN_GPT, rest);
   if (v === 'help') {
