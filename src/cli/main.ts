@@ -6,6 +6,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   demo: { summary: 'train a small GPT on the Brown corpus, then sample from it', load: () => import('./commands/demo.js') },
   pretrain: { summary: 'pre-train a model: pretrain gpt|bert --data <file|dir|brown> --out <dir>', load: () => import('./commands/pretrain.js') },
   generate: { summary: 'generate text from a checkpoint: generate --from <dir> --prompt "…"', load: () => import('./commands/generate.js') },
+  finetune: { summary: 'fine-tune BERT: finetune classify|tag --from <dir|none> --data spam|brown-pos|<jsonl> --out <dir>', load: () => import('./commands/finetune.js') },
+  predict: { summary: 'labels of a text or its words from a fine-tuned BERT', load: () => import('./commands/predict.js') },
   eval: { summary: 'loss, perplexity and bits per byte of a checkpoint on text', load: () => import('./commands/eval.js') },
 };
 

@@ -236,10 +236,19 @@ export class Bert extends Module {
     return toHF(BERT_NAMES, [...this.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })));
   }
 
-  loadHF(get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: string[]): void {
+  /**
+   * Loads a checkpoint's weights. With `body`, only the encoder must be there: a new head (classifier,
+   * pooler) keeps its initialisation and another head's weights (a pre-training checkpoint's MLM/NSP)
+   * are left out — fine-tuning a pre-trained model.
+   */
+  loadHF(get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: string[], body = false): void {
     const params = this.namedParameters();
-    const values = fromHF(BERT_NAMES, get, names, new Map([...params].map(([n, t]) => [n, t.shape])));
-    for (const [n, t] of params) t.set(values.get(n)!);
+    const opts = body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {};
+    const values = fromHF(BERT_NAMES, get, names, new Map([...params].map(([n, t]) => [n, t.shape])), opts);
+    for (const [n, t] of params) {
+      const v = values.get(n);
+      if (v) t.set(v);
+    }
   }
 
   async save(dir: string): Promise<void> {

@@ -23,6 +23,8 @@ export interface WordPieceOptions {
   minFrequency?: number;
   /** Longer words become [UNK]. Default 100. */
   maxInputCharsPerWord?: number;
+  /** Keep at most this many distinct characters (the most frequent); words with others are [UNK]. Default 1000. */
+  limitAlphabet?: number;
 }
 
 const CJK = /[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/u;
@@ -85,7 +87,16 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceOption
     }
     return i;
   };
-  const entries = [...freq].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // the alphabet: the most frequent characters (ties by code point), as HF's limit_alphabet
+  const charFreq = new Map<string, number>();
+  for (const [w, c] of freq) for (const ch of w) charFreq.set(ch, (charFreq.get(ch) ?? 0) + c);
+  const kept = new Set(
+    [...charFreq]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, options.limitAlphabet ?? 1000)
+      .map(([ch]) => ch),
+  );
+  const entries = [...freq].filter(([w]) => [...w].every((ch) => kept.has(ch))).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const chars = new Set<string>();
   for (const [w] of entries) [...w].forEach((ch, i) => chars.add(i === 0 ? ch : `##${ch}`));
   for (const c of [...chars].sort()) symbol(c);

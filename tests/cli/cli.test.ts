@@ -73,6 +73,33 @@ describe('the simdformer command', () => {
     }
   });
 
+  it('finetune classify and tag (from a pre-trained BERT and from none), with metrics; predict prints labels with probabilities', async () => {
+    const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n');
+    const texts = Array.from({ length: 80 }, (_, i) => (i % 2 ? { text: `buy cheap pills now ${i}`, label: 'spam' } : { text: `the meeting is at ${i} tomorrow`, label: 'ham' }));
+    await writeFile(join(dir, 'cls.jsonl'), jsonl(texts));
+    const tags = Array.from({ length: 60 }, (_, i) => ({ words: ['the', i % 2 ? 'cat' : 'dog', 'sat'], tags: ['DET', 'NOUN', 'VERB'] }));
+    await writeFile(join(dir, 'tag.jsonl'), jsonl(tags));
+    const pre = join(dir, 'bert');
+    const common = ['--epochs', '4', '--batch', '8', '--max-len', '16', '--threads', '1', '--lr', '3e-3'];
+    const scratch = ['--layers', '1', '--hidden', '16', '--heads', '2', '--ffn', '32', '--vocab', '100'];
+    const c = cli('finetune', 'classify', '--from', pre, '--data', join(dir, 'cls.jsonl'), '--out', join(dir, 'cls'), ...common);
+    expect(c.stderr).not.toMatch(/Error/);
+    expect(c.status).toBe(0);
+    expect(c.stdout).toMatch(/test: accuracy [\d.]+ %, macro F1/);
+    expect(c.stdout).toMatch(/spam +precision/);
+    expect(JSON.parse(await readFile(join(dir, 'cls', 'config.json'), 'utf8'))).toMatchObject({ architectures: ['BertForSequenceClassification'], id2label: { 0: 'ham', 1: 'spam' } });
+    const t = cli('finetune', 'tag', '--from', 'none', '--data', join(dir, 'tag.jsonl'), '--out', join(dir, 'tag'), ...common, ...scratch);
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/NOUN +precision/);
+    const p = cli('predict', '--from', join(dir, 'cls'), '--text', 'buy cheap pills now');
+    expect(p.status).toBe(0);
+    const lines = p.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(lines.map((l) => l[0]).sort()).toEqual(['ham', 'spam']);
+    expect(lines.reduce((s, l) => s + Number(l[1]), 0)).toBeCloseTo(1, 3);
+    const pt = cli('predict', '--from', join(dir, 'tag'), '--text', 'the cat sat');
+    expect(pt.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['the', 'cat', 'sat']);
+  });
+
   it('bad flags get an error that says what is accepted; --help prints the options', () => {
     const bad = cli('pretrain', 'gpt', '--data', 'x', '--out', 'y', '--stepz', '3');
     expect(bad.status).toBe(2);

@@ -46,14 +46,16 @@ export function toHF(map: NameMap, tensors: NamedTensor[]): NamedTensor[] {
 
 /**
  * A checkpoint's tensors → internal name → data, for the internal names the model expects. Every
- * expected parameter must be found with the expected shape; every checkpoint tensor must be used or
- * ignorable. Errors name the tensor and what was expected.
+ * expected parameter must be found with the expected shape (but those of `newHead`, which keep their
+ * initialisation when absent: fine-tuning a pre-trained body); every checkpoint tensor must be used,
+ * ignorable, or match `ignoreUnused` (another head's weights). Errors name the tensor and what was expected.
  */
 export function fromHF(
   map: NameMap,
   get: (hfName: string) => { shape: number[]; data: Float32Array } | undefined,
   available: string[],
   expected: Map<string, readonly number[]>,
+  options: { newHead?: RegExp; ignoreUnused?: RegExp } = {},
 ): Map<string, Float32Array> {
   const prefix = map.optionalPrefix ?? '';
   const present = new Set(available);
@@ -72,6 +74,7 @@ export function fromHF(
     const size = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
     let at = 0;
+    if (options.newHead?.test(name) && names.every((n) => resolve(n) === undefined)) continue; // a new head keeps its initialisation
     for (const n of names) {
       const found = resolve(n);
       const t = found === undefined ? undefined : get(found);
@@ -86,7 +89,7 @@ export function fromHF(
     }
     out.set(name, data);
   }
-  const unused = available.filter((n) => !used.has(n) && !map.ignore.some((r) => r.test(n)));
+  const unused = available.filter((n) => !used.has(n) && !map.ignore.some((r) => r.test(n)) && !options.ignoreUnused?.test(n));
   if (unused.length > 0) {
     throw new CheckpointError(
       `checkpoint has tensors this model does not use: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ` and ${unused.length - 5} more` : ''}`,

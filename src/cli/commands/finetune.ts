@@ -1,0 +1,77 @@
+import { ArgumentError } from '../../errors.js';
+import { finetune, type Metrics, type Task } from '../../train/finetune.js';
+import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { Progress } from '../progress.js';
+
+export const FINETUNE: CommandSpec = {
+  name: 'finetune',
+  summary: 'Fine-tune BERT: classify (a label per text) or tag (a label per word), from a pre-trained checkpoint or from scratch.',
+  usage: 'simdformer finetune classify|tag --from <pretrained dir | none> --data spam|brown-pos|<file.jsonl> --out <dir> [options]',
+  flags: {
+    from: { type: 'string', help: "a pre-trained BERT checkpoint, or 'none' (random weights, WordPiece trained on the task)" },
+    data: { type: 'string', help: "classify: 'spam' or .jsonl {text, pair?, label}; tag: 'brown-pos' or .jsonl {words, tags}" },
+    out: { type: 'string', help: 'where the fine-tuned checkpoint goes' },
+    epochs: { type: 'string', help: 'passes over the training split', default: '3' },
+    fraction: { type: 'string', help: 'use this fraction of the training split', default: '1' },
+    batch: { type: 'string', help: 'examples per step', default: '16' },
+    'max-len': { type: 'string', help: 'tokens per example (longer ones are cut)', default: '128' },
+    lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay, 6 % warm-up)', default: '1e-4' },
+    freeze: { type: 'boolean', help: 'train the head only (the body stays frozen)', default: false },
+    threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
+    seed: { type: 'string', help: 'seed of the head, the subset and the order', default: '0' },
+    vocab: { type: 'string', help: "with --from none: WordPiece vocabulary size", default: '8000' },
+    layers: { type: 'string', help: 'with --from none: encoder blocks', default: '4' },
+    hidden: { type: 'string', help: 'with --from none: hidden size', default: '128' },
+    heads: { type: 'string', help: 'with --from none: attention heads', default: '4' },
+    ffn: { type: 'string', help: 'with --from none: intermediate size', default: '512' },
+  },
+};
+
+export function formatMetrics(name: string, m: Metrics): string {
+  const rows = m.labels.map((l) => {
+    const c = m.perClass[l]!;
+    return `  ${l.padEnd(10)} precision ${(c.precision * 100).toFixed(1).padStart(5)}  recall ${(c.recall * 100).toFixed(1).padStart(5)}  F1 ${(c.f1 * 100).toFixed(1).padStart(5)}  (${c.support})`;
+  });
+  const cm = m.labels.length <= 12 ? `\n  confusion (rows gold, columns predicted):\n${m.confusion.map((r, i) => `  ${m.labels[i]!.padEnd(10)} ${r.map((v) => String(v).padStart(6)).join('')}`).join('\n')}` : '';
+  return `${name}: accuracy ${(m.accuracy * 100).toFixed(2)} %, macro F1 ${(m.macroF1 * 100).toFixed(2)}\n${rows.join('\n')}${cm}\n`;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const [task, ...rest] = argv;
+  if (task === '--help' || task === undefined) {
+    process.stdout.write(helpText(FINETUNE));
+    return;
+  }
+  if (task !== 'classify' && task !== 'tag') throw new ArgumentError(`finetune: unknown task ${JSON.stringify(task)}; tasks: classify, tag`);
+  const v = parseFlags(FINETUNE, rest);
+  if (v === 'help') {
+    process.stdout.write(helpText(FINETUNE));
+    return;
+  }
+  const epochs = intFlag(v, 'epochs');
+  let progress: Progress | undefined;
+  const r = await finetune({
+    task: task as Task,
+    data: stringFlag(v, 'data'),
+    from: stringFlag(v, 'from'),
+    out: stringFlag(v, 'out'),
+    epochs,
+    fraction: numberFlag(v, 'fraction', 1e-6, 1),
+    batch: intFlag(v, 'batch'),
+    maxLen: intFlag(v, 'max-len', 8, 4096),
+    lr: numberFlag(v, 'lr', 1e-8, 10),
+    freeze: v.freeze === true,
+    threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    seed: intFlag(v, 'seed', 0),
+    scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), hidden: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn') },
+    onStep: (step, total, loss) => (progress ??= new Progress(total)).update(step, { loss: loss.toFixed(3) }),
+  });
+  progress?.finish();
+  process.stdout.write(
+    `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${r.engine.threads} threads\n` +
+      formatMetrics('validation', r.validation) +
+      formatMetrics('test', r.test) +
+      `checkpoint: ${stringFlag(v, 'out')}\n`,
+  );
+  await r.engine.dispose();
+}
