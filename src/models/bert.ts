@@ -9,9 +9,8 @@ import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
 import type { BertConfig } from '../io/config.js';
 import { BERT_NAMES } from '../io/names/bert.js';
-import { nodeCheckpointFiles } from '../io/node.js';
-import { fromHF, toHF } from '../io/names/rules.js';
 import type { NamedTensor } from '../io/safetensors.js';
+import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { TransformerBlock } from '../nn/block.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Group, Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
@@ -233,7 +232,7 @@ export class Bert extends Module {
   }
 
   hfTensors(): NamedTensor[] {
-    return toHF(BERT_NAMES, [...this.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })));
+    return hfTensors(this, BERT_NAMES);
   }
 
   /**
@@ -241,20 +240,11 @@ export class Bert extends Module {
    * pooler) keeps its initialisation and another head's weights (a pre-training checkpoint's MLM/NSP)
    * are left out — fine-tuning a pre-trained model.
    */
-  loadHF(get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: string[], body = false): void {
-    const params = this.namedParameters();
-    const opts = body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {};
-    const values = fromHF(BERT_NAMES, get, names, new Map([...params].map(([n, t]) => [n, t.shape])), opts);
-    for (const [n, t] of params) {
-      const v = values.get(n);
-      if (v) t.set(v);
-    }
+  loadHF(get: TensorSource, names: string[], body = false): void {
+    loadHF(this, BERT_NAMES, get, names, body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {});
   }
 
   async save(dir: string): Promise<void> {
-    const { writeCheckpoint } = await nodeCheckpointFiles();
-    const config = { ...this.config, architectures: [ARCHITECTURES[this.head]] };
-    await writeCheckpoint(dir, { config, tensors: this.hfTensors(), tokenizer: this.tokenizer?.toJson() });
+    await saveHF(dir, { ...this.config, architectures: [ARCHITECTURES[this.head]] }, this.hfTensors(), this.tokenizer?.toJson());
   }
 }
-

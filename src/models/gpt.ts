@@ -7,9 +7,8 @@ import { Rng } from '../data/rng.js';
 import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
 import { gpt2InnerDim, type Gpt2Config } from '../io/config.js';
 import { GPT2_NAMES } from '../io/names/gpt2.js';
-import { fromHF, toHF } from '../io/names/rules.js';
-import { nodeCheckpointFiles } from '../io/node.js';
 import type { NamedTensor } from '../io/safetensors.js';
+import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import type { KVCache } from '../nn/attention.js';
 import { TransformerBlock } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
@@ -166,21 +165,17 @@ export class GPT extends Module {
 
   /** The named tensors of a Hugging Face checkpoint (GPT2LMHeadModel names and layouts). */
   hfTensors(): NamedTensor[] {
-    return toHF(GPT2_NAMES, [...this.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })));
+    return hfTensors(this, GPT2_NAMES);
   }
 
   /** Loads weights from a checkpoint's tensors (Hugging Face names), checking every name and shape. */
-  loadHF(get: (name: string) => { shape: number[]; data: Float32Array } | undefined, names: string[]): void {
-    const params = this.namedParameters();
-    const values = fromHF(GPT2_NAMES, get, names, new Map([...params].map(([n, t]) => [n, t.shape])));
-    for (const [n, t] of params) t.set(values.get(n)!);
+  loadHF(get: TensorSource, names: string[]): void {
+    loadHF(this, GPT2_NAMES, get, names);
   }
 
   /** Writes config.json, model.safetensors and tokenizer.json (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    const { writeCheckpoint } = await nodeCheckpointFiles();
-    const config = { ...this.config, architectures: ['GPT2LMHeadModel'] };
-    await writeCheckpoint(dir, { config, tensors: this.hfTensors(), tokenizer: this.tokenizer?.toJson(), extraFiles });
+    await saveHF(dir, { ...this.config, architectures: ['GPT2LMHeadModel'] }, this.hfTensors(), this.tokenizer?.toJson(), extraFiles);
   }
 }
 
