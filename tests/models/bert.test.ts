@@ -87,6 +87,21 @@ describe('BERT', () => {
     await rm(dir, { recursive: true });
   });
 
+  it('the training loss decodes only the masked positions and equals the full forward loss; its gradients reach the body', () => {
+    const m = new Bert(e, config('BertForPreTraining'), 6);
+    const input = ids(14, 11);
+    const labels = input.map((t, i) => (i % 4 === 1 ? t : -100));
+    const batch = { inputIds: Int32Array.from(input), B: 1, T: 14, labels: Int32Array.from(labels), nextSentenceLabel: Int32Array.of(0) };
+    const full = e.noGrad(() => m.forward({ inputIds: [input], labels: [labels], nextSentenceLabel: [0] }).loss!);
+    e.endStep();
+    const picked = m.loss(batch);
+    expectClose([picked.item()], [full], 1e-5, 1e-6, 'masked-only loss');
+    picked.backward();
+    expect(m.layer.items[0]!.attn.qkv.weight.grad!.toArray().some((g) => g !== 0)).toBe(true);
+    e.endStep();
+    m.dispose();
+  });
+
   it('a sequence-classification head overfits a small batch', () => {
     const m = new Bert(e, config('BertForSequenceClassification', { id2label: { 0: 'ham', 1: 'spam' } }), 4);
     const rows = [ids(9, 1), ids(9, 2), ids(9, 3), ids(9, 4)];
