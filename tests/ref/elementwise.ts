@@ -31,7 +31,8 @@ export function erf(x: number): number {
 }
 
 export const geluErf = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
-export const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+// ½x(1 + tanh u) = x·σ(2u): the σ form does not cancel in the negative tail (1 + tanh u does)
+export const geluTanh = (x: number) => x / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 export const relu = (x: number) => Math.max(x, 0);
 
 export const map = (xs: ArrayLike<number>, f: (x: number) => number) => Float64Array.from(xs as ArrayLike<number>, f);
