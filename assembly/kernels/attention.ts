@@ -18,7 +18,8 @@ export const QS = 8, KS = 11, VS = 14; // (batch, head, row) element strides of 
 export const SLOTB = 17; // bytes of one scratch slot: 7 packed 64-row operands, 5 tiles, 2 rows (slotBytes on the host)
 
 // Scratch slot layout: seven packed operands of 64 rows × D (PK bytes each: A panels [16][D][4], B panels of
-// a transpose [8][D][8] or B panels [⌈D/8⌉][64][8]), then five 64×64 tiles, then the running max and sum.
+// a transpose [8][D][8] or B panels [⌈D/8⌉][64][8]), then five 64×64 tiles (S, dP, Pᵀ and dsᵀ panels, ds or
+// P panels), then the running max and sum of 64 rows. Forward: Q (A), Kᵀ (B), V (B at KB), S, P (A at TDSA).
 // @ts-ignore: decorator
 @inline
 export function packBytes(D: i32): usize {

@@ -141,7 +141,7 @@ export function stepMask(e: Engine, mask: Int32Array | Uint8Array | undefined): 
  * Fused attention (flash-attention style): per (batch, head, 64 query rows), tiles of 64 keys stream by with
  * a running max and sum, so memory grows with T, not T². Returns O [B, Tq, H·D] (heads interleaved, ready
  * for the output projection) in the step region; saves O and lse [B, H, Tq] for backward, which recomputes
- * the scores per tile and adds (+=) into the grads of q, k, v (one grad when they share a tensor) and bias.
+ * the scores per tile (once per tile when B·H ≥ threads, else twice) and adds (+=) into the grads of q, k, v (one grad when they share a tensor) and bias.
  * Deterministic for any thread count: every dK/dV row and dQ row is owned by one task, summed in order.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
