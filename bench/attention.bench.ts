@@ -2,10 +2,11 @@
 // Time: median of `reps` runs after a warm-up. Memory: bytes of the op's step allocations (O, lse, delta,
 // descriptor; or S/P, dP, dS) + the largest scratch block it asked for, during one forward + backward.
 // Napkin math (B = 1, H = 4, D = 64, T = 2048): the materialised version holds 3 · H·T²·4 B = 201 MB;
-// FLOPs: materialised 6 matmuls · 2·H·T²·D = 12.9 GFLOP; fused recomputes S and dP in both backward passes:
-// 9 · 2·H·T²·D = 19.3 GFLOP (non-causal).
+// FLOPs: materialised 6 matmuls · 2·H·T²·D = 12.9 GFLOP; fused with the one-pass backward (B·H ≥ threads)
+// recomputes S and dP once: 7 · 2·H·T²·D = 15.0 GFLOP (non-causal), plus one exp per score in each direction.
 // Run: npx tsx bench/attention.bench.ts [--quick] [--causal]   (writes bench/results/attention[-causal].json)
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/tensor/engine.js';
@@ -141,11 +142,13 @@ function printTable(rows: AttentionBenchRow[]): void {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quick = process.argv.includes('--quick');
   const causal = process.argv.includes('--causal');
+  const loadBefore = loadavg()[0]!;
   const rows = await benchAttention({ causal, ...(quick ? { warmup: 1, reps: 1 } : {}) });
+  const load = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 100) / 100); // 1-minute load, before and after
   printTable(rows);
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', causal ? 'attention-causal.json' : 'attention.json');
   mkdirSync(dirname(out), { recursive: true });
-  const meta = { date: new Date().toISOString(), node: process.version, batch: 1, heads: 4, headDim: 64, causal };
+  const meta = { date: new Date().toISOString(), node: process.version, batch: 1, heads: 4, headDim: 64, causal, load };
   writeFileSync(out, JSON.stringify({ suite: 'attention', ...meta, rows }, null, 2) + '\n');
   console.log(`wrote ${out}`);
 }
