@@ -5,18 +5,28 @@
 // (batch, head, key block), each looping over all query rows in order: no atomics, any thread count.
 // Work items are scratch slots: slot s runs tasks [s·N/slots, (s+1)·N/slots) with its own tile buffers.
 import { exp_f32, exp_f32x4 } from './math';
-import { accumRows, dotTile, scaleRow } from './attention_tiles';
+import { fma, gemmTile, packA, packB, packBt, scaleRow } from './attention_tiles';
 
 export const BQ: i32 = 64; // query rows per block
 export const BK: i32 = 64; // keys per tile (and key rows per block in the dK/dV pass)
 export const TILE: usize = <usize>(BQ * BK) << 2; // bytes of one score tile [64][64]
 export const LDT: usize = <usize>BK << 2; // tile row stride, bytes (BQ == BK: both tile orientations)
-/** Bytes of one scratch slot: two tiles, then the running max and sum of BQ rows. */
-export const ATTN_SLOT_BYTES: usize = 2 * TILE + (<usize>BQ << 3);
 
 // Descriptor: Int32 slots written by the host (src/tensor/ops/attention.ts, DESC).
 export const B_ = 0, H_ = 1, TQ = 2, TK = 3, D_ = 4, CAUSAL = 5, SCALE = 6, SLOTS = 7;
 export const QS = 8, KS = 11, VS = 14; // (batch, head, row) element strides of q, k, v
+export const SLOTB = 17; // bytes of one scratch slot: 7 packed 64-row operands, 5 tiles, 2 rows (slotBytes on the host)
+
+// Scratch slot layout: seven packed operands of 64 rows × D (PK bytes each: A panels [16][D][4], B panels of
+// a transpose [8][D][8] or B panels [⌈D/8⌉][64][8]), then five 64×64 tiles (S, dP, Pᵀ and dsᵀ panels, ds or
+// P panels), then the running max and sum of 64 rows. Forward: Q (A), Kᵀ (B), V (B at KB), S, P (A at TDSA).
+// @ts-ignore: decorator
+@inline
+export function packBytes(D: i32): usize {
+  return <usize>((D + 7) & ~7) << 8;
+}
+export const QA = 0, DOA = 1, KP = 2, VP = 3, KB = 4, QB = 5, DOB = 6; // operand index: at slot + index·PK
+export const TS = 0, TDP = 1, TPT = 2, TDST = 3, TDSA = 4; // tile index: at slot + 7·PK + index·TILE
 
 // @ts-ignore: decorator
 @inline
@@ -102,8 +112,12 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
   const sv = f32x4.splat(scale);
   const ninf = f32x4.splat(-Infinity);
   for (let slot = start; slot < end; slot++) {
-    const tile = scratch + <usize>slot * ATTN_SLOT_BYTES;
-    const mrow = tile + 2 * TILE;
+    const sl = scratch + <usize>slot * <usize>arg(desc, SLOTB);
+    const pk = packBytes(D);
+    const qa = sl + QA * pk, kp = sl + KP * pk, vb = sl + KB * pk;
+    const tile = sl + 7 * pk + TS * TILE;
+    const pa = sl + 7 * pk + TDSA * TILE;
+    const mrow = sl + 7 * pk + 5 * TILE;
     const lrow = mrow + (<usize>BQ << 2);
     const range = taskRange(slot, arg(desc, SLOTS), tasks);
     for (let t = <i32>range; t < <i32>(range >> 32); t++) {
@@ -113,17 +127,19 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
       const n = min(BQ, Tq - i0);
       const qp = base(q, desc, QS, b, h) + <usize>i0 * ldq;
       const kb = base(k, desc, KS, b, h);
-      const vb = base(v, desc, VS, b, h);
+      const vbase = base(v, desc, VS, b, h);
       const op = o + ((<usize>(b * Tq + i0) * <usize>H + <usize>h) * <usize>D << 2);
       for (let r = 0; r < n; r++) {
         zero(op + <usize>r * ldo, 0, D);
         store<f32>(mrow + (<usize>r << 2), -Infinity);
         store<f32>(lrow + (<usize>r << 2), 0);
       }
+      packA(qa, qp, ldq, n, D);
       const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
       for (let kt0 = 0; kt0 < kend; kt0 += BK) {
         const w = min(BK, kend - kt0);
-        dotTile(tile, LDT, qp, ldq, n, kb + <usize>kt0 * ldk, ldk, w, D);
+        packBt(kp, kb + <usize>kt0 * ldk, ldk, w, D);
+        gemmTile(tile, LDT, qa, kp, n, w, D, false);
         for (let r = 0; r < n; r++) {
           const i = i0 + r;
           const cnt = min(w, keyLimit(i, Tq, Tk, causal) - kt0);
@@ -189,7 +205,9 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
           } else store<f32>(lp, load<f32>(lp) + sum);
           store<f32>(mp, m);
         }
-        accumRows(op, ldo, tile, LDT, n, w, vb + <usize>kt0 * ldv, ldv, D);
+        packA(pa, tile, LDT, n, w);
+        packB(vb, vbase + <usize>kt0 * ldv, ldv, w, D);
+        gemmTile(op, ldo, pa, vb, n, D, w, true);
       }
       const lseRow = lse + ((<usize>(b * H + h) * <usize>Tq + <usize>i0) << 2);
       for (let r = 0; r < n; r++) {
@@ -206,16 +224,15 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
 /** delta [B, H, Tq] (=) = Σ_d dO·O per row; o, dO [B, Tq, H, D]. Work items: rows (b, i, h) of O. */
 export function attention_bwd_f32__delta(delta: usize, o: usize, dO: usize, desc: usize, start: i32, end: i32): void {
   const H = arg(desc, H_), Tq = arg(desc, TQ), D = arg(desc, D_);
-  const D4 = D & ~3;
   for (let t = start; t < end; t++) {
     const off = (<usize>t * <usize>D) << 2;
+    // one chain over d in order, like the micro-kernel's dO·v: a row with one key gets ds = 0 exactly
     let acc = f32x4.splat(0);
-    for (let d = 0; d < D4; d += 4) {
-      acc = f32x4.add(acc, f32x4.mul(v128.load(o + off + (<usize>d << 2)), v128.load(dO + off + (<usize>d << 2))));
+    for (let d = 0; d < D; d++) {
+      const od = off + (<usize>d << 2);
+      acc = fma(acc, v128.load32_splat(o + od), v128.load32_splat(dO + od));
     }
-    // lanes summed as (l0 + l2) + (l1 + l3), like dotTile's dO·v, so a row with one key gets ds = 0 exactly
-    let s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 2)) + (f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 3));
-    for (let d = D4; d < D; d++) s += load<f32>(o + off + (<usize>d << 2)) * load<f32>(dO + off + (<usize>d << 2));
+    const s = f32x4.extract_lane(acc, 0);
     const bi = t / H, h = t % H;
     const b = bi / Tq, i = bi % Tq;
     store<f32>(delta + ((<usize>(b * H + h) * <usize>Tq + <usize>i) << 2), s);

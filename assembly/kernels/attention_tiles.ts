@@ -1,154 +1,197 @@
-// Tile helpers of the fused attention kernels (attention.ts): a block of dot products vectorised over the
-// head dim D, and a block of row updates C_r += Σ_c P[r][c]·B_c, also vectorised over D. Strides in bytes.
-// Both are separate, non-inlined functions so V8's optimising tier takes over between calls.
+// Tile helpers of the fused attention kernels (attention.ts, attention_bwd.ts): every tile product runs the
+// matmul micro-kernel's shape, a 4×8 register tile of f32x4 accumulators over two packed streams: A in 4-row
+// panels [k][4], B in 8-column panels [k][8], zero-padded. Each C element is one chain of adds over k in order.
+// Strides in bytes. The micro-kernel and the tile loop are separate functions so V8's optimising tier takes over.
 
-/**
- * S[r][c] = A_r · B_c for r < na and c < ⌈nb/4⌉·4 (columns past nb repeat B_{nb−1}: callers ignore them),
- * computed 2 rows × 4 columns at a time in eight f32x4 accumulators; each dot sums lanes as
- * (l0 + l2) + (l1 + l3), then adds the D mod 4 tail. nb ≥ 1, na ≥ 1.
- */
-export function dotTile(s: usize, lds: usize, a: usize, lda: usize, na: i32, b: usize, ldb: usize, nb: i32, D: i32): void {
-  const D4 = D & ~3;
-  const bytes4 = <usize>D4 << 2;
-  const last = b + <usize>(nb - 1) * ldb;
-  for (let r = 0; r < na; r += 2) {
-    const a0 = a + <usize>r * lda;
-    const two = r + 1 < na;
-    const a1 = two ? a0 + lda : a0;
-    const s0 = s + <usize>r * lds;
-    for (let c = 0; c < nb; c += 4) {
-      const b0 = b + <usize>c * ldb;
-      const b1 = c + 1 < nb ? b0 + ldb : last;
-      const b2 = c + 2 < nb ? b0 + 2 * ldb : last;
-      const b3 = c + 3 < nb ? b0 + 3 * ldb : last;
-      let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
-      let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
-      for (let o: usize = 0; o < bytes4; o += 16) {
-        const p = v128.load(a0 + o);
-        const q = v128.load(a1 + o);
-        let kv = v128.load(b0 + o);
-        x0 = f32x4.add(x0, f32x4.mul(p, kv));
-        y0 = f32x4.add(y0, f32x4.mul(q, kv));
-        kv = v128.load(b1 + o);
-        x1 = f32x4.add(x1, f32x4.mul(p, kv));
-        y1 = f32x4.add(y1, f32x4.mul(q, kv));
-        kv = v128.load(b2 + o);
-        x2 = f32x4.add(x2, f32x4.mul(p, kv));
-        y2 = f32x4.add(y2, f32x4.mul(q, kv));
-        kv = v128.load(b3 + o);
-        x3 = f32x4.add(x3, f32x4.mul(p, kv));
-        y3 = f32x4.add(y3, f32x4.mul(q, kv));
+/** a·b + acc: fused (one rounding) in the relaxed build, as matmul.ts's micro-kernel does. */
+// @ts-ignore: decorator
+@inline
+export function fma(acc: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/** A panels [⌈rows/4⌉][K][4] from rows (element (m, k) at src + m·lds + 4k), zero past rows; 4×4 transposes. */
+export function packA(dst: usize, src: usize, lds: usize, rows: i32, K: i32): void {
+  const K4 = K & ~3;
+  for (let m = 0; m < rows; m += 4) {
+    const n = min(4, rows - m);
+    const r0 = src + <usize>m * lds;
+    if (n == 4) {
+      const r1 = r0 + lds, r2 = r1 + lds, r3 = r2 + lds;
+      let d = dst;
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), e = v128.load(r3 + o);
+        const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+        d += 64;
       }
-      let sx = sum4x4(x0, x1, x2, x3);
-      let sy = sum4x4(y0, y1, y2, y3);
-      for (let d = D4; d < D; d++) {
-        const o = <usize>d << 2;
-        let kv = f32x4.splat(load<f32>(b0 + o));
-        kv = f32x4.replace_lane(kv, 1, load<f32>(b1 + o));
-        kv = f32x4.replace_lane(kv, 2, load<f32>(b2 + o));
-        kv = f32x4.replace_lane(kv, 3, load<f32>(b3 + o));
-        sx = f32x4.add(sx, f32x4.mul(v128.load32_splat(a0 + o), kv));
-        sy = f32x4.add(sy, f32x4.mul(v128.load32_splat(a1 + o), kv));
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        store<f32>(d, load<f32>(r0 + o));
+        store<f32>(d, load<f32>(r1 + o), 4);
+        store<f32>(d, load<f32>(r2 + o), 8);
+        store<f32>(d, load<f32>(r3 + o), 12);
+        d += 16;
       }
-      v128.store(s0 + (<usize>c << 2), sx);
-      if (two) v128.store(s0 + lds + (<usize>c << 2), sy);
+    } else {
+      let d = dst;
+      for (let k = 0; k < K; k++) {
+        v128.store(d, f32x4.splat(0));
+        for (let r = 0; r < n; r++) store<f32>(d + (<usize>r << 2), load<f32>(r0 + <usize>r * lds + (<usize>k << 2)));
+        d += 16;
+      }
     }
+    dst += <usize>K << 4;
   }
 }
 
-/** [Σ lanes of a, Σ b, Σ c, Σ d], each as (l0 + l2) + (l1 + l3). */
-// @ts-ignore: decorator
-@inline
-function sum4x4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const u = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
-  const w = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
-  return f32x4.add(v128.shuffle<f32>(u, w, 0, 1, 4, 5), v128.shuffle<f32>(u, w, 2, 3, 6, 7));
-}
-
-/**
- * C_r[0, D) += Σ_{c < w} P[r][c] · B_c[0, D) for r < rows: 4 rows × 8 columns of D per micro-tile (eight
- * accumulators), then 4 columns, then a scalar tail; each C element gets one add of its sum over c in order.
- */
-export function accumRows(c: usize, ldc: usize, p: usize, ldp: usize, rows: i32, w: i32, b: usize, ldb: usize, D: i32): void {
-  const wb = <usize>w << 2;
-  for (let r = 0; r < rows; r += 4) {
-    const n = min(4, rows - r);
-    const p0 = p + <usize>r * ldp;
-    const p1 = n > 1 ? p0 + ldp : p0;
-    const p2 = n > 2 ? p0 + 2 * ldp : p0;
-    const p3 = n > 3 ? p0 + 3 * ldp : p0;
-    const c0 = c + <usize>r * ldc;
-    let d = 0;
-    for (; d + 8 <= D; d += 8) {
-      let a0l = f32x4.splat(0), a0h = f32x4.splat(0), a1l = f32x4.splat(0), a1h = f32x4.splat(0);
-      let a2l = f32x4.splat(0), a2h = f32x4.splat(0), a3l = f32x4.splat(0), a3h = f32x4.splat(0);
-      let bp = b + (<usize>d << 2);
-      for (let o: usize = 0; o < wb; o += 4) {
-        const bl = v128.load(bp);
-        const bh = v128.load(bp, 16);
-        let x = v128.load32_splat(p0 + o);
-        a0l = f32x4.add(a0l, f32x4.mul(x, bl));
-        a0h = f32x4.add(a0h, f32x4.mul(x, bh));
-        x = v128.load32_splat(p1 + o);
-        a1l = f32x4.add(a1l, f32x4.mul(x, bl));
-        a1h = f32x4.add(a1h, f32x4.mul(x, bh));
-        x = v128.load32_splat(p2 + o);
-        a2l = f32x4.add(a2l, f32x4.mul(x, bl));
-        a2h = f32x4.add(a2h, f32x4.mul(x, bh));
-        x = v128.load32_splat(p3 + o);
-        a3l = f32x4.add(a3l, f32x4.mul(x, bl));
-        a3h = f32x4.add(a3h, f32x4.mul(x, bh));
-        bp += ldb;
+/** B panels [⌈N/8⌉][K][8] from K rows of N columns (element (k, n) at src + k·lds + 4n), zero past N. */
+export function packB(dst: usize, src: usize, lds: usize, K: i32, N: i32): void {
+  for (let n0 = 0; n0 < N; n0 += 8) {
+    const cols = min(8, N - n0);
+    let s = src + (<usize>n0 << 2);
+    let d = dst;
+    if (cols == 8) {
+      for (let k = 0; k < K; k++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        s += lds;
+        d += 32;
       }
-      const cd = c0 + (<usize>d << 2);
-      addRow8(cd, a0l, a0h);
-      if (n > 1) addRow8(cd + ldc, a1l, a1h);
-      if (n > 2) addRow8(cd + 2 * ldc, a2l, a2h);
-      if (n > 3) addRow8(cd + 3 * ldc, a3l, a3h);
-    }
-    if (d + 4 <= D) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let bp = b + (<usize>d << 2);
-      for (let o: usize = 0; o < wb; o += 4) {
-        const bv = v128.load(bp);
-        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(p0 + o), bv));
-        a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(p1 + o), bv));
-        a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(p2 + o), bv));
-        a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(p3 + o), bv));
-        bp += ldb;
+    } else {
+      for (let k = 0; k < K; k++) {
+        v128.store(d, f32x4.splat(0));
+        v128.store(d, f32x4.splat(0), 16);
+        for (let j = 0; j < cols; j++) store<f32>(d + (<usize>j << 2), load<f32>(s + (<usize>j << 2)));
+        s += lds;
+        d += 32;
       }
-      const cd = c0 + (<usize>d << 2);
-      v128.store(cd, f32x4.add(v128.load(cd), a0));
-      if (n > 1) v128.store(cd + ldc, f32x4.add(v128.load(cd + ldc), a1));
-      if (n > 2) v128.store(cd + 2 * ldc, f32x4.add(v128.load(cd + 2 * ldc), a2));
-      if (n > 3) v128.store(cd + 3 * ldc, f32x4.add(v128.load(cd + 3 * ldc), a3));
-      d += 4;
     }
-    for (; d < D; d++) {
-      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-      let bp = b + (<usize>d << 2);
-      for (let o: usize = 0; o < wb; o += 4) {
-        const bv = load<f32>(bp);
-        s0 += load<f32>(p0 + o) * bv;
-        s1 += load<f32>(p1 + o) * bv;
-        s2 += load<f32>(p2 + o) * bv;
-        s3 += load<f32>(p3 + o) * bv;
-        bp += ldb;
-      }
-      const cd = c0 + (<usize>d << 2);
-      store<f32>(cd, load<f32>(cd) + s0);
-      if (n > 1) store<f32>(cd + ldc, load<f32>(cd + ldc) + s1);
-      if (n > 2) store<f32>(cd + 2 * ldc, load<f32>(cd + 2 * ldc) + s2);
-      if (n > 3) store<f32>(cd + 3 * ldc, load<f32>(cd + 3 * ldc) + s3);
-    }
+    dst += <usize>K << 5;
   }
 }
 
+/** B panels [⌈N/8⌉][K][8] of the transpose of N rows of K (element (k, n) at src + n·lds + 4k), zero past N. */
+export function packBt(dst: usize, src: usize, lds: usize, N: i32, K: i32): void {
+  const K4 = K & ~3;
+  for (let n0 = 0; n0 < N; n0 += 8) {
+    const cols = min(8, N - n0);
+    const r0 = src + <usize>n0 * lds;
+    if (cols == 8) {
+      const r1 = r0 + lds, r2 = r1 + lds, r3 = r2 + lds, r4 = r3 + lds, r5 = r4 + lds, r6 = r5 + lds, r7 = r6 + lds;
+      let d = dst;
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        let a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), e = v128.load(r3 + o);
+        let t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+        let t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 32);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 64);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 96);
+        a = v128.load(r4 + o); b = v128.load(r5 + o); c = v128.load(r6 + o); e = v128.load(r7 + o);
+        t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5); t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+        t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5); t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), 16);
+        v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 48);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 80);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 112);
+        d += 128;
+      }
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), load<f32>(r0 + <usize>j * lds + o));
+        d += 32;
+      }
+    } else {
+      let d = dst;
+      for (let k = 0; k < K; k++) {
+        const o = <usize>k << 2;
+        v128.store(d, f32x4.splat(0));
+        v128.store(d, f32x4.splat(0), 16);
+        for (let j = 0; j < cols; j++) store<f32>(d + (<usize>j << 2), load<f32>(r0 + <usize>j * lds + o));
+        d += 32;
+      }
+    }
+    dst += <usize>K << 5;
+  }
+}
+
+/** Stores (or adds) up to 8 columns of one row of the micro-tile. */
 // @ts-ignore: decorator
 @inline
-function addRow8(c: usize, lo: v128, hi: v128): void {
-  v128.store(c, f32x4.add(v128.load(c), lo));
-  v128.store(c, f32x4.add(v128.load(c, 16), hi), 16);
+function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
+  if (cols == 8) {
+    if (add) {
+      lo = f32x4.add(v128.load(c), lo);
+      hi = f32x4.add(v128.load(c, 16), hi);
+    }
+    v128.store(c, lo);
+    v128.store(c, hi, 16);
+    return;
+  }
+  for (let j = 0; j < cols; j++) {
+    let v: f32;
+    switch (j) {
+      case 0: v = f32x4.extract_lane(lo, 0); break;
+      case 1: v = f32x4.extract_lane(lo, 1); break;
+      case 2: v = f32x4.extract_lane(lo, 2); break;
+      case 3: v = f32x4.extract_lane(lo, 3); break;
+      case 4: v = f32x4.extract_lane(hi, 0); break;
+      case 5: v = f32x4.extract_lane(hi, 1); break;
+      case 6: v = f32x4.extract_lane(hi, 2); break;
+      default: v = f32x4.extract_lane(hi, 3); break;
+    }
+    const p = c + (<usize>j << 2);
+    store<f32>(p, add ? load<f32>(p) + v : v);
+  }
+}
+
+/** The 4×8 micro-kernel over kc steps (matmul.ts's micro4x8): ap a panel [kc][4], bp a panel [kc][8]. Not unrolled (V8). */
+function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
+  let c1l = f32x4.splat(0), c1h = f32x4.splat(0);
+  let c2l = f32x4.splat(0), c2h = f32x4.splat(0);
+  let c3l = f32x4.splat(0), c3h = f32x4.splat(0);
+  const end = bp + (<usize>kc << 5);
+  while (bp < end) {
+    const bl = v128.load(bp), bh = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c0l = fma(c0l, a, bl); c0h = fma(c0h, a, bh);
+    a = v128.load32_splat(ap, 4);
+    c1l = fma(c1l, a, bl); c1h = fma(c1h, a, bh);
+    a = v128.load32_splat(ap, 8);
+    c2l = fma(c2l, a, bl); c2h = fma(c2h, a, bh);
+    a = v128.load32_splat(ap, 12);
+    c3l = fma(c3l, a, bl); c3h = fma(c3h, a, bh);
+    ap += 16;
+    bp += 32;
+  }
+  storeRow(c, c0l, c0h, cols, add);
+  if (rows > 1) storeRow(c + ldc, c1l, c1h, cols, add);
+  if (rows > 2) storeRow(c + 2 * ldc, c2l, c2h, cols, add);
+  if (rows > 3) storeRow(c + 3 * ldc, c3l, c3h, cols, add);
+}
+
+/** C[M][N] (= or += when add) Ap·Bp over K ≥ 1, from panels packed by packA and packB/packBt with this K. */
+export function gemmTile(c: usize, ldc: usize, ap: usize, bp: usize, M: i32, N: i32, K: i32, add: bool): void {
+  const aStep = <usize>K << 4;
+  const bStep = <usize>K << 5;
+  for (let n = 0; n < N; n += 8) {
+    const cols = min(8, N - n);
+    let a = ap;
+    for (let m = 0; m < M; m += 4) {
+      micro4x8(c + <usize>m * ldc + (<usize>n << 2), ldc, a, bp, K, min(4, M - m), cols, add);
+      a += aStep;
+    }
+    bp += bStep;
+  }
 }
 
 /** Scales C_r[0, D) by f. */

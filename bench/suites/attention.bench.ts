@@ -2,11 +2,12 @@
 // Time: median of `reps` runs after a warm-up. Memory: bytes of the op's step allocations (O, lse, delta,
 // descriptor; or S/P, dP, dS) + the largest scratch block it asked for, during one forward + backward.
 // Napkin math (B = 1, H = 4, D = 64, T = 2048): the materialised version holds 3 · H·T²·4 B = 201 MB;
-// FLOPs: materialised 6 matmuls · 2·H·T²·D = 12.9 GFLOP; fused recomputes S and dP in both backward passes:
-// 9 · 2·H·T²·D = 19.3 GFLOP (non-causal).
-// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__dq, attention_bwd_f32__dkv
-// (fused), against matmul_f32 + softmax_fwd_f32 / softmax_bwd_f32 (materialised).
+// FLOPs: materialised 6 matmuls · 2·H·T²·D = 12.9 GFLOP; fused with the one-pass backward (B·H ≥ threads)
+// recomputes S and dP once: 7 · 2·H·T²·D = 15.0 GFLOP (non-causal), plus one exp per score in each direction.
+// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__qkv (one pass), attention_bwd_f32__dq,
+// attention_bwd_f32__dkv (two passes) (fused), against matmul_f32 + softmax_fwd_f32 / softmax_bwd_f32 (materialised).
 // Run: npm run bench -- attention [--quick] [--causal]   (writes bench/results/attention[-causal].json)
+import { loadavg } from 'node:os';
 import { Engine } from '../../src/tensor/engine.js';
 import { attentionMaterialised } from '../../src/tensor/ops/attention-materialised.js';
 import { attention, type AttentionOptions } from '../../src/tensor/ops/attention.js';
@@ -143,9 +144,11 @@ const suite: Suite = {
   async run(args) {
     const quick = args.includes('--quick');
     const causal = args.includes('--causal');
+    const loadBefore = loadavg()[0]!;
     const rows = await benchAttention({ causal, ...(quick ? { warmup: 1, reps: 1 } : {}) });
+    const load = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 100) / 100); // 1-minute load, before and after
     printTable(rows);
-    console.log(`wrote ${writeResults(causal ? 'attention-causal' : 'attention', { batch: 1, heads: 4, headDim: 64, causal, rows })}`);
+    console.log(`wrote ${writeResults(causal ? 'attention-causal' : 'attention', { batch: 1, heads: 4, headDim: 64, causal, load, rows })}`);
   },
 };
 

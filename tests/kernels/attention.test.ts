@@ -1,4 +1,4 @@
-// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__dq, attention_bwd_f32__dkv.
+// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__qkv, attention_bwd_f32__dq, attention_bwd_f32__dkv.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
 import { attentionMaterialised } from '../../src/tensor/ops/attention-materialised.js';
@@ -97,8 +97,12 @@ describe('fused attention vs float64 reference and the materialised version', ()
     }
   });
 
-  it('bit-identical outputs and gradients for threads 1, 2, 3', () => {
+  // B·H ≥ threads (and dBias only with B = 1) runs the one-pass backward (__qkv), else __dq + __dkv: with
+  // B·H = 2, threads 1 and 2 take one pass and threads 3 two, so these cases also check the two agree bit for bit.
+  it('bit-identical outputs and gradients for threads 1, 2, 3 (one-pass and two-pass backward)', () => {
     for (const c of [
+      { B: 1, H: 2, Tq: 130, Tk: 130, D: 17, causal: true, bias: true, mask: 'some', seed: 603 },
+      { B: 1, H: 2, Tq: 67, Tk: 200, D: 5, causal: true, seed: 604 },
       { B: 2, H: 3, Tq: 130, Tk: 130, D: 17, causal: true, bias: true, mask: 'some', seed: 600 },
       { B: 1, H: 2, Tq: 67, Tk: 200, D: 64, seed: 601 },
       { B: 2, H: 2, Tq: 130, Tk: 130, D: 8, fused: true, causal: true, seed: 602 },

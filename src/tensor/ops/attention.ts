@@ -107,10 +107,13 @@ export function resolveAttention(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
   };
 }
 
-/** Bytes of one kernel scratch slot (ATTN_SLOT_BYTES in assembly/kernels/attention.ts: two 64×64 tiles + 2×64). */
-export const SLOT_BYTES = (2 * 64 * 64 + 2 * 64) * 4;
+/**
+ * Bytes of one kernel scratch slot (assembly/kernels/attention.ts, SLOTB): seven packed operands of 64 rows ×
+ * ⌈D/8⌉·8, five 64×64 tiles, the running max and sum of 64 rows.
+ */
+export const slotBytes = (D: number) => 7 * 256 * Math.ceil(D / 8) * 8 + (5 * 64 * 64 + 2 * 64) * 4;
 /** Int32 slots of the kernel descriptor (assembly/kernels/attention.ts). */
-export const DESC = { B: 0, H: 1, Tq: 2, Tk: 3, D: 4, causal: 5, scale: 6, slots: 7, q: 8, k: 11, v: 14, length: 17 } as const;
+export const DESC = { B: 0, H: 1, Tq: 2, Tk: 3, D: 4, causal: 5, scale: 6, slots: 7, q: 8, k: 11, v: 14, slotBytes: 17, length: 18 } as const;
 
 const f32bits = new Int32Array(new Float32Array([0]).buffer);
 const f32val = new Float32Array(f32bits.buffer);
@@ -121,6 +124,7 @@ function writeDesc(e: Engine, a: ResolvedAttention, slots: number): number {
   f32val[0] = a.scale;
   const d = [a.B, a.H, a.Tq, a.Tk, a.D, a.causal ? 1 : 0, f32bits[0]!, slots];
   for (const s of [a.q, a.k, a.v]) d.push(s.batch, s.head, s.row);
+  d.push(slotBytes(a.D));
   e.runtime.i32.set(d, ptr >>> 2);
   return ptr;
 }
@@ -137,7 +141,7 @@ export function stepMask(e: Engine, mask: Int32Array | Uint8Array | undefined): 
  * Fused attention (flash-attention style): per (batch, head, 64 query rows), tiles of 64 keys stream by with
  * a running max and sum, so memory grows with T, not T². Returns O [B, Tq, H·D] (heads interleaved, ready
  * for the output projection) in the step region; saves O and lse [B, H, Tq] for backward, which recomputes
- * the scores per tile and adds (+=) into the grads of q, k, v (one grad when they share a tensor) and bias.
+ * the scores per tile (once per tile when B·H ≥ threads, else twice) and adds (+=) into the grads of q, k, v (one grad when they share a tensor) and bias.
  * Deterministic for any thread count: every dK/dV row and dQ row is owned by one task, summed in order.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
@@ -155,7 +159,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const [qp, kp, vp] = [ptrs(a.q, q), ptrs(a.k, k), ptrs(a.v, v)];
   const work = B * H * Tq * Math.max(Tk, 1) * D * 2;
   if (o.size > 0) {
-    rt.run('attention_fwd_f32', [o.ptr, lse.ptr, qp, kp, vp, mask, bias?.ptr ?? 0, desc, rt.scratch(slots * SLOT_BYTES)], slots, work);
+    rt.run('attention_fwd_f32', [o.ptr, lse.ptr, qp, kp, vp, mask, bias?.ptr ?? 0, desc, rt.scratch(slots * slotBytes(D))], slots, work);
   }
   if (e.needsGrad(q, k, v, bias)) {
     e.record([o], () => {
@@ -166,10 +170,16 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       const dbias = bias?.requiresGrad ? e.gradOf(bias).ptr : 0;
       const delta = rt.arena.allocStep(B * H * Tq * 4); // [B, H, Tq] = Σ dO·O per row
       rt.run('attention_bwd_f32__delta', [delta, o.ptr, dO.ptr, desc], B * Tq * H, B * Tq * H * D);
-      const scratch = rt.scratch(slots * SLOT_BYTES);
+      const scratch = rt.scratch(slots * slotBytes(D));
       const common = [qp, kp, vp, dO.ptr, lse.ptr, delta, mask, bias?.ptr ?? 0, desc, scratch];
-      if (dq !== 0 || dbias !== 0) rt.run('attention_bwd_f32__dq', [dq, dbias, ...common], slots, 2 * work);
-      if (dk !== 0 || dv !== 0) rt.run('attention_bwd_f32__dkv', [dk, dv, ...common], slots, 2 * work);
+      // One pass (S and dP once) when every thread gets a (batch, head) and dBias has one writer per element;
+      // otherwise dQ (+ dBias) and dK, dV in two passes over more tasks. Both add the same bits in the same order.
+      if (B * H >= slots && (dbias === 0 || B === 1)) {
+        rt.run('attention_bwd_f32__qkv', [dq, dk, dv, dbias, ...common], slots, 3 * work);
+      } else {
+        if (dq !== 0 || dbias !== 0) rt.run('attention_bwd_f32__dq', [dq, dbias, ...common], slots, 2 * work);
+        if (dk !== 0 || dv !== 0) rt.run('attention_bwd_f32__dkv', [dk, dv, ...common], slots, 2 * work);
+      }
     });
   }
   return o;
