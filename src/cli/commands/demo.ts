@@ -10,7 +10,7 @@ export const DEMO: CommandSpec = {
     'Train a small GPT on the Brown corpus (embedded, byte-level) on all cores, then compare its greedy, top-k and top-p samples with the untrained model\'s.',
   usage: 'simdformer demo [--steps N] [--out DIR] [--threads N]',
   flags: {
-    steps: { type: 'string', help: 'training steps (about 3 minutes on 2 cores)', default: '1200' },
+    steps: { type: 'string', help: 'training steps (about 3 minutes on 2 cores)', default: '1500' },
     out: { type: 'string', help: 'where the checkpoint, metrics and loss curve go', default: 'runs/demo' },
     threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
   },
