@@ -3,13 +3,9 @@
 // panels [k][4], B in 8-column panels [k][8], zero-padded. Each C element is one chain of adds over k in order.
 // Strides in bytes. The micro-kernel and the tile loop are separate functions so V8's optimising tier takes over.
 
-/** a·b + acc: fused (one rounding) in the relaxed build, as matmul.ts's micro-kernel does. */
-// @ts-ignore: decorator
-@inline
-export function fma(acc: v128, a: v128, b: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
-  return f32x4.add(acc, f32x4.mul(a, b));
-}
+import { fma, micro4x8 } from './matmul';
+
+export { fma };
 
 /** A panels [⌈rows/4⌉][K][4] from rows (element (m, k) at src + m·lds + 4k), zero past rows; 4×4 transposes. */
 export function packA(dst: usize, src: usize, lds: usize, rows: i32, K: i32): void {
@@ -121,62 +117,6 @@ export function packBt(dst: usize, src: usize, lds: usize, N: i32, K: i32): void
     }
     dst += <usize>K << 5;
   }
-}
-
-/** Stores (or adds) up to 8 columns of one row of the micro-tile. */
-// @ts-ignore: decorator
-@inline
-function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
-  if (cols == 8) {
-    if (add) {
-      lo = f32x4.add(v128.load(c), lo);
-      hi = f32x4.add(v128.load(c, 16), hi);
-    }
-    v128.store(c, lo);
-    v128.store(c, hi, 16);
-    return;
-  }
-  for (let j = 0; j < cols; j++) {
-    let v: f32;
-    switch (j) {
-      case 0: v = f32x4.extract_lane(lo, 0); break;
-      case 1: v = f32x4.extract_lane(lo, 1); break;
-      case 2: v = f32x4.extract_lane(lo, 2); break;
-      case 3: v = f32x4.extract_lane(lo, 3); break;
-      case 4: v = f32x4.extract_lane(hi, 0); break;
-      case 5: v = f32x4.extract_lane(hi, 1); break;
-      case 6: v = f32x4.extract_lane(hi, 2); break;
-      default: v = f32x4.extract_lane(hi, 3); break;
-    }
-    const p = c + (<usize>j << 2);
-    store<f32>(p, add ? load<f32>(p) + v : v);
-  }
-}
-
-/** The 4×8 micro-kernel over kc steps (matmul.ts's micro4x8): ap a panel [kc][4], bp a panel [kc][8]. Not unrolled (V8). */
-function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
-  let c1l = f32x4.splat(0), c1h = f32x4.splat(0);
-  let c2l = f32x4.splat(0), c2h = f32x4.splat(0);
-  let c3l = f32x4.splat(0), c3h = f32x4.splat(0);
-  const end = bp + (<usize>kc << 5);
-  while (bp < end) {
-    const bl = v128.load(bp), bh = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c0l = fma(c0l, a, bl); c0h = fma(c0h, a, bh);
-    a = v128.load32_splat(ap, 4);
-    c1l = fma(c1l, a, bl); c1h = fma(c1h, a, bh);
-    a = v128.load32_splat(ap, 8);
-    c2l = fma(c2l, a, bl); c2h = fma(c2h, a, bh);
-    a = v128.load32_splat(ap, 12);
-    c3l = fma(c3l, a, bl); c3h = fma(c3h, a, bh);
-    ap += 16;
-    bp += 32;
-  }
-  storeRow(c, c0l, c0h, cols, add);
-  if (rows > 1) storeRow(c + ldc, c1l, c1h, cols, add);
-  if (rows > 2) storeRow(c + 2 * ldc, c2l, c2h, cols, add);
-  if (rows > 3) storeRow(c + 3 * ldc, c3l, c3h, cols, add);
 }
 
 /** C[M][N] (= or += when add) Ap·Bp over K ≥ 1, from panels packed by packA and packB/packBt with this K. */

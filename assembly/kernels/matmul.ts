@@ -104,7 +104,7 @@ function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
 // so V8 folds every address into the load and the loop advances two pointers.
 // @ts-ignore: decorator
 @inline
-function fma(acc: v128, a: v128, b: v128): v128 {
+export function fma(acc: v128, a: v128, b: v128): v128 {
   // the relaxed build fuses (one rounding): its bits differ from the plain builds', not across threads
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
@@ -114,9 +114,9 @@ function fma(acc: v128, a: v128, b: v128): v128 {
  * The 4×8 micro-kernel over kc steps of k: ap is a packed A panel [kc][4], bp a packed B panel [kc][8].
  * Not unrolled: V8 (Node 20) runs the unrolled forms at half speed (measured: ×2 and ×4 unrolls fall
  * from 40 to 17 GFLOP/s). Kept a separate function (it has a loop, so Binaryen does not inline it) so that V8's
- * optimising tier takes over between calls.
+ * optimising tier takes over between calls. The fused attention's tiles (attention_tiles.ts) run it too.
  */
-function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
   let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
   let c1l = f32x4.splat(0), c1h = f32x4.splat(0);
   let c2l = f32x4.splat(0), c2h = f32x4.splat(0);
