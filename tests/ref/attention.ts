@@ -1,17 +1,7 @@
-import type { Strided } from '../../src/tensor/ops/attention.js';
+import type { ResolvedAttention, Strided } from '../../src/tensor/ops/attention.js';
 
-/** Logical attention problem for the float64 reference (views as resolved by resolveAttention). */
-export interface RefAttention {
-  B: number;
-  H: number;
-  Tq: number;
-  Tk: number;
-  D: number;
-  scale: number;
-  causal: boolean;
-  q: Strided;
-  k: Strided;
-  v: Strided;
+/** Logical attention problem for the float64 reference (views as resolved by resolveAttention), with its key mask. */
+export interface RefAttention extends ResolvedAttention {
   keyMask?: ArrayLike<number>;
 }
 
