@@ -6,9 +6,12 @@ import { getFloat32 } from '../io/safetensors.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { Bert } from './bert.js';
+import { Bart } from './bart.js';
 import { GPT } from './gpt.js';
+import type { EncoderDecoder } from './seq2seq.js';
+import { T5 } from './t5.js';
 
-export type PretrainedModel = GPT | Bert;
+export type PretrainedModel = GPT | Bert | T5 | Bart;
 
 /** Builds the model a checkpoint's config names (`model_type`), with its weights and tokenizer. */
 export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'checkpoint'): PretrainedModel {
@@ -31,8 +34,18 @@ export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'che
       if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
       return model;
     }
-    default:
-      throw new ArgumentError(`${where}: model_type ${cfg.model_type} is not supported yet (gpt2 and bert are)`);
+    case 't5': {
+      const model = new T5(engine, cfg);
+      model.loadHF(get, names);
+      if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
+      return model;
+    }
+    case 'bart': {
+      const model = new Bart(engine, cfg);
+      model.loadHF(get, names);
+      if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
+      return model;
+    }
   }
 }
 
@@ -62,4 +75,10 @@ export async function loadModel(engine: Engine, from: string | URL): Promise<Pre
 export function asCausalLM(model: PretrainedModel, where = 'checkpoint'): GPT {
   if (model instanceof GPT) return model;
   throw new ArgumentError(`${where} holds a ${model.config.model_type} model; this needs a causal language model (gpt2)`);
+}
+
+/** The model as an encoder-decoder (T5, BART), or an ArgumentError naming what the checkpoint holds. */
+export function asSeq2Seq(model: PretrainedModel, where = 'checkpoint'): EncoderDecoder {
+  if (model instanceof T5 || model instanceof Bart) return model;
+  throw new ArgumentError(`${where} holds a ${model.config.model_type} model; this needs an encoder-decoder model (t5 or bart)`);
 }

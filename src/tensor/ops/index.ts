@@ -5,6 +5,7 @@ export { add, mul, scale, relu, tanh, gelu, geluGate } from './elementwise.js';
 export { layerNorm, rmsNorm } from './layer-norm.js';
 export { embedding } from './embedding.js';
 export { reshape } from './reshape.js';
+export { positionBias } from './position-bias.js';
 export { softmax } from './softmax.js';
 export { attention, type AttentionOptions } from './attention.js';
 export { attentionMaterialised } from './attention-materialised.js';

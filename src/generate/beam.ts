@@ -1,0 +1,217 @@
+/**
+ * Beam search for encoder-decoder models, over a batch of sources at once (B sources × k beams decode as
+ * one batch of B·k rows). Scores are sums of log-probabilities; a finished hypothesis (one that chose
+ * eos) is ranked by sum / length^lengthPenalty, its length counting eos, as Hugging Face ranks them.
+ * Per step and source: the 2k best continuations of the k live beams; eos among the first k finishes a
+ * hypothesis, the rest refill the beams. A source is done once it holds k hypotheses and either
+ * earlyStopping is set or no live beam can beat the worst of them (Hugging Face's `early_stopping=False`
+ * test). The encoder runs once, each layer's cross-attention keys and values are projected once, and
+ * self-attention reads a KV cache whose rows follow their beams.
+ */
+import { ArgumentError } from '../errors.js';
+import type { KVCache } from '../nn/attention.js';
+import type { EncoderDecoder } from '../models/seq2seq.js';
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface BeamSearchOptions {
+  /** Beams per source (k). */
+  numBeams: number;
+  /** Target tokens at most (eos included). */
+  maxNewTokens: number;
+  /** Exponent of the length in a finished hypothesis' score: > 0 favours longer, < 0 shorter. Default 1. */
+  lengthPenalty?: number;
+  /** Stop a source as soon as it has k finished hypotheses. Default false. */
+  earlyStopping?: boolean;
+  /** Hypotheses returned per source, best first (≤ numBeams). Default 1. */
+  numReturnSequences?: number;
+}
+
+export interface BeamHypothesis {
+  /** Target tokens, eos last when the hypothesis finished (the decoder start token not included). */
+  tokens: number[];
+  /** Sum of the tokens' log-probabilities. */
+  logProb: number;
+  /** logProb / length^lengthPenalty: what the hypotheses are ranked by. */
+  score: number;
+}
+
+/** Sources padded into one batch: ids [B·S] and mask [B·S]. */
+export function padSources(model: EncoderDecoder, sources: ArrayLike<number>[]): { ids: Int32Array; mask: Int32Array; B: number; S: number } {
+  const B = sources.length;
+  if (B === 0) throw new ArgumentError('need at least one source');
+  const S = Math.max(...sources.map((s) => s.length));
+  if (S === 0) throw new ArgumentError('sources must not be empty');
+  const ids = new Int32Array(B * S).fill(model.padId);
+  const mask = new Int32Array(B * S);
+  sources.forEach((s, b) => {
+    for (let i = 0; i < s.length; i++) {
+      ids[b * S + i] = s[i]!;
+      mask[b * S + i] = 1;
+    }
+  });
+  return { ids, mask, B, S };
+}
+
+/** Encoder output projected for every decoder layer, each row repeated `repeat` times, in persistent tensors. */
+export function encodeForDecoding(model: EncoderDecoder, sources: ArrayLike<number>[], repeat: number): { memoryKV: Tensor[]; memoryMask: Int32Array; B: number } {
+  const e = model.engine;
+  const { ids, mask, B, S } = padSources(model, sources);
+  const memoryMask = new Int32Array(B * repeat * S);
+  for (let r = 0; r < B * repeat; r++) memoryMask.set(mask.subarray(Math.floor(r / repeat) * S, (Math.floor(r / repeat) + 1) * S), r * S);
+  const memoryKV = e.noGrad(() => {
+    const projected = model.projectMemory(model.encode(ids, B, S, mask));
+    const out = projected.map((kv) => {
+      const row = S * kv.shape[2]!;
+      const t = e.empty([B * repeat, S, kv.shape[2]!]);
+      const f32 = e.runtime.f32;
+      for (let r = 0; r < B * repeat; r++) f32.copyWithin(t.offset + r * row, kv.offset + Math.floor(r / repeat) * row, kv.offset + (Math.floor(r / repeat) + 1) * row);
+      return t;
+    });
+    e.endStep();
+    return out;
+  });
+  return { memoryKV, memoryMask, B };
+}
+
+/** One decoding step for all rows: each row's last token in, log-probabilities [rows·V] out (float64). */
+export function stepLogProbs(model: EncoderDecoder, tokens: Int32Array, memoryKV: Tensor[], memoryMask: Int32Array, caches: KVCache[], start: number): Float64Array {
+  const e = model.engine;
+  const rows = tokens.length;
+  const V = model.vocabSize;
+  return e.noGrad(() => {
+    const logits = model.head(model.decode(tokens, rows, 1, memoryKV, { memoryMask, start, caches })).toArray();
+    e.endStep();
+    const out = new Float64Array(rows * V);
+    for (let r = 0; r < rows; r++) {
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, logits[r * V + v]!);
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(logits[r * V + v]! - max);
+      const lse = max + Math.log(sum);
+      for (let v = 0; v < V; v++) out[r * V + v] = logits[r * V + v]! - lse;
+    }
+    return out;
+  });
+}
+
+/** Reorders the cached rows: row r takes the keys and values of row parents[r] (positions < length). */
+function reorderCaches(e: Engine, caches: KVCache[], parents: Int32Array): void {
+  const rows = parents.length;
+  for (const c of caches) {
+    const I = c.k.shape[2]!;
+    const n = c.length * I;
+    for (const t of [c.k, c.v]) {
+      const f32 = e.runtime.f32;
+      const copy = new Float32Array(rows * n);
+      for (let r = 0; r < rows; r++) copy.set(f32.subarray(t.offset + parents[r]! * c.capacity * I, t.offset + parents[r]! * c.capacity * I + n), r * n);
+      for (let r = 0; r < rows; r++) f32.set(copy.subarray(r * n, (r + 1) * n), t.offset + r * c.capacity * I);
+    }
+  }
+}
+
+export function checkBeamOptions(o: BeamSearchOptions): Required<BeamSearchOptions> {
+  const r = { lengthPenalty: 1, earlyStopping: false, numReturnSequences: 1, ...o };
+  if (!Number.isInteger(r.numBeams) || r.numBeams < 1) throw new ArgumentError(`numBeams must be an integer ≥ 1, got ${o.numBeams}`);
+  if (!Number.isInteger(r.maxNewTokens) || r.maxNewTokens < 1) throw new ArgumentError(`maxNewTokens must be an integer ≥ 1, got ${o.maxNewTokens}`);
+  if (!Number.isInteger(r.numReturnSequences) || r.numReturnSequences < 1 || r.numReturnSequences > r.numBeams) {
+    throw new ArgumentError(`numReturnSequences must be an integer from 1 to numBeams (${r.numBeams}), got ${o.numReturnSequences}`);
+  }
+  if (!Number.isFinite(r.lengthPenalty)) throw new ArgumentError(`lengthPenalty must be finite, got ${o.lengthPenalty}`);
+  return r;
+}
+
+export function beamSearch(model: EncoderDecoder, sources: ArrayLike<number>[], options: BeamSearchOptions): BeamHypothesis[][] {
+  const o = checkBeamOptions(options);
+  const e = model.engine;
+  const k = o.numBeams;
+  const V = model.vocabSize;
+  const eos = model.eosId;
+  if (o.maxNewTokens > model.maxPositions) throw new ArgumentError(`maxNewTokens ${o.maxNewTokens} exceeds the ${model.maxPositions} positions of this model`);
+  const { memoryKV, memoryMask, B } = encodeForDecoding(model, sources, k);
+  const rows = B * k;
+  const caches = model.newCaches(rows, o.maxNewTokens);
+  const rank = (logProb: number, length: number) => logProb / Math.pow(length, o.lengthPenalty);
+  const beams: number[][] = Array.from({ length: rows }, () => []);
+  // only the first beam of each source is live at the start: k identical beams would fill the search with copies
+  const scores = Float64Array.from({ length: rows }, (_, r) => (r % k === 0 ? 0 : -Infinity));
+  const finished: BeamHypothesis[][] = Array.from({ length: B }, () => []);
+  const done = new Array<boolean>(B).fill(false);
+  const tokens = new Int32Array(rows).fill(model.decoderStartId);
+  const addFinished = (b: number, h: BeamHypothesis) => {
+    const list = finished[b]!;
+    list.push(h);
+    list.sort((x, y) => y.score - x.score);
+    if (list.length > k) list.pop();
+  };
+  try {
+    for (let step = 0; step < o.maxNewTokens; step++) {
+      const lp = stepLogProbs(model, tokens, memoryKV, memoryMask, caches, step);
+      const length = step + 1; // tokens of a hypothesis that ends with this step's token
+      const parents = Int32Array.from({ length: rows }, (_, r) => r);
+      const next: number[][] = beams.map((x) => x);
+      for (let b = 0; b < B; b++) {
+        if (done[b]) continue;
+        // the 2k best (score, beam, token) over the k live beams
+        const cands: { s: number; j: number; v: number }[] = [];
+        for (let j = 0; j < k; j++) {
+          const r = b * k + j;
+          if (scores[r] === -Infinity) continue;
+          for (let v = 0; v < V; v++) {
+            const s = scores[r]! + lp[r * V + v]!;
+            if (s === -Infinity) continue;
+            if (cands.length < 2 * k) {
+              cands.push({ s, j, v });
+              if (cands.length === 2 * k) cands.sort((x, y) => y.s - x.s);
+            } else if (s > cands[2 * k - 1]!.s) {
+              let at = 2 * k - 1;
+              while (at > 0 && cands[at - 1]!.s < s) at--;
+              cands.splice(at, 0, { s, j, v });
+              cands.pop();
+            }
+          }
+        }
+        cands.sort((x, y) => y.s - x.s);
+        let filled = 0;
+        const newScores: number[] = [];
+        cands.forEach((c, i) => {
+          if (filled === k) return;
+          const r = b * k + c.j;
+          if (c.v === eos) {
+            if (i < k) addFinished(b, { tokens: [...beams[r]!, c.v], logProb: c.s, score: rank(c.s, length) });
+            return;
+          }
+          const to = b * k + filled;
+          next[to] = [...beams[r]!, c.v];
+          parents[to] = r;
+          tokens[to] = c.v;
+          newScores.push(c.s);
+          filled++;
+        });
+        for (let j = 0; j < k; j++) scores[b * k + j] = j < filled ? newScores[j]! : -Infinity;
+        for (let j = filled; j < k; j++) tokens[b * k + j] = model.padId;
+        const list = finished[b]!;
+        const bestLive = filled > 0 ? newScores[0]! : -Infinity;
+        if (filled === 0) done[b] = true;
+        else if (list.length >= k) done[b] = o.earlyStopping || list[list.length - 1]!.score >= rank(bestLive, length);
+      }
+      for (let r = 0; r < rows; r++) beams[r] = next[r]!;
+      if (done.every(Boolean)) break;
+      reorderCaches(e, caches, parents);
+    }
+    for (let b = 0; b < B; b++) {
+      if (done[b]) continue;
+      for (let j = 0; j < k; j++) {
+        const r = b * k + j;
+        if (scores[r] !== -Infinity) addFinished(b, { tokens: beams[r]!, logProb: scores[r]!, score: rank(scores[r]!, beams[r]!.length) });
+      }
+    }
+    return finished.map((list) => list.slice(0, o.numReturnSequences));
+  } finally {
+    for (const c of caches) {
+      c.k.dispose();
+      c.v.dispose();
+    }
+    for (const t of memoryKV) t.dispose();
+  }
+}

@@ -1,0 +1,295 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArgumentError, TokenIdError } from '../../src/errors.js';
+import { beamSearch } from '../../src/generate/beam.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { Bart } from '../../src/models/bart.js';
+import { asSeq2Seq, loadModel } from '../../src/models/load.js';
+import type { EncoderDecoder } from '../../src/models/seq2seq.js';
+import { T5 } from '../../src/models/t5.js';
+import { relativePositionBucket } from '../../src/nn/relative-position.js';
+import { Engine } from '../../src/tensor/engine.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { expectBitIdentical, expectClose } from '../util/check.js';
+import { tinyBart, tinyT5 } from '../util/seq2seq-configs.js';
+
+const V = 23;
+
+function ids(n: number, seed: number, lo = 3): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0), lo + (s % (V - lo))));
+}
+
+const FAMILIES: [string, (e: Engine, seed: number) => EncoderDecoder][] = [
+  ['T5 (ReLU, tied head)', (e, s) => new T5(e, tinyT5(), s)],
+  ['T5 v1.1 (gated-GELU, untied head, heads × d_kv ≠ d_model, 3 decoder layers)', (e, s) => new T5(e, tinyT5({ feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, d_kv: 6, num_decoder_layers: 3 }), s)],
+  ['BART', (e, s) => new Bart(e, tinyBart(), s)],
+];
+
+describe('T5 relative position buckets', () => {
+  it('match the bucketing of T5Attention._relative_position_bucket', () => {
+    // bidirectional, 32 buckets, max distance 128 (T5's defaults): 16 per side, 8 exact, then log-spaced
+    const bi = (r: number) => relativePositionBucket(r, true, 32, 128);
+    expect([0, -1, -7, 1, 7].map(bi)).toEqual([0, 1, 7, 17, 23]);
+    // r = 8…127 → 8 + ⌊log(r/8)/log(16)·8⌋, capped at 15
+    expect([-8, -11, -12, -16, -32, -64, -127, -128, -1000].map(bi)).toEqual([8, 8, 9, 10, 12, 14, 15, 15, 15]);
+    expect([8, 16, 1000].map(bi)).toEqual([24, 26, 31]);
+    // causal (decoder): only keys at or before the query; keys after it all read bucket 0
+    const uni = (r: number) => relativePositionBucket(r, false, 32, 128);
+    expect([0, 3, -1, -15, -16, -32, -127, -500].map(uni)).toEqual([0, 0, 1, 15, 16, 21, 31, 31]);
+  });
+});
+
+describe('encoder-decoder models', () => {
+  let e: Engine;
+  beforeAll(async () => {
+    e = await Engine.create({ threads: 2 });
+  });
+  afterAll(async () => {
+    await e.dispose();
+  });
+
+  const logitsOf = (m: EncoderDecoder, src: number[][], dec: number[][], mask?: number[][]) => {
+    const out = e.noGrad(() => {
+      const r = m.forward({ inputIds: src, attentionMask: mask, decoderInputIds: dec });
+      return { logits: r.logits.toArray(), memory: r.encoderLastHiddenState.toArray() };
+    });
+    e.endStep();
+    return out;
+  };
+
+  for (const [name, make] of FAMILIES) {
+    describe(name, () => {
+      it('the decoder at step t is unaffected by target tokens after t; the encoder by the decoder input', () => {
+        const m = make(e, 1);
+        const src = [ids(9, 1)];
+        const a = ids(12, 2);
+        const b = [...a.slice(0, 5), ...ids(7, 77)];
+        const ra = logitsOf(m, src, [a]);
+        const rb = logitsOf(m, src, [b]);
+        expectBitIdentical(ra.logits.subarray(0, 5 * V), rb.logits.subarray(0, 5 * V), 'positions before the change');
+        expect(ra.logits.subarray(5 * V, 6 * V)).not.toEqual(rb.logits.subarray(5 * V, 6 * V));
+        expectBitIdentical(ra.memory, rb.memory, 'encoder output');
+        m.dispose();
+      });
+
+      it('changing the source changes every decoder position through cross-attention; source padding is masked', () => {
+        const m = make(e, 2);
+        const dec = [ids(6, 3)];
+        const src = ids(8, 4);
+        const base = logitsOf(m, [src], dec).logits;
+        const changed = logitsOf(m, [[...src.slice(0, 7), (src[7]! + 1 - 3) % (V - 3) + 3]], dec).logits;
+        for (let t = 0; t < 6; t++) expect(changed.subarray(t * V, (t + 1) * V)).not.toEqual(base.subarray(t * V, (t + 1) * V));
+        // the same source padded to 11 with two different fillers: the same logits
+        const mask = [[...new Array(8).fill(1), 0, 0, 0]];
+        const p1 = logitsOf(m, [[...src, 5, 6, 7]], dec, mask).logits;
+        const p2 = logitsOf(m, [[...src, 9, 3, 4]], dec, mask).logits;
+        expectBitIdentical(p1, p2, 'padded sources');
+        if (m instanceof T5) expectClose(p1, base, 1e-5, 1e-5, 'padded vs unpadded');
+        m.dispose();
+      });
+
+      it('KV-cached decoding gives the logits of a full decoder pass at every step', () => {
+        const m = make(e, 3);
+        const src = ids(7, 5);
+        const dec = ids(10, 6);
+        const full = logitsOf(m, [src], [dec]).logits;
+        const { memoryKV, memory } = e.noGrad(() => {
+          const memory = m.encode(Int32Array.from(src), 1, 7);
+          return { memory, memoryKV: m.projectMemory(memory) };
+        });
+        expect(memory.shape).toEqual([1, 7, m instanceof T5 ? m.config.d_model : 16]);
+        const caches = m.newCaches(1, 10);
+        let pos = 0;
+        for (const chunk of [dec.slice(0, 3), ...dec.slice(3).map((t) => [t])]) {
+          const logits = e.noGrad(() => m.head(m.decode(Int32Array.from(chunk), 1, chunk.length, memoryKV, { start: pos, caches })).toArray());
+          expectClose(logits, full.subarray(pos * V, (pos + chunk.length) * V), 1e-5, 1e-5, `positions ${pos}…`);
+          pos += chunk.length;
+        }
+        e.endStep();
+        for (const c of caches) c.k.dispose(), c.v.dispose();
+        m.dispose();
+      });
+
+      it('labels are shifted right into decoder inputs, -100 ignored; the loss is the mean over labelled positions', () => {
+        const m = make(e, 4);
+        const src = [ids(5, 7), ids(5, 8)];
+        const labels = [ids(4, 9), [...ids(2, 10), -100, -100]];
+        const dec = m.shiftRight(Int32Array.from(labels.flat()), 2, 4);
+        expect([...dec]).toEqual([m.decoderStartId, ...labels[0]!.slice(0, 3), m.decoderStartId, ...labels[1]!.slice(0, 2), m.padId]);
+        const r = e.noGrad(() => m.forward({ inputIds: src, labels }));
+        const logits = r.logits.toArray();
+        let sum = 0;
+        let n = 0;
+        labels.flat().forEach((y, p) => {
+          if (y < 0) return;
+          const row = logits.subarray(p * V, (p + 1) * V);
+          const max = Math.max(...row);
+          sum += max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0)) - row[y]!;
+          n++;
+        });
+        expect(r.loss).toBeCloseTo(sum / n, 5);
+        e.endStep();
+        m.dispose();
+      });
+
+      it('saves with the Hugging Face names and loads back the same model (loadModel picks the family)', async () => {
+        const m = make(e, 5);
+        const dir = await mkdtemp(join(tmpdir(), 'sf-s2s-'));
+        try {
+          await m.save(dir);
+          const st = readSafetensors(new Uint8Array(await (await import('node:fs/promises')).readFile(join(dir, 'model.safetensors'))));
+          const names = [...st.tensors.keys()];
+          if (m instanceof T5) {
+            expect(names).toContain('shared.weight');
+            expect(names).toContain('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight');
+            expect(names).toContain('decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight');
+            expect(names).not.toContain('encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight');
+            expect(names).toContain('decoder.block.1.layer.1.EncDecAttention.k.weight');
+            expect(names).toContain('decoder.final_layer_norm.weight');
+            if (m.config.feed_forward_proj === 'gated-gelu') {
+              expect(names).toContain('decoder.block.2.layer.2.DenseReluDense.wi_0.weight');
+              expect(names).toContain('lm_head.weight');
+              expect(st.tensors.get('encoder.block.0.layer.0.SelfAttention.q.weight')!.shape).toEqual([24, 16]);
+            } else {
+              expect(names).toContain('encoder.block.1.layer.1.DenseReluDense.wi.weight');
+              expect(names).not.toContain('lm_head.weight');
+            }
+          } else {
+            expect(names).toContain('model.shared.weight');
+            expect(st.tensors.get('model.encoder.embed_positions.weight')!.shape).toEqual([34, 16]);
+            expect(names).toContain('model.decoder.layernorm_embedding.bias');
+            expect(names).toContain('model.decoder.layers.1.encoder_attn.v_proj.bias');
+            expect(names).toContain('model.encoder.layers.0.final_layer_norm.weight');
+            expect(st.tensors.get('final_logits_bias')!.shape).toEqual([1, V]);
+          }
+          const back = asSeq2Seq(await loadModel(e, dir));
+          expect(back.constructor).toBe(m.constructor);
+          const src = [ids(6, 11)];
+          const dec = [ids(5, 12)];
+          expectBitIdentical(logitsOf(back, src, dec).logits, logitsOf(m, src, dec).logits, 'logits after the round trip');
+          back.dispose();
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+          m.dispose();
+        }
+      });
+
+      it('beam search with one beam equals greedy decoding by full re-computation', () => {
+        const m = make(e, 6);
+        const sources = [ids(6, 13), ids(4, 14), ids(9, 15)];
+        const beams = beamSearch(m, sources, { numBeams: 1, maxNewTokens: 8 });
+        sources.forEach((src, i) => {
+          const out: number[] = [];
+          for (let step = 0; step < 8; step++) {
+            const logits = logitsOf(m, [src], [[m.decoderStartId, ...out]]).logits.subarray(step * V, (step + 1) * V);
+            let best = 0;
+            for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;
+            out.push(best);
+            if (best === m.eosId) break;
+          }
+          expect(beams[i]![0]!.tokens).toEqual(out);
+        });
+        m.dispose();
+      });
+    });
+  }
+
+  it('beam search returns the highest-scoring sequence (checked against exhaustive search), n-best in order', () => {
+    // a vocabulary of 5 (eos = 1) and 3 target tokens: 5 + 5² + 5³ sequences, scored exactly
+    const m = new T5(e, tinyT5({ vocab_size: 5, eos_token_id: 1 }), 21);
+    const VV = 5;
+    const src = [3, 4, 2, 3];
+    const logProbs = (prefix: number[]) => {
+      const l = logitsOf(m, [src], [[m.decoderStartId, ...prefix]]).logits.subarray(prefix.length * VV, (prefix.length + 1) * VV);
+      const max = Math.max(...l);
+      const lse = max + Math.log(l.reduce((s, x) => s + Math.exp(x - max), 0));
+      return Array.from(l, (x) => x - lse);
+    };
+    for (const lengthPenalty of [1, 0, -0.5]) {
+      const all: { tokens: number[]; score: number }[] = [];
+      const walk = (prefix: number[], lp: number) => {
+        const p = logProbs(prefix);
+        for (let v = 0; v < VV; v++) {
+          const tokens = [...prefix, v];
+          const s = lp + p[v]!;
+          if (v === 1 || tokens.length === 3) all.push({ tokens, score: s / tokens.length ** lengthPenalty });
+          else walk(tokens, s);
+        }
+      };
+      walk([], 0);
+      all.sort((a, b) => b.score - a.score);
+      // 25 beams hold every prefix of length ≤ 2: the search is exhaustive
+      const got = beamSearch(m, [src], { numBeams: 25, maxNewTokens: 3, lengthPenalty, earlyStopping: true, numReturnSequences: 5 })[0]!;
+      expect(got.map((h) => h.tokens)).toEqual(all.slice(0, 5).map((h) => h.tokens));
+      got.forEach((h, i) => expect(h.score).toBeCloseTo(all[i]!.score, 4));
+    }
+    m.dispose();
+  });
+
+  it('generate streams greedy tokens, samples with a seed, and yields the best beam', async () => {
+    const m = new Bart(e, tinyBart(), 8);
+    const src = ids(6, 31);
+    const collect = async (it: AsyncGenerator<number>) => {
+      const out: number[] = [];
+      for await (const t of it) out.push(t);
+      return out;
+    };
+    const greedy = await collect(m.generate(src, { maxNewTokens: 7 }));
+    expect(greedy).toEqual(beamSearch(m, [src], { numBeams: 1, maxNewTokens: 7 })[0]![0]!.tokens);
+    const s1 = await collect(m.generate(src, { maxNewTokens: 7, doSample: true, temperature: 2, seed: 4 }));
+    expect(await collect(m.generate(src, { maxNewTokens: 7, doSample: true, temperature: 2, seed: 4 }))).toEqual(s1);
+    const beam = await collect(m.generate(src, { maxNewTokens: 7, numBeams: 3 }));
+    expect(beam).toEqual(beamSearch(m, [src], { numBeams: 3, maxNewTokens: 7 })[0]![0]!.tokens);
+    expect(() => beamSearch(m, [src], { numBeams: 2, maxNewTokens: 7, numReturnSequences: 3 })).toThrow(ArgumentError);
+    expect(() => m.forward({ inputIds: [[1, 2, 99]], decoderInputIds: [[2]] })).toThrow(TokenIdError);
+    expect(() => m.forward({ inputIds: [new Array(40).fill(5)], decoderInputIds: [[2]] })).toThrow(/longer than the 32 positions/);
+    m.dispose();
+  });
+
+  // BART learns these in a few hundred steps; T5, whose only position signal is the bucketed relative
+  // bias, needs a higher rate and twice the steps
+  const LEARNERS = [
+    ['BART', 'copy', 400, 3e-3],
+    ['BART', 'reverse', 400, 3e-3],
+    ['T5', 'reverse', 800, 1e-2],
+  ] as const;
+  for (const [family, task, steps, lr] of LEARNERS) {
+    it(`a tiny ${family} learns to ${task} short sequences (greedy decoding of 50 distinct fresh draws)`, () => {
+      const target = (x: number[]) => (task === 'copy' ? x : [...x].reverse());
+      const m: EncoderDecoder =
+        family === 'T5'
+          ? new T5(e, tinyT5({ vocab_size: 10, d_model: 32, d_kv: 8, d_ff: 64, num_heads: 4, num_layers: 2, relative_attention_num_buckets: 32 }), 3)
+          : new Bart(e, tinyBart({ vocab_size: 10, d_model: 32, encoder_ffn_dim: 64, decoder_ffn_dim: 64, pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0, bos_token_id: null }), 3);
+      const trainer = new Trainer(m, { lr, totalSteps: steps, warmup: 20, schedule: 'linear', weightDecay: 0, clip: 1, seed: 1 });
+      let s = 12345;
+      const rand = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
+      const sample = () => Array.from({ length: 3 + Math.floor(rand() * 3) }, () => 2 + Math.floor(rand() * 8));
+      const batchOf = (srcs: number[][]) => {
+        const S = 5;
+        const T = 6;
+        const inputIds = new Int32Array(srcs.length * S);
+        const attentionMask = new Int32Array(srcs.length * S);
+        const labels = new Int32Array(srcs.length * T).fill(-100);
+        srcs.forEach((x, b) => {
+          x.forEach((t, i) => ((inputIds[b * S + i] = t), (attentionMask[b * S + i] = 1)));
+          [...target(x), 1].forEach((t, i) => (labels[b * T + i] = t));
+        });
+        return { inputIds, attentionMask, B: srcs.length, S, T, labels, decoderInputIds: m.shiftRight(labels, srcs.length, T) };
+      };
+      for (let step = 0; step < steps; step++) trainer.step(batchOf(Array.from({ length: 32 }, sample)));
+      const seen = new Set<string>();
+      const tests: number[][] = [];
+      while (tests.length < 50) {
+        const x = sample();
+        if (!seen.has(x.join())) seen.add(x.join()), tests.push(x);
+      }
+      const out = beamSearch(m, tests, { numBeams: 1, maxNewTokens: 7 });
+      const correct = tests.filter((x, i) => out[i]![0]!.tokens.join() === [...target(x), 1].join()).length;
+      expect(correct).toBeGreaterThanOrEqual(48);
+      m.dispose();
+    });
+  }
+});
