@@ -26,6 +26,11 @@ export class Progress {
     }
   }
 
+  /** A line of its own (an evaluation result) above the bar. */
+  note(text: string): void {
+    this.out.write(this.out.isTTY ? `\r${text}\x1b[K\n` : `${text}\n`);
+  }
+
   finish(): void {
     if (this.out.isTTY) this.out.write('\n');
   }

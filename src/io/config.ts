@@ -56,6 +56,12 @@ export interface BertFields {
   max_position_embeddings: number; type_vocab_size: number;
   initializer_range: number; layer_norm_eps: number;
   position_embedding_type: 'absolute' | 'relative_key' | 'relative_key_query';
+  /**
+   * simdformer's pre-LN option (not a transformers field): blocks compute x + f(LN(x)) and a final
+   * LayerNorm (`bert.encoder.final_layer_norm`) follows the last one. transformers' BertModel ignores the
+   * field and would run such weights post-LN, so keep pre-LN checkpoints to simdformer.
+   */
+  pre_norm: boolean;
   use_cache: boolean; classifier_dropout: number | null;
   pad_token_id: number | null; bos_token_id: number | null; eos_token_id: number | null;
   tie_word_embeddings: boolean;
@@ -145,6 +151,7 @@ const BERT: Family<BertFields> = {
     max_position_embeddings: int(512), type_vocab_size: int(2),
     initializer_range: num(0.02, { min: 0 }), layer_norm_eps: positive(1e-12),
     position_embedding_type: oneOf('absolute', ['absolute', 'relative_key', 'relative_key_query'] as const),
+    pre_norm: bool(false),
     use_cache: bool(true), classifier_dropout: orNull(prob(0.1)),
     pad_token_id: tokenId(0), bos_token_id: tokenId(null), eos_token_id: tokenId(null),
     tie_word_embeddings: bool(true),

@@ -1,6 +1,6 @@
 /**
  * BERT: the auto-encoding family. Token + segment + position embeddings and an embedding LayerNorm,
- * post-LN encoder blocks with bidirectional self-attention and a padding mask, a pooler (tanh on
+ * post-LN (or, with `pre_norm`, pre-LN) encoder blocks with bidirectional self-attention and a padding mask, a pooler (tanh on
  * [CLS]), and the heads: masked LM (transform + GELU + LayerNorm + decoder tied to the word embeddings
  * + bias), next-sentence prediction, sequence classification (on the pooled [CLS]) and token
  * classification. Hugging Face `bert` config fields and weight names (src/io/names/bert.ts).
@@ -80,6 +80,8 @@ export class Bert extends Module {
   readonly tokenType: Embedding;
   readonly embNorm: LayerNorm;
   readonly layer: ModuleList<TransformerBlock>;
+  /** After the last block of a pre-LN encoder (config `pre_norm`). */
+  readonly finalNorm: LayerNorm | null;
   readonly pooler: Linear | null;
   readonly mlmTransform: Linear | null;
   readonly mlmNorm: LayerNorm | null;
@@ -120,7 +122,7 @@ export class Bert extends Module {
           headDim: H / c.num_attention_heads,
           dFF: c.intermediate_size,
           activation: this.activation,
-          norm: 'post',
+          norm: c.pre_norm ? 'pre' : 'post',
           normType: 'layernorm',
           eps: c.layer_norm_eps,
           bias: true,
@@ -133,6 +135,7 @@ export class Bert extends Module {
         }),
     );
     this.layer = this.child('layer', new ModuleList(engine, blocks));
+    this.finalNorm = c.pre_norm ? this.child('final_norm', new LayerNorm(engine, H, c.layer_norm_eps)) : null;
     const h = this.head;
     this.pooler = h === 'pretraining' || h === 'sequence-classification' ? this.child('pooler', new Linear(engine, H, H, { init })) : null;
     const mlm = h === 'pretraining' || h === 'masked-lm';
@@ -155,7 +158,7 @@ export class Bert extends Module {
     x = this.embNorm.forward(x);
     if (this.training && c.hidden_dropout_prob > 0) x = dropout(x, c.hidden_dropout_prob, this.engine.nextDropoutSeed());
     for (const block of this.layer.items) x = block.forward(x, { keyMask: batch.attentionMask });
-    return x;
+    return this.finalNorm ? this.finalNorm.forward(x) : x;
   }
 
   /** tanh(W·h[CLS] + b): [B, H]. */

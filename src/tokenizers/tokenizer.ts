@@ -82,7 +82,14 @@ export class Tokenizer {
       add_special_tokens: options.addSpecialTokens ?? true,
       return_token_type_ids: true,
     });
-    return { ids: e.ids, tokenTypeIds: e.token_type_ids ?? e.ids.map(() => 0), attentionMask: e.attention_mask };
+    // @huggingface/tokenizers' WordLevel gives `undefined` for a word outside its vocabulary where the
+    // Rust library gives the unknown token's id
+    let ids: (number | undefined)[] = e.ids;
+    if (ids.some((id) => id === undefined)) {
+      if (this.unkId === undefined) throw new TokenizerError(`text has a token outside the vocabulary and the tokenizer has no unknown token: ${JSON.stringify(text.slice(0, 80))}`);
+      ids = ids.map((id) => id ?? this.unkId!);
+    }
+    return { ids: ids as number[], tokenTypeIds: e.token_type_ids ?? ids.map(() => 0), attentionMask: e.attention_mask };
   }
 
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {

@@ -23,6 +23,8 @@ export interface BertPretrainOptions {
   out: string;
   vocabSize: number;
   nsp: boolean;
+  /** Pre-LN blocks and a final LayerNorm (config `pre_norm`): trains faster at small scale. */
+  preNorm?: boolean;
   steps: number;
   batch: number;
   maxLen: number;
@@ -91,7 +93,7 @@ export async function pretrainBert(opts: BertPretrainOptions) {
   const config = parseConfig({
     model_type: 'bert', architectures: [opts.nsp ? 'BertForPreTraining' : 'BertForMaskedLM'], vocab_size: tokenizer.vocabSize,
     hidden_size: opts.hidden, num_hidden_layers: opts.layers, num_attention_heads: opts.heads, intermediate_size: opts.ffn,
-    max_position_embeddings: Math.max(opts.maxLen, 128), pad_token_id: padId, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: Math.max(opts.maxLen, 128), pad_token_id: padId, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, pre_norm: opts.preNorm ?? false,
   }) as BertConfig;
   const model = new Bert(engine, config, opts.seed);
   model.tokenizer = tokenizer;

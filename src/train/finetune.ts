@@ -41,7 +41,7 @@ export interface FinetuneOptions {
   threads: number | 'auto';
   seed: number;
   /** Model shape when `from` is 'none'. */
-  scratch: { vocabSize: number; layers: number; hidden: number; heads: number; ffn: number };
+  scratch: { vocabSize: number; layers: number; hidden: number; heads: number; ffn: number; preNorm?: boolean };
   onStep?: (step: number, total: number, loss: number) => void;
 }
 
@@ -118,7 +118,7 @@ export async function finetune(opts: FinetuneOptions) {
     const s = opts.scratch;
     const config = parseConfig({
       model_type: 'bert', architectures: [architecture], vocab_size: tokenizer.vocabSize, hidden_size: s.hidden, num_hidden_layers: s.layers,
-      num_attention_heads: s.heads, intermediate_size: s.ffn, max_position_embeddings: Math.max(128, opts.maxLen), pad_token_id: tokenizer.padId ?? 0, id2label,
+      num_attention_heads: s.heads, intermediate_size: s.ffn, max_position_embeddings: Math.max(128, opts.maxLen), pad_token_id: tokenizer.padId ?? 0, id2label, pre_norm: s.preNorm ?? false,
     }) as BertConfig;
     model = new Bert(engine, config, opts.seed);
   } else {

@@ -100,6 +100,41 @@ describe('the simdformer command', () => {
     expect(pt.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['the', 'cat', 'sat']);
   });
 
+  it('pretrain t5 and bart (denoising) → checkpoints; finetune seq2seq --task g2p from scratch and from the pre-trained BART; eval --task g2p', async () => {
+    const tiny = ['--d-model', '16', '--layers', '1', '--heads', '2', '--ffn', '32', '--threads', '1'];
+    for (const family of ['t5', 'bart']) {
+      const out = join(dir, `pre-${family}`);
+      const r = cli('pretrain', family, '--data', join(dir, 'text.txt'), '--out', out, '--steps', '4', '--batch', '4', '--max-len', '32', '--vocab', '400', '--eval-every', '2', ...tiny);
+      expect(r.stderr).not.toMatch(/Error/);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/held-out denoising loss \d/);
+      const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+      expect(config).toMatchObject({ model_type: family, architectures: [family === 't5' ? 'T5ForConditionalGeneration' : 'BartForConditionalGeneration'], d_model: 16 });
+      const vocab = JSON.parse(await readFile(join(out, 'tokenizer.json'), 'utf8')).added_tokens.map((t: { content: string }) => t.content);
+      expect(vocab).toEqual(expect.arrayContaining(family === 't5' ? ['<pad>', '</s>', '<extra_id_0>', '<extra_id_99>'] : ['<s>', '<pad>', '</s>', '<mask>']));
+    }
+    const quick = ['--fraction', '0.002', '--epochs', '1', '--batch', '16', '--eval-every', '5', '--eval-words', '10', '--test-words', '12', '--beams', '2'];
+    for (const [from, arch] of [['none', 't5'], [join(dir, 'pre-bart'), 'bart']] as const) {
+      const out = join(dir, `g2p-${arch}`);
+      const r = cli('finetune', 'seq2seq', '--task', 'g2p', '--from', from, '--arch', arch, '--out', out, ...quick, ...tiny);
+      expect(r.stderr).not.toMatch(/Error/);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/test \(12 words, beam 2\): word error \d+\.\d+ %, phoneme error \d+\.\d+ %/);
+      const test = JSON.parse(await readFile(join(out, 'g2p-test.json'), 'utf8'));
+      expect(test).toMatchObject({ beams: 2, words: 12 });
+      const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines[0]).toMatchObject({ step: 5 });
+      expect(lines[0].valWer).toBeGreaterThanOrEqual(0);
+      expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')).model_type).toBe(arch);
+    }
+    const ev = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--words', '9', '--beams', '1', '--threads', '1');
+    expect(ev.status).toBe(0);
+    expect(JSON.parse(ev.stdout)).toMatchObject({ task: 'g2p', split: 'test', beams: 1, words: 9 });
+    const wrong = cli('eval', '--from', join(dir, 'pre-t5'), '--data', join(dir, 'text.txt'), '--threads', '1');
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/holds a t5 model; this needs a causal language model/);
+  });
+
   it('bad flags get an error that says what is accepted; --help prints the options', () => {
     const bad = cli('pretrain', 'gpt', '--data', 'x', '--out', 'y', '--stepz', '3');
     expect(bad.status).toBe(2);

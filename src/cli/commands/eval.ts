@@ -1,18 +1,24 @@
 import { packClm } from '../../data/clm.js';
 import { loadTextDocuments } from '../../data/text.js';
 import { ArgumentError } from '../../errors.js';
-import { asCausalLM, loadModel } from '../../models/load.js';
+import { cmudictDataset } from '../../data/cmudict.js';
+import { asCausalLM, asSeq2Seq, loadModel } from '../../models/load.js';
+import { evaluateG2p } from '../../train/g2p.js';
 import { Engine } from '../../tensor/engine.js';
 import { validationBatches } from '../../train/lm-pretrain.js';
 import { helpText, intFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 
 export const EVAL: CommandSpec = {
   name: 'eval',
-  summary: 'Loss, perplexity and bits per byte of a checkpoint on text, as JSON.',
-  usage: 'simdformer eval --from <dir> --data <file|dir|brown> [options]',
+  summary: 'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), or word and phoneme error on a task (T5/BART).',
+  usage: 'simdformer eval --from <dir> --data <file|dir|brown> [options]\n       simdformer eval --from <dir> --task g2p [--split test] [--beams 5]',
   flags: {
     from: { type: 'string', help: 'checkpoint folder' },
     data: { type: 'string', help: "text to score: a file, a folder, or 'brown'" },
+    task: { type: 'string', help: "score an encoder-decoder on a task instead: 'g2p' (CMUdict)", choices: ['g2p'] },
+    split: { type: 'string', help: 'with --task: the split to score', default: 'test', choices: ['validation', 'test'] },
+    beams: { type: 'string', help: 'with --task: beam width (1: greedy)', default: '5' },
+    words: { type: 'string', help: 'with --task: score only the first N words of the split (0: all)', default: '0' },
     batch: { type: 'string', help: 'windows per forward pass', default: '8' },
     'max-windows': { type: 'string', help: 'score at most this many windows', default: '100000' },
     threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
@@ -27,6 +33,16 @@ export async function run(argv: string[]): Promise<void> {
   }
   const engine = await Engine.create({ threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256) });
   try {
+    if (v.task !== undefined) {
+      if (v.task !== 'g2p') throw new ArgumentError(`eval: unknown task ${JSON.stringify(v.task)}; tasks: g2p`);
+      const model = asSeq2Seq(await loadModel(engine, stringFlag(v, 'from')), String(v.from));
+      const split = cmudictDataset()[v.split as 'validation' | 'test'];
+      const beams = intFlag(v, 'beams', 1, 64);
+      const s = evaluateG2p(model, split, { beams, limit: intFlag(v, 'words', 0) || undefined });
+      const result = { task: 'g2p', split: v.split, beams, words: s.words, wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads };
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      return;
+    }
     const model = asCausalLM(await loadModel(engine, stringFlag(v, 'from')), String(v.from));
     const tok = model.tokenizer;
     if (!tok) throw new ArgumentError('the checkpoint has no tokenizer.json');

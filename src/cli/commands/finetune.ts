@@ -2,10 +2,11 @@ import { ArgumentError } from '../../errors.js';
 import { finetune, type Metrics, type Task } from '../../train/finetune.js';
 import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
+import { runSeq2Seq } from './finetune-seq2seq.js';
 
 export const FINETUNE: CommandSpec = {
   name: 'finetune',
-  summary: 'Fine-tune BERT: classify (a label per text) or tag (a label per word), from a pre-trained checkpoint or from scratch.',
+  summary: 'Fine-tune BERT: classify (a label per text) or tag (a label per word), from a pre-trained checkpoint or from scratch. (`finetune seq2seq --help`: T5/BART.)',
   usage: 'simdformer finetune classify|tag --from <pretrained dir | none> --data spam|brown-pos|<file.jsonl> --out <dir> [options]',
   flags: {
     from: { type: 'string', help: "a pre-trained BERT checkpoint, or 'none' (random weights, WordPiece trained on the task)" },
@@ -24,6 +25,7 @@ export const FINETUNE: CommandSpec = {
     hidden: { type: 'string', help: 'with --from none: hidden size', default: '128' },
     heads: { type: 'string', help: 'with --from none: attention heads', default: '4' },
     ffn: { type: 'string', help: 'with --from none: intermediate size', default: '512' },
+    'pre-norm': { type: 'boolean', help: 'with --from none: pre-LN blocks and a final LayerNorm (simdformer option, not loadable by transformers)', default: false },
   },
 };
 
@@ -42,7 +44,8 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(helpText(FINETUNE));
     return;
   }
-  if (task !== 'classify' && task !== 'tag') throw new ArgumentError(`finetune: unknown task ${JSON.stringify(task)}; tasks: classify, tag`);
+  if (task === 'seq2seq') return runSeq2Seq(rest);
+  if (task !== 'classify' && task !== 'tag') throw new ArgumentError(`finetune: unknown task ${JSON.stringify(task)}; tasks: classify, tag, seq2seq`);
   const v = parseFlags(FINETUNE, rest);
   if (v === 'help') {
     process.stdout.write(helpText(FINETUNE));
@@ -63,7 +66,7 @@ export async function run(argv: string[]): Promise<void> {
     freeze: v.freeze === true,
     threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
     seed: intFlag(v, 'seed', 0),
-    scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), hidden: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn') },
+    scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), hidden: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn'), preNorm: v['pre-norm'] === true },
     onStep: (step, total, loss) => (progress ??= new Progress(total)).update(step, { loss: loss.toFixed(3) }),
   });
   progress?.finish();

@@ -4,6 +4,7 @@ import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../
 import type { ScheduleName } from '../../train/schedule.js';
 import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec, type Parsed } from '../args.js';
 import { Progress } from '../progress.js';
+import { pretrainSeq2Seq, SEQ2SEQ_PRETRAIN_DEFAULTS } from '../../train/seq2seq-pretrain.js';
 import { writeLossCurve } from './report.js';
 
 const d = GPT_PRETRAIN_DEFAULTS;
@@ -78,6 +79,7 @@ export const PRETRAIN_BERT: CommandSpec = {
     out: { type: 'string', help: 'checkpoint folder (config.json, model.safetensors, tokenizer.json)' },
     vocab: { type: 'string', help: 'WordPiece vocabulary size', default: String(db.vocabSize) },
     'no-nsp': { type: 'boolean', help: 'masked LM alone (RoBERTa style): single segments, no NSP head', default: false },
+    'pre-norm': { type: 'boolean', help: 'pre-LN blocks and a final LayerNorm (simdformer option: trains faster at small scale; not loadable by transformers)', default: false },
     steps: { type: 'string', help: 'optimizer steps', default: String(db.steps) },
     batch: { type: 'string', help: 'sequences per step', default: String(db.batch) },
     'max-len': { type: 'string', help: 'tokens per sequence, [CLS] and [SEP]s included', default: String(db.maxLen) },
@@ -105,6 +107,7 @@ async function runBert(argv: string[]): Promise<void> {
     out: stringFlag(v, 'out'),
     vocabSize: intFlag(v, 'vocab', 16, 1 << 20),
     nsp: v['no-nsp'] !== true,
+    preNorm: v['pre-norm'] === true,
     steps: intFlag(v, 'steps'),
     batch: intFlag(v, 'batch'),
     maxLen: intFlag(v, 'max-len', 8, 4096),
@@ -123,6 +126,8 @@ async function runBert(argv: string[]): Promise<void> {
   const result = await pretrainBert({
     ...opts,
     onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3) }),
+    onEval: (ev) =>
+      progress.note(`step ${ev.step}: held-out loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %${ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : ''}`),
   });
   progress.finish();
   const ev = result.lastEval!;
@@ -135,15 +140,80 @@ async function runBert(argv: string[]): Promise<void> {
   await result.engine.dispose();
 }
 
+const ds = SEQ2SEQ_PRETRAIN_DEFAULTS;
+
+export const PRETRAIN_SEQ2SEQ: CommandSpec = {
+  name: 'pretrain t5|bart',
+  summary: 'Pre-train an encoder-decoder by denoising: T5 span corruption or BART text infilling + sentence permutation, with a byte-level BPE trained on the text.',
+  usage: 'simdformer pretrain t5|bart --data <file|dir|brown> --out <dir> [options]',
+  flags: {
+    data: { type: 'string', help: "training text: a file, a folder of text files, or 'brown' (embedded)" },
+    out: { type: 'string', help: 'checkpoint folder (config.json, model.safetensors, tokenizer.json)' },
+    vocab: { type: 'string', help: 'BPE vocabulary size (special tokens and T5 sentinels included)', default: String(ds.vocabSize) },
+    steps: { type: 'string', help: 'optimizer steps', default: String(ds.steps) },
+    batch: { type: 'string', help: 'examples per step', default: String(ds.batch) },
+    'max-len': { type: 'string', help: 'tokens of text per example before noising', default: String(ds.maxLen) },
+    lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay)', default: String(ds.lr) },
+    warmup: { type: 'string', help: 'linear warm-up steps', default: String(ds.warmup) },
+    'd-model': { type: 'string', help: 'model width', default: String(ds.dModel) },
+    layers: { type: 'string', help: 'encoder and decoder blocks (each)', default: String(ds.layers) },
+    heads: { type: 'string', help: 'attention heads', default: String(ds.heads) },
+    ffn: { type: 'string', help: 'feed-forward width', default: String(ds.ffn) },
+    threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+    seed: { type: 'string', help: 'seed of initialisation, order and noise', default: String(ds.seed) },
+    'eval-every': { type: 'string', help: 'held-out loss every N steps (0: only at the end)', default: String(ds.evalEvery) },
+  },
+};
+
+async function runSeq2Seq(family: 't5' | 'bart', argv: string[]): Promise<void> {
+  const v = parseFlags(PRETRAIN_SEQ2SEQ, argv);
+  if (v === 'help') {
+    process.stdout.write(helpText(PRETRAIN_SEQ2SEQ));
+    return;
+  }
+  const dModel = intFlag(v, 'd-model', 1, 65536);
+  const heads = intFlag(v, 'heads', 1, 1024);
+  if (dModel % heads !== 0) throw new ArgumentError(`--d-model ${dModel} must be divisible by --heads ${heads}`);
+  const steps = intFlag(v, 'steps');
+  const progress = new Progress(steps);
+  const r = await pretrainSeq2Seq({
+    family,
+    data: stringFlag(v, 'data'),
+    out: stringFlag(v, 'out'),
+    vocabSize: intFlag(v, 'vocab', 16, 1 << 20),
+    steps,
+    batch: intFlag(v, 'batch'),
+    maxLen: intFlag(v, 'max-len', 16, 4096),
+    lr: numberFlag(v, 'lr', 1e-8, 10),
+    warmup: intFlag(v, 'warmup', 0),
+    dModel,
+    layers: intFlag(v, 'layers', 1, 256),
+    heads,
+    ffn: intFlag(v, 'ffn', 1, 1 << 20),
+    threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    seed: intFlag(v, 'seed', 0),
+    evalEvery: intFlag(v, 'eval-every', 0),
+    onStep: (s) => progress.update(s.step + 1, { loss: s.loss.toFixed(3) }),
+    onEval: (step, loss) => progress.note(`step ${step}: held-out loss ${loss.toFixed(3)}`),
+  });
+  progress.finish();
+  process.stdout.write(
+    `trained ${r.trainer.globalStep} steps in ${r.seconds.toFixed(0)} s on ${r.engine.threads} threads (${Math.round(r.tokensPerSecond).toLocaleString('en-US')} tokens/s, source + target)\n` +
+      `held-out denoising loss ${r.valLoss.toFixed(3)}\ncheckpoint: ${stringFlag(v, 'out')}\n`,
+  );
+  await r.engine.dispose();
+}
+
 export async function run(argv: string[]): Promise<void> {
   const [family, ...rest] = argv;
   if (family === 'bert') return runBert(rest);
+  if (family === 't5' || family === 'bart') return runSeq2Seq(family, rest);
   if (family !== 'gpt') {
     if (family === '--help' || family === undefined) {
-      process.stdout.write(`${helpText(PRETRAIN_GPT)}\n${helpText(PRETRAIN_BERT)}`);
+      process.stdout.write(`${helpText(PRETRAIN_GPT)}\n${helpText(PRETRAIN_BERT)}\n${helpText(PRETRAIN_SEQ2SEQ)}`);
       return;
     }
-    throw new ArgumentError(`pretrain: unknown model family ${JSON.stringify(family)}; families: gpt, bert`);
+    throw new ArgumentError(`pretrain: unknown model family ${JSON.stringify(family)}; families: gpt, bert, t5, bart`);
   }
   const v = parseFlags(PRETRAIN_GPT, rest);
   if (v === 'help') {

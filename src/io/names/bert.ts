@@ -21,6 +21,7 @@ export const BERT_NAMES: NameMap = {
     { internal: 'layer\\.(\\d+)\\.ffn\\.up\\.(weight|bias)', hf: `${L}.intermediate.dense.$2` },
     { internal: 'layer\\.(\\d+)\\.ffn\\.down\\.(weight|bias)', hf: `${L}.output.dense.$2` },
     { internal: 'layer\\.(\\d+)\\.ffn_norm\\.(weight|bias)', hf: `${L}.output.LayerNorm.$2` },
+    { internal: 'final_norm\\.(weight|bias)', hf: 'bert.encoder.final_layer_norm.$1' },
     { internal: 'pooler\\.(weight|bias)', hf: 'bert.pooler.dense.$1' },
     { internal: 'mlm\\.transform\\.(weight|bias)', hf: 'cls.predictions.transform.dense.$1' },
     { internal: 'mlm\\.norm\\.(weight|bias)', hf: 'cls.predictions.transform.LayerNorm.$1' },

@@ -1,0 +1,79 @@
+import { ArgumentError } from '../../errors.js';
+import { finetuneG2p, G2P_DEFAULTS } from '../../train/g2p.js';
+import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { Progress } from '../progress.js';
+
+const d = G2P_DEFAULTS;
+export const FINETUNE_SEQ2SEQ: CommandSpec = {
+  name: 'finetune seq2seq',
+  summary: 'Train an encoder-decoder (T5 or BART) on a sequence-to-sequence task: g2p (CMUdict grapheme-to-phoneme).',
+  usage: 'simdformer finetune seq2seq --task g2p --from <pretrained dir | none> --out <dir> [options]',
+  flags: {
+    task: { type: 'string', help: "the task: 'g2p' (CMUdict, stress removed, 90/5/5 split by word)", default: 'g2p', choices: ['g2p'] },
+    from: { type: 'string', help: "a pre-trained T5/BART checkpoint, or 'none' (random weights, a letter/phoneme vocabulary)" },
+    out: { type: 'string', help: 'where the checkpoint, metrics.jsonl and g2p-test.json go' },
+    arch: { type: 'string', help: "with --from none: 't5' or 'bart'", default: d.arch, choices: ['t5', 'bart'] },
+    'd-model': { type: 'string', help: 'with --from none: model width', default: String(d.dModel) },
+    layers: { type: 'string', help: 'with --from none: encoder and decoder blocks (each)', default: String(d.layers) },
+    heads: { type: 'string', help: 'with --from none: attention heads', default: String(d.heads) },
+    ffn: { type: 'string', help: 'with --from none: feed-forward width', default: String(d.ffn) },
+    dropout: { type: 'string', help: 'with --from none: dropout', default: String(d.dropout) },
+    epochs: { type: 'string', help: 'passes over the training split', default: String(d.epochs) },
+    fraction: { type: 'string', help: 'use this fraction of the training split', default: '1' },
+    batch: { type: 'string', help: 'words per step', default: String(d.batch) },
+    lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay)', default: String(d.lr) },
+    warmup: { type: 'string', help: 'linear warm-up steps', default: String(d.warmup) },
+    'eval-every': { type: 'string', help: 'validation loss and greedy word error every N steps (0: at the end)', default: String(d.evalEvery) },
+    'eval-words': { type: 'string', help: 'validation words scored at each evaluation', default: String(d.evalWords) },
+    beams: { type: 'string', help: 'beams for the final test-split evaluation', default: String(d.beams) },
+    'test-words': { type: 'string', help: 'score only the first N test words (0: all)', default: '0' },
+    threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
+    seed: { type: 'string', help: 'seed of initialisation and order', default: String(d.seed) },
+  },
+};
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+export async function runSeq2Seq(argv: string[]): Promise<void> {
+  const v = parseFlags(FINETUNE_SEQ2SEQ, argv);
+  if (v === 'help') {
+    process.stdout.write(helpText(FINETUNE_SEQ2SEQ));
+    return;
+  }
+  if (v.task !== 'g2p') throw new ArgumentError(`finetune seq2seq: unknown task ${JSON.stringify(v.task)}; tasks: g2p`);
+  const heads = intFlag(v, 'heads');
+  const dModel = intFlag(v, 'd-model');
+  if (dModel % heads !== 0) throw new ArgumentError(`--d-model ${dModel} must be divisible by --heads ${heads}`);
+  let progress: Progress | undefined;
+  const r = await finetuneG2p({
+    from: stringFlag(v, 'from'),
+    out: stringFlag(v, 'out'),
+    arch: v.arch as 't5' | 'bart',
+    dModel,
+    layers: intFlag(v, 'layers'),
+    heads,
+    ffn: intFlag(v, 'ffn'),
+    dropout: numberFlag(v, 'dropout', 0, 0.9),
+    epochs: intFlag(v, 'epochs'),
+    fraction: numberFlag(v, 'fraction', 1e-6, 1),
+    batch: intFlag(v, 'batch'),
+    lr: numberFlag(v, 'lr', 1e-8, 10),
+    warmup: intFlag(v, 'warmup', 0),
+    evalEvery: intFlag(v, 'eval-every', 0),
+    evalWords: intFlag(v, 'eval-words'),
+    beams: intFlag(v, 'beams', 1, 64),
+    testWords: intFlag(v, 'test-words', 0) || undefined,
+    threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    seed: intFlag(v, 'seed', 0),
+    onStep: (s, total) => (progress ??= new Progress(total)).update(s.step, { loss: s.loss.toFixed(3) }),
+    onEval: (l) => progress?.note(`step ${l.step}: validation loss ${l.valLoss.toFixed(3)}, greedy WER ${pct(l.valWer)}, PER ${pct(l.valPer)} (${(l.seconds / 60).toFixed(1)} min)`),
+  });
+  progress?.finish();
+  const t = r.test;
+  process.stdout.write(
+    `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${r.engine.threads} threads\n` +
+      `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${pct(t.wer)}, phoneme error ${pct(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
+      `checkpoint: ${stringFlag(v, 'out')}\n`,
+  );
+  await r.engine.dispose();
+}

@@ -1,0 +1,213 @@
+/**
+ * Grapheme-to-phoneme on CMUdict with an encoder-decoder (T5 or BART): from scratch (a word-level
+ * tokenizer over letters and phonemes) or from a pre-trained checkpoint (its tokenizer reads the same
+ * text). Length-bucketed batches, AdamW with warm-up and linear decay, held-out loss and greedy word error
+ * on part of the validation split as it trains (metrics.jsonl), and phoneme / word error on the test
+ * split with beam search at the end.
+ */
+import { cmudictDataset, cmudictEntries, groupByWord, type CmuEntry } from '../data/cmudict.js';
+import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from '../data/g2p.js';
+import { Rng } from '../data/rng.js';
+import { ArgumentError } from '../errors.js';
+import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
+import { Bart } from '../models/bart.js';
+import { asSeq2Seq, loadModel } from '../models/load.js';
+import type { EncoderDecoder, Seq2SeqBatch } from '../models/seq2seq.js';
+import { T5 } from '../models/t5.js';
+import { Engine } from '../tensor/engine.js';
+import { Tokenizer } from '../tokenizers/tokenizer.js';
+import { Trainer, type StepResult } from './trainer.js';
+
+export interface G2pOptions {
+  /** A pre-trained T5/BART checkpoint, or 'none'. */
+  from: string;
+  out: string;
+  /** With from 'none': the family and shape. */
+  arch: 't5' | 'bart';
+  dModel: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  dropout: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  threads: number | 'auto';
+  seed: number;
+  /** Evaluate (validation loss, greedy word error on `evalWords` words) every N steps; 0: at the end only. */
+  evalEvery: number;
+  evalWords: number;
+  /** Beams for the final test evaluation. */
+  beams: number;
+  /** Score only the first N test words (quick runs). Default all. */
+  testWords?: number;
+  /** Fraction of the training split (quick runs). Default 1. */
+  fraction?: number;
+  onStep?: (r: StepResult, total: number) => void;
+  onEval?: (line: G2pLog) => void;
+}
+
+export interface G2pLog {
+  step: number;
+  epoch: number;
+  seconds: number;
+  trainLoss: number;
+  valLoss: number;
+  valWer: number;
+  valPer: number;
+}
+
+export const G2P_DEFAULTS: Omit<G2pOptions, 'from' | 'out'> = {
+  arch: 'bart', dModel: 128, layers: 3, heads: 4, ffn: 512, dropout: 0.1, epochs: 5, batch: 64, lr: 1e-3, warmup: 500,
+  threads: 'auto', seed: 0, evalEvery: 1000, evalWords: 500, beams: 5,
+};
+
+/** A fresh model over a word-level tokenizer (vocabulary from the training words). */
+function scratchModel(engine: Engine, o: G2pOptions, train: readonly CmuEntry[]): EncoderDecoder {
+  const tokenizer = Tokenizer.fromJson(g2pTokenizer(train));
+  const V = tokenizer.vocabSize;
+  let model: EncoderDecoder;
+  if (o.arch === 't5') {
+    const cfg = parseConfig({
+      model_type: 't5', vocab_size: V, d_model: o.dModel, d_kv: o.dModel / o.heads, d_ff: o.ffn, num_layers: o.layers, num_heads: o.heads,
+      relative_attention_num_buckets: 32, relative_attention_max_distance: 64, dropout_rate: o.dropout,
+      pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0,
+    }) as T5Config;
+    model = new T5(engine, cfg, o.seed);
+  } else {
+    const cfg = parseConfig({
+      model_type: 'bart', vocab_size: V, d_model: o.dModel, max_position_embeddings: 64, encoder_layers: o.layers, decoder_layers: o.layers,
+      encoder_attention_heads: o.heads, decoder_attention_heads: o.heads, encoder_ffn_dim: o.ffn, decoder_ffn_dim: o.ffn, dropout: o.dropout,
+      pad_token_id: 0, eos_token_id: 1, bos_token_id: null, decoder_start_token_id: 0, forced_eos_token_id: 1,
+    }) as BartConfig;
+    model = new Bart(engine, cfg, o.seed);
+  }
+  model.tokenizer = tokenizer;
+  return model;
+}
+
+type Pair = { source: number[]; target: number[] };
+
+/** Pads pairs into a batch; labels are the targets, decoder inputs the targets shifted right. */
+export function g2pBatch(model: EncoderDecoder, pairs: readonly Pair[]): Seq2SeqBatch {
+  const B = pairs.length;
+  const S = Math.max(...pairs.map((p) => p.source.length));
+  const T = Math.max(...pairs.map((p) => p.target.length));
+  const inputIds = new Int32Array(B * S).fill(model.padId);
+  const attentionMask = new Int32Array(B * S);
+  const labels = new Int32Array(B * T).fill(-100);
+  pairs.forEach((p, b) => {
+    inputIds.set(p.source, b * S);
+    attentionMask.fill(1, b * S, b * S + p.source.length);
+    labels.set(p.target, b * T);
+  });
+  return { inputIds, attentionMask, B, S, T, labels, decoderInputIds: model.shiftRight(labels, B, T) };
+}
+
+/** Batches of similar source length (less padding): shuffle, sort within pools of 50 batches, shuffle the batches. */
+function lengthBatches(pairs: readonly Pair[], batch: number, rng: Rng): Pair[][] {
+  const order = rng.shuffle(pairs.map((_, i) => i));
+  const out: Pair[][] = [];
+  const pool = batch * 50;
+  for (let i = 0; i < order.length; i += pool) {
+    const chunk = order.slice(i, i + pool).sort((a, b) => pairs[a]!.source.length - pairs[b]!.source.length);
+    for (let j = 0; j < chunk.length; j += batch) out.push(chunk.slice(j, j + batch).map((k) => pairs[k]!));
+  }
+  return rng.shuffle(out);
+}
+
+/**
+ * Word and phoneme error of the model on entries (grouped by word: any pronunciation counts), decoding
+ * `batch` words at a time with `beams` beams (1: greedy).
+ */
+export function evaluateG2p(model: EncoderDecoder, entries: readonly CmuEntry[], opts: { beams: number; batch?: number; limit?: number }): G2pScore & { seconds: number } {
+  const tok = model.tokenizer;
+  if (!tok) throw new ArgumentError('the model has no tokenizer');
+  const words = [...groupByWord(entries)].slice(0, opts.limit ?? Infinity);
+  const started = performance.now();
+  const outputs: string[][] = [];
+  const batch = opts.batch ?? 64;
+  const maxNew = Math.min(48, model.maxPositions);
+  for (let i = 0; i < words.length; i += batch) {
+    const chunk = words.slice(i, i + batch);
+    const sources = chunk.map(([word, prons]) => encodeG2p(tok, { word, phonemes: prons[0]! }, model.eosId).source);
+    const best = model.beamSearch(sources, { numBeams: opts.beams, maxNewTokens: maxNew });
+    for (const hyps of best) outputs.push(decodePhonemes(tok, hyps[0]!.tokens));
+  }
+  return { ...scoreG2p(outputs, words.map(([, prons]) => prons)), seconds: (performance.now() - started) / 1000 };
+}
+
+export async function finetuneG2p(o: G2pOptions) {
+  const data = cmudictDataset(cmudictEntries());
+  const rng = new Rng(o.seed);
+  const train = o.fraction !== undefined && o.fraction < 1 ? rng.fork('fraction').shuffle([...data.train]).slice(0, Math.max(1, Math.round(data.train.length * o.fraction))) : data.train;
+  const engine = await Engine.create({ threads: o.threads });
+  try {
+    const model = o.from === 'none' ? scratchModel(engine, o, train) : asSeq2Seq(await loadModel(engine, o.from), o.from);
+    const tok = model.tokenizer;
+    if (!tok) throw new ArgumentError(`${o.from}: the checkpoint has no tokenizer.json`);
+    const encode = (xs: readonly CmuEntry[]) => xs.map((e) => encodeG2p(tok, e, model.eosId));
+    // a pre-trained BART's learned positions bound both sides; longer pairs are left out of training
+    const fits = (p: Pair) => p.source.length <= model.maxPositions && p.target.length <= model.maxPositions;
+    const encoded = encode(train);
+    const trainPairs = encoded.filter(fits);
+    const tooLong = encoded.length - trainPairs.length;
+    if (trainPairs.length === 0) throw new ArgumentError(`no training pair fits the ${model.maxPositions} positions of ${o.from}`);
+    const valEntries = [...groupByWord(data.validation)].slice(0, o.evalWords).flatMap(([word, prons]) => prons.map((phonemes) => ({ word, phonemes })));
+    const valPairs = encode(valEntries).filter(fits);
+    const perEpoch = Math.ceil(trainPairs.length / o.batch);
+    const total = perEpoch * o.epochs;
+    const trainer = new Trainer(model, { lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed });
+    const { fs, path } = await nodeFs();
+    await fs.mkdir(o.out, { recursive: true });
+    const metricsPath = path.join(o.out, 'metrics.jsonl');
+    await fs.writeFile(metricsPath, '');
+    const started = performance.now();
+    let recent: number[] = [];
+    const evaluate = async (epoch: number): Promise<G2pLog> => {
+      model.train(false);
+      let sum = 0;
+      let n = 0;
+      for (let i = 0; i < valPairs.length; i += 128) {
+        const b = g2pBatch(model, valPairs.slice(i, i + 128));
+        const tokens = b.labels!.filter((y) => y >= 0).length;
+        sum += engine.noGrad(() => model.loss(b).item()) * tokens;
+        n += tokens;
+        engine.endStep();
+      }
+      const s = evaluateG2p(model, valEntries, { beams: 1 });
+      model.train(true);
+      const line = { step: trainer.globalStep, epoch, seconds: (performance.now() - started) / 1000, trainLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length), valLoss: sum / n, valWer: s.wer, valPer: s.per };
+      recent = [];
+      await fs.appendFile(metricsPath, JSON.stringify(line) + '\n');
+      o.onEval?.(line);
+      return line;
+    };
+    model.train(true);
+    let last: G2pLog | undefined;
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      for (const pairs of lengthBatches(trainPairs, o.batch, rng.fork(`epoch-${epoch}`))) {
+        const r = trainer.step(g2pBatch(model, pairs));
+        recent.push(r.loss);
+        o.onStep?.(r, total);
+        if (o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) last = await evaluate(epoch);
+      }
+    }
+    if (!last || last.step !== trainer.globalStep) last = await evaluate(o.epochs);
+    const trainSeconds = (performance.now() - started) / 1000;
+    model.train(false);
+    await model.save(o.out);
+    const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
+    await fs.writeFile(path.join(o.out, 'g2p-test.json'), JSON.stringify({ beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep }, null, 2) + '\n');
+    return { model, engine, steps: trainer.globalStep, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test };
+  } catch (err) {
+    await engine.dispose();
+    throw err;
+  }
+}
+
+async function nodeFs() {
+  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  return { fs, path };
+}

@@ -1,0 +1,167 @@
+/**
+ * Denoising pre-training of an encoder-decoder on text: documents → byte-level BPE (trained on the
+ * training documents) → T5 span corruption over windows of the token stream (noise density 0.15, mean
+ * span 3, sentinels `<extra_id_N>` at the top of the vocabulary as in T5), or BART's sentence permutation
+ * and text infilling over packed sentences (30 %, Poisson(3) spans, `<mask>`). Noise is drawn afresh for
+ * every batch. Held-out documents give the denoising loss.
+ */
+import { bartNoise } from '../data/bart-noise.js';
+import { Rng } from '../data/rng.js';
+import { spanCorruption, type Seq2SeqExample } from '../data/span-corruption.js';
+import { splitByKey } from '../data/split.js';
+import { loadTextDocuments } from '../data/text.js';
+import { ArgumentError } from '../errors.js';
+import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
+import { Bart } from '../models/bart.js';
+import type { EncoderDecoder, Seq2SeqBatch } from '../models/seq2seq.js';
+import { T5 } from '../models/t5.js';
+import { Engine } from '../tensor/engine.js';
+import { trainBpe } from '../tokenizers/bpe.js';
+import { Tokenizer } from '../tokenizers/tokenizer.js';
+import { Trainer, type StepResult } from './trainer.js';
+
+export interface Seq2SeqPretrainOptions {
+  family: 't5' | 'bart';
+  data: string;
+  out: string;
+  vocabSize: number;
+  steps: number;
+  batch: number;
+  /** Tokens of text per example before noising. */
+  maxLen: number;
+  lr: number;
+  warmup: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  threads: number | 'auto';
+  seed: number;
+  evalEvery: number;
+  onStep?: (r: StepResult) => void;
+  onEval?: (step: number, loss: number) => void;
+}
+
+export const SEQ2SEQ_PRETRAIN_DEFAULTS: Omit<Seq2SeqPretrainOptions, 'family' | 'data' | 'out'> = {
+  vocabSize: 8000, steps: 1000, batch: 16, maxLen: 128, lr: 1e-3, warmup: 100, dModel: 128, layers: 3, heads: 4, ffn: 512,
+  threads: 'auto', seed: 0, evalEvery: 200,
+};
+
+const SENTINELS = 100;
+const sentences = (text: string) => text.split(/\n+|(?<=[.!?]["')\]]?)\s+/).map((s) => s.trim()).filter(Boolean);
+
+export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
+  const docs = await loadTextDocuments(o.data);
+  const split = splitByKey(docs, (d) => d.id, { train: 0.95, validation: 0.05, test: 0 });
+  if (split.validation.length === 0) split.validation.push(split.train.pop()!);
+  if (split.train.length === 0) throw new ArgumentError('pre-training needs at least two documents');
+  const specials =
+    o.family === 't5'
+      ? ['<pad>', '</s>', '<unk>', ...Array.from({ length: SENTINELS }, (_, i) => `<extra_id_${SENTINELS - 1 - i}>`)]
+      : ['<s>', '<pad>', '</s>', '<unk>', '<mask>'];
+  const tokenizer = Tokenizer.fromJson(trainBpe(split.train.map((d) => d.text), { vocabSize: o.vocabSize, specialTokens: specials }));
+  const id = (t: string) => tokenizer.tokenToId(t)!;
+  const V = tokenizer.vocabSize;
+  const engine = await Engine.create({ threads: o.threads });
+  let model: EncoderDecoder;
+  if (o.family === 't5') {
+    const cfg = parseConfig({
+      model_type: 't5', vocab_size: V, d_model: o.dModel, d_kv: o.dModel / o.heads, d_ff: o.ffn, num_layers: o.layers, num_heads: o.heads,
+      dropout_rate: 0.1, pad_token_id: id('<pad>'), eos_token_id: id('</s>'), decoder_start_token_id: id('<pad>'),
+    }) as T5Config;
+    model = new T5(engine, cfg, o.seed);
+  } else {
+    const cfg = parseConfig({
+      model_type: 'bart', vocab_size: V, d_model: o.dModel, max_position_embeddings: o.maxLen + 2, encoder_layers: o.layers, decoder_layers: o.layers,
+      encoder_attention_heads: o.heads, decoder_attention_heads: o.heads, encoder_ffn_dim: o.ffn, decoder_ffn_dim: o.ffn, dropout: 0.1,
+      bos_token_id: id('<s>'), pad_token_id: id('<pad>'), eos_token_id: id('</s>'), decoder_start_token_id: id('</s>'), forced_eos_token_id: id('</s>'),
+    }) as BartConfig;
+    model = new Bart(engine, cfg, o.seed);
+  }
+  model.tokenizer = tokenizer;
+  const encodeDoc = (text: string) => sentences(text).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids).filter((s) => s.length > 0);
+  // units of text: T5 windows of the token stream; BART runs of whole sentences (for permutation)
+  const units = (texts: string[]): number[][][] => {
+    const out: number[][][] = [];
+    for (const t of texts) {
+      const sents = encodeDoc(t);
+      if (o.family === 't5') {
+        const stream = sents.flat();
+        for (let i = 0; i < stream.length; i += o.maxLen) if (stream.length - i >= 8) out.push([stream.slice(i, i + o.maxLen)]);
+      } else {
+        let cur: number[][] = [];
+        let len = 0;
+        for (const s of sents) {
+          const piece = s.slice(0, o.maxLen - 2);
+          if (len + piece.length > o.maxLen - 2 && cur.length) out.push(cur), (cur = []), (len = 0);
+          cur.push(piece);
+          len += piece.length;
+        }
+        if (cur.length) out.push(cur);
+      }
+    }
+    return out;
+  };
+  const trainUnits = units(split.train.map((d) => d.text));
+  const valUnits = units(split.validation.map((d) => d.text)).slice(0, 128);
+  const noise = (u: number[][], rng: Rng): Seq2SeqExample =>
+    o.family === 't5'
+      ? spanCorruption(u[0]!, rng, { firstSentinelId: id('<extra_id_0>'), eosId: model.eosId })
+      : bartNoise(u, rng, { maskId: id('<mask>'), bosId: id('<s>'), eosId: model.eosId });
+  const batchOf = (us: number[][][], rng: Rng): Seq2SeqBatch => {
+    const ex = us.map((u) => noise(u, rng));
+    const B = ex.length;
+    const S = Math.max(...ex.map((x) => x.inputIds.length));
+    const T = Math.max(...ex.map((x) => x.labels.length));
+    const inputIds = new Int32Array(B * S).fill(model.padId);
+    const attentionMask = new Int32Array(B * S);
+    const labels = new Int32Array(B * T).fill(-100);
+    ex.forEach((x, b) => {
+      inputIds.set(x.inputIds, b * S);
+      attentionMask.fill(1, b * S, b * S + x.inputIds.length);
+      labels.set(x.labels, b * T);
+    });
+    return { inputIds, attentionMask, B, S, T, labels, decoderInputIds: model.shiftRight(labels, B, T) };
+  };
+  const trainer = new Trainer(model, { lr: o.lr, totalSteps: o.steps, warmup: o.warmup, schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed });
+  const evaluate = () => {
+    model.train(false);
+    const rng = new Rng(o.seed).fork('validation-noise');
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < valUnits.length; i += o.batch) {
+      const b = batchOf(valUnits.slice(i, i + o.batch), rng);
+      const tokens = b.labels!.filter((y) => y >= 0).length;
+      sum += engine.noGrad(() => model.loss(b).item()) * tokens;
+      n += tokens;
+      engine.endStep();
+    }
+    model.train(true);
+    return sum / Math.max(1, n);
+  };
+  const started = performance.now();
+  let valLoss = NaN;
+  let tokens = 0;
+  try {
+    model.train(true);
+    let epoch = 0;
+    let pool: number[][][] = [];
+    while (trainer.globalStep < o.steps) {
+      if (pool.length < o.batch) pool = new Rng(o.seed).fork(`epoch-${epoch++}`).shuffle([...trainUnits]);
+      const b = batchOf(pool.splice(0, o.batch), new Rng(o.seed).fork(`noise-${trainer.globalStep}`));
+      tokens += b.B * (b.S + b.T);
+      o.onStep?.(trainer.step(b));
+      if ((o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) || trainer.globalStep === o.steps) {
+        valLoss = evaluate();
+        o.onEval?.(trainer.globalStep, valLoss);
+      }
+    }
+    model.train(false);
+    await model.save(o.out);
+  } catch (err) {
+    await engine.dispose();
+    throw err;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { model, engine, trainer, valLoss, seconds, tokensPerSecond: tokens / seconds };
+}
