@@ -91,6 +91,8 @@ export class Bert extends Module {
   readonly head: BertHead;
   readonly activation: Exclude<Activation, 'gated-gelu'>;
   tokenizer?: Tokenizer;
+  /** Weights of the classes in the classification heads' loss (fine-tuning); none: all 1. */
+  classWeights?: Float32Array;
 
   constructor(
     engine: Engine,
@@ -224,11 +226,11 @@ export class Bert extends Module {
         const p = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
         if (this.training && p > 0) pooled = dropout(pooled, p, this.engine.nextDropoutSeed());
         const logits = this.classifier!.forward(pooled);
-        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels) : undefined };
+        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: this.classWeights }) : undefined };
       }
       case 'token-classification': {
         const logits = this.classifier!.forward(seq);
-        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels) : undefined };
+        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: this.classWeights }) : undefined };
       }
     }
   }

@@ -38,6 +38,11 @@ export interface FinetuneOptions {
   maxLen: number;
   lr: number;
   freeze: boolean;
+  /**
+   * Class weights in the loss: 'balanced' (n / (K · n_k) over the training labels, as scikit-learn),
+   * one weight per label in sorted label order, or none.
+   */
+  classWeights?: 'balanced' | number[];
   threads: number | 'auto';
   seed: number;
   /** Model shape when `from` is 'none'. */
@@ -189,6 +194,18 @@ export async function finetune(opts: FinetuneOptions) {
   };
   const rng = new Rng(opts.seed);
   const train = rng.fork('subset').shuffle([...data.train] as (TextExample | TagExample)[]).slice(0, Math.max(1, Math.round(data.train.length * opts.fraction)));
+  if (opts.classWeights) {
+    const K = labels.length;
+    if (opts.classWeights === 'balanced') {
+      const counts = new Array<number>(K).fill(0);
+      for (const x of train) for (const l of labelOf(x)) counts[labelId.get(l)!]!++;
+      const n = counts.reduce((a, b) => a + b, 0);
+      model.classWeights = Float32Array.from(counts, (c) => (c > 0 ? n / (K * c) : 0));
+    } else {
+      if (opts.classWeights.length !== K) throw new ArgumentError(`${opts.classWeights.length} class weights for ${K} labels (${labels.join(', ')})`);
+      model.classWeights = Float32Array.from(opts.classWeights);
+    }
+  }
   const stepsPerEpoch = Math.ceil(train.length / opts.batch);
   const total = stepsPerEpoch * opts.epochs;
   const trainer = new Trainer(model, { lr: opts.lr, totalSteps: total, warmup: Math.round(total * 0.06), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: opts.seed });

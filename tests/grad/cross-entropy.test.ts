@@ -34,4 +34,33 @@ describe('cross-entropy gradient by finite differences', () => {
       });
     }
   }
+
+  it('class weights (PyTorch `weight`): loss Σ w[y]·l / Σ w[y] and its gradient, against float64', () => {
+    const [N, V] = [9, 5];
+    const x = randn(N * V, 99, -3, 3);
+    const labels = Int32Array.from({ length: N }, (_, i) => (i === 4 ? -100 : (i * 3 + 1) % V));
+    const cw = [0.5, 2, 1.25, 0, 3];
+    const ref = (l: Float64Array) => {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < N; i++) {
+        const y = labels[i]!;
+        if (y < 0) continue;
+        const row = l.subarray(i * V, (i + 1) * V);
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((a, b) => a + Math.exp(b - max), 0));
+        num += cw[y]! * (lse - row[y]!);
+        den += cw[y]!;
+      }
+      return [num / den];
+    };
+    const logits = e.empty([N, V], 'step').set(x);
+    logits.requiresGrad = true;
+    const loss = crossEntropy(logits, labels, { classWeights: cw });
+    expectClose(loss.toArray(), Float64Array.from(ref(Float64Array.from(x))), 1e-5, 1e-6, 'loss');
+    backwardWith(e, loss, [1.3]);
+    const [want] = finiteDifferences(([l]) => ref(l!), [x], [1.3]);
+    expectClose(logits.grad!.toArray(), want!, 1e-4, 1e-6, 'dlogits');
+    e.endStep();
+  });
 });

@@ -17,6 +17,7 @@ export const FINETUNE: CommandSpec = {
     batch: { type: 'string', help: 'examples per step', default: '16' },
     'max-len': { type: 'string', help: 'tokens per example (longer ones are cut)', default: '128' },
     lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay, 6 % warm-up)', default: '1e-4' },
+    'class-weights': { type: 'string', help: "weights of the labels in the loss: 'balanced' (n / (K·n_k)), or w1,w2,… in sorted label order" },
     freeze: { type: 'boolean', help: 'train the head only (the body stays frozen)', default: false },
     threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
     seed: { type: 'string', help: 'seed of the head, the subset and the order', default: '0' },
@@ -64,6 +65,11 @@ export async function run(argv: string[]): Promise<void> {
     maxLen: intFlag(v, 'max-len', 8, 4096),
     lr: numberFlag(v, 'lr', 1e-8, 10),
     freeze: v.freeze === true,
+    classWeights: v['class-weights'] === undefined ? undefined : v['class-weights'] === 'balanced' ? 'balanced' : String(v['class-weights']).split(',').map((x) => {
+      const w = Number(x);
+      if (!(w >= 0) || !Number.isFinite(w)) throw new ArgumentError(`--class-weights: ${JSON.stringify(x)} is not a weight ≥ 0 (or pass 'balanced')`);
+      return w;
+    }),
     threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
     seed: intFlag(v, 'seed', 0),
     scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), hidden: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn'), preNorm: v['pre-norm'] === true },

@@ -8,6 +8,11 @@ export interface CrossEntropyOptions {
   ignoreIndex?: number;
   /** ε in [0, 1]: the target is (1−ε)·onehot(label) + ε/V (PyTorch's label_smoothing). Default 0. */
   labelSmoothing?: number;
+  /**
+   * A weight per class (PyTorch's `weight`): row i counts w[label_i], and the mean divides by the sum
+   * of the counted rows' weights. Not combined with labelSmoothing.
+   */
+  classWeights?: ArrayLike<number>;
 }
 
 /**
@@ -42,6 +47,13 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
     throw new ArgumentError(`crossEntropy: ignoreIndex must be an int32, got ${ignoreIndex}`);
   }
   if (!(eps >= 0 && eps <= 1)) throw new ArgumentError(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
+  const w = opts.classWeights;
+  if (w) {
+    if (w.length !== V) throw new ShapeError(`crossEntropy: ${w.length} class weights for ${V} classes`);
+    for (let k = 0; k < V; k++) if (!(w[k]! >= 0) || !Number.isFinite(w[k]!)) throw new ArgumentError(`crossEntropy: class weight ${k} is ${w[k]}; weights must be finite and ≥ 0`);
+    if (eps > 0) throw new ArgumentError('crossEntropy: classWeights and labelSmoothing are not supported together');
+  }
+  // count: rows counted, or the sum of their class weights
   let count = 0;
   for (let i = 0; i < N; i++) {
     const y = labels[i]!;
@@ -49,7 +61,7 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
     if (y < 0 || y >= V) {
       throw new TokenIdError(`crossEntropy: label ${y} at row ${i} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);
     }
-    count++;
+    count += w ? w[y]! : 1;
   }
 
   const out = e.empty([], 'step');
@@ -63,7 +75,7 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
     rt.run('cross_entropy_fwd_f32', [rowLoss, lse, g ? g.ptr : 0, logits.ptr, labelsPtr, V, ignoreIndex, eps], N, N * V * 8);
     const f32 = rt.f32;
     let sum = 0;
-    for (let i = 0, o = rowLoss >>> 2; i < N; i++) sum += f32[o + i]!;
+    for (let i = 0, o = rowLoss >>> 2; i < N; i++) sum += w ? (labels[i] === ignoreIndex ? 0 : w[labels[i]!]! * f32[o + i]!) : f32[o + i]!;
     out.view()[0] = count > 0 ? sum / count : 0;
   } else {
     out.view()[0] = 0;
@@ -75,6 +87,15 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
       const scale = count > 0 ? dloss / count : 0;
       const n = N * V;
       const items = Math.ceil(n / CHUNK);
+      if (w) {
+        // each row's gradient by its class weight (ignored rows are zero already)
+        const f32 = rt.f32;
+        for (let i = 0, o = g.offset; i < N; i++) {
+          if (labels[i] === ignoreIndex) continue;
+          const wi = w[labels[i]!]!;
+          for (let v = 0; v < V; v++) f32[o + i * V + v]! *= wi;
+        }
+      }
       if (logits.grad === null && logits.region === 'step') {
         // g becomes the gradient: 0 + scale·g, in place
         logits.grad = g;

@@ -1,0 +1,92 @@
+// Grapheme-to-phoneme speed, each thread count in its own process:
+//   - training tokens/s: the README's G2P model (BART, d 128, 3 + 3 layers, 4 heads, FFN 512) on real
+//     CMUdict batches of 64 words (length-bucketed as in training); tokens = source + target tokens of
+//     the batch (padding excluded) / median step (forward + backward + AdamW);
+//   - beam-search words/s: 512 test words, 64 per batch, beam 5, with the checkpoint given by --from
+//     (the README's trained model: an untrained one rarely ends its words, so each runs to 48 tokens);
+//     greedy likewise, for the ratio.
+//   npm run bench -- g2p [--threads 1,2] [--from runs/g2p-bart]
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { cmudictDataset } from '../../src/data/cmudict.js';
+import { encodeG2p, g2pTokenizer } from '../../src/data/g2p.js';
+import { Rng } from '../../src/data/rng.js';
+import { parseConfig, type BartConfig } from '../../src/io/config.js';
+import { Bart } from '../../src/models/bart.js';
+import { asSeq2Seq, loadModel } from '../../src/models/load.js';
+import type { EncoderDecoder } from '../../src/models/seq2seq.js';
+import { Engine } from '../../src/tensor/engine.js';
+import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
+import { evaluateG2p, g2pBatch } from '../../src/train/g2p.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { answerParent, childJob, median, printTable, runInChild, type Suite, writeResults } from '../harness.js';
+
+interface Row {
+  threads: number;
+  trainTokensPerSecond: number;
+  beamWordsPerSecond: number;
+  greedyWordsPerSecond: number;
+  beamWer?: number;
+}
+
+async function measure(threads: number, from?: string): Promise<Row> {
+  const data = cmudictDataset();
+  const engine = await Engine.create({ threads });
+  const tokenizer = Tokenizer.fromJson(g2pTokenizer(data.train));
+  const cfg = parseConfig({
+    model_type: 'bart', vocab_size: tokenizer.vocabSize, d_model: 128, max_position_embeddings: 64, encoder_layers: 3, decoder_layers: 3,
+    encoder_attention_heads: 4, decoder_attention_heads: 4, encoder_ffn_dim: 512, decoder_ffn_dim: 512, dropout: 0.1,
+    pad_token_id: 0, eos_token_id: 1, bos_token_id: null, decoder_start_token_id: 0,
+  }) as BartConfig;
+  const model = new Bart(engine, cfg, 0);
+  model.tokenizer = tokenizer;
+  const rng = new Rng(1);
+  const pairs = rng.shuffle([...data.train]).slice(0, 64 * 12).map((e) => encodeG2p(tokenizer, e, 1));
+  const trainer = new Trainer(model, { lr: 1e-3, totalSteps: 100, warmup: 10 });
+  model.train(true);
+  const rates: number[] = [];
+  for (let s = 0; s < 12; s++) {
+    const chunk = pairs.slice(s * 64, (s + 1) * 64).sort((a, b) => a.source.length - b.source.length);
+    const b = g2pBatch(model, chunk);
+    const tokens = chunk.reduce((n, p) => n + p.source.length + p.target.length, 0);
+    const t0 = performance.now();
+    trainer.step(b);
+    if (s >= 2) rates.push(tokens / ((performance.now() - t0) / 1000));
+  }
+  model.train(false);
+  let decoder: EncoderDecoder = model;
+  if (from) decoder = asSeq2Seq(await loadModel(engine, from));
+  const words = data.test.slice(0, 600);
+  const limit = 512;
+  const beam = evaluateG2p(decoder, words, { beams: 5, limit });
+  const greedy = evaluateG2p(decoder, words, { beams: 1, limit });
+  await engine.dispose();
+  return {
+    threads,
+    trainTokensPerSecond: median(rates),
+    beamWordsPerSecond: beam.words / beam.seconds,
+    greedyWordsPerSecond: greedy.words / greedy.seconds,
+    beamWer: from ? beam.wer : undefined,
+  };
+}
+
+const suite: Suite = {
+  description: 'G2P (BART d128, 3+3 layers): training tokens/s and beam-search words/s at 1 and all threads',
+  async run(args) {
+    const job = childJob<{ threads: number; from?: string }>(args);
+    if (job) return answerParent(() => measure(job.threads, job.from));
+    const { values } = parseArgs({ args, options: { threads: { type: 'string' }, from: { type: 'string' } }, strict: true });
+    const rows: Row[] = [];
+    for (const t of (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number)) rows.push(await runInChild<Row>('g2p', { threads: t, from: values.from }));
+    printTable(rows, [
+      { title: 'threads', value: (r) => r.threads, digits: 0 },
+      { title: 'training tokens/s', value: (r) => r.trainTokensPerSecond, digits: 0 },
+      { title: 'beam-5 words/s', value: (r) => r.beamWordsPerSecond, digits: 0 },
+      { title: 'greedy words/s', value: (r) => r.greedyWordsPerSecond, digits: 0 },
+    ]);
+    const decoding = values.from ? `the trained checkpoint ${values.from}` : 'the untrained model (words run to 48 tokens: pass --from)';
+    console.log(`wrote ${writeResults('g2p', { model: 'BART d128, 3+3 layers, 4 heads, FFN 512; batches of 64 words; beam 5 over 512 test words, 64 per batch', decoding, rows })}`);
+  },
+};
+
+export default suite;
