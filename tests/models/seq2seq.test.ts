@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError, TokenIdError } from '../../src/errors.js';
 import { beamSearch } from '../../src/generate/beam.js';
-import { readSafetensors } from '../../src/io/safetensors.js';
+import { getFloat32, readSafetensors } from '../../src/io/safetensors.js';
+import { bartRef, t5Ref } from '../ref/seq2seq.js';
 import { Bart } from '../../src/models/bart.js';
 import { asSeq2Seq, loadModel } from '../../src/models/load.js';
 import type { EncoderDecoder } from '../../src/models/seq2seq.js';
@@ -171,6 +172,34 @@ describe('encoder-decoder models', () => {
           const dec = [ids(5, 12)];
           expectBitIdentical(logitsOf(back, src, dec).logits, logitsOf(m, src, dec).logits, 'logits after the round trip');
           back.dispose();
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+          m.dispose();
+        }
+      });
+
+      it('logits match a float64 forward written from the Hugging Face modeling code, reading the saved tensors by name', async () => {
+        const m = make(e, 9);
+        // every parameter random (norm weights around 1), so no name or layout mistake can hide behind a zero or a one
+        let seed = 77;
+        const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0), seed / 2 ** 32 - 0.5);
+        for (const [name, t] of m.namedParameters()) t.set(Float32Array.from({ length: t.size }, () => (/norm|layer_norm/.test(name) && name.endsWith('weight') ? 1 : 0) + 0.8 * rnd()));
+        const dir = await mkdtemp(join(tmpdir(), 'sf-s2s-ref-'));
+        try {
+          await m.save(dir);
+          const st = readSafetensors(new Uint8Array(await (await import('node:fs/promises')).readFile(join(dir, 'model.safetensors'))));
+          const get = (n: string) => {
+            if (!st.tensors.has(n)) throw new Error(`no ${n} in the checkpoint`);
+            return Float64Array.from(getFloat32(st, n));
+          };
+          const srcs = [ids(7, 41), [...ids(4, 42), 0, 0, 0]];
+          const masks = [[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]];
+          const decs = [ids(5, 43), ids(5, 44)];
+          const got = logitsOf(m, srcs, decs, masks).logits;
+          for (let b = 0; b < 2; b++) {
+            const want = m instanceof T5 ? t5Ref(get, m.config, srcs[b]!, masks[b]!, decs[b]!) : bartRef(get, (m as Bart).config, srcs[b]!, masks[b]!, decs[b]!);
+            expectClose(got.subarray(b * 5 * V, (b + 1) * 5 * V), want, 1e-4, 1e-4, `row ${b}`);
+          }
         } finally {
           await rm(dir, { recursive: true, force: true });
           m.dispose();
