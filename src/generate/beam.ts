@@ -97,15 +97,19 @@ export function stepLogProbs(model: EncoderDecoder, tokens: Int32Array, memoryKV
 
 /** Reorders the cached rows: row r takes the keys and values of row parents[r] (positions < length). */
 function reorderCaches(e: Engine, caches: KVCache[], parents: Int32Array): void {
-  const rows = parents.length;
+  const moved: number[] = [];
+  for (let r = 0; r < parents.length; r++) if (parents[r] !== r) moved.push(r);
+  if (moved.length === 0) return;
+  const sources = [...new Set(moved.map((r) => parents[r]!))];
   for (const c of caches) {
     const I = c.k.shape[2]!;
     const n = c.length * I;
+    const row = c.capacity * I;
     for (const t of [c.k, c.v]) {
       const f32 = e.runtime.f32;
-      const copy = new Float32Array(rows * n);
-      for (let r = 0; r < rows; r++) copy.set(f32.subarray(t.offset + parents[r]! * c.capacity * I, t.offset + parents[r]! * c.capacity * I + n), r * n);
-      for (let r = 0; r < rows; r++) f32.set(copy.subarray(r * n, (r + 1) * n), t.offset + r * c.capacity * I);
+      // copy the parents first: a parent row may itself be overwritten
+      const saved = new Map(sources.map((p) => [p, f32.slice(t.offset + p * row, t.offset + p * row + n)]));
+      for (const r of moved) f32.set(saved.get(parents[r]!)!, t.offset + r * row);
     }
   }
 }
