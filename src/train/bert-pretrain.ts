@@ -25,6 +25,8 @@ export interface BertPretrainOptions {
   nsp: boolean;
   /** Pre-LN blocks and a final LayerNorm (config `pre_norm`): trains faster at small scale. */
   preNorm?: boolean;
+  /** Whole-word masking: a word's `##` pieces are chosen with it. */
+  wholeWord?: boolean;
   steps: number;
   batch: number;
   maxLen: number;
@@ -74,8 +76,14 @@ export async function pretrainBert(opts: BertPretrainOptions) {
   const build = (ds: number[][][], rng: Rng): Instance[] =>
     opts.nsp ? buildNspInstances(ds, rng, { maxLen: opts.maxLen, clsId, sepId }) : packSingleSegments(ds, { maxLen: opts.maxLen, clsId, sepId });
   const specialIds = [padId, tokenizer.unkId!, clsId, sepId, maskId];
+  const continuation = Uint8Array.from({ length: tokenizer.vocabSize }, (_, id) => (tokenizer.idToToken(id)?.startsWith('##') ? 1 : 0));
   const batchOf = (instances: Instance[], rng: Rng): BertBatch => {
-    const masked = instances.map((x) => maskTokens(x.inputIds, rng, { maskProb: 0.15, maskId, vocabSize: tokenizer.vocabSize, specialIds }));
+    const masked = instances.map((x) =>
+      maskTokens(x.inputIds, rng, {
+        maskProb: 0.15, maskId, vocabSize: tokenizer.vocabSize, specialIds,
+        wholeWord: opts.wholeWord ? Uint8Array.from(x.inputIds, (id) => 1 - continuation[id]!) : undefined,
+      }),
+    );
     const ids = padBatch(masked.map((m) => m.inputIds), padId);
     const T = ids.T;
     const labels = new Int32Array(ids.B * T).fill(-100);

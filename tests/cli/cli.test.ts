@@ -57,7 +57,7 @@ describe('the simdformer command', () => {
     for (const nsp of [true, false]) {
       const out = join(dir, nsp ? 'bert' : 'roberta');
       const r = cli('pretrain', 'bert', '--data', join(dir, 'text.txt'), '--out', out, '--steps', '6', '--batch', '4', '--max-len', '32',
-        '--layers', '1', '--hidden', '16', '--heads', '2', '--ffn', '32', '--vocab', '120', '--threads', '1', ...(nsp ? [] : ['--no-nsp']));
+        '--layers', '1', '--hidden', '16', '--heads', '2', '--ffn', '32', '--vocab', '120', '--threads', '1', ...(nsp ? [] : ['--no-nsp', '--whole-word']));
       expect(r.stderr).not.toMatch(/Error/);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/MLM accuracy \d/);
