@@ -1,10 +1,12 @@
 /**
  * Pre-training BERT: documents → WordPiece (trained on the training documents) → sentences → pairs for
  * next-sentence prediction (or single segments with `nsp: false`, RoBERTa style) → masks drawn afresh
- * for every batch (dynamic masking: 15 %, 80/10/10). Held-out documents give MLM loss, MLM accuracy and
- * NSP accuracy.
+ * for every batch (dynamic masking: 15 %, 80/10/10). Documents split 80/10/10 by a hash of their id, as the
+ * Brown tagging task splits them: validation documents give MLM loss, MLM accuracy and NSP accuracy, and
+ * test documents are never used.
  */
 import { padBatch } from '../data/batch.js';
+import { BROWN_SPLIT } from '../data/brown.js';
 import { maskTokens } from '../data/mlm.js';
 import { buildNspInstances, packSingleSegments } from '../data/nsp.js';
 import { Rng } from '../data/rng.js';
@@ -65,7 +67,9 @@ function sentences(text: string): string[] {
 
 export async function pretrainBert(opts: BertPretrainOptions) {
   const docs = await loadTextDocuments(opts.data);
-  const split = splitByKey(docs, (d) => d.id, { train: 0.95, validation: 0.05, test: 0 });
+  // the document split of the fine-tuning tasks on Brown (80/10/10 by a hash of the document id): the
+  // test documents of the tagging task are never pre-trained on, and held-out MLM uses the validation ones
+  const split = splitByKey(docs, (d) => d.id, BROWN_SPLIT);
   if (split.validation.length === 0) split.validation.push(split.train.pop()!);
   if (split.train.length < 2) throw new ArgumentError('BERT pre-training needs at least three documents');
   const tokenizer = Tokenizer.fromJson(trainWordPiece(split.train.map((d) => d.text), { vocabSize: opts.vocabSize }));
