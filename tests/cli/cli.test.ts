@@ -131,6 +131,9 @@ describe('the simdformer command', () => {
       expect(lines[0].valWer).toBeGreaterThanOrEqual(0);
       expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')).model_type).toBe(arch);
     }
+    const gen = cli('generate', '--from', join(dir, 'g2p-t5'), '--prompt', 'c a t', '--beams', '3', '--max-new', '6', '--threads', '1');
+    expect(gen.status).toBe(0);
+    expect(gen.stdout.trim()).toMatch(/^(\S+ ?){0,6}$/); // symbols of the (barely trained) model, at most 6
     const ev = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--words', '9', '--beams', '1', '--threads', '1');
     expect(ev.status).toBe(0);
     expect(JSON.parse(ev.stdout)).toMatchObject({ task: 'g2p', split: 'test', beams: 1, words: 9 });

@@ -1,11 +1,13 @@
 import { ArgumentError } from '../../errors.js';
+import { Bart } from '../../models/bart.js';
 import { asCausalLM, loadModel } from '../../models/load.js';
+import { T5 } from '../../models/t5.js';
 import { Engine } from '../../tensor/engine.js';
 import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 
 export const GENERATE: CommandSpec = {
   name: 'generate',
-  summary: 'Generate text from a checkpoint, streaming tokens as they come.',
+  summary: 'Generate text from a checkpoint, streaming tokens as they come: a continuation (GPT) or a target for the prompt as source (T5, BART).',
   usage: 'simdformer generate --from <dir> --prompt "…" [options]',
   flags: {
     from: { type: 'string', help: 'checkpoint folder' },
@@ -16,6 +18,8 @@ export const GENERATE: CommandSpec = {
     'top-p': { type: 'string', help: 'sample from the smallest set with this mass (1: all)', default: '1' },
     sample: { type: 'boolean', help: 'sample even without top-k/top-p (default: greedy unless one is set)', default: false },
     seed: { type: 'string', help: 'sampling seed', default: '0' },
+    beams: { type: 'string', help: 'T5/BART: beam search with this many beams (1: greedy or sampling)', default: '1' },
+    'length-penalty': { type: 'string', help: 'T5/BART beam search: score = log-probability / length^this', default: '1' },
     threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
   },
 };
@@ -34,7 +38,40 @@ export async function run(argv: string[]): Promise<void> {
   const threads = v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256);
   const engine = await Engine.create({ threads });
   try {
-    const model = asCausalLM(await loadModel(engine, from), from);
+    const loaded = await loadModel(engine, from);
+    const sampling = {
+      doSample: v.sample === true || topK > 0 || topP < 1 || temperature !== 1,
+      temperature,
+      topK,
+      topP,
+      seed: intFlag(v, 'seed', 0),
+    };
+    if (loaded instanceof T5 || loaded instanceof Bart) {
+      const tok = loaded.tokenizer;
+      if (!tok) throw new ArgumentError(`${from} has no tokenizer.json to encode the prompt`);
+      const source = [...tok.encode(prompt, undefined, { addSpecialTokens: false }).ids, loaded.eosId];
+      const beams = intFlag(v, 'beams', 1, 64);
+      const out: number[] = [];
+      let shown = '';
+      for await (const id of loaded.generate(source, {
+        ...sampling,
+        doSample: beams > 1 ? false : sampling.doSample,
+        maxNewTokens: Math.min(intFlag(v, 'max-new', 1), loaded.maxPositions),
+        numBeams: beams,
+        lengthPenalty: numberFlag(v, 'length-penalty'),
+      })) {
+        if (id === loaded.eosId) break;
+        out.push(id);
+        const text = tok.decode(out, { skipSpecialTokens: true });
+        if (!text.endsWith('\uFFFD') && text.startsWith(shown)) {
+          process.stdout.write(text.slice(shown.length));
+          shown = text;
+        }
+      }
+      process.stdout.write('\n');
+      return;
+    }
+    const model = asCausalLM(loaded, from);
     const tok = model.tokenizer;
     if (!tok) throw new ArgumentError(`${from} has no tokenizer.json to encode the prompt`);
     const ids = tok.encode(prompt, undefined, { addSpecialTokens: false }).ids;
@@ -43,11 +80,7 @@ export async function run(argv: string[]): Promise<void> {
     let shown = '';
     for await (const id of model.generate(ids, {
       maxNewTokens: intFlag(v, 'max-new', 0),
-      doSample: v.sample === true || topK > 0 || topP < 1 || temperature !== 1,
-      temperature,
-      topK,
-      topP,
-      seed: intFlag(v, 'seed', 0),
+      ...sampling,
       eosTokenId: model.config.eos_token_id ?? undefined,
     })) {
       out.push(id);
