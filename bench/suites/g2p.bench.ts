@@ -17,7 +17,7 @@ import { asSeq2Seq, loadModel } from '../../src/models/load.js';
 import type { EncoderDecoder } from '../../src/models/seq2seq.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
-import { evaluateG2p, g2pBatch } from '../../src/train/g2p.js';
+import { evaluateG2p } from '../../src/train/g2p.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { answerParent, childJob, median, printTable, runInChild, type Suite, writeResults } from '../harness.js';
 
@@ -47,7 +47,7 @@ async function measure(threads: number, from?: string): Promise<Row> {
   const rates: number[] = [];
   for (let s = 0; s < 12; s++) {
     const chunk = pairs.slice(s * 64, (s + 1) * 64).sort((a, b) => a.source.length - b.source.length);
-    const b = g2pBatch(model, chunk);
+    const b = model.batch(chunk);
     const tokens = chunk.reduce((n, p) => n + p.source.length + p.target.length, 0);
     const t0 = performance.now();
     trainer.step(b);

@@ -127,6 +127,26 @@ export abstract class EncoderDecoder extends Module {
     return crossEntropy(this.logits(batch), batch.labels);
   }
 
+  /**
+   * Pairs padded into a batch: sources padded with pad (masked), targets with -100 as labels, and the
+   * labels shifted right as decoder inputs.
+   */
+  batch(pairs: readonly { source: ArrayLike<number>; target: ArrayLike<number> }[]): Seq2SeqBatch {
+    const B = pairs.length;
+    if (B === 0) throw new ArgumentError('batch: no pairs');
+    const S = Math.max(...pairs.map((p) => p.source.length));
+    const T = Math.max(...pairs.map((p) => p.target.length));
+    const inputIds = new Int32Array(B * S).fill(this.padId);
+    const attentionMask = new Int32Array(B * S);
+    const labels = new Int32Array(B * T).fill(-100);
+    pairs.forEach((p, b) => {
+      inputIds.set(p.source, b * S);
+      attentionMask.fill(1, b * S, b * S + p.source.length);
+      labels.set(p.target, b * T);
+    });
+    return { inputIds, attentionMask, B, S, T, labels, decoderInputIds: this.shiftRight(labels, B, T) };
+  }
+
   /** Labels [B·T] → decoder inputs: the start token, then labels[.., :-1] with -100 read as padding. */
   shiftRight(labels: Int32Array, B: number, T: number): Int32Array {
     const out = new Int32Array(B * T);

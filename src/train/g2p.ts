@@ -12,7 +12,7 @@ import { ArgumentError } from '../errors.js';
 import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
 import { Bart } from '../models/bart.js';
 import { asSeq2Seq, loadModel } from '../models/load.js';
-import type { EncoderDecoder, Seq2SeqBatch } from '../models/seq2seq.js';
+import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';
 import { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -89,22 +89,6 @@ function scratchModel(engine: Engine, o: G2pOptions, train: readonly CmuEntry[])
 
 type Pair = { source: number[]; target: number[] };
 
-/** Pads pairs into a batch; labels are the targets, decoder inputs the targets shifted right. */
-export function g2pBatch(model: EncoderDecoder, pairs: readonly Pair[]): Seq2SeqBatch {
-  const B = pairs.length;
-  const S = Math.max(...pairs.map((p) => p.source.length));
-  const T = Math.max(...pairs.map((p) => p.target.length));
-  const inputIds = new Int32Array(B * S).fill(model.padId);
-  const attentionMask = new Int32Array(B * S);
-  const labels = new Int32Array(B * T).fill(-100);
-  pairs.forEach((p, b) => {
-    inputIds.set(p.source, b * S);
-    attentionMask.fill(1, b * S, b * S + p.source.length);
-    labels.set(p.target, b * T);
-  });
-  return { inputIds, attentionMask, B, S, T, labels, decoderInputIds: model.shiftRight(labels, B, T) };
-}
-
 /** Batches of similar source length (less padding): shuffle, sort within pools of 50 batches, shuffle the batches. */
 function lengthBatches(pairs: readonly Pair[], batch: number, rng: Rng): Pair[][] {
   const order = rng.shuffle(pairs.map((_, i) => i));
@@ -170,7 +154,7 @@ export async function finetuneG2p(o: G2pOptions) {
       let sum = 0;
       let n = 0;
       for (let i = 0; i < valPairs.length; i += 128) {
-        const b = g2pBatch(model, valPairs.slice(i, i + 128));
+        const b = model.batch(valPairs.slice(i, i + 128));
         const tokens = b.labels!.filter((y) => y >= 0).length;
         sum += engine.noGrad(() => model.loss(b).item()) * tokens;
         n += tokens;
@@ -188,7 +172,7 @@ export async function finetuneG2p(o: G2pOptions) {
     let last: G2pLog | undefined;
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       for (const pairs of lengthBatches(trainPairs, o.batch, rng.fork(`epoch-${epoch}`))) {
-        const r = trainer.step(g2pBatch(model, pairs));
+        const r = trainer.step(model.batch(pairs));
         recent.push(r.loss);
         o.onStep?.(r, total);
         if (o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) last = await evaluate(epoch);

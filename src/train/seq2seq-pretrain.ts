@@ -13,7 +13,7 @@ import { loadTextDocuments } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
 import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
 import { Bart } from '../models/bart.js';
-import type { EncoderDecoder, Seq2SeqBatch } from '../models/seq2seq.js';
+import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';
 import { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
@@ -108,21 +108,11 @@ export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
     o.family === 't5'
       ? spanCorruption(u[0]!, rng, { firstSentinelId: id('<extra_id_0>'), eosId: model.eosId })
       : bartNoise(u, rng, { maskId: id('<mask>'), bosId: id('<s>'), eosId: model.eosId });
-  const batchOf = (us: number[][][], rng: Rng): Seq2SeqBatch => {
-    const ex = us.map((u) => noise(u, rng));
-    const B = ex.length;
-    const S = Math.max(...ex.map((x) => x.inputIds.length));
-    const T = Math.max(...ex.map((x) => x.labels.length));
-    const inputIds = new Int32Array(B * S).fill(model.padId);
-    const attentionMask = new Int32Array(B * S);
-    const labels = new Int32Array(B * T).fill(-100);
-    ex.forEach((x, b) => {
-      inputIds.set(x.inputIds, b * S);
-      attentionMask.fill(1, b * S, b * S + x.inputIds.length);
-      labels.set(x.labels, b * T);
-    });
-    return { inputIds, attentionMask, B, S, T, labels, decoderInputIds: model.shiftRight(labels, B, T) };
-  };
+  const batchOf = (us: number[][][], rng: Rng) =>
+    model.batch(us.map((u) => {
+      const x = noise(u, rng);
+      return { source: x.inputIds, target: x.labels };
+    }));
   const trainer = new Trainer(model, { lr: o.lr, totalSteps: o.steps, warmup: o.warmup, schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed });
   const evaluate = () => {
     model.train(false);

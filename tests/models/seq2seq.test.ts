@@ -296,18 +296,7 @@ describe('encoder-decoder models', () => {
       let s = 12345;
       const rand = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
       const sample = () => Array.from({ length: 3 + Math.floor(rand() * 3) }, () => 2 + Math.floor(rand() * 8));
-      const batchOf = (srcs: number[][]) => {
-        const S = 5;
-        const T = 6;
-        const inputIds = new Int32Array(srcs.length * S);
-        const attentionMask = new Int32Array(srcs.length * S);
-        const labels = new Int32Array(srcs.length * T).fill(-100);
-        srcs.forEach((x, b) => {
-          x.forEach((t, i) => ((inputIds[b * S + i] = t), (attentionMask[b * S + i] = 1)));
-          [...target(x), 1].forEach((t, i) => (labels[b * T + i] = t));
-        });
-        return { inputIds, attentionMask, B: srcs.length, S, T, labels, decoderInputIds: m.shiftRight(labels, srcs.length, T) };
-      };
+      const batchOf = (srcs: number[][]) => m.batch(srcs.map((x) => ({ source: x, target: [...target(x), 1] })));
       for (let step = 0; step < steps; step++) trainer.step(batchOf(Array.from({ length: 32 }, sample)));
       const seen = new Set<string>();
       const tests: number[][] = [];
