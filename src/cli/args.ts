@@ -76,3 +76,6 @@ export function stringFlag(values: Parsed, name: string): string {
   if (typeof raw !== 'string' || raw === '') throw new ArgumentError(`--${name} is required`);
   return raw;
 }
+
+/** "1 thread", "2 threads". */
+export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;

@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetuneG2p, G2P_DEFAULTS } from '../../train/g2p.js';
-import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 
 const d = G2P_DEFAULTS;
@@ -71,7 +71,7 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
   progress?.finish();
   const t = r.test;
   process.stdout.write(
-    `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${r.engine.threads} threads\n` +
+    `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${threadsText(r.engine.threads)}\n` +
       `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${pct(t.wer)}, phoneme error ${pct(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
       `checkpoint: ${stringFlag(v, 'out')}\n`,
   );

@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetune, type Metrics, type Task } from '../../train/finetune.js';
-import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
@@ -77,7 +77,7 @@ export async function run(argv: string[]): Promise<void> {
   });
   progress?.finish();
   process.stdout.write(
-    `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${r.engine.threads} threads\n` +
+    `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${threadsText(r.engine.threads)}\n` +
       formatMetrics('validation', r.validation) +
       formatMetrics('test', r.test) +
       `checkpoint: ${stringFlag(v, 'out')}\n`,
