@@ -130,6 +130,7 @@ describe('the simdformer command', () => {
       expect(lines[0]).toMatchObject({ step: 5 });
       expect(lines[0].valWer).toBeGreaterThanOrEqual(0);
       expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')).model_type).toBe(arch);
+      expect(await readFile(join(out, 'g2p.svg'), 'utf8')).toMatch(/^<svg[^]*word error/);
     }
     const gen = cli('generate', '--from', join(dir, 'g2p-t5'), '--prompt', 'c a t', '--beams', '3', '--max-new', '6', '--threads', '1');
     expect(gen.status).toBe(0);

@@ -2,6 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import { finetuneG2p, G2P_DEFAULTS } from '../../train/g2p.js';
 import { helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
+import { writeG2pCurve } from './report.js';
 
 const d = G2P_DEFAULTS;
 export const FINETUNE_SEQ2SEQ: CommandSpec = {
@@ -69,11 +70,12 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
     onEval: (l) => progress?.note(`step ${l.step}: validation loss ${l.valLoss.toFixed(3)}, greedy WER ${pct(l.valWer)}, PER ${pct(l.valPer)} (${(l.seconds / 60).toFixed(1)} min)`),
   });
   progress?.finish();
+  const curve = await writeG2pCurve(stringFlag(v, 'out'));
   const t = r.test;
   process.stdout.write(
     `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${threadsText(r.engine.threads)}\n` +
       `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${pct(t.wer)}, phoneme error ${pct(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
-      `checkpoint: ${stringFlag(v, 'out')}\n`,
+      `checkpoint: ${stringFlag(v, 'out')}\nerror curve: ${curve}\n`,
   );
   await r.engine.dispose();
 }

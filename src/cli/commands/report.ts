@@ -14,3 +14,18 @@ export async function writeLossCurve(dir: string): Promise<string> {
   await fs.writeFile(file, svg);
   return file;
 }
+
+/** Reads a G2P run's <dir>/metrics.jsonl and writes <dir>/g2p.svg (validation word and phoneme error, %); returns its path. */
+export async function writeG2pCurve(dir: string): Promise<string> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const lines = (await fs.readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).split('\n').filter(Boolean);
+  const rows = lines.map((l) => JSON.parse(l) as { step: number; valWer: number; valPer: number });
+  const svg = lineChart('Grapheme-to-phoneme, validation (greedy)', 'step', 'error (%)', [
+    { name: 'word error', points: rows.map((r) => [r.step, 100 * r.valWer]), color: '#d62728' },
+    { name: 'phoneme error', points: rows.map((r) => [r.step, 100 * r.valPer]), color: '#1f77b4' },
+  ]);
+  const file = path.join(dir, 'g2p.svg');
+  await fs.writeFile(file, svg);
+  return file;
+}
