@@ -41,12 +41,14 @@ async function measure(threads: number, from?: string): Promise<Row> {
   const model = new Bart(engine, cfg, 0);
   model.tokenizer = tokenizer;
   const rng = new Rng(1);
-  const pairs = rng.shuffle([...data.train]).slice(0, 64 * 12).map((e) => encodeG2p(tokenizer, e, 1));
+  // 12 batches of 64 words of similar length, as training forms them (a pool sorted by length, cut, shuffled)
+  const pool = rng.shuffle([...data.train]).slice(0, 64 * 12).map((e) => encodeG2p(tokenizer, e, 1)).sort((a, b) => a.source.length - b.source.length);
+  const batches = rng.shuffle(Array.from({ length: 12 }, (_, i) => pool.slice(i * 64, (i + 1) * 64)));
   const trainer = new Trainer(model, { lr: 1e-3, totalSteps: 100, warmup: 10 });
   model.train(true);
   const rates: number[] = [];
   for (let s = 0; s < 12; s++) {
-    const chunk = pairs.slice(s * 64, (s + 1) * 64).sort((a, b) => a.source.length - b.source.length);
+    const chunk = batches[s]!;
     const b = model.batch(chunk);
     const tokens = chunk.reduce((n, p) => n + p.source.length + p.target.length, 0);
     const t0 = performance.now();
