@@ -147,6 +147,22 @@ export abstract class EncoderDecoder extends Module {
     return { inputIds, attentionMask, B, S, T, labels, decoderInputIds: this.shiftRight(labels, B, T) };
   }
 
+  /** Mean loss per labelled token over batches, in evaluation mode, without the tape. */
+  heldOutLoss(batches: Iterable<Seq2SeqBatch>): number {
+    const was = this.training;
+    this.train(false);
+    let sum = 0;
+    let n = 0;
+    for (const b of batches) {
+      const tokens = b.labels!.filter((y) => y >= 0).length;
+      sum += this.engine.noGrad(() => this.loss(b).item()) * tokens;
+      n += tokens;
+      this.engine.endStep();
+    }
+    this.train(was);
+    return sum / Math.max(1, n);
+  }
+
   /** Labels [B·T] → decoder inputs: the start token, then labels[.., :-1] with -100 read as padding. */
   shiftRight(labels: Int32Array, B: number, T: number): Int32Array {
     const out = new Int32Array(B * T);

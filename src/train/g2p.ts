@@ -50,7 +50,8 @@ export interface G2pOptions {
 
 export interface G2pLog {
   step: number;
-  epoch: number;
+  /** Epochs done (fractional). */
+  epochs: number;
   seconds: number;
   trainLoss: number;
   valLoss: number;
@@ -149,20 +150,14 @@ export async function finetuneG2p(o: G2pOptions) {
     await fs.writeFile(metricsPath, '');
     const started = performance.now();
     let recent: number[] = [];
-    const evaluate = async (epoch: number): Promise<G2pLog> => {
+    const evaluate = async (): Promise<G2pLog> => {
+      const valLoss = model.heldOutLoss(function* () {
+        for (let i = 0; i < valPairs.length; i += 128) yield model.batch(valPairs.slice(i, i + 128));
+      }());
       model.train(false);
-      let sum = 0;
-      let n = 0;
-      for (let i = 0; i < valPairs.length; i += 128) {
-        const b = model.batch(valPairs.slice(i, i + 128));
-        const tokens = b.labels!.filter((y) => y >= 0).length;
-        sum += engine.noGrad(() => model.loss(b).item()) * tokens;
-        n += tokens;
-        engine.endStep();
-      }
       const s = evaluateG2p(model, valEntries, { beams: 1 });
       model.train(true);
-      const line = { step: trainer.globalStep, epoch, seconds: (performance.now() - started) / 1000, trainLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length), valLoss: sum / n, valWer: s.wer, valPer: s.per };
+      const line = { step: trainer.globalStep, epochs: trainer.globalStep / perEpoch, seconds: (performance.now() - started) / 1000, trainLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length), valLoss, valWer: s.wer, valPer: s.per };
       recent = [];
       await fs.appendFile(metricsPath, JSON.stringify(line) + '\n');
       o.onEval?.(line);
@@ -175,10 +170,10 @@ export async function finetuneG2p(o: G2pOptions) {
         const r = trainer.step(model.batch(pairs));
         recent.push(r.loss);
         o.onStep?.(r, total);
-        if (o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) last = await evaluate(epoch);
+        if (o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) last = await evaluate();
       }
     }
-    if (!last || last.step !== trainer.globalStep) last = await evaluate(o.epochs);
+    if (!last || last.step !== trainer.globalStep) last = await evaluate();
     const trainSeconds = (performance.now() - started) / 1000;
     model.train(false);
     await model.save(o.out);

@@ -115,19 +115,10 @@ export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
     }));
   const trainer = new Trainer(model, { lr: o.lr, totalSteps: o.steps, warmup: o.warmup, schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed });
   const evaluate = () => {
-    model.train(false);
     const rng = new Rng(o.seed).fork('validation-noise');
-    let sum = 0;
-    let n = 0;
-    for (let i = 0; i < valUnits.length; i += o.batch) {
-      const b = batchOf(valUnits.slice(i, i + o.batch), rng);
-      const tokens = b.labels!.filter((y) => y >= 0).length;
-      sum += engine.noGrad(() => model.loss(b).item()) * tokens;
-      n += tokens;
-      engine.endStep();
-    }
-    model.train(true);
-    return sum / Math.max(1, n);
+    return model.heldOutLoss(function* () {
+      for (let i = 0; i < valUnits.length; i += o.batch) yield batchOf(valUnits.slice(i, i + o.batch), rng);
+    }());
   };
   const started = performance.now();
   let valLoss = NaN;
