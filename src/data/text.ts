@@ -42,3 +42,8 @@ export async function loadTextDocuments(spec: string): Promise<TextDocument[]> {
   if (out.length === 0) throw new ArgumentError(`--data ${spec}: the folder has no text files`);
   return out;
 }
+
+/** Sentences of a document: its lines, each cut after ., ! or ? (and a closing quote or bracket). */
+export function splitSentences(text: string): string[] {
+  return text.split(/\n+|(?<=[.!?]["')\]]?)\s+/).map((s) => s.trim()).filter(Boolean);
+}

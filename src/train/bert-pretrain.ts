@@ -11,7 +11,7 @@ import { maskTokens } from '../data/mlm.js';
 import { buildNspInstances, packSingleSegments } from '../data/nsp.js';
 import { Rng } from '../data/rng.js';
 import { splitByKey } from '../data/split.js';
-import { loadTextDocuments } from '../data/text.js';
+import { loadTextDocuments, splitSentences } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
 import { parseConfig, type BertConfig } from '../io/config.js';
 import { Bert, type BertBatch } from '../models/bert.js';
@@ -60,10 +60,6 @@ export const BERT_PRETRAIN_DEFAULTS: Omit<BertPretrainOptions, 'data' | 'out'> =
 
 type Instance = { inputIds: Int32Array; tokenTypeIds: Int32Array; nextSentenceLabel?: 0 | 1 };
 
-/** Sentences of a document: lines, then sentence ends. */
-function sentences(text: string): string[] {
-  return text.split(/\n+|(?<=[.!?]["')\]]?)\s+/).map((s) => s.trim()).filter(Boolean);
-}
 
 export async function pretrainBert(opts: BertPretrainOptions) {
   const docs = await loadTextDocuments(opts.data);
@@ -74,7 +70,7 @@ export async function pretrainBert(opts: BertPretrainOptions) {
   if (split.train.length < 2) throw new ArgumentError('BERT pre-training needs at least three documents');
   const tokenizer = Tokenizer.fromJson(trainWordPiece(split.train.map((d) => d.text), { vocabSize: opts.vocabSize }));
   const { clsId, sepId, maskId, padId } = tokenizer as Required<Pick<Tokenizer, 'clsId' | 'sepId' | 'maskId' | 'padId'>>;
-  const encodeDoc = (text: string) => sentences(text).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids).filter((s) => s.length > 0);
+  const encodeDoc = (text: string) => splitSentences(text).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids).filter((s) => s.length > 0);
   const trainDocs = split.train.map((d) => encodeDoc(d.text));
   const valDocs = split.validation.map((d) => encodeDoc(d.text));
   const build = (ds: number[][][], rng: Rng): Instance[] =>

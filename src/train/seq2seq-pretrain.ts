@@ -9,7 +9,7 @@ import { bartNoise } from '../data/bart-noise.js';
 import { Rng } from '../data/rng.js';
 import { spanCorruption, type Seq2SeqExample } from '../data/span-corruption.js';
 import { splitByKey } from '../data/split.js';
-import { loadTextDocuments } from '../data/text.js';
+import { loadTextDocuments, splitSentences } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
 import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
 import { Bart } from '../models/bart.js';
@@ -48,7 +48,6 @@ export const SEQ2SEQ_PRETRAIN_DEFAULTS: Omit<Seq2SeqPretrainOptions, 'family' | 
 };
 
 const SENTINELS = 100;
-const sentences = (text: string) => text.split(/\n+|(?<=[.!?]["')\]]?)\s+/).map((s) => s.trim()).filter(Boolean);
 
 export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
   const docs = await loadTextDocuments(o.data);
@@ -79,7 +78,7 @@ export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
     model = new Bart(engine, cfg, o.seed);
   }
   model.tokenizer = tokenizer;
-  const encodeDoc = (text: string) => sentences(text).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids).filter((s) => s.length > 0);
+  const encodeDoc = (text: string) => splitSentences(text).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids).filter((s) => s.length > 0);
   // units of text: T5 windows of the token stream; BART runs of whole sentences (for permutation)
   const units = (texts: string[]): number[][][] => {
     const out: number[][][] = [];
