@@ -57,6 +57,8 @@ export interface DecoderState {
 
 export abstract class EncoderDecoder extends Module {
   tokenizer?: Tokenizer;
+  /** ε of the training loss's label smoothing (PyTorch's `label_smoothing`). Default 0. */
+  labelSmoothing = 0;
   abstract readonly encoderLayers: ModuleList<TransformerBlock>;
   abstract readonly decoderLayers: ModuleList<TransformerBlock>;
   abstract readonly vocabSize: number;
@@ -121,10 +123,13 @@ export abstract class EncoderDecoder extends Module {
     return this.head(h);
   }
 
-  /** The training loss: mean cross-entropy over labelled decoder positions (Trainer). */
+  /**
+   * The training loss: mean cross-entropy over labelled decoder positions (Trainer), with
+   * `labelSmoothing` in training mode only (held-out losses stay plain cross-entropy).
+   */
   loss(batch: Seq2SeqBatch): Tensor {
     if (!batch.labels) throw new ArgumentError('the batch has no labels');
-    return crossEntropy(this.logits(batch), batch.labels);
+    return crossEntropy(this.logits(batch), batch.labels, { labelSmoothing: this.training ? this.labelSmoothing : 0 });
   }
 
   /**

@@ -38,6 +38,13 @@ export interface G2pOptions {
   /** Evaluate (validation loss, greedy word error on `evalWords` words) every N steps; 0: at the end only. */
   evalEvery: number;
   evalWords: number;
+  /** ε of label smoothing in the training loss (0: none). */
+  labelSmoothing: number;
+  /**
+   * Decay of an exponential moving average of the weights (0: none). With it, evaluations report both
+   * the live and the averaged weights, and the averaged ones are saved and tested.
+   */
+  ema: number;
   /** Beams for the final test evaluation. */
   beams: number;
   /** Score only the first N test words (quick runs). Default all. */
@@ -57,11 +64,15 @@ export interface G2pLog {
   valLoss: number;
   valWer: number;
   valPer: number;
+  /** The same three with the averaged weights (with `ema`). */
+  emaValLoss?: number;
+  emaValWer?: number;
+  emaValPer?: number;
 }
 
 export const G2P_DEFAULTS: Omit<G2pOptions, 'from' | 'out'> = {
   arch: 'bart', dModel: 128, layers: 3, heads: 4, ffn: 512, dropout: 0.1, epochs: 5, batch: 64, lr: 1e-3, warmup: 500,
-  threads: 'auto', seed: 0, evalEvery: 1000, evalWords: 500, beams: 5,
+  threads: 'auto', seed: 0, evalEvery: 1000, evalWords: 500, beams: 5, labelSmoothing: 0.1, ema: 0.999,
 };
 
 /** A fresh model over a word-level tokenizer (vocabulary from the training words). */
@@ -143,21 +154,33 @@ export async function finetuneG2p(o: G2pOptions) {
     const valPairs = encode(valEntries).filter(fits);
     const perEpoch = Math.ceil(trainPairs.length / o.batch);
     const total = perEpoch * o.epochs;
-    const trainer = new Trainer(model, { lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed });
+    model.labelSmoothing = o.labelSmoothing;
+    const trainer = new Trainer(model, { lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed, ema: o.ema || undefined });
+    const average = trainer.average;
     const { fs, path } = await nodeFs();
     await fs.mkdir(o.out, { recursive: true });
     const metricsPath = path.join(o.out, 'metrics.jsonl');
     await fs.writeFile(metricsPath, '');
     const started = performance.now();
     let recent: number[] = [];
-    const evaluate = async (): Promise<G2pLog> => {
-      const valLoss = model.heldOutLoss(function* () {
+    const validate = () => {
+      const loss = model.heldOutLoss(function* () {
         for (let i = 0; i < valPairs.length; i += 128) yield model.batch(valPairs.slice(i, i + 128));
       }());
       model.train(false);
       const s = evaluateG2p(model, valEntries, { beams: 1 });
       model.train(true);
-      const line = { step: trainer.globalStep, epochs: trainer.globalStep / perEpoch, seconds: (performance.now() - started) / 1000, trainLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length), valLoss, valWer: s.wer, valPer: s.per };
+      return { loss, wer: s.wer, per: s.per };
+    };
+    const evaluate = async (): Promise<G2pLog> => {
+      const seconds = (performance.now() - started) / 1000;
+      const live = validate();
+      const avg = average?.with(validate);
+      const line: G2pLog = {
+        step: trainer.globalStep, epochs: trainer.globalStep / perEpoch, seconds, trainLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length),
+        valLoss: live.loss, valWer: live.wer, valPer: live.per,
+        ...(avg && { emaValLoss: avg.loss, emaValWer: avg.wer, emaValPer: avg.per }),
+      };
       recent = [];
       await fs.appendFile(metricsPath, JSON.stringify(line) + '\n');
       o.onEval?.(line);
@@ -176,10 +199,14 @@ export async function finetuneG2p(o: G2pOptions) {
     if (!last || last.step !== trainer.globalStep) last = await evaluate();
     const trainSeconds = (performance.now() - started) / 1000;
     model.train(false);
+    // the live weights' test score too, to show what the average is worth
+    const liveTest = average ? evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords }) : undefined;
+    average?.apply();
     await model.save(o.out);
     const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
-    await fs.writeFile(path.join(o.out, 'g2p-test.json'), JSON.stringify({ beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep }, null, 2) + '\n');
-    return { model, engine, steps: trainer.globalStep, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test };
+    const report = { beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep, labelSmoothing: o.labelSmoothing, ema: o.ema, ...(liveTest && { liveWeights: liveTest }) };
+    await fs.writeFile(path.join(o.out, 'g2p-test.json'), JSON.stringify(report, null, 2) + '\n');
+    return { model, engine, steps: trainer.globalStep, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test, liveTest };
   } catch (err) {
     await engine.dispose();
     throw err;

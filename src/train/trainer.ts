@@ -2,6 +2,7 @@ import { ArgumentError, NonFiniteLossError } from '../errors.js';
 import type { Engine } from '../tensor/engine.js';
 import { AdamWState, adamwStep, clipGradNorm, gradNorm, type NamedArray } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { WeightAverage } from './average.js';
 import { learningRate, type ScheduleName } from './schedule.js';
 
 /** What the trainer needs of a model: its parameters and a loss for a batch (forward, tape on). */
@@ -30,6 +31,8 @@ export interface TrainerOptions {
   clip?: number;
   /** Seed of the dropout masks (with the step number). Default 0. */
   seed?: number;
+  /** Keep an exponential moving average of the weights with this decay (`trainer.average`). Default off. */
+  ema?: number;
 }
 
 export interface StepResult {
@@ -49,6 +52,8 @@ export class Trainer<B> {
   /** Optimizer steps taken (the next step's index), as Hugging Face's `global_step`. */
   globalStep = 0;
   optimizer: AdamWState;
+  /** The moving average of the trainable weights, with `options.ema`. */
+  readonly average?: WeightAverage;
   private readonly params: Tensor[];
 
   constructor(
@@ -62,6 +67,7 @@ export class Trainer<B> {
     const named = model.namedParameters();
     for (const [path, p] of named) p.name = path;
     this.params = [...named.values()];
+    if (options.ema) this.average = new WeightAverage(this.params.filter((p) => p.requiresGrad), options.ema);
   }
 
   /** The learning rate of the given step (default: the next). */
@@ -101,6 +107,7 @@ export class Trainer<B> {
     const o = this.options;
     adamwStep(trainable, this.optimizer, { lr, weightDecay: o.weightDecay ?? 0.01, beta1: o.beta1, beta2: o.beta2, eps: o.eps });
     zeroGrads(trainable);
+    this.average?.update();
     const result = { step: this.globalStep, loss: total / micro.length, lr, gradNorm: norm };
     this.globalStep++;
     return result;

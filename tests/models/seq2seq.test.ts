@@ -133,6 +133,21 @@ describe('encoder-decoder models', () => {
         });
         expect(r.loss).toBeCloseTo(sum / n, 5);
         e.endStep();
+        // label smoothing: the training loss mixes in the mean of −log p over the vocabulary; held-out stays plain
+        m.labelSmoothing = 0.2;
+        const b = m.batch(src.map((source, i) => ({ source, target: labels[i]!.filter((y) => y >= 0) })));
+        let smooth = 0;
+        labels.flat().forEach((y, p) => {
+          if (y < 0) return;
+          const row = logits.subarray(p * V, (p + 1) * V);
+          const max = Math.max(...row);
+          const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+          smooth += 0.8 * (lse - row[y]!) + (0.2 / V) * row.reduce((s, x) => s + lse - x, 0);
+        });
+        m.train(true);
+        expect(e.noGrad(() => m.loss(b).item())).toBeCloseTo(smooth / n, 5);
+        e.endStep();
+        expect(m.heldOutLoss([b])).toBeCloseTo(sum / n, 5);
         m.dispose();
       });
 

@@ -113,3 +113,31 @@ describe('Trainer', () => {
     await rm(dir, { recursive: true });
   });
 });
+
+describe('weight average (ema)', () => {
+  it('follows avg ← d·avg + (1−d)·w with the warm-up d = min(decay, (1+t)/(10+t)); swap and apply exchange weights in place', async () => {
+    const e = await Engine.create({ threads: 1 });
+    const m = new GPT(e, config(), 5);
+    const t = new Trainer(m, { lr: 1e-2, totalSteps: 30, ema: 0.8 });
+    const params = [...m.namedParameters().values()];
+    const expected = params.map((p) => p.toArray());
+    for (let s = 1; s <= 30; s++) {
+      t.step(batch(s));
+      const d = Math.min(0.8, (1 + s) / (10 + s));
+      params.forEach((p, i) => {
+        const w = p.view();
+        const a = expected[i]!;
+        for (let j = 0; j < a.length; j++) a[j] = Math.fround(d) * a[j]! + Math.fround(1 - d) * w[j]!;
+      });
+    }
+    const live = params.map((p) => p.toArray());
+    expect(live.some((w, i) => w.some((x, j) => x !== expected[i]![j]))).toBe(true);
+    const seen = t.average!.with(() => params.map((p) => p.toArray()));
+    seen.forEach((w, i) => expectBitIdentical(w, expected[i]!));
+    params.forEach((p, i) => expectBitIdentical(p.toArray(), live[i]!));
+    t.average!.apply();
+    params.forEach((p, i) => expectBitIdentical(p.toArray(), expected[i]!));
+    expect(() => t.average!.update()).toThrow(/swapped/);
+    await e.dispose();
+  });
+});

@@ -24,6 +24,8 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
     batch: { type: 'string', help: 'words per step', default: String(d.batch) },
     lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay)', default: String(d.lr) },
     warmup: { type: 'string', help: 'linear warm-up steps', default: String(d.warmup) },
+    'label-smoothing': { type: 'string', help: 'ε of label smoothing in the training loss (0: none)', default: String(d.labelSmoothing) },
+    ema: { type: 'string', help: 'decay of a moving average of the weights, saved and tested in their place (0: none)', default: String(d.ema) },
     'eval-every': { type: 'string', help: 'validation loss and greedy word error every N steps (0: at the end)', default: String(d.evalEvery) },
     'eval-words': { type: 'string', help: 'validation words scored at each evaluation', default: String(d.evalWords) },
     beams: { type: 'string', help: 'beams for the final test-split evaluation', default: String(d.beams) },
@@ -62,12 +64,19 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
     warmup: intFlag(v, 'warmup', 0),
     evalEvery: intFlag(v, 'eval-every', 0),
     evalWords: intFlag(v, 'eval-words'),
+    labelSmoothing: numberFlag(v, 'label-smoothing', 0, 1),
+    ema: numberFlag(v, 'ema', 0, 0.999999),
     beams: intFlag(v, 'beams', 1, 64),
     testWords: intFlag(v, 'test-words', 0) || undefined,
     threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
     seed: intFlag(v, 'seed', 0),
     onStep: (s, total) => (progress ??= new Progress(total)).update(s.step, { loss: s.loss.toFixed(3) }),
-    onEval: (l) => progress?.note(`step ${l.step}: validation loss ${l.valLoss.toFixed(3)}, greedy WER ${pct(l.valWer)}, PER ${pct(l.valPer)} (${(l.seconds / 60).toFixed(1)} min)`),
+    onEval: (l) =>
+      progress?.note(
+        `step ${l.step}: validation loss ${l.valLoss.toFixed(3)}, greedy WER ${pct(l.valWer)}, PER ${pct(l.valPer)}` +
+          (l.emaValWer !== undefined ? `; averaged weights ${l.emaValLoss!.toFixed(3)}, ${pct(l.emaValWer)}, ${pct(l.emaValPer!)}` : '') +
+          ` (${(l.seconds / 60).toFixed(1)} min)`,
+      ),
   });
   progress?.finish();
   const curve = await writeG2pCurve(stringFlag(v, 'out'));
@@ -75,6 +84,7 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
   process.stdout.write(
     `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${threadsText(r.engine.threads)}\n` +
       `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${pct(t.wer)}, phoneme error ${pct(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
+      (r.liveTest ? `  (with the live weights instead of their average: word error ${pct(r.liveTest.wer)}, phoneme error ${pct(r.liveTest.per)})\n` : '') +
       `checkpoint: ${stringFlag(v, 'out')}\nerror curve: ${curve}\n`,
   );
   await r.engine.dispose();
