@@ -43,6 +43,11 @@ export interface FinetuneOptions {
    * one weight per label in sorted label order, or none.
    */
   classWeights?: 'balanced' | number[];
+  /**
+   * Decay of a moving average of the weights (off when absent): the averaged weights are evaluated and
+   * saved, and the live weights' scores are returned beside theirs (`live`).
+   */
+  ema?: number;
   threads: number | 'auto';
   seed: number;
   /** Model shape when `from` is 'none'. */
@@ -208,7 +213,7 @@ export async function finetune(opts: FinetuneOptions) {
   }
   const stepsPerEpoch = Math.ceil(train.length / opts.batch);
   const total = stepsPerEpoch * opts.epochs;
-  const trainer = new Trainer(model, { lr: opts.lr, totalSteps: total, warmup: Math.round(total * 0.06), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: opts.seed });
+  const trainer = new Trainer(model, { lr: opts.lr, totalSteps: total, warmup: Math.round(total * 0.06), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: opts.seed, ema: opts.ema });
   const started = performance.now();
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const order = rng.fork(`epoch-${epoch}`).shuffle([...train]);
@@ -239,8 +244,10 @@ export async function finetune(opts: FinetuneOptions) {
     }
     return metrics(gold, pred, labels);
   };
-  const validation = evaluate(data.validation as (TextExample | TagExample)[]);
-  const test = evaluate(data.test as (TextExample | TagExample)[]);
+  const scores = () => ({ validation: evaluate(data.validation as (TextExample | TagExample)[]), test: evaluate(data.test as (TextExample | TagExample)[]) });
+  const live = trainer.average ? scores() : undefined;
+  trainer.average?.apply();
+  const { validation, test } = scores();
   await model.save(opts.out);
-  return { model, engine, validation, test, seconds, trainExamples: train.length, steps: total };
+  return { model, engine, validation, test, live, seconds, trainExamples: train.length, steps: total };
 }

@@ -88,9 +88,10 @@ describe('the simdformer command', () => {
     expect(c.stdout).toMatch(/test: accuracy [\d.]+ %, macro F1/);
     expect(c.stdout).toMatch(/spam +precision/);
     expect(JSON.parse(await readFile(join(dir, 'cls', 'config.json'), 'utf8'))).toMatchObject({ architectures: ['BertForSequenceClassification'], id2label: { 0: 'ham', 1: 'spam' } });
-    const t = cli('finetune', 'tag', '--from', 'none', '--data', join(dir, 'tag.jsonl'), '--out', join(dir, 'tag'), '--class-weights', '1,2,1', '--pre-norm', ...common, ...scratch);
+    const t = cli('finetune', 'tag', '--from', 'none', '--data', join(dir, 'tag.jsonl'), '--out', join(dir, 'tag'), '--class-weights', '1,2,1', '--pre-norm', '--ema', '0.9', ...common, ...scratch);
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/NOUN +precision/);
+    expect(t.stdout).toMatch(/with the live weights instead of their average: validation accuracy [\d.]+ %/);
     expect(JSON.parse(await readFile(join(dir, 'tag', 'config.json'), 'utf8'))).toMatchObject({ pre_norm: true });
     const badWeights = cli('finetune', 'tag', '--from', 'none', '--data', join(dir, 'tag.jsonl'), '--out', join(dir, 'tag2'), '--class-weights', '1,2', ...common, ...scratch);
     expect(badWeights.status).toBe(2);
@@ -124,11 +125,13 @@ describe('the simdformer command', () => {
       expect(r.stderr).not.toMatch(/Error/);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/test \(12 words, beam 2\): word error \d+\.\d+ %, phoneme error \d+\.\d+ %/);
+      expect(r.stdout).toMatch(/with the live weights instead of their average: word error \d+\.\d+ %/);
       const test = JSON.parse(await readFile(join(out, 'g2p-test.json'), 'utf8'));
-      expect(test).toMatchObject({ beams: 2, words: 12 });
+      expect(test).toMatchObject({ beams: 2, words: 12, labelSmoothing: 0.1, ema: 0.999, liveWeights: { words: 12 } });
       const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
       expect(lines[0]).toMatchObject({ step: 5 });
       expect(lines[0].valWer).toBeGreaterThanOrEqual(0);
+      expect(lines[0].emaValWer).toBeGreaterThanOrEqual(0);
       expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')).model_type).toBe(arch);
       expect(await readFile(join(out, 'g2p.svg'), 'utf8')).toMatch(/^<svg[^]*word error/);
     }

@@ -18,6 +18,7 @@ export const FINETUNE: CommandSpec = {
     'max-len': { type: 'string', help: 'tokens per example (longer ones are cut)', default: '128' },
     lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay, 6 % warm-up)', default: '1e-4' },
     'class-weights': { type: 'string', help: "weights of the labels in the loss: 'balanced' (n / (K·n_k)), or w1,w2,… in sorted label order" },
+    ema: { type: 'string', help: 'decay of a moving average of the weights, evaluated and saved in their place (e.g. 0.999)' },
     freeze: { type: 'boolean', help: 'train the head only (the body stays frozen)', default: false },
     threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
     seed: { type: 'string', help: 'seed of the head, the subset and the order', default: '0' },
@@ -29,6 +30,8 @@ export const FINETUNE: CommandSpec = {
     'pre-norm': { type: 'boolean', help: 'with --from none: pre-LN blocks and a final LayerNorm (simdformer option, not loadable by transformers)', default: false },
   },
 };
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 export function formatMetrics(name: string, m: Metrics): string {
   const rows = m.labels.map((l) => {
@@ -70,6 +73,7 @@ export async function run(argv: string[]): Promise<void> {
       if (!(w >= 0) || !Number.isFinite(w)) throw new ArgumentError(`--class-weights: ${JSON.stringify(x)} is not a weight ≥ 0 (or pass 'balanced')`);
       return w;
     }),
+    ema: v.ema === undefined ? undefined : numberFlag(v, 'ema', 1e-6, 0.999999),
     threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
     seed: intFlag(v, 'seed', 0),
     scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), hidden: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn'), preNorm: v['pre-norm'] === true },
@@ -80,6 +84,7 @@ export async function run(argv: string[]): Promise<void> {
     `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${threadsText(r.engine.threads)}\n` +
       formatMetrics('validation', r.validation) +
       formatMetrics('test', r.test) +
+      (r.live ? `with the live weights instead of their average: validation accuracy ${pct(r.live.validation.accuracy)}, macro F1 ${pct(r.live.validation.macroF1)}; test accuracy ${pct(r.live.test.accuracy)}, macro F1 ${pct(r.live.test.macroF1)}\n` : '') +
       `checkpoint: ${stringFlag(v, 'out')}\n`,
   );
   await r.engine.dispose();
