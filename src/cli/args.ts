@@ -79,3 +79,6 @@ export function stringFlag(values: Parsed, name: string): string {
 
 /** "1 thread", "2 threads". */
 export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
+
+/** A fraction as a percentage with two decimals: 0.2654 → "26.54 %". */
+export const percent = (x: number): string => `${(x * 100).toFixed(2)} %`;

@@ -60,7 +60,6 @@ export const BERT_PRETRAIN_DEFAULTS: Omit<BertPretrainOptions, 'data' | 'out'> =
 
 type Instance = { inputIds: Int32Array; tokenTypeIds: Int32Array; nextSentenceLabel?: 0 | 1 };
 
-
 export async function pretrainBert(opts: BertPretrainOptions) {
   const docs = await loadTextDocuments(opts.data);
   // the document split of the fine-tuning tasks on Brown (80/10/10 by a hash of the document id): the

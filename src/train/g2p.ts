@@ -155,7 +155,7 @@ export async function finetuneG2p(o: G2pOptions) {
     const perEpoch = Math.ceil(trainPairs.length / o.batch);
     const total = perEpoch * o.epochs;
     model.labelSmoothing = o.labelSmoothing;
-    const trainer = new Trainer(model, { lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed, ema: o.ema || undefined });
+    const trainer = new Trainer(model, { lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed, ema: o.ema });
     const average = trainer.average;
     const { fs, path } = await nodeFs();
     await fs.mkdir(o.out, { recursive: true });

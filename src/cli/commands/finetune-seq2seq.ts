@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetuneG2p, G2P_DEFAULTS } from '../../train/g2p.js';
-import { helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec } from '../args.js';
+import { helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeG2pCurve } from './report.js';
 
@@ -34,8 +34,6 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
     seed: { type: 'string', help: 'seed of initialisation and order', default: String(d.seed) },
   },
 };
-
-const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 export async function runSeq2Seq(argv: string[]): Promise<void> {
   const v = parseFlags(FINETUNE_SEQ2SEQ, argv);
@@ -73,8 +71,8 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
     onStep: (s, total) => (progress ??= new Progress(total)).update(s.step, { loss: s.loss.toFixed(3) }),
     onEval: (l) =>
       progress?.note(
-        `step ${l.step}: validation loss ${l.valLoss.toFixed(3)}, greedy WER ${pct(l.valWer)}, PER ${pct(l.valPer)}` +
-          (l.emaValWer !== undefined ? `; averaged weights ${l.emaValLoss!.toFixed(3)}, ${pct(l.emaValWer)}, ${pct(l.emaValPer!)}` : '') +
+        `step ${l.step}: validation loss ${l.valLoss.toFixed(3)}, greedy WER ${percent(l.valWer)}, PER ${percent(l.valPer)}` +
+          (l.emaValWer !== undefined ? `; averaged weights ${l.emaValLoss!.toFixed(3)}, ${percent(l.emaValWer)}, ${percent(l.emaValPer!)}` : '') +
           ` (${(l.seconds / 60).toFixed(1)} min)`,
       ),
   });
@@ -83,8 +81,8 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
   const t = r.test;
   process.stdout.write(
     `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${threadsText(r.engine.threads)}\n` +
-      `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${pct(t.wer)}, phoneme error ${pct(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
-      (r.liveTest ? `  (with the live weights instead of their average: word error ${pct(r.liveTest.wer)}, phoneme error ${pct(r.liveTest.per)})\n` : '') +
+      `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${percent(t.wer)}, phoneme error ${percent(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
+      (r.liveTest ? `  (with the live weights instead of their average: word error ${percent(r.liveTest.wer)}, phoneme error ${percent(r.liveTest.per)})\n` : '') +
       `checkpoint: ${stringFlag(v, 'out')}\nerror curve: ${curve}\n`,
   );
   await r.engine.dispose();

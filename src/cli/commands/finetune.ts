@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetune, type Metrics, type Task } from '../../train/finetune.js';
-import { helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec } from '../args.js';
+import { helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
@@ -31,15 +31,13 @@ export const FINETUNE: CommandSpec = {
   },
 };
 
-const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-
 export function formatMetrics(name: string, m: Metrics): string {
   const rows = m.labels.map((l) => {
     const c = m.perClass[l]!;
     return `  ${l.padEnd(10)} precision ${(c.precision * 100).toFixed(1).padStart(5)}  recall ${(c.recall * 100).toFixed(1).padStart(5)}  F1 ${(c.f1 * 100).toFixed(1).padStart(5)}  (${c.support})`;
   });
   const cm = m.labels.length <= 12 ? `\n  confusion (rows gold, columns predicted):\n${m.confusion.map((r, i) => `  ${m.labels[i]!.padEnd(10)} ${r.map((v) => String(v).padStart(6)).join('')}`).join('\n')}` : '';
-  return `${name}: accuracy ${(m.accuracy * 100).toFixed(2)} %, macro F1 ${(m.macroF1 * 100).toFixed(2)}\n${rows.join('\n')}${cm}\n`;
+  return `${name}: accuracy ${percent(m.accuracy)}, macro F1 ${(m.macroF1 * 100).toFixed(2)}\n${rows.join('\n')}${cm}\n`;
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -84,7 +82,7 @@ export async function run(argv: string[]): Promise<void> {
     `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${threadsText(r.engine.threads)}\n` +
       formatMetrics('validation', r.validation) +
       formatMetrics('test', r.test) +
-      (r.live ? `with the live weights instead of their average: validation accuracy ${pct(r.live.validation.accuracy)}, macro F1 ${pct(r.live.validation.macroF1)}; test accuracy ${pct(r.live.test.accuracy)}, macro F1 ${pct(r.live.test.macroF1)}\n` : '') +
+      (r.live ? `with the live weights instead of their average: validation accuracy ${percent(r.live.validation.accuracy)}, macro F1 ${percent(r.live.validation.macroF1)}; test accuracy ${percent(r.live.test.accuracy)}, macro F1 ${percent(r.live.test.macroF1)}\n` : '') +
       `checkpoint: ${stringFlag(v, 'out')}\n`,
   );
   await r.engine.dispose();
