@@ -115,9 +115,13 @@ function lengthBatches(pairs: readonly Pair[], batch: number, rng: Rng): Pair[][
 
 /**
  * Word and phoneme error of the model on entries (grouped by word: any pronunciation counts), decoding
- * `batch` words at a time with `beams` beams (1: greedy).
+ * `batch` words at a time with `beams` beams (1: greedy), hypotheses ranked by log-probability / length^`lengthPenalty` (default 1).
  */
-export function evaluateG2p(model: EncoderDecoder, entries: readonly CmuEntry[], opts: { beams: number; batch?: number; limit?: number }): G2pScore & { seconds: number } {
+export function evaluateG2p(
+  model: EncoderDecoder,
+  entries: readonly CmuEntry[],
+  opts: { beams: number; batch?: number; limit?: number; lengthPenalty?: number },
+): G2pScore & { seconds: number } {
   const tok = model.tokenizer;
   if (!tok) throw new ArgumentError('the model has no tokenizer');
   const words = [...groupByWord(entries)].slice(0, opts.limit ?? Infinity);
@@ -128,7 +132,7 @@ export function evaluateG2p(model: EncoderDecoder, entries: readonly CmuEntry[],
   for (let i = 0; i < words.length; i += batch) {
     const chunk = words.slice(i, i + batch);
     const sources = chunk.map(([word, prons]) => encodeG2p(tok, { word, phonemes: prons[0]! }, model.eosId).source);
-    const best = model.beamSearch(sources, { numBeams: opts.beams, maxNewTokens: maxNew });
+    const best = model.beamSearch(sources, { numBeams: opts.beams, maxNewTokens: maxNew, lengthPenalty: opts.lengthPenalty ?? 1 });
     for (const hyps of best) outputs.push(decodePhonemes(tok, hyps[0]!.tokens));
   }
   return { ...scoreG2p(outputs, words.map(([, prons]) => prons)), seconds: (performance.now() - started) / 1000 };

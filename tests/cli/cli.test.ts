@@ -140,7 +140,13 @@ describe('the simdformer command', () => {
     expect(gen.stdout.trim()).toMatch(/^(\S+ ?){0,6}$/); // symbols of the (barely trained) model, at most 6
     const ev = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--words', '9', '--beams', '1', '--threads', '1');
     expect(ev.status).toBe(0);
-    expect(JSON.parse(ev.stdout)).toMatchObject({ task: 'g2p', split: 'test', beams: 1, words: 9 });
+    expect(JSON.parse(ev.stdout)).toMatchObject({ task: 'g2p', split: 'test', beams: 1, lengthPenalty: 1, words: 9 });
+    const evVal = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--split', 'validation', '--words', '7', '--beams', '3', '--length-penalty', '0.5', '--threads', '1');
+    expect(evVal.status).toBe(0);
+    expect(JSON.parse(evVal.stdout)).toMatchObject({ task: 'g2p', split: 'validation', beams: 3, lengthPenalty: 0.5, words: 7 });
+    const badPenalty = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--length-penalty', 'long', '--threads', '1');
+    expect(badPenalty.status).toBe(2);
+    expect(badPenalty.stderr).toMatch(/--length-penalty must be a number/);
     const wrong = cli('eval', '--from', join(dir, 'pre-t5'), '--data', join(dir, 'text.txt'), '--threads', '1');
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toMatch(/holds a t5 model; this needs a causal language model/);

@@ -6,18 +6,19 @@ import { asCausalLM, asSeq2Seq, loadModel } from '../../models/load.js';
 import { evaluateG2p } from '../../train/g2p.js';
 import { Engine } from '../../tensor/engine.js';
 import { validationBatches } from '../../train/lm-pretrain.js';
-import { helpText, intFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 
 export const EVAL: CommandSpec = {
   name: 'eval',
   summary: 'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), or word and phoneme error on a task (T5/BART).',
-  usage: 'simdformer eval --from <dir> --data <file|dir|brown> [options]\n       simdformer eval --from <dir> --task g2p [--split test] [--beams 5]',
+  usage: 'simdformer eval --from <dir> --data <file|dir|brown> [options]\n       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1]',
   flags: {
     from: { type: 'string', help: 'checkpoint folder' },
     data: { type: 'string', help: "text to score: a file, a folder, or 'brown'" },
     task: { type: 'string', help: "score an encoder-decoder on a task instead: 'g2p' (CMUdict)", choices: ['g2p'] },
     split: { type: 'string', help: 'with --task: the split to score', default: 'test', choices: ['validation', 'test'] },
     beams: { type: 'string', help: 'with --task: beam width (1: greedy)', default: '5' },
+    'length-penalty': { type: 'string', help: 'with --task: rank beams by log-probability / length^p', default: '1' },
     words: { type: 'string', help: 'with --task: score only the first N words of the split (0: all)', default: '0' },
     batch: { type: 'string', help: 'windows per forward pass', default: '8' },
     'max-windows': { type: 'string', help: 'score at most this many windows', default: '100000' },
@@ -38,8 +39,9 @@ export async function run(argv: string[]): Promise<void> {
       const model = asSeq2Seq(await loadModel(engine, stringFlag(v, 'from')), String(v.from));
       const split = cmudictDataset()[v.split as 'validation' | 'test'];
       const beams = intFlag(v, 'beams', 1, 64);
-      const s = evaluateG2p(model, split, { beams, limit: intFlag(v, 'words', 0) || undefined });
-      const result = { task: 'g2p', split: v.split, beams, words: s.words, wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads };
+      const lengthPenalty = numberFlag(v, 'length-penalty', -10, 10);
+      const s = evaluateG2p(model, split, { beams, lengthPenalty, limit: intFlag(v, 'words', 0) || undefined });
+      const result = { task: 'g2p', split: v.split, beams, lengthPenalty, words: s.words, wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads };
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       return;
     }
