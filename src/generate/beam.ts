@@ -115,7 +115,8 @@ function reorderCaches(e: Engine, caches: KVCache[], parents: Int32Array): void 
 }
 
 export function checkBeamOptions(o: BeamSearchOptions): Required<BeamSearchOptions> {
-  const r = { lengthPenalty: 1, earlyStopping: false, numReturnSequences: 1, ...o };
+  // `??`, not a spread over defaults: an option passed as undefined takes its default
+  const r = { ...o, lengthPenalty: o.lengthPenalty ?? 1, earlyStopping: o.earlyStopping ?? false, numReturnSequences: o.numReturnSequences ?? 1 };
   if (!Number.isInteger(r.numBeams) || r.numBeams < 1) throw new ArgumentError(`numBeams must be an integer ≥ 1, got ${o.numBeams}`);
   if (!Number.isInteger(r.maxNewTokens) || r.maxNewTokens < 1) throw new ArgumentError(`maxNewTokens must be an integer ≥ 1, got ${o.maxNewTokens}`);
   if (!Number.isInteger(r.numReturnSequences) || r.numReturnSequences < 1 || r.numReturnSequences > r.numBeams) {

@@ -132,7 +132,7 @@ export function evaluateG2p(
   for (let i = 0; i < words.length; i += batch) {
     const chunk = words.slice(i, i + batch);
     const sources = chunk.map(([word, prons]) => encodeG2p(tok, { word, phonemes: prons[0]! }, model.eosId).source);
-    const best = model.beamSearch(sources, { numBeams: opts.beams, maxNewTokens: maxNew, lengthPenalty: opts.lengthPenalty ?? 1 });
+    const best = model.beamSearch(sources, { numBeams: opts.beams, maxNewTokens: maxNew, lengthPenalty: opts.lengthPenalty });
     for (const hyps of best) outputs.push(decodePhonemes(tok, hyps[0]!.tokens));
   }
   return { ...scoreG2p(outputs, words.map(([, prons]) => prons)), seconds: (performance.now() - started) / 1000 };
