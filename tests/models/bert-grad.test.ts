@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { parseConfig, type BertConfig } from '../../src/io/config.js';
 import { Bert, type BertBatch } from '../../src/models/bert.js';
 import { Engine } from '../../src/tensor/engine.js';
+import { expectModelGradients } from '../util/gradcheck.js';
 
 /**
  * BERT's gradients against central differences of its training loss (float32 forward, so a loose
@@ -54,32 +55,7 @@ describe('BERT gradients by finite differences of the loss', () => {
   for (const [name, c, batch, params] of cases) {
     it(name, () => {
       const m = new Bert(e, c, 5);
-      const lossValue = () => {
-        const v = e.noGrad(() => m.loss(batch).item());
-        e.endStep();
-        return v;
-      };
-      m.loss(batch).backward();
-      const grads = new Map(params.map((p) => [p, m.namedParameters().get(p)!.grad!.toArray()]));
-      e.endStep();
-      for (const p of params) {
-        const t = m.namedParameters().get(p)!;
-        const g = grads.get(p)!;
-        expect(g.some((x) => x !== 0), `${p} has a gradient`).toBe(true);
-        // the six largest gradients of the tensor, so that float32 noise stays small beside them
-        const idx = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 6);
-        for (const i of idx) {
-          const v = t.view()[i]!;
-          const h = 1e-3;
-          t.view()[i] = v + h;
-          const up = lossValue();
-          t.view()[i] = v - h;
-          const down = lossValue();
-          t.view()[i] = v;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(fd - g[i]!), `${p}[${i}]: finite difference ${fd}, backward ${g[i]}`).toBeLessThan(2e-3 + 0.02 * Math.abs(g[i]!));
-        }
-      }
+      expectModelGradients(e, m, () => m.loss(batch), params, 1e-3);
       m.dispose();
     });
   }

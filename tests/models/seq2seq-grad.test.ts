@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Bart } from '../../src/models/bart.js';
 import type { EncoderDecoder, Seq2SeqBatch } from '../../src/models/seq2seq.js';
 import { T5 } from '../../src/models/t5.js';
 import { Engine } from '../../src/tensor/engine.js';
+import { expectModelGradients } from '../util/gradcheck.js';
 import { tinyBart, tinyT5 } from '../util/seq2seq-configs.js';
 
 /**
@@ -32,31 +33,7 @@ describe('encoder-decoder gradients by finite differences of the loss', () => {
         attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
         B: 2, S: 5, T: 4, labels, decoderInputIds: m.shiftRight(labels, 2, 4),
       };
-      const lossValue = () => {
-        const v = e.noGrad(() => m.loss(batch).item());
-        e.endStep();
-        return v;
-      };
-      m.loss(batch).backward();
-      const grads = new Map(params.map((p) => [p, m.namedParameters().get(p)!.grad!.toArray()]));
-      e.endStep();
-      for (const p of params) {
-        const t = m.namedParameters().get(p)!;
-        const g = grads.get(p)!;
-        // the six largest gradients of the tensor, so that float32 noise stays small beside them
-        const idx = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 6);
-        for (const i of idx) {
-          const v = t.view()[i]!;
-          const h = 1e-2;
-          t.view()[i] = v + h;
-          const up = lossValue();
-          t.view()[i] = v - h;
-          const down = lossValue();
-          t.view()[i] = v;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(fd - g[i]!), `${p}[${i}]: finite difference ${fd}, backward ${g[i]}`).toBeLessThan(2e-3 + 0.02 * Math.abs(g[i]!));
-        }
-      }
+      expectModelGradients(e, m, () => m.loss(batch), params, 1e-2);
       m.dispose();
     });
   }
