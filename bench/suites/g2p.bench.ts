@@ -5,7 +5,8 @@
 //   - beam-search words/s: 512 test words, 64 per batch, beam 5, with the checkpoint given by --from
 //     (the README's trained model: an untrained one rarely ends its words, so each runs to 48 tokens);
 //     greedy likewise, for the ratio.
-//   npm run bench -- g2p [--threads 1,2] [--from runs/g2p-bart]
+//   npm run bench -- g2p [--threads 1,2] [--simd plain,relaxed] [--from runs/g2p-bart]
+// The training step is the recipe's: AdamW and the moving average of the weights (EMA 0.999).
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { cmudictDataset } from '../../src/data/cmudict.js';
@@ -21,17 +22,20 @@ import { evaluateG2p } from '../../src/train/g2p.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { answerParent, childJob, median, printTable, runInChild, type Suite, writeResults } from '../harness.js';
 
+type Simd = 'plain' | 'relaxed';
+
 interface Row {
   threads: number;
+  simd: Simd;
   trainTokensPerSecond: number;
   beamWordsPerSecond: number;
   greedyWordsPerSecond: number;
   beamWer?: number;
 }
 
-async function measure(threads: number, from?: string): Promise<Row> {
+async function measure(threads: number, simd: Simd, from?: string): Promise<Row> {
   const data = cmudictDataset();
-  const engine = await Engine.create({ threads });
+  const engine = await Engine.create({ threads, simd });
   const tokenizer = Tokenizer.fromJson(g2pTokenizer(data.train));
   const cfg = parseConfig({
     model_type: 'bart', vocab_size: tokenizer.vocabSize, d_model: 128, max_position_embeddings: 64, encoder_layers: 3, decoder_layers: 3,
@@ -44,7 +48,7 @@ async function measure(threads: number, from?: string): Promise<Row> {
   // 12 batches of 64 words of similar length, as training forms them (a pool sorted by length, cut, shuffled)
   const pool = rng.shuffle([...data.train]).slice(0, 64 * 12).map((e) => encodeG2p(tokenizer, e, 1)).sort((a, b) => a.source.length - b.source.length);
   const batches = rng.shuffle(Array.from({ length: 12 }, (_, i) => pool.slice(i * 64, (i + 1) * 64)));
-  const trainer = new Trainer(model, { lr: 1e-3, totalSteps: 100, warmup: 10 });
+  const trainer = new Trainer(model, { lr: 1e-3, totalSteps: 100, warmup: 10, ema: 0.999 });
   model.train(true);
   const rates: number[] = [];
   for (let s = 0; s < 12; s++) {
@@ -65,6 +69,7 @@ async function measure(threads: number, from?: string): Promise<Row> {
   await engine.dispose();
   return {
     threads,
+    simd: engine.runtime.build === 'relaxed' ? 'relaxed' : 'plain',
     trainTokensPerSecond: median(rates),
     beamWordsPerSecond: beam.words / beam.seconds,
     greedyWordsPerSecond: greedy.words / greedy.seconds,
@@ -75,13 +80,16 @@ async function measure(threads: number, from?: string): Promise<Row> {
 const suite: Suite = {
   description: 'G2P (BART d128, 3+3 layers): training tokens/s and beam-search words/s at 1 and all threads',
   async run(args) {
-    const job = childJob<{ threads: number; from?: string }>(args);
-    if (job) return answerParent(() => measure(job.threads, job.from));
-    const { values } = parseArgs({ args, options: { threads: { type: 'string' }, from: { type: 'string' } }, strict: true });
+    const job = childJob<{ threads: number; simd: Simd; from?: string }>(args);
+    if (job) return answerParent(() => measure(job.threads, job.simd, job.from));
+    const { values } = parseArgs({ args, options: { threads: { type: 'string' }, simd: { type: 'string' }, from: { type: 'string' } }, strict: true });
     const rows: Row[] = [];
-    for (const t of (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number)) rows.push(await runInChild<Row>('g2p', { threads: t, from: values.from }));
+    for (const simd of (values.simd ?? 'plain').split(',') as Simd[]) {
+      for (const t of (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number)) rows.push(await runInChild<Row>('g2p', { threads: t, simd, from: values.from }));
+    }
     printTable(rows, [
       { title: 'threads', value: (r) => r.threads, digits: 0 },
+      { title: 'simd', value: (r) => r.simd },
       { title: 'training tokens/s', value: (r) => r.trainTokensPerSecond, digits: 0 },
       { title: 'beam-5 words/s', value: (r) => r.beamWordsPerSecond, digits: 0 },
       { title: 'greedy words/s', value: (r) => r.greedyWordsPerSecond, digits: 0 },

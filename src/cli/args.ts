@@ -77,6 +77,25 @@ export function stringFlag(values: Parsed, name: string): string {
   return raw;
 }
 
+/** The flags of every command that runs the engine: its threads and its SIMD build. */
+export const ENGINE_FLAGS: Record<'threads' | 'simd', FlagSpec> = {
+  threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+  simd: {
+    type: 'string',
+    help: "'relaxed': fused multiply-add where the runtime has relaxed SIMD (faster; results differ from 'plain' in the last bits)",
+    default: 'plain',
+    choices: ['plain', 'relaxed'],
+  },
+};
+
+/** The engine options the ENGINE_FLAGS give. */
+export function engineFlags(values: Parsed): { threads: number | 'auto'; simd: 'plain' | 'relaxed' } {
+  return {
+    threads: values.threads === 'auto' ? 'auto' : intFlag(values, 'threads', 1, 256),
+    simd: values.simd === 'relaxed' ? 'relaxed' : 'plain',
+  };
+}
+
 /** "1 thread", "2 threads". */
 export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
 

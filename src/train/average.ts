@@ -1,7 +1,8 @@
 /**
- * An exponential moving average of the weights (Polyak averaging), kept beside the model on the host:
- * after each optimizer step avg ← d·avg + (1−d)·w, with d warmed up as min(decay, (1+t)/(10+t)) so the
- * first steps do not drag the random initialisation along. `swap` exchanges the averaged and the live
+ * An exponential moving average of the weights (Polyak averaging), kept beside the model in the engine's
+ * memory: after each optimizer step avg ← d·avg + (1−d)·w in float32 (two elementwise kernels, each product
+ * rounded), with d warmed up as min(decay, (1+t)/(10+t)) so the first steps do not drag the random
+ * initialisation along. `swap` exchanges the averaged and the live
  * weights in place (evaluate the average, then swap back and train on); `apply` makes the average the
  * model's weights for good (before saving).
  */
@@ -9,7 +10,7 @@ import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export class WeightAverage {
-  private readonly shadow: Float32Array[];
+  private readonly shadow: Tensor[];
   private updates = 0;
   /** True while the model holds the averaged weights. */
   swapped = false;
@@ -19,7 +20,7 @@ export class WeightAverage {
     readonly decay: number,
   ) {
     if (!(decay > 0 && decay < 1)) throw new ArgumentError(`the weight average's decay must be in (0, 1), got ${decay}`);
-    this.shadow = params.map((p) => p.view().slice());
+    this.shadow = params.map((p) => p.engine.empty(p.shape).set(p.view()));
   }
 
   /** Fold the current weights into the average (after an optimizer step). */
@@ -27,25 +28,20 @@ export class WeightAverage {
     if (this.swapped) throw new ArgumentError('WeightAverage.update while the averaged weights are swapped in');
     this.updates++;
     const d = Math.min(this.decay, (1 + this.updates) / (10 + this.updates));
-    const keep = Math.fround(d);
-    const take = Math.fround(1 - d);
     this.params.forEach((p, i) => {
-      const w = p.view();
       const a = this.shadow[i]!;
-      for (let j = 0; j < a.length; j++) a[j] = keep * a[j]! + take * w[j]!;
+      const rt = p.engine.runtime;
+      rt.run('scale_fwd_f32', [a.ptr, a.ptr, d], a.size, a.size); // avg ← d·avg
+      rt.run('scale_bwd_f32', [a.ptr, p.ptr, 1 - d], a.size, a.size); // avg += (1−d)·w
     });
   }
 
   /** Exchange the averaged and the live weights in place. */
   swap(): void {
     this.params.forEach((p, i) => {
-      const w = p.view();
-      const a = this.shadow[i]!;
-      for (let j = 0; j < a.length; j++) {
-        const t = w[j]!;
-        w[j] = a[j]!;
-        a[j] = t;
-      }
+      const live = p.toArray();
+      p.set(this.shadow[i]!.view());
+      this.shadow[i]!.set(live);
     });
     this.swapped = !this.swapped;
   }

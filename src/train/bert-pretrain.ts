@@ -39,6 +39,8 @@ export interface BertPretrainOptions {
   heads: number;
   ffn: number;
   threads: number | 'auto';
+  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
+  simd?: 'plain' | 'relaxed';
   seed: number;
   evalEvery: number;
   onStep?: (r: StepResult) => void;
@@ -96,7 +98,7 @@ export async function pretrainBert(opts: BertPretrainOptions) {
     return batch;
   };
 
-  const engine = await Engine.create({ threads: opts.threads });
+  const engine = await Engine.create({ threads: opts.threads, simd: opts.simd });
   const config = parseConfig({
     model_type: 'bert', architectures: [opts.nsp ? 'BertForPreTraining' : 'BertForMaskedLM'], vocab_size: tokenizer.vocabSize,
     hidden_size: opts.hidden, num_hidden_layers: opts.layers, num_attention_heads: opts.heads, intermediate_size: opts.ffn,

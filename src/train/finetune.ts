@@ -49,6 +49,8 @@ export interface FinetuneOptions {
    */
   ema?: number;
   threads: number | 'auto';
+  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
+  simd?: 'plain' | 'relaxed';
   seed: number;
   /** Model shape when `from` is 'none'. */
   scratch: { vocabSize: number; layers: number; hidden: number; heads: number; ffn: number; preNorm?: boolean };
@@ -119,7 +121,7 @@ export async function finetune(opts: FinetuneOptions) {
   const labelId = new Map(labels.map((l, i) => [l, i]));
   const id2label = Object.fromEntries(labels.map((l, i) => [i, l]));
   const architecture = classify ? 'BertForSequenceClassification' : 'BertForTokenClassification';
-  const engine = await Engine.create({ threads: opts.threads });
+  const engine = await Engine.create({ threads: opts.threads, simd: opts.simd });
   let model: Bert;
   let tokenizer: Tokenizer;
   if (opts.from === 'none') {

@@ -34,6 +34,8 @@ export interface G2pOptions {
   lr: number;
   warmup: number;
   threads: number | 'auto';
+  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
+  simd?: 'plain' | 'relaxed';
   seed: number;
   /** Evaluate (validation loss, greedy word error on `evalWords` words) every N steps; 0: at the end only. */
   evalEvery: number;
@@ -142,7 +144,7 @@ export async function finetuneG2p(o: G2pOptions) {
   const data = cmudictDataset(cmudictEntries());
   const rng = new Rng(o.seed);
   const train = o.fraction !== undefined && o.fraction < 1 ? rng.fork('fraction').shuffle([...data.train]).slice(0, Math.max(1, Math.round(data.train.length * o.fraction))) : data.train;
-  const engine = await Engine.create({ threads: o.threads });
+  const engine = await Engine.create({ threads: o.threads, simd: o.simd });
   try {
     const model = o.from === 'none' ? scratchModel(engine, o, train) : asSeq2Seq(await loadModel(engine, o.from), o.from);
     const tok = model.tokenizer;

@@ -37,6 +37,8 @@ export interface GptPretrainOptions {
   heads: number;
   ffn: number;
   threads: number | 'auto';
+  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
+  simd?: 'plain' | 'relaxed';
   seed: number;
   /** Continue from the checkpoint in `out` (its weights, optimizer state and step). */
   resume: boolean;
@@ -185,7 +187,7 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const docs = await loadTextDocuments(opts.data);
-  const engine = await Engine.create({ threads: opts.threads });
+  const engine = await Engine.create({ threads: opts.threads, simd: opts.simd });
   let model: GPT;
   let data: LmData;
   let resumeState: { step: number; optimizer: Uint8Array } | undefined;

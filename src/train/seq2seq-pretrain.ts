@@ -36,6 +36,8 @@ export interface Seq2SeqPretrainOptions {
   heads: number;
   ffn: number;
   threads: number | 'auto';
+  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
+  simd?: 'plain' | 'relaxed';
   seed: number;
   evalEvery: number;
   onStep?: (r: StepResult) => void;
@@ -61,7 +63,7 @@ export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
   const tokenizer = Tokenizer.fromJson(trainBpe(split.train.map((d) => d.text), { vocabSize: o.vocabSize, specialTokens: specials }));
   const id = (t: string) => tokenizer.tokenToId(t)!;
   const V = tokenizer.vocabSize;
-  const engine = await Engine.create({ threads: o.threads });
+  const engine = await Engine.create({ threads: o.threads, simd: o.simd });
   let model: EncoderDecoder;
   if (o.family === 't5') {
     const cfg = parseConfig({

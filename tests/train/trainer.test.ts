@@ -115,7 +115,7 @@ describe('Trainer', () => {
 });
 
 describe('weight average (ema)', () => {
-  it('follows avg ← d·avg + (1−d)·w with the warm-up d = min(decay, (1+t)/(10+t)); swap and apply exchange weights in place', async () => {
+  it('follows avg ← d·avg + (1−d)·w (float32, each product rounded) with the warm-up d = min(decay, (1+t)/(10+t)); swap and apply exchange weights in place', async () => {
     const e = await Engine.create({ threads: 1 });
     const m = new GPT(e, config(), 5);
     const t = new Trainer(m, { lr: 1e-2, totalSteps: 30, ema: 0.8 });
@@ -127,7 +127,7 @@ describe('weight average (ema)', () => {
       params.forEach((p, i) => {
         const w = p.view();
         const a = expected[i]!;
-        for (let j = 0; j < a.length; j++) a[j] = Math.fround(d) * a[j]! + Math.fround(1 - d) * w[j]!;
+        for (let j = 0; j < a.length; j++) a[j] = Math.fround(Math.fround(Math.fround(d) * a[j]!) + Math.fround(Math.fround(1 - d) * w[j]!));
       });
     }
     const live = params.map((p) => p.toArray());

@@ -1,6 +1,6 @@
 import type { GPT } from '../../models/gpt.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt } from '../../train/lm-pretrain.js';
-import { helpText, intFlag, parseFlags, threadsText, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, helpText, intFlag, parseFlags, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeLossCurve } from './report.js';
 
@@ -8,11 +8,11 @@ export const DEMO: CommandSpec = {
   name: 'demo',
   summary:
     'Train a small GPT on the Brown corpus (embedded, byte-level) on all cores, then compare its greedy, top-k and top-p samples with the untrained model\'s.',
-  usage: 'simdformer demo [--steps N] [--out DIR] [--threads N]',
+  usage: 'simdformer demo [--steps N] [--out DIR] [--threads N] [--simd plain|relaxed]',
   flags: {
     steps: { type: 'string', help: 'training steps (about 3 minutes on 2 cores)', default: '1500' },
     out: { type: 'string', help: 'where the checkpoint, metrics and loss curve go', default: 'runs/demo' },
-    threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+    ...ENGINE_FLAGS,
   },
 };
 
@@ -44,7 +44,6 @@ export async function run(argv: string[]): Promise<void> {
   }
   const steps = intFlag(v, 'steps');
   const out = String(v.out);
-  const threads = v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256);
   const o = GPT_PRETRAIN_DEFAULTS;
   process.stdout.write(
     `simdformer demo: a ${o.layers}-layer GPT (d_model ${o.dModel}, ${o.heads} heads, context ${o.context}, byte-level) ` +
@@ -59,7 +58,7 @@ export async function run(argv: string[]): Promise<void> {
     steps,
     warmup: 100,
     lr: 2e-3,
-    threads,
+    ...engineFlags(v),
     evalEvery: 200,
     checkpointEvery: 0,
     onStart: async (model, data) => {

@@ -6,7 +6,7 @@ import { asCausalLM, asSeq2Seq, loadModel } from '../../models/load.js';
 import { evaluateG2p } from '../../train/g2p.js';
 import { Engine } from '../../tensor/engine.js';
 import { validationBatches } from '../../train/lm-pretrain.js';
-import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 
 export const EVAL: CommandSpec = {
   name: 'eval',
@@ -22,7 +22,7 @@ export const EVAL: CommandSpec = {
     words: { type: 'string', help: 'with --task: score only the first N words of the split (0: all)', default: '0' },
     batch: { type: 'string', help: 'windows per forward pass', default: '8' },
     'max-windows': { type: 'string', help: 'score at most this many windows', default: '100000' },
-    threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
+    ...ENGINE_FLAGS,
   },
 };
 
@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(helpText(EVAL));
     return;
   }
-  const engine = await Engine.create({ threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256) });
+  const engine = await Engine.create(engineFlags(v));
   try {
     if (v.task !== undefined) {
       if (v.task !== 'g2p') throw new ArgumentError(`eval: unknown task ${JSON.stringify(v.task)}; tasks: g2p`);

@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetuneG2p, G2P_DEFAULTS } from '../../train/g2p.js';
-import { helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeG2pCurve } from './report.js';
 
@@ -30,7 +30,7 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
     'eval-words': { type: 'string', help: 'validation words scored at each evaluation', default: String(d.evalWords) },
     beams: { type: 'string', help: 'beams for the final test-split evaluation', default: String(d.beams) },
     'test-words': { type: 'string', help: 'score only the first N test words (0: all)', default: '0' },
-    threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
+    ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of initialisation and order', default: String(d.seed) },
   },
 };
@@ -66,7 +66,7 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
     ema: numberFlag(v, 'ema', 0, 0.999999),
     beams: intFlag(v, 'beams', 1, 64),
     testWords: intFlag(v, 'test-words', 0) || undefined,
-    threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     onStep: (s, total) => (progress ??= new Progress(total)).update(s.step, { loss: s.loss.toFixed(3) }),
     onEval: (l) =>

@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetune, type Metrics, type Task } from '../../train/finetune.js';
-import { helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
@@ -20,7 +20,7 @@ export const FINETUNE: CommandSpec = {
     'class-weights': { type: 'string', help: "weights of the labels in the loss: 'balanced' (n / (K·n_k)), or w1,w2,… in sorted label order" },
     ema: { type: 'string', help: 'decay of a moving average of the weights, evaluated and saved in their place (e.g. 0.999)' },
     freeze: { type: 'boolean', help: 'train the head only (the body stays frozen)', default: false },
-    threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
+    ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of the head, the subset and the order', default: '0' },
     vocab: { type: 'string', help: "with --from none: WordPiece vocabulary size", default: '8000' },
     layers: { type: 'string', help: 'with --from none: encoder blocks', default: '4' },
@@ -72,7 +72,7 @@ export async function run(argv: string[]): Promise<void> {
       return w;
     }),
     ema: v.ema === undefined ? undefined : numberFlag(v, 'ema', 1e-6, 0.999999),
-    threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), hidden: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn'), preNorm: v['pre-norm'] === true },
     onStep: (step, total, loss) => (progress ??= new Progress(total)).update(step, { loss: loss.toFixed(3) }),

@@ -3,7 +3,7 @@ import { Bart } from '../../models/bart.js';
 import { asCausalLM, loadModel } from '../../models/load.js';
 import { T5 } from '../../models/t5.js';
 import { Engine } from '../../tensor/engine.js';
-import { helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 
 export const GENERATE: CommandSpec = {
   name: 'generate',
@@ -20,7 +20,7 @@ export const GENERATE: CommandSpec = {
     seed: { type: 'string', help: 'sampling seed', default: '0' },
     beams: { type: 'string', help: 'T5/BART: beam search with this many beams (1: greedy or sampling)', default: '1' },
     'length-penalty': { type: 'string', help: 'T5/BART beam search: score = log-probability / length^this', default: '1' },
-    threads: { type: 'string', help: "threads, or 'auto'", default: 'auto' },
+    ...ENGINE_FLAGS,
   },
 };
 
@@ -35,8 +35,7 @@ export async function run(argv: string[]): Promise<void> {
   const topK = intFlag(v, 'top-k', 0);
   const topP = numberFlag(v, 'top-p', 0, 1);
   const temperature = numberFlag(v, 'temperature', 1e-6);
-  const threads = v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256);
-  const engine = await Engine.create({ threads });
+  const engine = await Engine.create(engineFlags(v));
   try {
     const loaded = await loadModel(engine, from);
     const sampling = {

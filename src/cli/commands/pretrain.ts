@@ -2,7 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import { BERT_PRETRAIN_DEFAULTS, pretrainBert } from '../../train/bert-pretrain.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../../train/lm-pretrain.js';
 import type { ScheduleName } from '../../train/schedule.js';
-import { helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec, type Parsed } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec, type Parsed } from '../args.js';
 import { Progress } from '../progress.js';
 import { pretrainSeq2Seq, SEQ2SEQ_PRETRAIN_DEFAULTS } from '../../train/seq2seq-pretrain.js';
 import { writeLossCurve } from './report.js';
@@ -29,7 +29,7 @@ export const PRETRAIN_GPT: CommandSpec = {
     'd-model': { type: 'string', help: 'model width (n_embd)', default: String(d.dModel) },
     heads: { type: 'string', help: 'attention heads', default: String(d.heads) },
     ffn: { type: 'string', help: 'feed-forward width (n_inner)', default: String(d.ffn) },
-    threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+    ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of initialisation and batch order', default: String(d.seed) },
     'eval-every': { type: 'string', help: 'evaluate on held-out documents every N steps (0: only at the end)', default: String(d.evalEvery) },
     'checkpoint-every': { type: 'string', help: 'save every N steps (0: only at the end)', default: String(d.checkpointEvery) },
@@ -42,7 +42,6 @@ export function gptOptions(v: Parsed): GptPretrainOptions {
   if (tokenizer !== 'bytes' && !/^bpe:\d+$/.test(tokenizer) && !tokenizer.endsWith('.json')) {
     throw new ArgumentError(`--tokenizer ${tokenizer}: expected bytes, bpe:<size> or a path to tokenizer.json`);
   }
-  const threadsRaw = String(v.threads);
   return {
     ...GPT_PRETRAIN_DEFAULTS,
     data: stringFlag(v, 'data'),
@@ -60,7 +59,7 @@ export function gptOptions(v: Parsed): GptPretrainOptions {
     dModel: intFlag(v, 'd-model', 1, 65536),
     heads: intFlag(v, 'heads', 1, 1024),
     ffn: intFlag(v, 'ffn', 1, 1 << 20),
-    threads: threadsRaw === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     evalEvery: intFlag(v, 'eval-every', 0),
     checkpointEvery: intFlag(v, 'checkpoint-every', 0),
@@ -90,7 +89,7 @@ export const PRETRAIN_BERT: CommandSpec = {
     hidden: { type: 'string', help: 'hidden size', default: String(db.hidden) },
     heads: { type: 'string', help: 'attention heads', default: String(db.heads) },
     ffn: { type: 'string', help: 'intermediate size', default: String(db.ffn) },
-    threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+    ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of initialisation, pairs and masks', default: String(db.seed) },
     'eval-every': { type: 'string', help: 'evaluate on held-out documents every N steps (0: only at the end)', default: String(db.evalEvery) },
   },
@@ -119,7 +118,7 @@ async function runBert(argv: string[]): Promise<void> {
     hidden: intFlag(v, 'hidden', 1, 65536),
     heads: intFlag(v, 'heads', 1, 1024),
     ffn: intFlag(v, 'ffn', 1, 1 << 20),
-    threads: v.threads === 'auto' ? ('auto' as const) : intFlag(v, 'threads', 1, 256),
+    ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     evalEvery: intFlag(v, 'eval-every', 0),
   };
@@ -161,7 +160,7 @@ export const PRETRAIN_SEQ2SEQ: CommandSpec = {
     layers: { type: 'string', help: 'encoder and decoder blocks (each)', default: String(ds.layers) },
     heads: { type: 'string', help: 'attention heads', default: String(ds.heads) },
     ffn: { type: 'string', help: 'feed-forward width', default: String(ds.ffn) },
-    threads: { type: 'string', help: "threads, or 'auto' for all cores", default: 'auto' },
+    ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of initialisation, order and noise', default: String(ds.seed) },
     'eval-every': { type: 'string', help: 'held-out loss every N steps (0: only at the end)', default: String(ds.evalEvery) },
   },
@@ -192,7 +191,7 @@ async function runSeq2Seq(family: 't5' | 'bart', argv: string[]): Promise<void> 
     layers: intFlag(v, 'layers', 1, 256),
     heads,
     ffn: intFlag(v, 'ffn', 1, 1 << 20),
-    threads: v.threads === 'auto' ? 'auto' : intFlag(v, 'threads', 1, 256),
+    ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     evalEvery: intFlag(v, 'eval-every', 0),
     onStep: (s) => progress.update(s.step + 1, { loss: s.loss.toFixed(3) }),
