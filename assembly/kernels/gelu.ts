@@ -58,7 +58,8 @@ function cdf(xc: v128, g: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function clampX(x: v128): v128 {
-  return f32x4.max(f32x4.min(x, f32x4.splat(X_MAX)), f32x4.splat(-X_MAX)); // NaN stays NaN
+  // pmin/pmax (one instruction each on x86; min/max's NaN rules cost ~8), x first so NaN stays NaN
+  return f32x4.pmax(f32x4.pmin(x, f32x4.splat(X_MAX)), f32x4.splat(-X_MAX));
 }
 
 function geluErf(x: v128): v128 {
@@ -89,7 +90,7 @@ function geluTanh(x: v128): v128 {
 function geluTanhGrad(x: v128): v128 {
   const x2 = f32x4.mul(x, x);
   const u2 = f32x4.mul(x, f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1), x2)));
-  const e = exp_f32x4(f32x4.min(f32x4.neg(u2), f32x4.splat(EXP_ARG_MAX)));
+  const e = exp_f32x4(f32x4.pmin(f32x4.neg(u2), f32x4.splat(EXP_ARG_MAX)));
   const s = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
   const du2 = f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1x3), x2));
   // σ(1 − σ) = σ·(σ·e): exact in the tails where 1 − σ would cancel

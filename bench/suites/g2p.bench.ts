@@ -69,7 +69,7 @@ async function measure(threads: number, simd: Simd, from?: string): Promise<Row>
   await engine.dispose();
   return {
     threads,
-    simd: engine.runtime.build === 'relaxed' ? 'relaxed' : 'plain',
+    simd: engine.simd,
     trainTokensPerSecond: median(rates),
     beamWordsPerSecond: beam.words / beam.seconds,
     greedyWordsPerSecond: greedy.words / greedy.seconds,

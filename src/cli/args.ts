@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../errors.js';
+import type { Engine } from '../tensor/engine.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -98,6 +99,9 @@ export function engineFlags(values: Parsed): { threads: number | 'auto'; simd: '
 
 /** "1 thread", "2 threads". */
 export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
+
+/** What the engine runs on: "2 threads", or "2 threads, relaxed SIMD". */
+export const engineText = (e: Engine): string => threadsText(e.threads) + (e.simd === 'relaxed' ? ', relaxed SIMD' : '');
 
 /** A fraction as a percentage with two decimals: 0.2654 → "26.54 %". */
 export const percent = (x: number): string => `${(x * 100).toFixed(2)} %`;

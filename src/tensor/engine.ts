@@ -26,6 +26,11 @@ export class Engine {
     return this.runtime.threads;
   }
 
+  /** The SIMD build running: 'relaxed' (fused multiply-add) only when asked for and available. */
+  get simd(): 'plain' | 'relaxed' {
+    return this.runtime.build === 'relaxed' ? 'relaxed' : 'plain';
+  }
+
   /** An uninitialised tensor. */
   empty(shape: Shape, region: Region = 'persistent'): Tensor {
     checkShape(shape);

@@ -210,7 +210,7 @@ export async function finetuneG2p(o: G2pOptions) {
     average?.apply();
     await model.save(o.out);
     const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
-    const report = { beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep, labelSmoothing: o.labelSmoothing, ema: o.ema, ...(liveTest && { liveWeights: liveTest }) };
+    const report = { beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep, threads: engine.threads, simd: engine.simd, labelSmoothing: o.labelSmoothing, ema: o.ema, ...(liveTest && { liveWeights: liveTest }) };
     await fs.writeFile(path.join(o.out, 'g2p-test.json'), JSON.stringify(report, null, 2) + '\n');
     return { model, engine, steps: trainer.globalStep, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test, liveTest };
   } catch (err) {

@@ -144,6 +144,9 @@ describe('the simdformer command', () => {
     const evVal = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--split', 'validation', '--words', '7', '--beams', '3', '--length-penalty', '0.5', '--threads', '1');
     expect(evVal.status).toBe(0);
     expect(JSON.parse(evVal.stdout)).toMatchObject({ task: 'g2p', split: 'validation', beams: 3, lengthPenalty: 0.5, words: 7 });
+    const relaxed = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--words', '9', '--beams', '1', '--threads', '2', '--simd', 'relaxed');
+    expect(relaxed.status).toBe(0);
+    expect(JSON.parse(relaxed.stdout)).toMatchObject({ task: 'g2p', words: 9, threads: 2, simd: 'relaxed' });
     const badPenalty = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--length-penalty', 'long', '--threads', '1');
     expect(badPenalty.status).toBe(2);
     expect(badPenalty.stderr).toMatch(/--length-penalty must be a number/);
@@ -160,9 +163,13 @@ describe('the simdformer command', () => {
     const badValue = cli('generate', '--from', 'x', '--prompt', 'a', '--top-p', '2');
     expect(badValue.status).toBe(2);
     expect(badValue.stderr).toMatch(/--top-p must be a number from 0 to 1/);
+    const badSimd = cli('generate', '--from', 'x', '--prompt', 'a', '--simd', 'fast');
+    expect(badSimd.status).toBe(2);
+    expect(badSimd.stderr).toMatch(/--simd fast is not one of plain, relaxed/);
     const help = cli('pretrain', 'gpt', '--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--tokenizer/);
+    expect(help.stdout).toMatch(/--simd +'relaxed': fused multiply-add/);
     const unknown = cli('frobnicate');
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/commands: demo, pretrain/);

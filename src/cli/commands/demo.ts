@@ -1,6 +1,6 @@
 import type { GPT } from '../../models/gpt.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt } from '../../train/lm-pretrain.js';
-import { engineFlags, ENGINE_FLAGS, helpText, intFlag, parseFlags, threadsText, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, engineText, helpText, intFlag, parseFlags, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeLossCurve } from './report.js';
 
@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<void> {
     checkpointEvery: 0,
     onStart: async (model, data) => {
       process.stdout.write(
-        `${data.train.N.toLocaleString('en-US')} training windows of ${o.context} bytes; ${threadsText(model.engine.threads)}\n`,
+        `${data.train.N.toLocaleString('en-US')} training windows of ${o.context} bytes; ${engineText(model.engine)}\n`,
       );
       before = await samples(model);
     },

@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<void> {
       const beams = intFlag(v, 'beams', 1, 64);
       const lengthPenalty = numberFlag(v, 'length-penalty', -10, 10);
       const s = evaluateG2p(model, split, { beams, lengthPenalty, limit: intFlag(v, 'words', 0) || undefined });
-      const result = { task: 'g2p', split: v.split, beams, lengthPenalty, words: s.words, wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads };
+      const result = { task: 'g2p', split: v.split, beams, lengthPenalty, words: s.words, wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads, simd: engine.simd };
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       return;
     }

@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetuneG2p, G2P_DEFAULTS } from '../../train/g2p.js';
-import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, engineText, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeG2pCurve } from './report.js';
 
@@ -80,7 +80,7 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
   const curve = await writeG2pCurve(stringFlag(v, 'out'));
   const t = r.test;
   process.stdout.write(
-    `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${threadsText(r.engine.threads)}\n` +
+    `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${engineText(r.engine)}\n` +
       `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${percent(t.wer)}, phoneme error ${percent(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
       (r.liveTest ? `  (with the live weights instead of their average: word error ${percent(r.liveTest.wer)}, phoneme error ${percent(r.liveTest.per)})\n` : '') +
       `checkpoint: ${stringFlag(v, 'out')}\nerror curve: ${curve}\n`,

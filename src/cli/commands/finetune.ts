@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { finetune, type Metrics, type Task } from '../../train/finetune.js';
-import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, threadsText, type CommandSpec } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, engineText, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
   });
   progress?.finish();
   process.stdout.write(
-    `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${threadsText(r.engine.threads)}\n` +
+    `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${engineText(r.engine)}\n` +
       formatMetrics('validation', r.validation) +
       formatMetrics('test', r.test) +
       (r.live ? `with the live weights instead of their average: validation accuracy ${percent(r.live.validation.accuracy)}, macro F1 ${percent(r.live.validation.macroF1)}; test accuracy ${percent(r.live.test.accuracy)}, macro F1 ${percent(r.live.test.macroF1)}\n` : '') +

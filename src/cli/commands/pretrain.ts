@@ -2,7 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import { BERT_PRETRAIN_DEFAULTS, pretrainBert } from '../../train/bert-pretrain.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../../train/lm-pretrain.js';
 import type { ScheduleName } from '../../train/schedule.js';
-import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, threadsText, type CommandSpec, type Parsed } from '../args.js';
+import { engineFlags, ENGINE_FLAGS, engineText, helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec, type Parsed } from '../args.js';
 import { Progress } from '../progress.js';
 import { pretrainSeq2Seq, SEQ2SEQ_PRETRAIN_DEFAULTS } from '../../train/seq2seq-pretrain.js';
 import { writeLossCurve } from './report.js';
@@ -133,7 +133,7 @@ async function runBert(argv: string[]): Promise<void> {
   progress.finish();
   const ev = result.lastEval!;
   process.stdout.write(
-    `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${threadsText(result.engine.threads)}\n` +
+    `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${engineText(result.engine)}\n` +
       `held-out: loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %` +
       (ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : '') +
       `\ncheckpoint: ${opts.out}\n`,
@@ -199,7 +199,7 @@ async function runSeq2Seq(family: 't5' | 'bart', argv: string[]): Promise<void> 
   });
   progress.finish();
   process.stdout.write(
-    `trained ${r.trainer.globalStep} steps in ${r.seconds.toFixed(0)} s on ${threadsText(r.engine.threads)} (${Math.round(r.tokensPerSecond).toLocaleString('en-US')} tokens/s, source + target)\n` +
+    `trained ${r.trainer.globalStep} steps in ${r.seconds.toFixed(0)} s on ${engineText(r.engine)} (${Math.round(r.tokensPerSecond).toLocaleString('en-US')} tokens/s, source + target)\n` +
       `held-out denoising loss ${r.valLoss.toFixed(3)}\ncheckpoint: ${stringFlag(v, 'out')}\n`,
   );
   await r.engine.dispose();
@@ -232,7 +232,7 @@ export async function run(argv: string[]): Promise<void> {
   const svg = await writeLossCurve(opts.out);
   const ev = result.lastEval;
   process.stdout.write(
-    `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${threadsText(result.engine.threads)}\n` +
+    `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${engineText(result.engine)}\n` +
       (ev ? `validation: loss ${ev.loss.toFixed(3)}, perplexity ${ev.perplexity.toFixed(2)}, ${ev.bitsPerByte.toFixed(3)} bits per byte\n` : '') +
       `checkpoint: ${opts.out}\nmetrics:    ${opts.out}/metrics.jsonl\nloss curve: ${svg}\n`,
   );
