@@ -1,12 +1,13 @@
 /**
  * An exponential moving average of the weights (Polyak averaging), kept beside the model in the engine's
- * memory: after each optimizer step avg ← d·avg + (1−d)·w in float32 (two elementwise kernels, each product
+ * memory: after each optimizer step avg ← d·avg + (1−d)·w in float32 (each product
  * rounded), with d warmed up as min(decay, (1+t)/(10+t)) so the first steps do not drag the random
  * initialisation along. `swap` exchanges the averaged and the live
  * weights in place (evaluate the average, then swap back and train on); `apply` makes the average the
  * model's weights for good (before saving).
  */
 import { ArgumentError } from '../errors.js';
+import { scaleAddInPlace } from '../tensor/ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export class WeightAverage {
@@ -28,12 +29,7 @@ export class WeightAverage {
     if (this.swapped) throw new ArgumentError('WeightAverage.update while the averaged weights are swapped in');
     this.updates++;
     const d = Math.min(this.decay, (1 + this.updates) / (10 + this.updates));
-    this.params.forEach((p, i) => {
-      const a = this.shadow[i]!;
-      const rt = p.engine.runtime;
-      rt.run('scale_fwd_f32', [a.ptr, a.ptr, d], a.size, a.size); // avg ← d·avg
-      rt.run('scale_bwd_f32', [a.ptr, p.ptr, 1 - d], a.size, a.size); // avg += (1−d)·w
-    });
+    this.params.forEach((p, i) => scaleAddInPlace(this.shadow[i]!, d, p, 1 - d));
   }
 
   /** Exchange the averaged and the live weights in place. */

@@ -69,6 +69,17 @@ export function scale(x: Tensor, s: number): Tensor {
   return unary(x, 'scale_fwd_f32', 'scale_bwd_f32', null, COST.cheap, [s]);
 }
 
+/**
+ * y ← a·y + b·x in place, outside the tape, each product rounded to float32 (a moving average's update:
+ * y the average, x the weights).
+ */
+export function scaleAddInPlace(y: Tensor, a: number, x: Tensor, b: number): void {
+  sameShape('scaleAddInPlace', y, x);
+  const rt = y.engine.runtime;
+  rt.run('scale_fwd_f32', [y.ptr, y.ptr, a], y.size, y.size); // y ← a·y
+  rt.run('scale_bwd_f32', [y.ptr, x.ptr, b], y.size, y.size); // y += b·x
+}
+
 export function relu(x: Tensor): Tensor {
   return unary(x, 'relu_fwd_f32', 'relu_bwd_f32', 'x', COST.cheap);
 }

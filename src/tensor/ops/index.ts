@@ -1,7 +1,7 @@
 /** Every differentiable op (forward kernel + backward kernels), and the optimizer functions. */
 export { matmul, matmulInto, gemm, type MatmulLayout } from './matmul.js';
 export { linear, type WeightLayout } from './linear.js';
-export { add, mul, scale, relu, tanh, gelu, geluGate } from './elementwise.js';
+export { add, mul, scale, scaleAddInPlace, relu, tanh, gelu, geluGate } from './elementwise.js';
 export { layerNorm, rmsNorm } from './layer-norm.js';
 export { embedding } from './embedding.js';
 export { reshape } from './reshape.js';
