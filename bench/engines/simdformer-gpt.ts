@@ -4,7 +4,7 @@
 // Training tokens/s = 8·128 tokens per step / median step time (forward + backward + AdamW).
 // Generation tokens/s = 128 new tokens / time for a 16-token prompt + 128 greedy steps with the KV cache.
 import { GPT } from '../../src/models/gpt.js';
-import { Engine } from '../../src/tensor/engine.js';
+import { Engine, type Simd } from '../../src/tensor/engine.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { median } from '../harness.js';
 import { randomBatch, REFERENCE, referenceConfig } from './reference-gpt.js';
@@ -22,7 +22,7 @@ export interface GptMeasurement {
   finalLoss: number;
 }
 
-export async function measureSimdformerGpt(threads: number, simd: 'plain' | 'relaxed' = 'plain', steps = 12): Promise<GptMeasurement> {
+export async function measureSimdformerGpt(threads: number, simd: Simd = 'plain', steps = 12): Promise<GptMeasurement> {
   const engine = await Engine.create({ threads, simd });
   const model = new GPT(engine, referenceConfig(), 0);
   const trainer = new Trainer(model, { lr: 3e-4, totalSteps: 1000, warmup: 0, schedule: 'constant', weightDecay: 0.01, clip: 0 });

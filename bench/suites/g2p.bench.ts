@@ -16,13 +16,11 @@ import { parseConfig, type BartConfig } from '../../src/io/config.js';
 import { Bart } from '../../src/models/bart.js';
 import { asSeq2Seq, loadModel } from '../../src/models/load.js';
 import type { EncoderDecoder } from '../../src/models/seq2seq.js';
-import { Engine } from '../../src/tensor/engine.js';
+import { Engine, type Simd } from '../../src/tensor/engine.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { evaluateG2p } from '../../src/train/g2p.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { answerParent, childJob, median, printTable, runInChild, type Suite, writeResults } from '../harness.js';
-
-type Simd = 'plain' | 'relaxed';
 
 interface Row {
   threads: number;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../errors.js';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine, Simd } from '../tensor/engine.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -90,7 +90,7 @@ export const ENGINE_FLAGS: Record<'threads' | 'simd', FlagSpec> = {
 };
 
 /** The engine options the ENGINE_FLAGS give. */
-export function engineFlags(values: Parsed): { threads: number | 'auto'; simd: 'plain' | 'relaxed' } {
+export function engineFlags(values: Parsed): { threads: number | 'auto'; simd: Simd } {
   return {
     threads: values.threads === 'auto' ? 'auto' : intFlag(values, 'threads', 1, 256),
     simd: values.simd === 'relaxed' ? 'relaxed' : 'plain',

@@ -20,10 +20,13 @@ export interface RuntimeOptions {
    * SIMD (Chromium; Node 20 after V8's flag, which this sets), falling back to 'plain' elsewhere. Its
    * results are bit-identical across thread counts but not to the plain builds'. Default 'plain'.
    */
-  simd?: 'plain' | 'relaxed';
+  simd?: Simd;
   /** Where the kernel builds come from (edge runtimes pass compiled modules). Default: files in the package. */
   wasm?: { single?: WasmSource; threads?: WasmSource; relaxed?: WasmSource };
 }
+
+/** The SIMD build: 'plain' (SIMD, or SIMD + threads) or 'relaxed' (fused multiply-add). */
+export type Simd = 'plain' | 'relaxed';
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;

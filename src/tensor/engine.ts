@@ -1,10 +1,11 @@
 import { ShapeError } from '../errors.js';
-import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import { Runtime, type RuntimeOptions, type Simd } from '../runtime/runtime.js';
 import { matmulDims, matmulInto, type MatmulLayout } from './ops/matmul.js';
 import { Tape } from './tape.js';
 import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js';
 
 export type EngineOptions = RuntimeOptions;
+export type { Simd };
 
 /** The public entry point: an engine owns a memory, its threads, and the tensors made in it. */
 export class Engine {
@@ -27,7 +28,7 @@ export class Engine {
   }
 
   /** The SIMD build running: 'relaxed' (fused multiply-add) only when asked for and available. */
-  get simd(): 'plain' | 'relaxed' {
+  get simd(): Simd {
     return this.runtime.build === 'relaxed' ? 'relaxed' : 'plain';
   }
 

@@ -15,7 +15,7 @@ import { loadTextDocuments, splitSentences } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
 import { parseConfig, type BertConfig } from '../io/config.js';
 import { Bert, type BertBatch } from '../models/bert.js';
-import { Engine } from '../tensor/engine.js';
+import { Engine, type Simd } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
 import { Trainer, type StepResult } from './trainer.js';
@@ -40,7 +40,7 @@ export interface BertPretrainOptions {
   ffn: number;
   threads: number | 'auto';
   /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: 'plain' | 'relaxed';
+  simd?: Simd;
   seed: number;
   evalEvery: number;
   onStep?: (r: StepResult) => void;

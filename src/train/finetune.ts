@@ -15,7 +15,7 @@ import { parseConfig, serializeConfig, type BertConfig } from '../io/config.js';
 import { nodeCheckpointFiles } from '../io/node.js';
 import { getFloat32 } from '../io/safetensors.js';
 import { Bert, type BertBatch } from '../models/bert.js';
-import { Engine } from '../tensor/engine.js';
+import { Engine, type Simd } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
 import { Trainer } from './trainer.js';
@@ -50,7 +50,7 @@ export interface FinetuneOptions {
   ema?: number;
   threads: number | 'auto';
   /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: 'plain' | 'relaxed';
+  simd?: Simd;
   seed: number;
   /** Model shape when `from` is 'none'. */
   scratch: { vocabSize: number; layers: number; hidden: number; heads: number; ffn: number; preNorm?: boolean };

@@ -14,7 +14,7 @@ import { Bart } from '../models/bart.js';
 import { asSeq2Seq, loadModel } from '../models/load.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';
-import { Engine } from '../tensor/engine.js';
+import { Engine, type Simd } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { Trainer, type StepResult } from './trainer.js';
 
@@ -35,7 +35,7 @@ export interface G2pOptions {
   warmup: number;
   threads: number | 'auto';
   /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: 'plain' | 'relaxed';
+  simd?: Simd;
   seed: number;
   /** Evaluate (validation loss, greedy word error on `evalWords` words) every N steps; 0: at the end only. */
   evalEvery: number;

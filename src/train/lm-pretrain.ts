@@ -12,7 +12,7 @@ import { parseConfig, type Gpt2Config } from '../io/config.js';
 import { readCheckpoint } from '../io/checkpoint.js';
 import { getFloat32, readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { GPT, type LmBatch } from '../models/gpt.js';
-import { Engine } from '../tensor/engine.js';
+import { Engine, type Simd } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { ScheduleName } from './schedule.js';
@@ -38,7 +38,7 @@ export interface GptPretrainOptions {
   ffn: number;
   threads: number | 'auto';
   /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: 'plain' | 'relaxed';
+  simd?: Simd;
   seed: number;
   /** Continue from the checkpoint in `out` (its weights, optimizer state and step). */
   resume: boolean;

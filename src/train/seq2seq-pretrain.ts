@@ -15,7 +15,7 @@ import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
 import { Bart } from '../models/bart.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';
-import { Engine } from '../tensor/engine.js';
+import { Engine, type Simd } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { Trainer, type StepResult } from './trainer.js';
@@ -37,7 +37,7 @@ export interface Seq2SeqPretrainOptions {
   ffn: number;
   threads: number | 'auto';
   /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: 'plain' | 'relaxed';
+  simd?: Simd;
   seed: number;
   evalEvery: number;
   onStep?: (r: StepResult) => void;
