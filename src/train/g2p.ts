@@ -28,6 +28,11 @@ export interface G2pOptions {
   layers: number;
   heads: number;
   ffn: number;
+  /**
+   * The feed-forward activation as the configs spell it: BART's `activation_function` (gelu, gelu_new,
+   * relu), T5's `feed_forward_proj` (relu, gelu, gelu_new, gated-gelu).
+   */
+  activation: string;
   dropout: number;
   epochs: number;
   batch: number;
@@ -73,7 +78,7 @@ export interface G2pLog {
 }
 
 export const G2P_DEFAULTS: Omit<G2pOptions, 'from' | 'out'> = {
-  arch: 'bart', dModel: 128, layers: 3, heads: 4, ffn: 512, dropout: 0.1, epochs: 5, batch: 64, lr: 1e-3, warmup: 500,
+  arch: 'bart', dModel: 128, layers: 3, heads: 4, ffn: 512, activation: 'gelu', dropout: 0.1, epochs: 5, batch: 64, lr: 1e-3, warmup: 500,
   threads: 'auto', seed: 0, evalEvery: 1000, evalWords: 500, beams: 5, labelSmoothing: 0.1, ema: 0.999,
 };
 
@@ -85,14 +90,14 @@ function scratchModel(engine: Engine, o: G2pOptions, train: readonly CmuEntry[])
   if (o.arch === 't5') {
     const cfg = parseConfig({
       model_type: 't5', vocab_size: V, d_model: o.dModel, d_kv: o.dModel / o.heads, d_ff: o.ffn, num_layers: o.layers, num_heads: o.heads,
-      relative_attention_num_buckets: 32, relative_attention_max_distance: 64, dropout_rate: o.dropout,
+      relative_attention_num_buckets: 32, relative_attention_max_distance: 64, dropout_rate: o.dropout, feed_forward_proj: o.activation,
       pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0,
     }) as T5Config;
     model = new T5(engine, cfg, o.seed);
   } else {
     const cfg = parseConfig({
       model_type: 'bart', vocab_size: V, d_model: o.dModel, max_position_embeddings: 64, encoder_layers: o.layers, decoder_layers: o.layers,
-      encoder_attention_heads: o.heads, decoder_attention_heads: o.heads, encoder_ffn_dim: o.ffn, decoder_ffn_dim: o.ffn, dropout: o.dropout,
+      encoder_attention_heads: o.heads, decoder_attention_heads: o.heads, encoder_ffn_dim: o.ffn, decoder_ffn_dim: o.ffn, activation_function: o.activation, dropout: o.dropout,
       pad_token_id: 0, eos_token_id: 1, bos_token_id: null, decoder_start_token_id: 0, forced_eos_token_id: 1,
     }) as BartConfig;
     model = new Bart(engine, cfg, o.seed);
