@@ -2,6 +2,7 @@
 export class Progress {
   private readonly start = Date.now();
   private lastPlain = 0;
+  private before?: number;
 
   constructor(
     private readonly total: number,
@@ -10,8 +11,10 @@ export class Progress {
 
   update(step: number, fields: Record<string, string>): void {
     const done = Math.min(step, this.total);
+    // a resumed run's first update is not its first step: the rate counts the steps taken here
+    this.before ??= Math.max(0, done - 1);
     const elapsed = (Date.now() - this.start) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : NaN;
+    const eta = done > this.before ? (elapsed / (done - this.before)) * (this.total - done) : NaN;
     const info = Object.entries(fields)
       .map(([k, v]) => `${k} ${v}`)
       .join('  ');

@@ -270,7 +270,8 @@ export class Bert extends Module {
     loadHF(this, BERT_NAMES, get, names, body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {});
   }
 
-  async save(dir: string): Promise<void> {
-    await saveHF(dir, { ...this.config, architectures: [ARCHITECTURES[this.head]] }, this.hfTensors(), this.tokenizer?.toJson());
+  /** Writes config.json, model.safetensors, tokenizer.json and any `extraFiles` (atomically, file by file) into dir. */
+  async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
+    await saveHF(dir, { ...this.config, architectures: [ARCHITECTURES[this.head]] }, this.hfTensors(), this.tokenizer?.toJson(), extraFiles);
   }
 }

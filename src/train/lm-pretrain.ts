@@ -10,13 +10,14 @@ import { loadTextDocuments, type TextDocument } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
 import { parseConfig, type Gpt2Config } from '../io/config.js';
 import { readCheckpoint } from '../io/checkpoint.js';
-import { getFloat32, readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { getFloat32 } from '../io/safetensors.js';
 import { GPT, type LmBatch } from '../models/gpt.js';
 import { Engine, type Simd } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { ScheduleName } from './schedule.js';
 import { Trainer, type StepResult } from './trainer.js';
+import { restoreTrainingState, trainingStateFiles } from './training-state.js';
 
 export interface GptPretrainOptions {
   /** 'brown', a text file, or a folder of text files. */
@@ -190,7 +191,6 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
   const engine = await Engine.create({ threads: opts.threads, simd: opts.simd });
   let model: GPT;
   let data: LmData;
-  let resumeState: { step: number; optimizer: Uint8Array } | undefined;
   if (opts.resume) {
     const ck = await readCheckpoint(opts.out);
     if (ck.config.parsed.model_type !== 'gpt2') throw new ArgumentError(`--resume: ${opts.out} holds a ${ck.config.parsed.model_type} model, not gpt2`);
@@ -198,8 +198,6 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
     data = await prepareLmData(docs, path.join(opts.out, 'tokenizer.json'), ck.config.parsed.n_positions);
     model = new GPT(engine, ck.config.parsed, opts.seed);
     model.loadHF((n) => ({ shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }), [...ck.tensors.tensors.keys()]);
-    const state = JSON.parse(await fs.readFile(path.join(opts.out, 'trainer_state.json'), 'utf8')) as { step: number };
-    resumeState = { step: state.step, optimizer: await fs.readFile(path.join(opts.out, 'optimizer.safetensors')) };
   } else {
     data = await prepareLmData(docs, opts.tokenizer, opts.context);
     model = new GPT(engine, gptConfig(opts, data.tokenizer.vocabSize, data.tokenizer.eosId ?? null), opts.seed);
@@ -214,10 +212,8 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
     weightDecay: opts.weightDecay,
     clip: opts.clip,
   });
-  if (resumeState) {
-    const file = readSafetensors(resumeState.optimizer);
-    trainer.restoreState(resumeState.step, [...file.tensors.values()].map((t) => ({ name: t.name, shape: t.shape, data: getFloat32(file, t.name) })));
-  }
+  const runOptions = { seed: opts.seed, batch: opts.batch };
+  if (opts.resume) await restoreTrainingState(opts.out, trainer, runOptions);
   await fs.mkdir(opts.out, { recursive: true });
   const metricsPath = path.join(opts.out, 'metrics.jsonl');
   if (!opts.resume) await fs.writeFile(metricsPath, '');
@@ -226,12 +222,7 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
     const loss = trainer.evaluate(validationBatches(data.validation, opts.batch, opts.evalWindows));
     return { step: trainer.globalStep, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / data.bytesPerToken };
   };
-  const save = async () => {
-    await model.save(opts.out, {
-      'optimizer.safetensors': writeSafetensors(trainer.stateArrays()),
-      'trainer_state.json': JSON.stringify({ step: trainer.globalStep, seed: opts.seed, batch: opts.batch }, null, 2) + '\n',
-    });
-  };
+  const save = () => model.save(opts.out, trainingStateFiles(trainer, runOptions));
   try {
     await opts.onStart?.(model, data);
   } catch (err) {

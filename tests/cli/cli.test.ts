@@ -70,6 +70,14 @@ describe('the simdformer command', () => {
       // a small text may not fill the vocabulary asked for: the model's matches the tokenizer's
       expect(config.vocab_size).toBe(Object.keys(tokenizer.model.vocab).length);
       expect(config.vocab_size).toBeLessThanOrEqual(120);
+      if (!nsp) continue;
+      // the finished run resumed: nothing left to train, its held-out figures again; other options: a typed error
+      const again = cli('pretrain', 'bert', '--data', join(dir, 'text.txt'), '--out', out, '--steps', '6', '--batch', '4', '--max-len', '32', '--threads', '1', '--resume');
+      expect(again.status).toBe(0);
+      expect(again.stdout).toMatch(/trained 6 steps .*\nheld-out: loss [\d.]+, MLM accuracy \d/);
+      const other = cli('pretrain', 'bert', '--data', join(dir, 'text.txt'), '--out', out, '--steps', '6', '--batch', '2', '--max-len', '32', '--threads', '1', '--resume');
+      expect(other.status).toBe(2);
+      expect(other.stderr).toMatch(/started with batch 4 \(given 2\)/);
     }
   });
 

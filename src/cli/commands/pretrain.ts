@@ -92,6 +92,8 @@ export const PRETRAIN_BERT: CommandSpec = {
     ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of initialisation, pairs and masks', default: String(db.seed) },
     'eval-every': { type: 'string', help: 'evaluate on held-out documents every N steps (0: only at the end)', default: String(db.evalEvery) },
+    'checkpoint-every': { type: 'string', help: 'save the checkpoint with the optimizer state every N steps (0: only at the end)', default: String(db.checkpointEvery) },
+    resume: { type: 'boolean', help: 'continue the run saved in --out (weights, optimizer, step); give the options it was started with', default: false },
   },
 };
 
@@ -121,6 +123,8 @@ async function runBert(argv: string[]): Promise<void> {
     ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     evalEvery: intFlag(v, 'eval-every', 0),
+    checkpointEvery: intFlag(v, 'checkpoint-every', 0),
+    resume: v.resume === true,
   };
   if (opts.hidden % opts.heads !== 0) throw new ArgumentError(`--hidden ${opts.hidden} must be divisible by --heads ${opts.heads}`);
   const progress = new Progress(opts.steps);
@@ -133,7 +137,7 @@ async function runBert(argv: string[]): Promise<void> {
   progress.finish();
   const ev = result.lastEval!;
   process.stdout.write(
-    `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${engineText(result.engine)}\n` +
+    `trained ${result.trainer.globalStep} steps (${result.epochs} epoch${result.epochs === 1 ? '' : 's'} of pairs) in ${result.seconds.toFixed(0)} s on ${engineText(result.engine)}\n` +
       `held-out: loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %` +
       (ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : '') +
       `\ncheckpoint: ${opts.out}\n`,

@@ -1,0 +1,54 @@
+/**
+ * A training run's state beside its checkpoint, so that `--resume` continues the identical trajectory:
+ * `optimizer.safetensors` (AdamW's moments and step) and `trainer_state.json` (the step, and the options
+ * that fix which batches, masks and learning rates come next). The model's own files are the checkpoint's.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ArgumentError, CheckpointError } from '../errors.js';
+import { getFloat32, readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import type { Trainer } from './trainer.js';
+
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+const STATE_FILE = 'trainer_state.json';
+
+/** Options that decide the trajectory (seed, batch, schedule, …): a resumed run must be given the same. */
+export type RunOptions = Record<string, number | string | boolean>;
+
+/** The files to save with the model: the trainer's state and the run's options. */
+export function trainingStateFiles(trainer: Trainer<unknown>, options: RunOptions): Record<string, Uint8Array | string> {
+  return {
+    [OPTIMIZER_FILE]: writeSafetensors(trainer.stateArrays()),
+    [STATE_FILE]: JSON.stringify({ step: trainer.globalStep, ...options }, null, 2) + '\n',
+  };
+}
+
+/**
+ * Restores into `trainer` the state saved in `dir`, after checking that the run's recorded options equal
+ * `options` (a different batch or seed would not continue the same run). Returns the step to go on from.
+ */
+export async function restoreTrainingState(dir: string, trainer: Trainer<unknown>, options: RunOptions): Promise<number> {
+  const read = async (name: string) => {
+    try {
+      return await readFile(join(dir, name));
+    } catch {
+      throw new CheckpointError(`--resume: ${join(dir, name)} is missing (only a training run's checkpoints can be resumed)`);
+    }
+  };
+  let saved: { step?: unknown } & Record<string, unknown>;
+  try {
+    saved = JSON.parse((await read(STATE_FILE)).toString('utf8'));
+  } catch (err) {
+    if (err instanceof CheckpointError) throw err;
+    throw new CheckpointError(`--resume: ${join(dir, STATE_FILE)} is not valid JSON`);
+  }
+  if (!Number.isSafeInteger(saved.step) || (saved.step as number) < 0) throw new CheckpointError(`--resume: ${join(dir, STATE_FILE)} has no step`);
+  const differ = Object.entries(options).filter(([k, v]) => k in saved && saved[k] !== v);
+  if (differ.length > 0) {
+    const list = differ.map(([k, v]) => `${k} ${JSON.stringify(saved[k])} (given ${JSON.stringify(v)})`).join(', ');
+    throw new ArgumentError(`--resume: the run in ${dir} was started with ${list}; resume it with the same options`);
+  }
+  const file = readSafetensors(await read(OPTIMIZER_FILE));
+  trainer.restoreState(saved.step as number, [...file.tensors.values()].map((t) => ({ name: t.name, shape: t.shape, data: getFloat32(file, t.name) })));
+  return saved.step as number;
+}
