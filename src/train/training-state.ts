@@ -25,9 +25,9 @@ export function trainingStateFiles(trainer: Trainer<unknown>, options: RunOption
 
 /**
  * Restores into `trainer` the state saved in `dir`, after checking that the run's recorded options equal
- * `options` (a different batch or seed would not continue the same run). Returns the step to go on from.
+ * `options` (a different batch or seed would not continue the same run).
  */
-export async function restoreTrainingState(dir: string, trainer: Trainer<unknown>, options: RunOptions): Promise<number> {
+export async function restoreTrainingState(dir: string, trainer: Trainer<unknown>, options: RunOptions): Promise<void> {
   const read = async (name: string) => {
     try {
       return await readFile(join(dir, name));
@@ -35,20 +35,22 @@ export async function restoreTrainingState(dir: string, trainer: Trainer<unknown
       throw new CheckpointError(`--resume: ${join(dir, name)} is missing (only a training run's checkpoints can be resumed)`);
     }
   };
-  let saved: { step?: unknown } & Record<string, unknown>;
+  const text = (await read(STATE_FILE)).toString('utf8');
+  let saved: Record<string, unknown> | undefined;
   try {
-    saved = JSON.parse((await read(STATE_FILE)).toString('utf8'));
-  } catch (err) {
-    if (err instanceof CheckpointError) throw err;
-    throw new CheckpointError(`--resume: ${join(dir, STATE_FILE)} is not valid JSON`);
+    saved = JSON.parse(text);
+  } catch {
+    // reported below
   }
-  if (!Number.isSafeInteger(saved.step) || (saved.step as number) < 0) throw new CheckpointError(`--resume: ${join(dir, STATE_FILE)} has no step`);
-  const differ = Object.entries(options).filter(([k, v]) => k in saved && saved[k] !== v);
+  if (typeof saved !== 'object' || saved === null || !Number.isSafeInteger(saved.step) || (saved.step as number) < 0) {
+    throw new CheckpointError(`--resume: ${join(dir, STATE_FILE)} is not a training state (JSON with a step)`);
+  }
+  const recorded = saved;
+  const differ = Object.entries(options).filter(([k, v]) => k in recorded && recorded[k] !== v);
   if (differ.length > 0) {
-    const list = differ.map(([k, v]) => `${k} ${JSON.stringify(saved[k])} (given ${JSON.stringify(v)})`).join(', ');
+    const list = differ.map(([k, v]) => `${k} ${JSON.stringify(recorded[k])} (given ${JSON.stringify(v)})`).join(', ');
     throw new ArgumentError(`--resume: the run in ${dir} was started with ${list}; resume it with the same options`);
   }
   const file = readSafetensors(await read(OPTIMIZER_FILE));
-  trainer.restoreState(saved.step as number, [...file.tensors.values()].map((t) => ({ name: t.name, shape: t.shape, data: getFloat32(file, t.name) })));
-  return saved.step as number;
+  trainer.restoreState(recorded.step as number, [...file.tensors.values()].map((t) => ({ name: t.name, shape: t.shape, data: getFloat32(file, t.name) })));
 }

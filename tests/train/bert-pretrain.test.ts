@@ -54,9 +54,11 @@ describe('BERT pre-training: checkpoints and resume', () => {
     await second.engine.dispose();
   });
 
-  it('resuming with another batch size, or a folder without training state, is a typed error', async () => {
+  it('resuming with another batch size, a corrupt training state, or none, is a typed error', async () => {
     await expect(pretrainBert({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(ArgumentError);
     await expect(pretrainBert({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(/batch 4 \(given 8\)/);
+    await writeFile(join(dir, 'b', 'trainer_state.json'), '{"seed": 0, "batch": 4');
+    await expect(pretrainBert({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(/not a training state/);
     await unlink(join(dir, 'b', 'trainer_state.json'));
     await expect(pretrainBert({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(CheckpointError);
   });
