@@ -12,9 +12,9 @@ const d = GPT_PRETRAIN_DEFAULTS;
 export const PRETRAIN_GPT: CommandSpec = {
   name: 'pretrain gpt',
   summary: 'Pre-train a GPT (decoder-only, causal LM) on text.',
-  usage: 'simdformer pretrain gpt --data <file|dir|brown> --out <dir> [options]',
+  usage: 'simdformer pretrain gpt --data <file|dir|brown|spam> --out <dir> [options]',
   flags: {
-    data: { type: 'string', help: "training text: a file, a folder of text files, or 'brown' (embedded)" },
+    data: { type: 'string', help: "training text: a file, a folder of text files, 'brown' or 'spam' (embedded: the Brown corpus; the SpamAssassin training split's messages)" },
     out: { type: 'string', help: 'checkpoint folder (config.json, model.safetensors, tokenizer.json, metrics.jsonl)' },
     tokenizer: { type: 'string', help: "'bytes', 'bpe:<vocab size>', or a tokenizer.json", default: d.tokenizer, choices: ['bytes', 'bpe:'] as const },
     steps: { type: 'string', help: 'optimizer steps', default: String(d.steps) },
@@ -72,9 +72,9 @@ const db = BERT_PRETRAIN_DEFAULTS;
 export const PRETRAIN_BERT: CommandSpec = {
   name: 'pretrain bert',
   summary: 'Pre-train a BERT (encoder, masked LM + next-sentence prediction) on text, with a WordPiece vocabulary trained on it.',
-  usage: 'simdformer pretrain bert --data <file|dir|brown> --out <dir> [options]',
+  usage: 'simdformer pretrain bert --data <file|dir|brown|spam> --out <dir> [options]',
   flags: {
-    data: { type: 'string', help: "training text: a file, a folder of text files, or 'brown' (embedded)" },
+    data: { type: 'string', help: "training text: a file, a folder of text files, 'brown' or 'spam' (embedded: the Brown corpus; the SpamAssassin training split's messages)" },
     out: { type: 'string', help: 'checkpoint folder (config.json, model.safetensors, tokenizer.json)' },
     vocab: { type: 'string', help: 'WordPiece vocabulary size', default: String(db.vocabSize) },
     'no-nsp': { type: 'boolean', help: 'masked LM alone (RoBERTa style): single segments, no NSP head', default: false },
@@ -150,9 +150,9 @@ const ds = SEQ2SEQ_PRETRAIN_DEFAULTS;
 export const PRETRAIN_SEQ2SEQ: CommandSpec = {
   name: 'pretrain t5|bart',
   summary: 'Pre-train an encoder-decoder by denoising: T5 span corruption or BART text infilling + sentence permutation, with a byte-level BPE trained on the text.',
-  usage: 'simdformer pretrain t5|bart --data <file|dir|brown> --out <dir> [options]',
+  usage: 'simdformer pretrain t5|bart --data <file|dir|brown|spam> --out <dir> [options]',
   flags: {
-    data: { type: 'string', help: "training text: a file, a folder of text files, or 'brown' (embedded)" },
+    data: { type: 'string', help: "training text: a file, a folder of text files, 'brown' or 'spam' (embedded: the Brown corpus; the SpamAssassin training split's messages)" },
     out: { type: 'string', help: 'checkpoint folder (config.json, model.safetensors, tokenizer.json)' },
     vocab: { type: 'string', help: 'BPE vocabulary size (special tokens and T5 sentinels included)', default: String(ds.vocabSize) },
     steps: { type: 'string', help: 'optimizer steps', default: String(ds.steps) },
