@@ -7,6 +7,10 @@
  * earlyStopping is set or no live beam can beat the worst of them (Hugging Face's `early_stopping=False`
  * test). The encoder runs once, each layer's cross-attention keys and values are projected once, and
  * self-attention reads a KV cache whose rows follow their beams.
+ *
+ * Several models (an ensemble) search as one: each step's distribution is the mean of their
+ * probabilities, as fairseq ensembles them. They must share the vocabulary and special ids; each keeps
+ * its own encoder memory and caches.
  */
 import { ArgumentError } from '../errors.js';
 import type { KVCache } from '../nn/attention.js';
@@ -126,16 +130,43 @@ export function checkBeamOptions(o: BeamSearchOptions): Required<BeamSearchOptio
   return r;
 }
 
-export function beamSearch(model: EncoderDecoder, sources: ArrayLike<number>[], options: BeamSearchOptions): BeamHypothesis[][] {
+/**
+ * The models of an ensemble, checked to decode alike: one engine, one vocabulary (token for token, when
+ * they carry tokenizers), the same pad, eos and decoder start ids.
+ */
+export function checkEnsemble(models: EncoderDecoder | readonly EncoderDecoder[]): EncoderDecoder[] {
+  const ms = Array.isArray(models) ? [...models] : [models as EncoderDecoder];
+  if (ms.length === 0) throw new ArgumentError('an ensemble needs at least one model');
+  const [first, ...rest] = ms as [EncoderDecoder, ...EncoderDecoder[]];
+  rest.forEach((m, i) => {
+    const differ = (what: string, a: unknown, b: unknown) => {
+      if (a !== b) throw new ArgumentError(`ensemble: model ${i + 2} has ${what} ${String(b)}, model 1 has ${String(a)}`);
+    };
+    if (m.engine !== first.engine) throw new ArgumentError(`ensemble: model ${i + 2} lives on another engine than model 1`);
+    differ('vocabulary size', first.vocabSize, m.vocabSize);
+    differ('pad id', first.padId, m.padId);
+    differ('eos id', first.eosId, m.eosId);
+    differ('decoder start id', first.decoderStartId, m.decoderStartId);
+    if (first.tokenizer && m.tokenizer) {
+      for (let id = 0; id < first.vocabSize; id++) differ(`token ${id} =`, first.tokenizer.idToToken(id), m.tokenizer.idToToken(id));
+    }
+  });
+  return ms;
+}
+
+export function beamSearch(models: EncoderDecoder | readonly EncoderDecoder[], sources: ArrayLike<number>[], options: BeamSearchOptions): BeamHypothesis[][] {
   const o = checkBeamOptions(options);
+  const ms = checkEnsemble(models);
+  const model = ms[0]!;
   const e = model.engine;
   const k = o.numBeams;
   const V = model.vocabSize;
   const eos = model.eosId;
-  if (o.maxNewTokens > model.maxPositions) throw new ArgumentError(`maxNewTokens ${o.maxNewTokens} exceeds the ${model.maxPositions} positions of this model`);
-  const { memoryKV, memoryMask, B } = encodeForDecoding(model, sources, k);
+  const maxPositions = Math.min(...ms.map((m) => m.maxPositions));
+  if (o.maxNewTokens > maxPositions) throw new ArgumentError(`maxNewTokens ${o.maxNewTokens} exceeds the ${maxPositions} positions of this model`);
+  const decoders: { model: EncoderDecoder; memoryKV: Tensor[]; memoryMask: Int32Array; caches: KVCache[] }[] = [];
+  const B = sources.length;
   const rows = B * k;
-  const caches = model.newCaches(rows, o.maxNewTokens);
   const rank = (logProb: number, length: number) => logProb / Math.pow(length, o.lengthPenalty);
   const beams: number[][] = Array.from({ length: rows }, () => []);
   // only the first beam of each source is live at the start: k identical beams would fill the search with copies
@@ -150,8 +181,14 @@ export function beamSearch(model: EncoderDecoder, sources: ArrayLike<number>[], 
     if (list.length > k) list.pop();
   };
   try {
+    for (const m of ms) {
+      // registered before the caches are allocated, so that the finally block frees what exists
+      const d = { model: m, ...encodeForDecoding(m, sources, k), caches: [] as KVCache[] };
+      decoders.push(d);
+      d.caches = m.newCaches(rows, o.maxNewTokens);
+    }
     for (let step = 0; step < o.maxNewTokens; step++) {
-      const lp = stepLogProbs(model, tokens, memoryKV, memoryMask, caches, step);
+      const lp = meanOfProbabilities(decoders.map((d) => stepLogProbs(d.model, tokens, d.memoryKV, d.memoryMask, d.caches, step)));
       const length = step + 1; // tokens of a hypothesis that ends with this step's token
       const parents = Int32Array.from({ length: rows }, (_, r) => r);
       const next: number[][] = beams.map((x) => x);
@@ -202,7 +239,7 @@ export function beamSearch(model: EncoderDecoder, sources: ArrayLike<number>[], 
       }
       for (let r = 0; r < rows; r++) beams[r] = next[r]!;
       if (done.every(Boolean)) break;
-      reorderCaches(e, caches, parents);
+      for (const d of decoders) reorderCaches(e, d.caches, parents);
     }
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
@@ -213,10 +250,31 @@ export function beamSearch(model: EncoderDecoder, sources: ArrayLike<number>[], 
     }
     return finished.map((list) => list.slice(0, o.numReturnSequences));
   } finally {
-    for (const c of caches) {
-      c.k.dispose();
-      c.v.dispose();
+    for (const d of decoders) {
+      for (const c of d.caches) {
+        c.k.dispose();
+        c.v.dispose();
+      }
+      for (const t of d.memoryKV) t.dispose();
     }
-    for (const t of memoryKV) t.dispose();
   }
+}
+
+/** log of the mean of the models' probabilities, per row and token; one model's log-probabilities as they are. */
+function meanOfProbabilities(logProbs: Float64Array[]): Float64Array {
+  if (logProbs.length === 1) return logProbs[0]!;
+  const n = logProbs.length;
+  const out = new Float64Array(logProbs[0]!.length);
+  for (let i = 0; i < out.length; i++) {
+    let max = -Infinity;
+    for (const lp of logProbs) max = Math.max(max, lp[i]!);
+    if (max === -Infinity) {
+      out[i] = -Infinity;
+      continue;
+    }
+    let sum = 0;
+    for (const lp of logProbs) sum += Math.exp(lp[i]! - max);
+    out[i] = max + Math.log(sum / n);
+  }
+  return out;
 }

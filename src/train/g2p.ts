@@ -9,6 +9,7 @@ import { cmudictDataset, cmudictEntries, groupByWord, type CmuEntry } from '../d
 import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from '../data/g2p.js';
 import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
+import { beamSearch, checkEnsemble } from '../generate/beam.js';
 import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
 import { Bart } from '../models/bart.js';
 import { asSeq2Seq, loadModel } from '../models/load.js';
@@ -121,25 +122,28 @@ function lengthBatches(pairs: readonly Pair[], batch: number, rng: Rng): Pair[][
 }
 
 /**
- * Word and phoneme error of the model on entries (grouped by word: any pronunciation counts), decoding
- * `batch` words at a time with `beams` beams (1: greedy), hypotheses ranked by log-probability / length^`lengthPenalty` (default 1).
+ * Word and phoneme error of the model (or an ensemble of models: the mean of their probabilities) on
+ * entries (grouped by word: any pronunciation counts), decoding `batch` words at a time with `beams`
+ * beams (1: greedy), hypotheses ranked by log-probability / length^`lengthPenalty` (default 1).
  */
 export function evaluateG2p(
-  model: EncoderDecoder,
+  models: EncoderDecoder | readonly EncoderDecoder[],
   entries: readonly CmuEntry[],
   opts: { beams: number; batch?: number; limit?: number; lengthPenalty?: number },
 ): G2pScore & { seconds: number } {
+  const ms = checkEnsemble(models);
+  const model = ms[0]!;
   const tok = model.tokenizer;
   if (!tok) throw new ArgumentError('the model has no tokenizer');
   const words = [...groupByWord(entries)].slice(0, opts.limit ?? Infinity);
   const started = performance.now();
   const outputs: string[][] = [];
   const batch = opts.batch ?? 64;
-  const maxNew = Math.min(48, model.maxPositions);
+  const maxNew = Math.min(48, ...ms.map((m) => m.maxPositions));
   for (let i = 0; i < words.length; i += batch) {
     const chunk = words.slice(i, i + batch);
     const sources = chunk.map(([word, prons]) => encodeG2p(tok, { word, phonemes: prons[0]! }, model.eosId).source);
-    const best = model.beamSearch(sources, { numBeams: opts.beams, maxNewTokens: maxNew, lengthPenalty: opts.lengthPenalty });
+    const best = beamSearch(ms, sources, { numBeams: opts.beams, maxNewTokens: maxNew, lengthPenalty: opts.lengthPenalty });
     for (const hyps of best) outputs.push(decodePhonemes(tok, hyps[0]!.tokens));
   }
   return { ...scoreG2p(outputs, words.map(([, prons]) => prons)), seconds: (performance.now() - started) / 1000 };

@@ -155,6 +155,18 @@ describe('the simdformer command', () => {
     const relaxed = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--words', '9', '--beams', '1', '--threads', '2', '--simd', 'relaxed');
     expect(relaxed.status).toBe(0);
     expect(JSON.parse(relaxed.stdout)).toMatchObject({ task: 'g2p', words: 9, threads: 2, simd: 'relaxed' });
+    // a model in an ensemble with itself scores as it does alone (the search is checked in the model tests)
+    const ensemble = cli('eval', '--from', join(dir, 'g2p-t5'), '--ensemble', join(dir, 'g2p-t5'), '--task', 'g2p', '--words', '9', '--beams', '1', '--threads', '1');
+    expect(ensemble.stderr).toBe('');
+    const { models, ...scores } = JSON.parse(ensemble.stdout);
+    expect(models).toEqual([join(dir, 'g2p-t5'), join(dir, 'g2p-t5')]);
+    const { wordsPerSecond: _a, ...aloneScores } = JSON.parse(ev.stdout);
+    const { wordsPerSecond: _b, ...ensembleScores } = scores;
+    expect(ensembleScores).toEqual(aloneScores);
+    // the BART was fine-tuned from a pre-trained checkpoint with its own vocabulary
+    const mismatched = cli('eval', '--from', join(dir, 'g2p-t5'), '--ensemble', join(dir, 'g2p-bart'), '--task', 'g2p', '--threads', '1');
+    expect(mismatched.status).toBe(2);
+    expect(mismatched.stderr).toMatch(/ensemble: model 2 has vocabulary size \d+, model 1 has \d+/);
     const badPenalty = cli('eval', '--from', join(dir, 'g2p-t5'), '--task', 'g2p', '--length-penalty', 'long', '--threads', '1');
     expect(badPenalty.status).toBe(2);
     expect(badPenalty.stderr).toMatch(/--length-penalty must be a number/);

@@ -241,17 +241,23 @@ describe('encoder-decoder models', () => {
     });
   }
 
-  it('beam search returns the highest-scoring sequence (checked against exhaustive search), n-best in order', () => {
+  it('beam search returns the highest-scoring sequence (checked against exhaustive search), n-best in order; for an ensemble too', () => {
     // a vocabulary of 5 (eos = 1) and 3 target tokens: 5 + 5² + 5³ sequences, scored exactly
     const m = new T5(e, tinyT5({ vocab_size: 5, eos_token_id: 1 }), 21);
+    const m2 = new T5(e, tinyT5({ vocab_size: 5, eos_token_id: 1, d_ff: 40 }), 22);
     const VV = 5;
     const src = [3, 4, 2, 3];
-    const logProbs = (prefix: number[]) => {
-      const l = logitsOf(m, [src], [[m.decoderStartId, ...prefix]]).logits.subarray(prefix.length * VV, (prefix.length + 1) * VV);
+    const probs = (model: EncoderDecoder, prefix: number[]) => {
+      const l = logitsOf(model, [src], [[model.decoderStartId, ...prefix]]).logits.subarray(prefix.length * VV, (prefix.length + 1) * VV);
       const max = Math.max(...l);
-      const lse = max + Math.log(l.reduce((s, x) => s + Math.exp(x - max), 0));
-      return Array.from(l, (x) => x - lse);
+      const z = l.reduce((s, x) => s + Math.exp(x - max), 0);
+      return Array.from(l, (x) => Math.exp(x - max) / z);
     };
+    // the ensemble's distribution is the mean of the two models' probabilities
+    for (const [models, logProbs] of [
+      [m, (prefix: number[]) => probs(m, prefix).map(Math.log)],
+      [[m, m2], (prefix: number[]) => probs(m, prefix).map((p, v) => Math.log((p + probs(m2, prefix)[v]!) / 2))],
+    ] as const)
     for (const lengthPenalty of [1, 0, -0.5]) {
       const all: { tokens: number[]; score: number }[] = [];
       const walk = (prefix: number[], lp: number) => {
@@ -266,11 +272,18 @@ describe('encoder-decoder models', () => {
       walk([], 0);
       all.sort((a, b) => b.score - a.score);
       // 25 beams hold every prefix of length ≤ 2: the search is exhaustive
-      const got = beamSearch(m, [src], { numBeams: 25, maxNewTokens: 3, lengthPenalty, earlyStopping: true, numReturnSequences: 5 })[0]!;
+      const got = beamSearch(models, [src], { numBeams: 25, maxNewTokens: 3, lengthPenalty, earlyStopping: true, numReturnSequences: 5 })[0]!;
       expect(got.map((h) => h.tokens)).toEqual(all.slice(0, 5).map((h) => h.tokens));
       got.forEach((h, i) => expect(h.score).toBeCloseTo(all[i]!.score, 4));
     }
-    m.dispose();
+    // a model in an ensemble with itself decodes as it does alone
+    const alone = beamSearch(m2, [src, [2, 3]], { numBeams: 3, maxNewTokens: 3, numReturnSequences: 3 });
+    const twice = beamSearch([m2, m2], [src, [2, 3]], { numBeams: 3, maxNewTokens: 3, numReturnSequences: 3 });
+    expect(twice.map((hs) => hs.map((h) => h.tokens))).toEqual(alone.map((hs) => hs.map((h) => h.tokens)));
+    twice.flat().forEach((h, i) => expect(h.logProb).toBeCloseTo(alone.flat()[i]!.logProb, 10));
+    const other = new T5(e, tinyT5({ vocab_size: 6, eos_token_id: 1 }), 23);
+    expect(() => beamSearch([m, other], [src], { numBeams: 2, maxNewTokens: 3 })).toThrow(/ensemble: model 2 has vocabulary size 6, model 1 has 5/);
+    for (const x of [m, m2, other]) x.dispose();
   });
 
   it('generate streams greedy tokens, samples with a seed, and yields the best beam', async () => {

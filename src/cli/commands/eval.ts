@@ -11,13 +11,14 @@ import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, s
 export const EVAL: CommandSpec = {
   name: 'eval',
   summary: 'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), or word and phoneme error on a task (T5/BART).',
-  usage: 'simdformer eval --from <dir> --data <file|dir|brown> [options]\n       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1]',
+  usage: 'simdformer eval --from <dir> --data <file|dir|brown> [options]\n       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1] [--ensemble <dir>,<dir>…]',
   flags: {
     from: { type: 'string', help: 'checkpoint folder' },
     data: { type: 'string', help: "text to score: a file, a folder, or 'brown'" },
     task: { type: 'string', help: "score an encoder-decoder on a task instead: 'g2p' (CMUdict)", choices: ['g2p'] },
     split: { type: 'string', help: 'with --task: the split to score', default: 'test', choices: ['validation', 'test'] },
     beams: { type: 'string', help: 'with --task: beam width (1: greedy)', default: '5' },
+    ensemble: { type: 'string', help: 'with --task: more checkpoint folders, comma-separated, decoded with --from as one ensemble (the mean of their probabilities)' },
     'length-penalty': { type: 'string', help: 'with --task: rank beams by log-probability / length^p', default: '1' },
     words: { type: 'string', help: 'with --task: score only the first N words of the split (0: all)', default: '0' },
     batch: { type: 'string', help: 'windows per forward pass', default: '8' },
@@ -36,12 +37,17 @@ export async function run(argv: string[]): Promise<void> {
   try {
     if (v.task !== undefined) {
       if (v.task !== 'g2p') throw new ArgumentError(`eval: unknown task ${JSON.stringify(v.task)}; tasks: g2p`);
-      const model = asSeq2Seq(await loadModel(engine, stringFlag(v, 'from')), String(v.from));
+      const dirs = [stringFlag(v, 'from'), ...(v.ensemble === undefined ? [] : String(v.ensemble).split(',').filter((d) => d !== ''))];
+      const models = [];
+      for (const dir of dirs) models.push(asSeq2Seq(await loadModel(engine, dir), dir));
       const split = cmudictDataset()[v.split as 'validation' | 'test'];
       const beams = intFlag(v, 'beams', 1, 64);
       const lengthPenalty = numberFlag(v, 'length-penalty', -10, 10);
-      const s = evaluateG2p(model, split, { beams, lengthPenalty, limit: intFlag(v, 'words', 0) || undefined });
-      const result = { task: 'g2p', split: v.split, beams, lengthPenalty, words: s.words, wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads, simd: engine.simd };
+      const s = evaluateG2p(models, split, { beams, lengthPenalty, limit: intFlag(v, 'words', 0) || undefined });
+      const result = {
+        task: 'g2p', ...(dirs.length > 1 ? { models: dirs } : {}), split: v.split, beams, lengthPenalty, words: s.words,
+        wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads, simd: engine.simd,
+      };
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       return;
     }
