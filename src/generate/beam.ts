@@ -163,7 +163,7 @@ export function beamSearch(models: EncoderDecoder | readonly EncoderDecoder[], s
   const V = model.vocabSize;
   const eos = model.eosId;
   const maxPositions = Math.min(...ms.map((m) => m.maxPositions));
-  if (o.maxNewTokens > maxPositions) throw new ArgumentError(`maxNewTokens ${o.maxNewTokens} exceeds the ${maxPositions} positions of this model`);
+  if (o.maxNewTokens > maxPositions) throw new ArgumentError(`maxNewTokens ${o.maxNewTokens} exceeds the ${maxPositions} positions of ${ms.length > 1 ? 'the shortest model' : 'this model'}`);
   const decoders: { model: EncoderDecoder; memoryKV: Tensor[]; memoryMask: Int32Array; caches: KVCache[] }[] = [];
   const B = sources.length;
   const rows = B * k;
