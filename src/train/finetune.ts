@@ -15,6 +15,7 @@ import { parseConfig, serializeConfig, type BertConfig } from '../io/config.js';
 import { nodeCheckpointFiles } from '../io/node.js';
 import { getFloat32 } from '../io/safetensors.js';
 import { Bert, type BertBatch } from '../models/bert.js';
+import { loadModel } from '../models/load.js';
 import { Engine, type Simd } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
@@ -116,8 +117,8 @@ async function loadData(task: Task, data: string): Promise<Splits<TextExample> |
 export async function finetune(opts: FinetuneOptions) {
   const data = await loadData(opts.task, opts.data);
   const classify = opts.task === 'classify';
-  const labelOf = (x: TextExample | TagExample) => (classify ? [(x as TextExample).label] : (x as TagExample).tags);
-  const labels = [...new Set([...data.train, ...data.validation, ...data.test].flatMap(labelOf))].sort();
+  const labelOf = (x: Example) => (classify ? [(x as TextExample).label] : (x as TagExample).tags);
+  const labels = taskLabels(opts.task, data);
   const labelId = new Map(labels.map((l, i) => [l, i]));
   const id2label = Object.fromEntries(labels.map((l, i) => [i, l]));
   const architecture = classify ? 'BertForSequenceClassification' : 'BertForTokenClassification';
@@ -150,57 +151,9 @@ export async function finetune(opts: FinetuneOptions) {
     model.setTrainable(false);
     model.classifier!.setTrainable(true);
   }
-  const encoded = new Map<string, number[]>();
-  const pieces = (w: string) => {
-    let p = encoded.get(w);
-    if (!p) encoded.set(w, (p = tokenizer.encode(w, undefined, { addSpecialTokens: false }).ids));
-    return p;
-  };
-  const { clsId, sepId, padId } = tokenizer as Required<Pick<Tokenizer, 'clsId' | 'sepId' | 'padId'>>;
-  const toBatch = (xs: (TextExample | TagExample)[]): BertBatch => {
-    const ids: number[][] = [];
-    const types: number[][] = [];
-    const tagLabels: number[][] = [];
-    for (const x of xs) {
-      if (classify) {
-        const e = tokenizer.encode((x as TextExample).text, (x as TextExample).pair);
-        let seq = e.ids.slice(0, opts.maxLen);
-        if (seq.length === opts.maxLen && seq[seq.length - 1] !== sepId) seq[seq.length - 1] = sepId;
-        ids.push(seq);
-        types.push(e.tokenTypeIds.slice(0, opts.maxLen));
-      } else {
-        const seq = [clsId];
-        const lab = [-100];
-        const t = x as TagExample;
-        t.words.forEach((w, i) => {
-          const p = pieces(w);
-          if (seq.length + p.length >= opts.maxLen) return;
-          p.forEach((id, j) => {
-            seq.push(id);
-            lab.push(j === 0 ? labelId.get(t.tags[i]!)! : -100);
-          });
-        });
-        seq.push(sepId);
-        lab.push(-100);
-        ids.push(seq);
-        types.push(seq.map(() => 0));
-        tagLabels.push(lab);
-      }
-    }
-    const padded = padBatch(ids, padId);
-    const T = padded.T;
-    const tokenTypeIds = new Int32Array(padded.B * T);
-    types.forEach((t, b) => tokenTypeIds.set(t, b * T));
-    let labelsArr: Int32Array;
-    if (classify) labelsArr = Int32Array.from(xs.map((x) => labelId.get((x as TextExample).label)!));
-    else {
-      labelsArr = new Int32Array(padded.B * T).fill(-100);
-      tagLabels.forEach((l, b) => labelsArr.set(l, b * T));
-    }
-    return { inputIds: padded.inputIds, attentionMask: padded.attentionMask, tokenTypeIds, labels: labelsArr, B: padded.B, T };
-  };
+  const toBatch = batcher(opts.task, tokenizer, labelId, opts.maxLen);
   const rng = new Rng(opts.seed);
-  const train = rng.fork('subset').shuffle([...data.train] as (TextExample | TagExample)[]).slice(0, Math.max(1, Math.round(data.train.length * opts.fraction)));
+  const train = rng.fork('subset').shuffle([...data.train] as Example[]).slice(0, Math.max(1, Math.round(data.train.length * opts.fraction)));
   if (opts.classWeights) {
     const K = labels.length;
     if (opts.classWeights === 'balanced') {
@@ -225,31 +178,165 @@ export async function finetune(opts: FinetuneOptions) {
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const evaluate = (xs: (TextExample | TagExample)[]): Metrics => {
-    model.train(false);
-    const gold: number[] = [];
-    const pred: number[] = [];
-    for (let i = 0; i < xs.length; i += opts.batch) {
-      const batch = toBatch(xs.slice(i, i + opts.batch));
-      const logits = engine.noGrad(() => model.run(batch).logits.toArray());
-      engine.endStep();
-      const K = labels.length;
-      const rows = classify ? batch.B : batch.B * batch.T;
-      for (let r = 0; r < rows; r++) {
-        const y = batch.labels![r]!;
-        if (y < 0) continue;
-        let best = 0;
-        for (let k = 1; k < K; k++) if (logits[r * K + k]! > logits[r * K + best]!) best = k;
-        gold.push(y);
-        pred.push(best);
-      }
-    }
-    return metrics(gold, pred, labels);
+  const evaluate = (xs: Example[]): Metrics => {
+    const { gold, probs } = predictLabels(model, xs, toBatch, opts.batch, labels);
+    return metrics(gold, argmaxRows(probs, labels.length), labels);
   };
-  const scores = () => ({ validation: evaluate(data.validation as (TextExample | TagExample)[]), test: evaluate(data.test as (TextExample | TagExample)[]) });
+  const scores = () => ({ validation: evaluate(data.validation as Example[]), test: evaluate(data.test as Example[]) });
   const live = trainer.average ? scores() : undefined;
   trainer.average?.apply();
   const { validation, test } = scores();
   await model.save(opts.out);
   return { model, engine, validation, test, live, seconds, trainExamples: train.length, steps: total };
+}
+
+type Example = TextExample | TagExample;
+
+/**
+ * Examples → BERT batches. Classification: `[CLS] text [SEP] (pair [SEP])` cut to maxLen, its last token
+ * kept a [SEP]. Tagging: `[CLS]` + each word's pieces + `[SEP]`, the label on a word's first piece (-100
+ * elsewhere); words that would run past maxLen are left out.
+ */
+function batcher(task: Task, tokenizer: Tokenizer, labelId: ReadonlyMap<string, number>, maxLen: number): (xs: Example[]) => BertBatch {
+  const classify = task === 'classify';
+  const encoded = new Map<string, number[]>();
+  const pieces = (w: string) => {
+    let p = encoded.get(w);
+    if (!p) encoded.set(w, (p = tokenizer.encode(w, undefined, { addSpecialTokens: false }).ids));
+    return p;
+  };
+  const { clsId, sepId, padId } = tokenizer as Required<Pick<Tokenizer, 'clsId' | 'sepId' | 'padId'>>;
+  return (xs) => {
+    const ids: number[][] = [];
+    const types: number[][] = [];
+    const tagLabels: number[][] = [];
+    for (const x of xs) {
+      if (classify) {
+        const e = tokenizer.encode((x as TextExample).text, (x as TextExample).pair);
+        let seq = e.ids.slice(0, maxLen);
+        if (seq.length === maxLen && seq[seq.length - 1] !== sepId) seq[seq.length - 1] = sepId;
+        ids.push(seq);
+        types.push(e.tokenTypeIds.slice(0, maxLen));
+      } else {
+        const seq = [clsId];
+        const lab = [-100];
+        const t = x as TagExample;
+        t.words.forEach((w, i) => {
+          const p = pieces(w);
+          if (seq.length + p.length >= maxLen) return;
+          p.forEach((id, j) => {
+            seq.push(id);
+            lab.push(j === 0 ? labelId.get(t.tags[i]!)! : -100);
+          });
+        });
+        seq.push(sepId);
+        lab.push(-100);
+        ids.push(seq);
+        types.push(seq.map(() => 0));
+        tagLabels.push(lab);
+      }
+    }
+    const padded = padBatch(ids, padId);
+    const T = padded.T;
+    const tokenTypeIds = new Int32Array(padded.B * T);
+    types.forEach((t, b) => tokenTypeIds.set(t, b * T));
+    let labelsArr: Int32Array;
+    if (classify) labelsArr = Int32Array.from(xs.map((x) => labelId.get((x as TextExample).label)!));
+    else {
+      labelsArr = new Int32Array(padded.B * T).fill(-100);
+      tagLabels.forEach((l, b) => labelsArr.set(l, b * T));
+    }
+    return { inputIds: padded.inputIds, attentionMask: padded.attentionMask, tokenTypeIds, labels: labelsArr, B: padded.B, T };
+  };
+}
+
+/**
+ * The model's label probabilities at each labelled row (a text, or a word's first piece), in the order
+ * of `labels` (the model's own `id2label` may order them otherwise), and the gold label ids; eval mode.
+ */
+function predictLabels(model: Bert, xs: Example[], toBatch: (xs: Example[]) => BertBatch, batch: number, labels: readonly string[]): { gold: number[]; probs: Float64Array } {
+  const engine = model.engine;
+  const K = labels.length;
+  const column = Array.from({ length: K }, (_, k) => labels.indexOf(model.config.id2label[k]!));
+  if (model.config.num_labels !== K || column.includes(-1)) {
+    throw new ArgumentError(`the model's labels (${Object.values(model.config.id2label).join(', ')}) are not the task's (${labels.join(', ')})`);
+  }
+  model.train(false);
+  const gold: number[] = [];
+  const probs: number[] = [];
+  for (let i = 0; i < xs.length; i += batch) {
+    const b = toBatch(xs.slice(i, i + batch));
+    const logits = engine.noGrad(() => model.run(b).logits.toArray());
+    engine.endStep();
+    const rows = model.head === 'sequence-classification' ? b.B : b.B * b.T;
+    for (let r = 0; r < rows; r++) {
+      const y = b.labels![r]!;
+      if (y < 0) continue;
+      gold.push(y);
+      const row = logits.subarray(r * K, (r + 1) * K);
+      const max = Math.max(...row);
+      const z = row.reduce((a, x) => a + Math.exp(x - max), 0);
+      const p = new Array<number>(K);
+      for (let k = 0; k < K; k++) p[column[k]!] = Math.exp(row[k]! - max) / z;
+      probs.push(...p);
+    }
+  }
+  return { gold, probs: Float64Array.from(probs) };
+}
+
+function argmaxRows(probs: Float64Array, K: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < probs.length / K; r++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (probs[r * K + k]! > probs[r * K + best]!) best = k;
+    out.push(best);
+  }
+  return out;
+}
+
+export interface EvaluateOptions {
+  task: Task;
+  /** As FinetuneOptions.data. */
+  data: string;
+  /** Fine-tuned checkpoints; more than one are an ensemble: the mean of their label probabilities. */
+  from: string[];
+  split: 'validation' | 'test';
+  /** Tokens per example; default each model's max_position_embeddings. */
+  maxLen?: number;
+  batch: number;
+}
+
+/** Scores fine-tuned classifiers or taggers (one, or an ensemble) on a split of their task. */
+export async function evaluateFinetuned(engine: Engine, opts: EvaluateOptions): Promise<Metrics> {
+  const data = await loadData(opts.task, opts.data);
+  const labels = taskLabels(opts.task, data);
+  const labelId = new Map(labels.map((l, i) => [l, i]));
+  const xs = data[opts.split] as Example[];
+  const head = opts.task === 'classify' ? 'sequence-classification' : 'token-classification';
+  let gold: number[] | undefined;
+  let sum: Float64Array | undefined;
+  for (const dir of opts.from) {
+    const model = await loadModel(engine, dir);
+    try {
+      if (!(model instanceof Bert) || model.head !== head) throw new ArgumentError(`${dir}: expected a BERT fine-tuned for ${opts.task === 'classify' ? 'sequence' : 'token'} classification`);
+      if (!model.tokenizer) throw new ArgumentError(`${dir}: the checkpoint has no tokenizer.json`);
+      const maxLen = opts.maxLen ?? model.config.max_position_embeddings;
+      const r = predictLabels(model, xs, batcher(opts.task, model.tokenizer, labelId, maxLen), opts.batch, labels);
+      if (gold && (r.gold.length !== gold.length || r.gold.some((g, i) => g !== gold![i]))) {
+        throw new ArgumentError(`${dir} labels other words than ${opts.from[0]}: their tokenizers cut different words at the length limit; pass a --max-len that fits every sentence`);
+      }
+      gold = r.gold;
+      if (!sum) sum = r.probs;
+      else for (let i = 0; i < sum.length; i++) sum[i]! += r.probs[i]!;
+    } finally {
+      model.dispose();
+    }
+  }
+  return metrics(gold!, argmaxRows(sum!, labels.length), labels);
+}
+
+/** The task's labels: every label of the three splits, sorted (the order of a fine-tuned head's classes). */
+function taskLabels(task: Task, data: Splits<TextExample> | Splits<TagExample>): string[] {
+  const labelOf = (x: Example) => (task === 'classify' ? [(x as TextExample).label] : (x as TagExample).tags);
+  return [...new Set([...data.train, ...data.validation, ...data.test].flatMap(labelOf))].sort();
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,32 @@ describe('the simdformer command', () => {
     expect(lines.reduce((s, l) => s + Number(l[1]), 0)).toBeCloseTo(1, 3);
     const pt = cli('predict', '--from', join(dir, 'tag'), '--text', 'the cat sat');
     expect(pt.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['the', 'cat', 'sat']);
+
+    // eval scores a saved checkpoint as finetune scored it before saving
+    const testAccuracy = (out: string) => Number(/test: accuracy ([\d.]+) %/.exec(out)![1]);
+    const evalTask = (...args: string[]) => cli('eval', '--max-len', '16', '--threads', '1', ...args);
+    const ec = evalTask('--task', 'classify', '--data', join(dir, 'cls.jsonl'), '--from', join(dir, 'cls'));
+    expect(ec.stderr).toBe('');
+    const cm = JSON.parse(ec.stdout);
+    expect(cm).toMatchObject({ task: 'classify', split: 'test', labels: ['ham', 'spam'] });
+    expect(cm.accuracy * 100).toBeCloseTo(testAccuracy(c.stdout), 1);
+    const et = JSON.parse(evalTask('--task', 'tag', '--data', join(dir, 'tag.jsonl'), '--from', join(dir, 'tag'), '--split', 'validation').stdout);
+    expect(et.accuracy * 100).toBeCloseTo(Number(/validation: accuracy ([\d.]+) %/.exec(t.stdout)![1]), 1);
+    // a model in an ensemble with itself scores as it does alone
+    const self = JSON.parse(evalTask('--task', 'classify', '--data', join(dir, 'cls.jsonl'), '--from', join(dir, 'cls'), '--ensemble', join(dir, 'cls')).stdout);
+    expect(self.models).toHaveLength(2);
+    expect(self.confusion).toEqual(cm.confusion);
+    // labels are matched by name: the same weights with id2label swapped predict the other label
+    const swapped = join(dir, 'cls-swapped');
+    await cp(join(dir, 'cls'), swapped, { recursive: true });
+    const cfg = JSON.parse(await readFile(join(swapped, 'config.json'), 'utf8'));
+    await writeFile(join(swapped, 'config.json'), JSON.stringify({ ...cfg, id2label: { 0: 'spam', 1: 'ham' }, label2id: { spam: 0, ham: 1 } }));
+    const sw = JSON.parse(evalTask('--task', 'classify', '--data', join(dir, 'cls.jsonl'), '--from', swapped).stdout);
+    expect(cm.accuracy).toBeGreaterThan(0.6); // so that 1 − accuracy is another number
+    expect(sw.accuracy).toBeCloseTo(1 - cm.accuracy, 10);
+    const wrongHead = evalTask('--task', 'classify', '--data', join(dir, 'cls.jsonl'), '--from', join(dir, 'cls'), '--ensemble', join(dir, 'tag'));
+    expect(wrongHead.status).toBe(2);
+    expect(wrongHead.stderr).toMatch(/expected a BERT fine-tuned for sequence classification/);
   });
 
   it('pretrain t5 and bart (denoising) → checkpoints; finetune seq2seq --task g2p from scratch and from the pre-trained BART; eval --task g2p', async () => {

@@ -3,6 +3,7 @@ import { loadTextDocuments } from '../../data/text.js';
 import { ArgumentError } from '../../errors.js';
 import { cmudictDataset } from '../../data/cmudict.js';
 import { asCausalLM, asSeq2Seq, loadModel } from '../../models/load.js';
+import { evaluateFinetuned } from '../../train/finetune.js';
 import { evaluateG2p } from '../../train/g2p.js';
 import { Engine } from '../../tensor/engine.js';
 import { validationBatches } from '../../train/lm-pretrain.js';
@@ -10,18 +11,22 @@ import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, s
 
 export const EVAL: CommandSpec = {
   name: 'eval',
-  summary: 'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), or word and phoneme error on a task (T5/BART).',
-  usage: 'simdformer eval --from <dir> --data <file|dir|brown> [options]\n       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1] [--ensemble <dir>,<dir>…]',
+  summary: 'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), word and phoneme error on g2p (T5/BART), or the metrics of a fine-tuned BERT on its task.',
+  usage:
+    'simdformer eval --from <dir> --data <file|dir|brown> [options]\n' +
+    '       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1] [--ensemble <dir>,<dir>…]\n' +
+    '       simdformer eval --from <dir> --task classify|tag --data spam|brown-pos|<jsonl> [--split test] [--max-len N] [--ensemble <dir>,<dir>…]',
   flags: {
     from: { type: 'string', help: 'checkpoint folder' },
-    data: { type: 'string', help: "text to score: a file, a folder, or 'brown'" },
-    task: { type: 'string', help: "score an encoder-decoder on a task instead: 'g2p' (CMUdict)", choices: ['g2p'] },
+    data: { type: 'string', help: "text to score: a file, a folder, or 'brown'; with --task classify|tag: spam, brown-pos or a .jsonl file, as finetune reads it" },
+    task: { type: 'string', help: "score on a task instead: 'g2p' (an encoder-decoder on CMUdict), 'classify' or 'tag' (a fine-tuned BERT)", choices: ['g2p', 'classify', 'tag'] },
     split: { type: 'string', help: 'with --task: the split to score', default: 'test', choices: ['validation', 'test'] },
     beams: { type: 'string', help: 'with --task: beam width (1: greedy)', default: '5' },
-    ensemble: { type: 'string', help: 'with --task: more checkpoint folders, comma-separated, decoded with --from as one ensemble (the mean of their probabilities)' },
+    ensemble: { type: 'string', help: 'with --task: more checkpoint folders, comma-separated, scored with --from as one ensemble (the mean of their probabilities)' },
+    'max-len': { type: 'string', help: "with --task classify|tag: tokens per example (default: each model's max_position_embeddings)" },
     'length-penalty': { type: 'string', help: 'with --task: rank beams by log-probability / length^p', default: '1' },
     words: { type: 'string', help: 'with --task: score only the first N words of the split (0: all)', default: '0' },
-    batch: { type: 'string', help: 'windows per forward pass', default: '8' },
+    batch: { type: 'string', help: 'windows (with --task classify|tag: examples) per forward pass', default: '8' },
     'max-windows': { type: 'string', help: 'score at most this many windows', default: '100000' },
     ...ENGINE_FLAGS,
   },
@@ -36,8 +41,16 @@ export async function run(argv: string[]): Promise<void> {
   const engine = await Engine.create(engineFlags(v));
   try {
     if (v.task !== undefined) {
-      if (v.task !== 'g2p') throw new ArgumentError(`eval: unknown task ${JSON.stringify(v.task)}; tasks: g2p`);
       const dirs = [stringFlag(v, 'from'), ...(v.ensemble === undefined ? [] : String(v.ensemble).split(',').filter((d) => d !== ''))];
+      if (v.task === 'classify' || v.task === 'tag') {
+        const m = await evaluateFinetuned(engine, {
+          task: v.task, data: stringFlag(v, 'data'), from: dirs, split: v.split as 'validation' | 'test',
+          maxLen: v['max-len'] === undefined ? undefined : intFlag(v, 'max-len', 2, 1 << 16), batch: intFlag(v, 'batch'),
+        });
+        const result = { task: v.task, data: v.data, ...(dirs.length > 1 ? { models: dirs } : {}), split: v.split, ...m, threads: engine.threads, simd: engine.simd };
+        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+        return;
+      }
       const models = [];
       for (const dir of dirs) models.push(asSeq2Seq(await loadModel(engine, dir), dir));
       const split = cmudictDataset()[v.split as 'validation' | 'test'];
