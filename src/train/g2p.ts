@@ -9,7 +9,7 @@ import { cmudictDataset, cmudictEntries, groupByWord, type CmuEntry } from '../d
 import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from '../data/g2p.js';
 import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
-import { beamSearch, checkEnsemble } from '../generate/beam.js';
+import { beamSearch } from '../generate/beam.js';
 import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
 import { Bart } from '../models/bart.js';
 import { asSeq2Seq, loadModel } from '../models/load.js';
@@ -131,7 +131,7 @@ export function evaluateG2p(
   entries: readonly CmuEntry[],
   opts: { beams: number; batch?: number; limit?: number; lengthPenalty?: number },
 ): G2pScore & { seconds: number } {
-  const ms = checkEnsemble(models);
+  const ms: readonly EncoderDecoder[] = Array.isArray(models) ? models : [models]; // beamSearch checks that they decode alike
   const model = ms[0]!;
   const tok = model.tokenizer;
   if (!tok) throw new ArgumentError('the model has no tokenizer');
