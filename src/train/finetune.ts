@@ -117,7 +117,6 @@ async function loadData(task: Task, data: string): Promise<Splits<TextExample> |
 export async function finetune(opts: FinetuneOptions) {
   const data = await loadData(opts.task, opts.data);
   const classify = opts.task === 'classify';
-  const labelOf = (x: Example) => (classify ? [(x as TextExample).label] : (x as TagExample).tags);
   const labels = taskLabels(opts.task, data);
   const labelId = new Map(labels.map((l, i) => [l, i]));
   const id2label = Object.fromEntries(labels.map((l, i) => [i, l]));
@@ -158,7 +157,7 @@ export async function finetune(opts: FinetuneOptions) {
     const K = labels.length;
     if (opts.classWeights === 'balanced') {
       const counts = new Array<number>(K).fill(0);
-      for (const x of train) for (const l of labelOf(x)) counts[labelId.get(l)!]!++;
+      for (const x of train) for (const l of labelsOf(opts.task, x)) counts[labelId.get(l)!]!++;
       const n = counts.reduce((a, b) => a + b, 0);
       model.classWeights = Float32Array.from(counts, (c) => (c > 0 ? n / (K * c) : 0));
     } else {
@@ -337,6 +336,10 @@ export async function evaluateFinetuned(engine: Engine, opts: EvaluateOptions): 
 
 /** The task's labels: every label of the three splits, sorted (the order of a fine-tuned head's classes). */
 function taskLabels(task: Task, data: Splits<TextExample> | Splits<TagExample>): string[] {
-  const labelOf = (x: Example) => (task === 'classify' ? [(x as TextExample).label] : (x as TagExample).tags);
-  return [...new Set([...data.train, ...data.validation, ...data.test].flatMap(labelOf))].sort();
+  return [...new Set([...data.train, ...data.validation, ...data.test].flatMap((x) => labelsOf(task, x)))].sort();
+}
+
+/** An example's labels: its one label (classification) or its words' tags. */
+function labelsOf(task: Task, x: Example): string[] {
+  return task === 'classify' ? [(x as TextExample).label] : (x as TagExample).tags;
 }
