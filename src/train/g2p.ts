@@ -17,6 +17,7 @@ import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';
 import { Engine, type Simd } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
+import { cycleEnds } from './schedule.js';
 import { Trainer, type StepResult } from './trainer.js';
 
 export interface G2pOptions {
@@ -59,6 +60,21 @@ export interface G2pOptions {
   testWords?: number;
   /** Fraction of the training split (quick runs). Default 1. */
   fraction?: number;
+  /**
+   * Stop after this many minutes of training (validations included) even if epochs remain; the
+   * learning-rate schedule runs on whichever of steps and time is further along, so it decays to its end
+   * on time (Trainer's `budgetSeconds`).
+   */
+  maxMinutes?: number;
+  /**
+   * Warm restarts for a snapshot ensemble: relative cycle lengths (`[2, 1, 1]`). At the end of each cycle
+   * but the last, the (averaged) weights are saved to `<out>/cycle-N`, to decode with the final model
+   * as one ensemble (`eval --task g2p --ensemble`). Later cycles peak at `restartRatio` × lr after
+   * `restartWarmup` steps.
+   */
+  cycles?: readonly number[];
+  restartRatio?: number;
+  restartWarmup?: number;
   onStep?: (r: StepResult, total: number) => void;
   onEval?: (line: G2pLog) => void;
 }
@@ -170,7 +186,11 @@ export async function finetuneG2p(o: G2pOptions) {
     const perEpoch = Math.ceil(trainPairs.length / o.batch);
     const total = perEpoch * o.epochs;
     model.labelSmoothing = o.labelSmoothing;
-    const trainer = new Trainer(model, { lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed, ema: o.ema });
+    const trainer = new Trainer(model, {
+      lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed, ema: o.ema,
+      cycles: o.cycles, restartRatio: o.restartRatio, restartWarmup: o.restartWarmup, budgetSeconds: o.maxMinutes && o.maxMinutes * 60,
+    });
+    const snapshotsAt = cycleEnds(trainer.schedule()).slice(0, -1);
     const average = trainer.average;
     const { fs, path } = await nodeFs();
     await fs.mkdir(o.out, { recursive: true });
@@ -203,12 +223,25 @@ export async function finetuneG2p(o: G2pOptions) {
     };
     model.train(true);
     let last: G2pLog | undefined;
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const snapshots: string[] = [];
+    training: for (let epoch = 0; epoch < o.epochs; epoch++) {
       for (const pairs of lengthBatches(trainPairs, o.batch, rng.fork(`epoch-${epoch}`))) {
         const r = trainer.step(model.batch(pairs));
         recent.push(r.loss);
         o.onStep?.(r, total);
         if (o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) last = await evaluate();
+        while (snapshots.length < snapshotsAt.length && trainer.position() >= snapshotsAt[snapshots.length]!) {
+          const dir = path.join(o.out, `cycle-${snapshots.length + 1}`);
+          last = await evaluate();
+          average?.swap();
+          try {
+            await model.save(dir);
+          } finally {
+            average?.swap();
+          }
+          snapshots.push(dir);
+        }
+        if (trainer.finished) break training;
       }
     }
     if (!last || last.step !== trainer.globalStep) last = await evaluate();
@@ -219,9 +252,9 @@ export async function finetuneG2p(o: G2pOptions) {
     average?.apply();
     await model.save(o.out);
     const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
-    const report = { beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep, threads: engine.threads, simd: engine.simd, labelSmoothing: o.labelSmoothing, ema: o.ema, ...(liveTest && { liveWeights: liveTest }) };
+    const report = { beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep, threads: engine.threads, simd: engine.simd, labelSmoothing: o.labelSmoothing, ema: o.ema, ...(snapshots.length && { snapshots }), ...(liveTest && { liveWeights: liveTest }) };
     await fs.writeFile(path.join(o.out, 'g2p-test.json'), JSON.stringify(report, null, 2) + '\n');
-    return { model, engine, steps: trainer.globalStep, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test, liveTest };
+    return { model, engine, steps: trainer.globalStep, snapshots, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test, liveTest };
   } catch (err) {
     await engine.dispose();
     throw err;

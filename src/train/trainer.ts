@@ -3,7 +3,7 @@ import type { Engine } from '../tensor/engine.js';
 import { AdamWState, adamwStep, clipGradNorm, gradNorm, type NamedArray } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { WeightAverage } from './average.js';
-import { learningRate, type ScheduleName } from './schedule.js';
+import { learningRate, type Schedule, type ScheduleName } from './schedule.js';
 
 /** What the trainer needs of a model: its parameters and a loss for a batch (forward, tape on). */
 export interface TrainableModel<B> {
@@ -22,6 +22,16 @@ export interface TrainerOptions {
   /** Linear warm-up steps. Default 0. */
   warmup?: number;
   schedule?: ScheduleName;
+  /** Warm restarts: relative cycle lengths, the later cycles' peak (fraction of lr) and warm-up (Schedule). */
+  cycles?: readonly number[];
+  restartRatio?: number;
+  restartWarmup?: number;
+  /**
+   * A wall-clock budget in seconds, counted from the trainer's construction: the schedule runs on the
+   * larger of the steps taken and the budget's used fraction of `totalSteps`, so the decay (and every
+   * cycle) ends on time on a slower machine, and `finished` turns true when either runs out.
+   */
+  budgetSeconds?: number;
   /** AdamW: default 0.01, 0.9, 0.999, 1e-8. */
   weightDecay?: number;
   beta1?: number;
@@ -55,6 +65,7 @@ export class Trainer<B> {
   /** The moving average of the trainable weights, with `options.ema`. */
   readonly average?: WeightAverage;
   private readonly params: Tensor[];
+  private readonly startedAt = performance.now();
 
   constructor(
     readonly model: TrainableModel<B>,
@@ -67,13 +78,32 @@ export class Trainer<B> {
     const named = model.namedParameters();
     for (const [path, p] of named) p.name = path;
     this.params = [...named.values()];
+    if (options.budgetSeconds !== undefined && !(options.budgetSeconds > 0)) throw new ArgumentError(`budgetSeconds must be > 0, got ${options.budgetSeconds}`);
     if (options.ema) this.average = new WeightAverage(this.params.filter((p) => p.requiresGrad), options.ema);
   }
 
-  /** The learning rate of the given step (default: the next). */
-  learningRate(step = this.globalStep): number {
+  /** The learning rate at a position of the schedule (default: the next step's). */
+  learningRate(step = this.position()): number {
+    return learningRate(this.schedule(), step);
+  }
+
+  /** The schedule the options describe. */
+  schedule(): Schedule {
     const o = this.options;
-    return learningRate({ lr: o.lr, warmup: o.warmup ?? 0, total: o.totalSteps, kind: o.schedule ?? 'cosine' }, step);
+    return { lr: o.lr, warmup: o.warmup ?? 0, total: o.totalSteps, kind: o.schedule ?? 'cosine', cycles: o.cycles, restartRatio: o.restartRatio, restartWarmup: o.restartWarmup };
+  }
+
+  /** Where the schedule stands: the steps taken, or with a time budget the budget's share of the steps if larger. */
+  position(): number {
+    const budget = this.options.budgetSeconds;
+    if (budget === undefined) return this.globalStep;
+    const used = (performance.now() - this.startedAt) / 1000 / budget;
+    return Math.max(this.globalStep, Math.floor(used * this.options.totalSteps));
+  }
+
+  /** True once the schedule's steps, or the time budget, are used up. */
+  get finished(): boolean {
+    return this.position() >= this.options.totalSteps;
   }
 
   /** One optimizer step over one batch, or over micro-batches whose gradients are averaged. */

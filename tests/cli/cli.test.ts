@@ -155,13 +155,16 @@ describe('the simdformer command', () => {
     const quick = ['--fraction', '0.002', '--epochs', '1', '--batch', '16', '--eval-every', '5', '--eval-words', '10', '--test-words', '12', '--beams', '2'];
     for (const [from, arch] of [['none', 't5'], [join(dir, 'pre-bart'), 'bart']] as const) {
       const out = join(dir, `g2p-${arch}`);
-      const r = cli('finetune', 'seq2seq', '--task', 'g2p', '--from', from, '--arch', arch, '--out', out, ...quick, ...tiny);
+      // the T5 trains in two cycles (a warm restart half-way), the first cycle's end saved for a snapshot ensemble
+      const cycles = arch === 't5' ? ['--cycles', '1,1', '--restart-lr', '0.5'] : [];
+      const r = cli('finetune', 'seq2seq', '--task', 'g2p', '--from', from, '--arch', arch, '--out', out, ...quick, ...cycles, ...tiny);
       expect(r.stderr).not.toMatch(/Error/);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/test \(12 words, beam 2\): word error \d+\.\d+ %, phoneme error \d+\.\d+ %/);
       expect(r.stdout).toMatch(/with the live weights instead of their average: word error \d+\.\d+ %/);
       const test = JSON.parse(await readFile(join(out, 'g2p-test.json'), 'utf8'));
       expect(test).toMatchObject({ beams: 2, words: 12, labelSmoothing: 0.1, ema: 0.999, liveWeights: { words: 12 } });
+      expect(test.snapshots).toEqual(arch === 't5' ? [join(out, 'cycle-1')] : undefined);
       const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
       expect(lines[0]).toMatchObject({ step: 5 });
       expect(lines[0].valWer).toBeGreaterThanOrEqual(0);
@@ -189,6 +192,10 @@ describe('the simdformer command', () => {
     const { wordsPerSecond: _a, ...aloneScores } = JSON.parse(ev.stdout);
     const { wordsPerSecond: _b, ...ensembleScores } = scores;
     expect(ensembleScores).toEqual(aloneScores);
+    // the snapshot of the first cycle decodes with the final model as one ensemble
+    const snapshot = cli('eval', '--from', join(dir, 'g2p-t5'), '--ensemble', join(dir, 'g2p-t5', 'cycle-1'), '--task', 'g2p', '--words', '9', '--beams', '2', '--threads', '1');
+    expect(snapshot.stderr).toBe('');
+    expect(JSON.parse(snapshot.stdout)).toMatchObject({ task: 'g2p', words: 9, models: [join(dir, 'g2p-t5'), join(dir, 'g2p-t5', 'cycle-1')] });
     // the BART was fine-tuned from a pre-trained checkpoint with its own vocabulary
     const mismatched = cli('eval', '--from', join(dir, 'g2p-t5'), '--ensemble', join(dir, 'g2p-bart'), '--task', 'g2p', '--threads', '1');
     expect(mismatched.status).toBe(2);

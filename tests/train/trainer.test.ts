@@ -84,6 +84,24 @@ describe('Trainer', () => {
     await e.dispose();
   });
 
+  it('a time budget: the schedule runs on the used share of the budget when steps lag, and training is finished when it is spent', async () => {
+    const e = await Engine.create({ threads: 1 });
+    const m = new GPT(e, config(), 11);
+    expect(() => new Trainer(m, { lr: 1, totalSteps: 10, budgetSeconds: 0 })).toThrow(/budgetSeconds must be > 0/);
+    const t = new Trainer(m, { lr: 1e-2, totalSteps: 1_000_000, schedule: 'linear', budgetSeconds: 0.4 });
+    const started = performance.now();
+    expect(t.finished).toBe(false);
+    const rates: number[] = [];
+    while (!t.finished) rates.push(t.step(batch(rates.length)).lr);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+    expect(t.globalStep).toBe(rates.length);
+    expect(t.globalStep).toBeLessThan(1_000_000);
+    expect(t.position()).toBeGreaterThanOrEqual(1_000_000);
+    for (let i = 1; i < rates.length; i++) expect(rates[i]!).toBeLessThanOrEqual(rates[i - 1]!);
+    expect(rates.at(-1)!).toBeLessThan(0.25e-2); // the decay reached (nearly) its end on time, far short of a million steps
+    await e.dispose();
+  });
+
   it('20 steps straight equal 10 steps + resume + 10 steps, bit for bit', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'simdformer-resume-'));
     const text = join(dir, 'text.txt');

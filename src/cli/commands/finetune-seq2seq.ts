@@ -25,6 +25,10 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
     batch: { type: 'string', help: 'words per step', default: String(d.batch) },
     lr: { type: 'string', help: 'peak learning rate (AdamW, linear decay)', default: String(d.lr) },
     warmup: { type: 'string', help: 'linear warm-up steps', default: String(d.warmup) },
+    'max-minutes': { type: 'string', help: 'stop after this many minutes of training, the schedule decaying on time (0: no limit)', default: '0' },
+    cycles: { type: 'string', help: "warm restarts for a snapshot ensemble: relative cycle lengths, e.g. '2,1,1'; each cycle's end but the last is saved to <out>/cycle-N", default: '1' },
+    'restart-lr': { type: 'string', help: 'peak learning rate of the later cycles, as a fraction of --lr', default: '1' },
+    'restart-warmup': { type: 'string', help: 'warm-up steps of the later cycles', default: '0' },
     'label-smoothing': { type: 'string', help: 'ε of label smoothing in the training loss (0: none)', default: String(d.labelSmoothing) },
     ema: { type: 'string', help: 'decay of a moving average of the weights, saved and tested in their place (0: none)', default: String(d.ema) },
     'eval-every': { type: 'string', help: 'validation loss and greedy word error every N steps (0: at the end)', default: String(d.evalEvery) },
@@ -68,6 +72,10 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
     ema: numberFlag(v, 'ema', 0, 0.999999),
     beams: intFlag(v, 'beams', 1, 64),
     testWords: intFlag(v, 'test-words', 0) || undefined,
+    maxMinutes: numberFlag(v, 'max-minutes', 0, 1e6) || undefined,
+    cycles: cycleFlag(stringFlag(v, 'cycles')),
+    restartRatio: numberFlag(v, 'restart-lr', 1e-6, 100),
+    restartWarmup: intFlag(v, 'restart-warmup', 0),
     ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     onStep: (s, total) => (progress ??= new Progress(total)).update(s.step, { loss: s.loss.toFixed(3) }),
@@ -85,7 +93,13 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
     `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${engineText(r.engine)}\n` +
       `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${percent(t.wer)}, phoneme error ${percent(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
       (r.liveTest ? `  (with the live weights instead of their average: word error ${percent(r.liveTest.wer)}, phoneme error ${percent(r.liveTest.per)})\n` : '') +
-      `checkpoint: ${stringFlag(v, 'out')}\nerror curve: ${curve}\n`,
+      `checkpoint: ${stringFlag(v, 'out')}${r.snapshots.length ? ` (earlier cycles: ${r.snapshots.join(', ')})` : ''}\nerror curve: ${curve}\n`,
   );
   await r.engine.dispose();
+}
+
+function cycleFlag(text: string): number[] {
+  const parts = text.split(',').map(Number);
+  if (parts.some((x) => !(x > 0))) throw new ArgumentError(`--cycles takes positive relative lengths separated by commas, got ${JSON.stringify(text)}`);
+  return parts;
 }
