@@ -232,7 +232,7 @@ export async function finetuneG2p(o: G2pOptions) {
         if (o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) last = await evaluate();
         while (snapshots.length < snapshotsAt.length && trainer.position() >= snapshotsAt[snapshots.length]!) {
           const dir = path.join(o.out, `cycle-${snapshots.length + 1}`);
-          last = await evaluate();
+          if (last?.step !== trainer.globalStep) last = await evaluate();
           average?.swap();
           try {
             await model.save(dir);

@@ -28,7 +28,8 @@ export function learningRate(s: Schedule, step: number): number {
   const ends = cycleEnds(s);
   if (ends.length > 1) {
     const c = ends.findIndex((end) => step < end);
-    if (c === 0 || c === -1) return c === 0 ? learningRate({ ...s, total: ends[0]!, cycles: undefined }, step) : s.lr * (s.minRatio ?? (s.kind === 'cosine' ? 0.1 : 0));
+    if (c === 0) return learningRate({ ...s, total: ends[0]!, cycles: undefined }, step);
+    if (c === -1) return learningRate({ ...s, cycles: undefined }, s.total); // past the end: the floor
     const begin = ends[c - 1]!;
     return learningRate({ ...s, lr: s.lr * (s.restartRatio ?? 1), warmup: s.restartWarmup ?? 0, total: ends[c]! - begin, cycles: undefined }, step - begin);
   }
