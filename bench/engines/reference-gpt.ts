@@ -1,7 +1,8 @@
 // The reference GPT of the training and generation benchmarks (4 layers, d_model 128, 4 heads, FFN 512,
 // GELU tanh, pre-LN, learned positions, context 128, 256 byte ids, tied head; batch 8) and its seeded
 // random batches. No Node APIs: the browser benchmark bundles it.
-import { parseConfig, type Gpt2Config } from '../../src/io/config.js';
+import { parseConfig } from '../../src/io/config.js';
+import { type Gpt2Config } from '../../src/io/hf/index.js';
 import type { LmBatch } from '../../src/models/gpt.js';
 import { Rng } from '../../src/data/rng.js';
 

@@ -5,7 +5,8 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Rng } from '../../src/data/rng.js';
-import { parseConfig, type BertConfig } from '../../src/io/config.js';
+import { parseConfig } from '../../src/io/config.js';
+import { type BertConfig } from '../../src/io/hf/index.js';
 import { Bert, type BertBatch } from '../../src/models/bert.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { Trainer } from '../../src/train/trainer.js';

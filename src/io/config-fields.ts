@@ -72,3 +72,6 @@ export type Activation = (typeof ACTIVATIONS)[number];
 export const activation = (def: Activation): Field<Activation> => oneOf(def, ACTIVATIONS);
 
 export const tokenId = (def: number | null): Field<number | null> => orNull(int(0, 0), def);
+
+/** A number > 0 (an epsilon, say). */
+export const positive = (def: number): Field<number> => num(def, { aboveZero: true });

@@ -4,4 +4,6 @@
  */
 export * from './safetensors.js';
 export * from './config.js';
+export { MODEL_TYPES, gpt2InnerDim, t5FeedForward } from './hf/index.js';
+export type * from './hf/index.js';
 export * from './checkpoint-format.js';

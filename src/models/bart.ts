@@ -6,8 +6,8 @@
  */
 import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
-import type { BartConfig } from '../io/config.js';
-import { BART_NAMES } from '../io/names/bart.js';
+import type { BartConfig } from '../io/hf/index.js';
+import { BART_NAMES } from '../io/hf/bart.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { TransformerBlock } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';

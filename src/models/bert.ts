@@ -7,8 +7,8 @@
  */
 import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
-import type { BertConfig } from '../io/config.js';
-import { BERT_NAMES } from '../io/names/bert.js';
+import type { BertConfig } from '../io/hf/index.js';
+import { BERT_NAMES } from '../io/hf/bert.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { TransformerBlock } from '../nn/block.js';

@@ -5,8 +5,8 @@
  */
 import { Rng } from '../data/rng.js';
 import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
-import { gpt2InnerDim, type Gpt2Config } from '../io/config.js';
-import { GPT2_NAMES } from '../io/names/gpt2.js';
+import { gpt2InnerDim, type Gpt2Config } from '../io/hf/index.js';
+import { GPT2_NAMES } from '../io/hf/gpt2.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import type { KVCache } from '../nn/attention.js';

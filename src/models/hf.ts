@@ -1,7 +1,7 @@
 /** What every model family does with Hugging Face checkpoints, given its name map. */
-import type { ModelConfig } from '../io/config.js';
+import type { ModelConfig } from '../io/hf/index.js';
 import { nodeCheckpointFiles } from '../io/node.js';
-import { fromHF, toHF, type NameMap } from '../io/names/rules.js';
+import { fromHF, toHF, type NameMap } from '../io/name-rules.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 

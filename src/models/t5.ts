@@ -8,9 +8,9 @@
  */
 import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
-import { t5FeedForward, type T5Config } from '../io/config.js';
-import { t5Names } from '../io/names/t5.js';
-import type { NameMap } from '../io/names/rules.js';
+import { t5FeedForward, type T5Config } from '../io/hf/index.js';
+import { t5Names } from '../io/hf/t5.js';
+import type { NameMap } from '../io/name-rules.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { TransformerBlock } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';

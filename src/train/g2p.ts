@@ -10,7 +10,8 @@ import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from
 import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
 import { beamSearch } from '../generate/beam.js';
-import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
+import { parseConfig } from '../io/config.js';
+import { type BartConfig, type T5Config } from '../io/hf/index.js';
 import { Bart } from '../models/bart.js';
 import { asSeq2Seq, loadModel } from '../models/load.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';

@@ -11,7 +11,8 @@ import { spanCorruption, type Seq2SeqExample } from '../data/span-corruption.js'
 import { splitByKey } from '../data/split.js';
 import { loadTextDocuments, splitSentences } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
-import { parseConfig, type BartConfig, type T5Config } from '../io/config.js';
+import { parseConfig } from '../io/config.js';
+import { type BartConfig, type T5Config } from '../io/hf/index.js';
 import { Bart } from '../models/bart.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';

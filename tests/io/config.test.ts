@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { type ModelConfig, MODEL_TYPES, gpt2InnerDim, parseConfig, serializeConfig, t5FeedForward } from '../../src/io/config.js';
+import { parseConfig, serializeConfig } from '../../src/io/config.js';
+import { type ModelConfig, MODEL_TYPES, gpt2InnerDim, t5FeedForward } from '../../src/io/hf/index.js';
 
 function expectConfigError(json: unknown, message: RegExp): void {
   let err: unknown;

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/io/checkpoint.js';
-import { gpt2InnerDim, parseConfig, serializeConfig } from '../../src/io/config.js';
+import { parseConfig, serializeConfig } from '../../src/io/config.js';
+import { gpt2InnerDim } from '../../src/io/hf/index.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { fixtureDir } from './fixtures.js';
 

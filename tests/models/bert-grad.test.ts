@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { parseConfig, type BertConfig } from '../../src/io/config.js';
+import { parseConfig } from '../../src/io/config.js';
+import { type BertConfig } from '../../src/io/hf/index.js';
 import { Bert, type BertBatch } from '../../src/models/bert.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { expectModelGradients } from '../util/gradcheck.js';

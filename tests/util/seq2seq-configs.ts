@@ -1,4 +1,5 @@
-import { parseConfig, type BartConfig, type T5Config } from '../../src/io/config.js';
+import { parseConfig } from '../../src/io/config.js';
+import { type BartConfig, type T5Config } from '../../src/io/hf/index.js';
 
 /** Tiny T5 and BART configs (vocabulary of 23 unless overridden) for model tests. */
 export function tinyT5(over: Record<string, unknown> = {}): T5Config {

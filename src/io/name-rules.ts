@@ -1,5 +1,5 @@
-import { CheckpointError } from '../../errors.js';
-import type { NamedTensor } from '../safetensors.js';
+import { CheckpointError } from '../errors.js';
+import type { NamedTensor } from './safetensors.js';
 
 /**
  * How one internal parameter is stored in a Hugging Face checkpoint: under one name, or split into
