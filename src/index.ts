@@ -27,4 +27,4 @@ export { beamSearch, type BeamHypothesis, type BeamSearchOptions } from './gener
 export { type Seq2SeqGenerateOptions } from './generate/seq2seq.js';
 export { pickToken, truncatedDistribution, type SamplingOptions } from './generate/sampling.js';
 export * from './io/index.js';
-export { Rng } from './data/rng.js';
+export { Rng } from './rng.js';

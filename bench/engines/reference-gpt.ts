@@ -4,7 +4,7 @@
 import { parseConfig } from '../../src/io/config.js';
 import { type Gpt2Config } from '../../src/io/hf/index.js';
 import type { LmBatch } from '../../src/models/gpt.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/rng.js';
 
 export const REFERENCE = { layers: 4, dModel: 128, heads: 4, ffn: 512, context: 128, vocab: 256, batch: 8 } as const;
 

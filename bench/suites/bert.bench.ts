@@ -4,7 +4,7 @@
 //   npm run bench -- bert [--threads 1,2]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/rng.js';
 import { parseConfig } from '../../src/io/config.js';
 import { type BertConfig } from '../../src/io/hf/index.js';
 import { Bert, type BertBatch } from '../../src/models/bert.js';

@@ -11,7 +11,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { cmudictDataset } from '../../src/data/cmudict.js';
 import { encodeG2p, g2pTokenizer } from '../../src/data/g2p.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/rng.js';
 import { parseConfig } from '../../src/io/config.js';
 import { type BartConfig } from '../../src/io/hf/index.js';
 import { Bart } from '../../src/models/bart.js';

@@ -12,7 +12,7 @@
  *     input and target and are never masked.
  */
 import { ArgumentError } from '../errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 import type { Seq2SeqExample } from './span-corruption.js';
 
 export interface BartNoiseOptions {

@@ -5,7 +5,7 @@
  * window is dropped (`droppedTokens` says how many).
  */
 import { ArgumentError } from '../errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 import { splitByKey, type SplitFractions, type Splits } from './split.js';
 
 export interface ClmWindows {

@@ -1,5 +1,4 @@
 /** `src/data/`: corpora, splits, objectives and padding — token ids and text only, no tensors. */
-export * from './rng.js';
 export * from './split.js';
 export * from './batch.js';
 export * from './clm.js';

@@ -11,7 +11,7 @@
  * Dynamic masking: call again each epoch (with `rng.fork(epoch)`) for fresh positions.
  */
 import { ArgumentError, TokenIdError } from '../errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 
 export const IGNORE_INDEX = -100;
 

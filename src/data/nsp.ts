@@ -15,7 +15,7 @@
  * Output `[CLS] A [SEP] B [SEP]`, token type 0 up to and including the first [SEP], 1 after.
  */
 import { ArgumentError } from '../errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 
 export interface NspOptions {
   maxLen: number;

@@ -12,7 +12,7 @@
  * `<extra_id_0>` = 32099 is the highest id of its vocabulary, `<extra_id_1>` = 32098, …).
  */
 import { ArgumentError } from '../errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 
 export interface SpanCorruptionOptions {
   firstSentinelId: number;

@@ -4,7 +4,7 @@
  * never moves old ones. Sizes are close to, not exactly, the fractions asked for.
  */
 import { ArgumentError } from '../errors.js';
-import { hash32 } from './rng.js';
+import { hash32 } from '../rng.js';
 
 export type SplitName = 'train' | 'validation' | 'test';
 

@@ -1,4 +1,4 @@
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
 import type { KVCache } from '../nn/attention.js';
 import type { Engine } from '../tensor/engine.js';

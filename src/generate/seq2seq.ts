@@ -3,7 +3,7 @@
  * (temperature, top-k, top-p) with the encoder run once and a KV cache; with numBeams > 1, the best
  * hypothesis of a beam search, yielded once the search ends.
  */
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
 import { beamSearch, encodeForDecoding, stepLogProbs, type BeamSearchOptions } from './beam.js';

@@ -4,7 +4,7 @@
  * token embeddings shared by encoder, decoder and the tied head, and `final_logits_bias` added to the
  * logits. Hugging Face `bart` config fields and weight names (src/io/names/bart.ts).
  */
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import type { BartConfig } from '../io/hf/index.js';
 import { BART_NAMES } from '../io/hf/bart.js';

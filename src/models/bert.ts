@@ -5,7 +5,7 @@
  * + bias), next-sentence prediction, sequence classification (on the pooled [CLS]) and token
  * classification. Hugging Face `bert` config fields and weight names (src/io/names/bert.ts).
  */
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import type { BertConfig } from '../io/hf/index.js';
 import { BERT_NAMES } from '../io/hf/bert.js';

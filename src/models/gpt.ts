@@ -3,7 +3,7 @@
  * self-attention, a final LayerNorm, and an LM head tied to the token embeddings. Hugging Face `gpt2`
  * config fields and weight names (src/io/names/gpt2.ts), so checkpoints move both ways.
  */
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
 import { gpt2InnerDim, type Gpt2Config } from '../io/hf/index.js';
 import { GPT2_NAMES } from '../io/hf/gpt2.js';

@@ -6,7 +6,7 @@
  * names (src/io/names/t5.ts); `num_heads × d_kv` may differ from `d_model`, and the decoder may have
  * its own number of layers.
  */
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import { t5FeedForward, type T5Config } from '../io/hf/index.js';
 import { t5Names } from '../io/hf/t5.js';

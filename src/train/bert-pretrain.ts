@@ -12,7 +12,7 @@ import { padBatch } from '../data/batch.js';
 import { BROWN_SPLIT } from '../data/brown.js';
 import { maskTokens } from '../data/mlm.js';
 import { buildNspInstances, packSingleSegments } from '../data/nsp.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { splitByKey } from '../data/split.js';
 import { loadTextDocuments, splitSentences } from '../data/text.js';
 import { ArgumentError, CheckpointError } from '../errors.js';

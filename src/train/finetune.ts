@@ -7,7 +7,7 @@
  */
 import { padBatch } from '../data/batch.js';
 import { brownPosDataset } from '../data/brown.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { spamDataset } from '../data/spam.js';
 import type { Splits } from '../data/split.js';
 import { ArgumentError } from '../errors.js';

@@ -7,7 +7,7 @@
  */
 import { cmudictDataset, cmudictEntries, groupByWord, type CmuEntry } from '../data/cmudict.js';
 import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from '../data/g2p.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import { beamSearch } from '../generate/beam.js';
 import { parseConfig } from '../io/config.js';

@@ -4,7 +4,7 @@
  * with optimizer state, and resume that continues the identical trajectory.
  */
 import { packClm, type ClmWindows } from '../data/clm.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { splitByKey } from '../data/split.js';
 import { loadTextDocuments, type TextDocument } from '../data/text.js';
 import { ArgumentError } from '../errors.js';

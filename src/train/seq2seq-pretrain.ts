@@ -6,7 +6,7 @@
  * every batch. Held-out documents give the denoising loss.
  */
 import { bartNoise } from '../data/bart-noise.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../rng.js';
 import { spanCorruption, type Seq2SeqExample } from '../data/span-corruption.js';
 import { splitByKey } from '../data/split.js';
 import { loadTextDocuments, splitSentences } from '../data/text.js';

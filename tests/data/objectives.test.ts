@@ -4,7 +4,7 @@ import { padBatch, padSequences } from '../../src/data/batch.js';
 import { clmBatches, packClm } from '../../src/data/clm.js';
 import { IGNORE_INDEX, maskBatch, maskTokens } from '../../src/data/mlm.js';
 import { buildNspInstances, packSingleSegments } from '../../src/data/nsp.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/rng.js';
 import { randomSegmentation, randomSpansNoiseMask, spanCorruption } from '../../src/data/span-corruption.js';
 import { SequenceTooLongError, TokenIdError } from '../../src/errors.js';
 

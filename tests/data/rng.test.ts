@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hash32, Rng } from '../../src/data/rng.js';
+import { hash32, Rng } from '../../src/rng.js';
 import { splitByKey, splitOf } from '../../src/data/split.js';
 
 /** Pearson chi-square statistic of `counts` against a uniform expectation. */

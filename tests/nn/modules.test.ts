@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/rng.js';
 import { SelfAttention, CrossAttention } from '../../src/nn/attention.js';
 import { TransformerBlock, type BlockConfig } from '../../src/nn/block.js';
 import { FeedForward } from '../../src/nn/feed-forward.js';

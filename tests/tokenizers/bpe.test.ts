@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/rng.js';
 import { trainBpe } from '../../src/tokenizers/bpe.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 

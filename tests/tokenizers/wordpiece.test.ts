@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/rng.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { bertWords, trainWordPiece } from '../../src/tokenizers/wordpiece.js';
 

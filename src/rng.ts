@@ -6,7 +6,7 @@
  * `fork(streamId)` derives a child stream from the parent's *seed key* and the stream id only — not from
  * how many numbers the parent has drawn — so `rng.fork(epoch)` is the same stream whatever ran before.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError } from './errors.js';
 
 /** splitmix32 step: returns [nextState, output]. */
 function splitmix32(state: number): [number, number] {
