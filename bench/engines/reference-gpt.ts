@@ -25,6 +25,6 @@ export function randomBatch(step: number): LmBatch {
   const targets = new Int32Array(B * T);
   for (let i = 0; i < B * T; i++) inputIds[i] = Math.floor(rand() * 256);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) targets[b * T + t] = t + 1 < T ? inputIds[b * T + t + 1]! : Math.floor(rand() * 256);
-  return { inputIds, targets, B, T };
+  return { inputIds, labels: targets, B, T };
 }
 

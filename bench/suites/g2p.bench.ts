@@ -10,7 +10,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { cmudictDataset } from '../../src/data/cmudict.js';
-import { encodeG2p, g2pTokenizer } from '../../src/data/g2p.js';
+import { encodeG2p, g2pTokenizer } from '../../src/recipes/g2p-data.js';
 import { Rng } from '../../src/rng.js';
 import { parseConfig } from '../../src/io/config.js';
 import { type BartConfig } from '../../src/io/hf/index.js';
@@ -19,7 +19,7 @@ import { asSeq2Seq, loadModel } from '../../src/models/load.js';
 import type { EncoderDecoder } from '../../src/models/seq2seq.js';
 import { Engine, type Simd } from '../../src/tensor/engine.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
-import { evaluateG2p } from '../../src/train/g2p.js';
+import { evaluateG2p } from '../../src/recipes/g2p.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { answerParent, childJob, median, printTable, runInChild, type Suite, writeResults } from '../harness.js';
 

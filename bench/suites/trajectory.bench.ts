@@ -8,7 +8,8 @@
 //
 //   npm run bench -- trajectory [--steps 500] [--threads 2]
 import { parseArgs } from 'node:util';
-import { GPT_PRETRAIN_DEFAULTS, pretrainGpt } from '../../src/train/lm-pretrain.js';
+import { GPT_PRETRAIN_DEFAULTS, pretrainGpt } from '../../src/recipes/pretrain-gpt.js';
+import { Engine } from '../../src/tensor/engine.js';
 import { printTable, type Suite, writeResults } from '../harness.js';
 
 const PYTORCH: Record<number, number> = { 0: 5.61, 100: 2.8, 200: 2.56, 500: 2.38 };
@@ -22,7 +23,8 @@ const suite: Suite = {
     const started = performance.now();
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const result = await pretrainGpt({
+    const engine = await Engine.create({ threads: values.threads ? Number(values.threads) : 'auto' });
+    const result = await pretrainGpt(engine, {
       ...GPT_PRETRAIN_DEFAULTS,
       data: 'brown',
       out: join(tmpdir(), `simdformer-trajectory-${process.pid}`),
@@ -34,14 +36,13 @@ const suite: Suite = {
       clip: 0,
       evalEvery: 0,
       checkpointEvery: 0,
-      threads: values.threads ? Number(values.threads) : 'auto',
       onStep: (r) => {
         losses[r.step] = r.loss;
         if (r.step % 50 === 0) console.log(`step ${r.step}: loss ${r.loss.toFixed(3)}`);
       },
     });
     const seconds = (performance.now() - started) / 1000;
-    await result.engine.dispose();
+    await engine.dispose();
     // step 0 is the untrained model (a mean would include the first updates); later steps average 10 batches
     const smooth = (s: number) => {
       if (s === 0) return losses[0]!;

@@ -23,7 +23,7 @@ function model(): Promise<GPT> {
       ['tokenizer.json', enc.encode(tokenizerText)],
       ['model.safetensors', new Uint8Array(weights)],
     ]);
-    return asCausalLM(modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), 'bundled checkpoint'), 'bundled checkpoint'));
+    return asCausalLM(modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), 'bundled checkpoint')));
   })();
   return ready;
 }

@@ -42,7 +42,7 @@ export class Session {
         targets[b * T + t] = this.ids[start + t + 1]!;
       }
     }
-    const res = this.trainer.step({ inputIds, targets, B, T });
+    const res = this.trainer.step({ inputIds, labels: targets, B, T });
     return { step: res.step, loss: res.loss };
   }
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../errors.js';
-import type { Engine, Simd } from '../tensor/engine.js';
+import { Engine, type Simd } from '../tensor/engine.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -95,6 +95,16 @@ export function engineFlags(values: Parsed): { threads: number | 'auto'; simd: S
     threads: values.threads === 'auto' ? 'auto' : intFlag(values, 'threads', 1, 256),
     simd: values.simd === 'relaxed' ? 'relaxed' : 'plain',
   };
+}
+
+/** Runs `fn` on an engine the ENGINE_FLAGS describe, and disposes it (its threads end) however `fn` ends. */
+export async function withEngine<T>(values: Parsed, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  const engine = await Engine.create(engineFlags(values));
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.dispose();
+  }
 }
 
 /** "1 thread", "2 threads". */

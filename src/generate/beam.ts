@@ -14,9 +14,10 @@
  */
 import { ArgumentError } from '../errors.js';
 import type { KVCache } from '../nn/attention.js';
-import type { EncoderDecoder } from '../models/seq2seq.js';
 import type { Engine } from '../tensor/engine.js';
+import { copyRows } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Seq2SeqLM } from './seq2seq.js';
 
 export interface BeamSearchOptions {
   /** Beams per source (k). */
@@ -41,7 +42,7 @@ export interface BeamHypothesis {
 }
 
 /** Sources padded into one batch: ids [B·S] and mask [B·S]. */
-export function padSources(model: EncoderDecoder, sources: ArrayLike<number>[]): { ids: Int32Array; mask: Int32Array; B: number; S: number } {
+export function padSources(model: Seq2SeqLM, sources: ArrayLike<number>[]): { ids: Int32Array; mask: Int32Array; B: number; S: number } {
   const B = sources.length;
   if (B === 0) throw new ArgumentError('need at least one source');
   const S = Math.max(...sources.map((s) => s.length));
@@ -58,7 +59,7 @@ export function padSources(model: EncoderDecoder, sources: ArrayLike<number>[]):
 }
 
 /** Encoder output projected for every decoder layer, each row repeated `repeat` times, in persistent tensors. */
-export function encodeForDecoding(model: EncoderDecoder, sources: ArrayLike<number>[], repeat: number): { memoryKV: Tensor[]; memoryMask: Int32Array; B: number } {
+export function encodeForDecoding(model: Seq2SeqLM, sources: ArrayLike<number>[], repeat: number): { memoryKV: Tensor[]; memoryMask: Int32Array; B: number } {
   const e = model.engine;
   const { ids, mask, B, S } = padSources(model, sources);
   const memoryMask = new Int32Array(B * repeat * S);
@@ -66,10 +67,8 @@ export function encodeForDecoding(model: EncoderDecoder, sources: ArrayLike<numb
   const memoryKV = e.noGrad(() => {
     const projected = model.projectMemory(model.encode(ids, B, S, mask));
     const out = projected.map((kv) => {
-      const row = S * kv.shape[2]!;
       const t = e.empty([B * repeat, S, kv.shape[2]!]);
-      const f32 = e.runtime.f32;
-      for (let r = 0; r < B * repeat; r++) f32.copyWithin(t.offset + r * row, kv.offset + Math.floor(r / repeat) * row, kv.offset + (Math.floor(r / repeat) + 1) * row);
+      for (let r = 0; r < B * repeat; r++) copyRows(t, r * S, kv, Math.floor(r / repeat) * S, S);
       return t;
     });
     e.endStep();
@@ -79,7 +78,7 @@ export function encodeForDecoding(model: EncoderDecoder, sources: ArrayLike<numb
 }
 
 /** One decoding step for all rows: each row's last token in, log-probabilities [rows·V] out (float64). */
-export function stepLogProbs(model: EncoderDecoder, tokens: Int32Array, memoryKV: Tensor[], memoryMask: Int32Array, caches: KVCache[], start: number): Float64Array {
+export function stepLogProbs(model: Seq2SeqLM, tokens: Int32Array, memoryKV: Tensor[], memoryMask: Int32Array, caches: KVCache[], start: number): Float64Array {
   const e = model.engine;
   const rows = tokens.length;
   const V = model.vocabSize;
@@ -107,15 +106,14 @@ function reorderCaches(e: Engine, caches: KVCache[], parents: Int32Array): void 
   const sources = [...new Set(moved.map((r) => parents[r]!))];
   for (const c of caches) {
     const I = c.k.shape[2]!;
-    const n = c.length * I;
-    const row = c.capacity * I;
+    // the parents are copied aside first: a parent row may itself be overwritten
+    const saved = e.empty([sources.length * c.length, I], 'step');
     for (const t of [c.k, c.v]) {
-      const f32 = e.runtime.f32;
-      // copy the parents first: a parent row may itself be overwritten
-      const saved = new Map(sources.map((p) => [p, f32.slice(t.offset + p * row, t.offset + p * row + n)]));
-      for (const r of moved) f32.set(saved.get(parents[r]!)!, t.offset + r * row);
+      sources.forEach((p, i) => copyRows(saved, i * c.length, t, p * c.capacity, c.length));
+      for (const r of moved) copyRows(t, r * c.capacity, saved, sources.indexOf(parents[r]!) * c.length, c.length);
     }
   }
+  e.endStep();
 }
 
 export function checkBeamOptions(o: BeamSearchOptions): Required<BeamSearchOptions> {
@@ -134,10 +132,10 @@ export function checkBeamOptions(o: BeamSearchOptions): Required<BeamSearchOptio
  * The models of an ensemble, checked to decode alike: one engine, one vocabulary (token for token, when
  * they carry tokenizers), the same pad, eos and decoder start ids.
  */
-export function checkEnsemble(models: EncoderDecoder | readonly EncoderDecoder[]): EncoderDecoder[] {
-  const ms = Array.isArray(models) ? [...models] : [models as EncoderDecoder];
+export function checkEnsemble(models: Seq2SeqLM | readonly Seq2SeqLM[]): Seq2SeqLM[] {
+  const ms = Array.isArray(models) ? [...models] : [models as Seq2SeqLM];
   if (ms.length === 0) throw new ArgumentError('an ensemble needs at least one model');
-  const [first, ...rest] = ms as [EncoderDecoder, ...EncoderDecoder[]];
+  const [first, ...rest] = ms as [Seq2SeqLM, ...Seq2SeqLM[]];
   rest.forEach((m, i) => {
     const differ = (what: string, a: unknown, b: unknown) => {
       if (a !== b) throw new ArgumentError(`ensemble: model ${i + 2} has ${what} ${String(b)}, model 1 has ${String(a)}`);
@@ -154,7 +152,7 @@ export function checkEnsemble(models: EncoderDecoder | readonly EncoderDecoder[]
   return ms;
 }
 
-export function beamSearch(models: EncoderDecoder | readonly EncoderDecoder[], sources: ArrayLike<number>[], options: BeamSearchOptions): BeamHypothesis[][] {
+export function beamSearch(models: Seq2SeqLM | readonly Seq2SeqLM[], sources: ArrayLike<number>[], options: BeamSearchOptions): BeamHypothesis[][] {
   const o = checkBeamOptions(options);
   const ms = checkEnsemble(models);
   const model = ms[0]!;
@@ -164,7 +162,7 @@ export function beamSearch(models: EncoderDecoder | readonly EncoderDecoder[], s
   const eos = model.eosId;
   const maxPositions = Math.min(...ms.map((m) => m.maxPositions));
   if (o.maxNewTokens > maxPositions) throw new ArgumentError(`maxNewTokens ${o.maxNewTokens} exceeds the ${maxPositions} positions of ${ms.length > 1 ? 'the shortest model' : 'this model'}`);
-  const decoders: { model: EncoderDecoder; memoryKV: Tensor[]; memoryMask: Int32Array; caches: KVCache[] }[] = [];
+  const decoders: { model: Seq2SeqLM; memoryKV: Tensor[]; memoryMask: Int32Array; caches: KVCache[] }[] = [];
   const B = sources.length;
   const rows = B * k;
   const rank = (logProb: number, length: number) => logProb / Math.pow(length, o.lengthPenalty);

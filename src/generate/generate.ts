@@ -2,7 +2,8 @@ import { Rng } from '../rng.js';
 import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
 import type { KVCache } from '../nn/attention.js';
 import type { Engine } from '../tensor/engine.js';
-import { Tensor } from '../tensor/tensor.js';
+import { rowView } from '../tensor/ops/index.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkSampling, pickToken, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -92,7 +93,7 @@ function lastLogits(model: CausalLM, ids: Int32Array, start: number, caches: KVC
     const T = ids.length;
     const h = model.hidden(ids, 1, T, { start, caches });
     const C = h.shape[h.shape.length - 1]!;
-    const last = new Tensor(e, h.ptr + (T - 1) * C * 4, [1, C], 'step');
+    const last = rowView(h, T - 1, 1, [1, C]);
     const logits = model.head(last).toArray();
     e.endStep();
     return logits;

@@ -5,9 +5,36 @@
  */
 import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
-import type { EncoderDecoder } from '../models/seq2seq.js';
+import type { KVCache } from '../nn/attention.js';
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { beamSearch, encodeForDecoding, stepLogProbs, type BeamSearchOptions } from './beam.js';
 import { checkSampling, pickToken, type SamplingOptions } from './sampling.js';
+
+/**
+ * What decoding needs of an encoder-decoder (T5, BART): the encoder, each decoder layer's projection of
+ * the encoder output, the decoder with its self-attention caches, the head, and the special ids.
+ */
+export interface Seq2SeqLM {
+  readonly engine: Engine;
+  readonly vocabSize: number;
+  readonly padId: number;
+  readonly eosId: number;
+  readonly decoderStartId: number;
+  /** Longest source or target (learned positions); Infinity for relative positions. */
+  readonly maxPositions: number;
+  readonly tokenizer?: { idToToken(id: number): string | undefined };
+  /** The encoder's output [B, S, d]. */
+  encode(ids: Int32Array, B: number, S: number, mask?: Int32Array): Tensor;
+  /** Each decoder layer's cross-attention keys and values of the encoder output. */
+  projectMemory(memory: Tensor): Tensor[];
+  /** Decoder hidden states [B, T, d] of positions start … start+T−1, appending to the caches. */
+  decode(ids: Int32Array, B: number, T: number, memoryKV: Tensor[], opts: { memoryMask?: Int32Array; start?: number; caches?: KVCache[] }): Tensor;
+  /** Logits [.., V] of decoder hidden states. */
+  head(hidden: Tensor): Tensor;
+  /** Empty self-attention caches of the decoder for B rows of up to `capacity` positions. */
+  newCaches(B: number, capacity: number): KVCache[];
+}
 
 export interface Seq2SeqGenerateOptions extends SamplingOptions, Partial<Omit<BeamSearchOptions, 'maxNewTokens' | 'numReturnSequences'>> {
   /** Target tokens at most (eos included). */
@@ -16,7 +43,7 @@ export interface Seq2SeqGenerateOptions extends SamplingOptions, Partial<Omit<Be
   seed?: number;
 }
 
-export async function* seq2seqTokens(model: EncoderDecoder, source: ArrayLike<number>, options: Seq2SeqGenerateOptions): AsyncGenerator<number, void, undefined> {
+export async function* seq2seqTokens(model: Seq2SeqLM, source: ArrayLike<number>, options: Seq2SeqGenerateOptions): AsyncGenerator<number, void, undefined> {
   const sampling = checkSampling(options);
   const numBeams = options.numBeams ?? 1;
   if (numBeams > 1) {

@@ -18,7 +18,7 @@ import type { Engine } from '../tensor/engine.js';
 import { add, crossEntropy, dropout, embedding, gelu, linear, relu, reshape, tanh } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { flatten } from './gpt.js';
+import { flatten } from './inputs.js';
 import type { Activation } from '../nn/feed-forward.js';
 
 export type BertHead = 'pretraining' | 'masked-lm' | 'sequence-classification' | 'token-classification';
@@ -74,7 +74,14 @@ export interface BertOutput {
   loss?: number;
 }
 
+/** Options of the training loss. */
+export interface BertLossOptions {
+  /** Weights of the classes in the classification heads' loss, as PyTorch's `cross_entropy(weight=…)`. */
+  classWeights?: Float32Array;
+}
+
 export class Bert extends Module {
+  readonly kind = 'encoder';
   readonly word: Embedding;
   readonly position: Embedding;
   readonly tokenType: Embedding;
@@ -88,11 +95,10 @@ export class Bert extends Module {
   readonly mlmBias: Tensor | null;
   readonly nsp: Linear | null;
   readonly classifier: Linear | null;
-  readonly head: BertHead;
+  /** The head the config's `architectures` names. */
+  readonly task: BertHead;
   readonly activation: Exclude<Activation, 'gated-gelu'>;
   tokenizer?: Tokenizer;
-  /** Weights of the classes in the classification heads' loss (fine-tuning); none: all 1. */
-  classWeights?: Float32Array;
 
   constructor(
     engine: Engine,
@@ -104,24 +110,24 @@ export class Bert extends Module {
     if (c.hidden_size % c.num_attention_heads !== 0) {
       throw new ArgumentError(`hidden_size ${c.hidden_size} must be divisible by num_attention_heads ${c.num_attention_heads}`);
     }
-    this.head = bertHead(c);
+    this.task = bertHead(c);
     this.activation = bertActivation(c.hidden_act);
     const rng = new Rng(seed);
     const init: Init = () => rng.normal() * c.initializer_range;
-    const H = c.hidden_size;
+    const C = c.hidden_size;
     const emb = this.child('embeddings', new Group(engine));
-    this.word = emb.add('word', new Embedding(engine, c.vocab_size, H, init));
-    this.position = emb.add('position', new Embedding(engine, c.max_position_embeddings, H, init));
-    this.tokenType = emb.add('token_type', new Embedding(engine, c.type_vocab_size, H, init));
-    this.embNorm = emb.add('norm', new LayerNorm(engine, H, c.layer_norm_eps));
-    if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size) this.word.weight.view().fill(0, c.pad_token_id * H, (c.pad_token_id + 1) * H);
+    this.word = emb.add('word', new Embedding(engine, c.vocab_size, C, init));
+    this.position = emb.add('position', new Embedding(engine, c.max_position_embeddings, C, init));
+    this.tokenType = emb.add('token_type', new Embedding(engine, c.type_vocab_size, C, init));
+    this.embNorm = emb.add('norm', new LayerNorm(engine, C, c.layer_norm_eps));
+    if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size) this.word.weight.view().fill(0, c.pad_token_id * C, (c.pad_token_id + 1) * C);
     const blocks = Array.from(
       { length: c.num_hidden_layers },
       () =>
         new TransformerBlock(engine, {
-          dModel: H,
+          dModel: C,
           heads: c.num_attention_heads,
-          headDim: H / c.num_attention_heads,
+          headDim: C / c.num_attention_heads,
           dFF: c.intermediate_size,
           activation: this.activation,
           norm: c.pre_norm ? 'pre' : 'post',
@@ -131,25 +137,25 @@ export class Bert extends Module {
           layout: 'out_in',
           causal: false,
           cross: false,
-          scale: 1 / Math.sqrt(H / c.num_attention_heads),
+          scale: 1 / Math.sqrt(C / c.num_attention_heads),
           init,
           dropout: c.hidden_dropout_prob,
         }),
     );
     this.layer = this.child('layer', new ModuleList(engine, blocks));
-    this.finalNorm = c.pre_norm ? this.child('final_norm', new LayerNorm(engine, H, c.layer_norm_eps)) : null;
-    const h = this.head;
-    this.pooler = h === 'pretraining' || h === 'sequence-classification' ? this.child('pooler', new Linear(engine, H, H, { init })) : null;
+    this.finalNorm = c.pre_norm ? this.child('final_norm', new LayerNorm(engine, C, c.layer_norm_eps)) : null;
+    const h = this.task;
+    this.pooler = h === 'pretraining' || h === 'sequence-classification' ? this.child('pooler', new Linear(engine, C, C, { init })) : null;
     const mlm = h === 'pretraining' || h === 'masked-lm';
     const group = mlm ? this.child('mlm', new Group(engine)) : null;
-    this.mlmTransform = group ? group.add('transform', new Linear(engine, H, H, { init })) : null;
-    this.mlmNorm = group ? group.add('norm', new LayerNorm(engine, H, c.layer_norm_eps)) : null;
+    this.mlmTransform = group ? group.add('transform', new Linear(engine, C, C, { init })) : null;
+    this.mlmNorm = group ? group.add('norm', new LayerNorm(engine, C, c.layer_norm_eps)) : null;
     this.mlmBias = group ? group.addParam('bias', [c.vocab_size], zerosInit) : null;
-    this.nsp = h === 'pretraining' ? this.child('nsp', new Linear(engine, H, 2, { init })) : null;
-    this.classifier = h.endsWith('classification') ? this.child('classifier', new Linear(engine, H, c.num_labels, { init })) : null;
+    this.nsp = h === 'pretraining' ? this.child('nsp', new Linear(engine, C, 2, { init })) : null;
+    this.classifier = h.endsWith('classification') ? this.child('classifier', new Linear(engine, C, c.num_labels, { init })) : null;
   }
 
-  /** Sequence output [B, T, H]. */
+  /** Sequence output [B, T, C]. */
   encode(batch: BertBatch): Tensor {
     const c = this.config;
     const { B, T } = batch;
@@ -163,11 +169,11 @@ export class Bert extends Module {
     return this.finalNorm ? this.finalNorm.forward(x) : x;
   }
 
-  /** tanh(W·h[CLS] + b): [B, H]. */
+  /** tanh(W·h[CLS] + b): [B, C]. */
   pool(sequence: Tensor, B: number, T: number): Tensor {
-    const H = this.config.hidden_size;
+    const C = this.config.hidden_size;
     const cls = Int32Array.from({ length: B }, (_, b) => b * T);
-    return tanh(this.pooler!.forward(embedding(reshape(sequence, [B * T, H]), cls, [B])));
+    return tanh(this.pooler!.forward(embedding(reshape(sequence, [B * T, C]), cls, [B])));
   }
 
   private act(x: Tensor): Tensor {
@@ -198,17 +204,20 @@ export class Bert extends Module {
       }
     });
     if (rows.length === 0) rows.push(0), labels.push(-100); // nothing masked: a zero loss, as crossEntropy gives
-    const H = this.config.hidden_size;
-    const picked = embedding(reshape(seq, [batch.B * batch.T, H]), rows, [rows.length]);
+    const C = this.config.hidden_size;
+    const picked = embedding(reshape(seq, [batch.B * batch.T, C]), rows, [rows.length]);
     const logits = this.mlmLogits(picked);
     return { logits, loss: crossEntropy(logits, Int32Array.from(labels)) };
   }
 
-  /** Logits and (with labels) the loss of a flat batch; the tape records it for training. */
-  run(batch: BertBatch, maskedOnly = false): { logits: Tensor; seqRelationshipLogits?: Tensor; loss?: Tensor } {
+  /**
+   * Logits and (with labels) the loss of a flat batch; the tape records it for training. `classWeights`
+   * weight the classes in the classification heads' loss (fine-tuning; none: all 1).
+   */
+  run(batch: BertBatch, maskedOnly = false, options: BertLossOptions = {}): { logits: Tensor; seqRelationshipLogits?: Tensor; loss?: Tensor } {
     const { B, T } = batch;
     const seq = this.encode(batch);
-    switch (this.head) {
+    switch (this.task) {
       case 'pretraining': {
         const { logits, loss: mlmLoss } = this.mlm(seq, batch, maskedOnly);
         const nspLogits = this.nsp!.forward(this.pool(seq, B, T));
@@ -226,18 +235,18 @@ export class Bert extends Module {
         const p = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
         if (this.training && p > 0) pooled = dropout(pooled, p, this.engine.nextDropoutSeed());
         const logits = this.classifier!.forward(pooled);
-        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: this.classWeights }) : undefined };
+        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: options.classWeights }) : undefined };
       }
       case 'token-classification': {
         const logits = this.classifier!.forward(seq);
-        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: this.classWeights }) : undefined };
+        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: options.classWeights }) : undefined };
       }
     }
   }
 
   /** The training loss (Trainer). */
-  loss(batch: BertBatch): Tensor {
-    const { loss } = this.run(batch, true);
+  loss(batch: BertBatch, options: BertLossOptions = {}): Tensor {
+    const { loss } = this.run(batch, true, options);
     if (!loss) throw new ArgumentError('the batch has no labels');
     return loss;
   }
@@ -272,6 +281,6 @@ export class Bert extends Module {
 
   /** Writes config.json, model.safetensors, tokenizer.json and any `extraFiles` (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    await saveHF(dir, { ...this.config, architectures: [ARCHITECTURES[this.head]] }, this.hfTensors(), this.tokenizer?.toJson(), extraFiles);
+    await saveHF(dir, { ...this.config, architectures: [ARCHITECTURES[this.task]] }, this.hfTensors(), this.tokenizer?.toJson(), extraFiles);
   }
 }

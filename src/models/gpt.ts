@@ -4,11 +4,12 @@
  * config fields and weight names (src/io/names/gpt2.ts), so checkpoints move both ways.
  */
 import { Rng } from '../rng.js';
-import { ArgumentError, SequenceTooLongError, TokenIdError } from '../errors.js';
+import { ArgumentError, SequenceTooLongError } from '../errors.js';
 import { gpt2InnerDim, type Gpt2Config } from '../io/hf/index.js';
 import { GPT2_NAMES } from '../io/hf/gpt2.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
+import { flatten, shiftLabels } from './inputs.js';
 import type { KVCache } from '../nn/attention.js';
 import { TransformerBlock } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
@@ -40,8 +41,8 @@ export interface ForwardOutput {
 /** A batch in flat form: B rows of T ids, labels already aligned with the positions that predict them. */
 export interface LmBatch {
   inputIds: Int32Array;
-  /** Target of each position (next token), -100 where none. */
-  targets: Int32Array;
+  /** The target of each position (the next token: already shifted), -100 where none. */
+  labels: Int32Array;
   B: number;
   T: number;
   attentionMask?: Int32Array;
@@ -54,6 +55,7 @@ export function gptActivation(act: string): Activation {
 }
 
 export class GPT extends Module {
+  readonly kind = 'causal-lm';
   readonly wte: Embedding;
   readonly wpe: Embedding;
   readonly h: ModuleList<TransformerBlock>;
@@ -135,7 +137,7 @@ export class GPT extends Module {
   /** The training loss of a flat batch: mean next-token cross-entropy (tape on, for Trainer). */
   loss(batch: LmBatch): Tensor {
     const logits = this.head(this.hidden(batch.inputIds, batch.B, batch.T, { attentionMask: batch.attentionMask }));
-    return crossEntropy(logits, batch.targets);
+    return crossEntropy(logits, batch.labels);
   }
 
   /** Hugging Face-style forward: logits [B, T, V] and, with labels, the mean shifted loss. */
@@ -178,31 +180,3 @@ export class GPT extends Module {
     await saveHF(dir, { ...this.config, architectures: ['GPT2LMHeadModel'] }, this.hfTensors(), this.tokenizer?.toJson(), extraFiles);
   }
 }
-
-/** labels[b, t+1] as the target of position t; -100 at each row's last position. */
-export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Array {
-  const out = new Int32Array(B * T).fill(-100);
-  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) out[b * T + t] = labels[b * T + t + 1]!;
-  return out;
-}
-
-/** Rows of ids → one Int32Array [B·T], checking that every row has the same length. */
-export function flatten(rows: ArrayLike<number>[], what: string, B?: number, T?: number): { ids: Int32Array; B: number; T: number } {
-  const b = rows.length;
-  const t = b ? rows[0]!.length : 0;
-  if (b === 0 || t === 0) throw new ArgumentError(`${what}: need at least one non-empty row`);
-  if ((B !== undefined && b !== B) || (T !== undefined && t !== T)) {
-    throw new ArgumentError(`${what} is [${b}, ${t}], inputIds is [${B}, ${T}]`);
-  }
-  const ids = new Int32Array(b * t);
-  rows.forEach((r, i) => {
-    if (r.length !== t) throw new ArgumentError(`${what}: row ${i} has ${r.length} tokens, row 0 has ${t} (pad them)`);
-    for (let j = 0; j < t; j++) {
-      const v = r[j]!;
-      if (!Number.isInteger(v)) throw new TokenIdError(`${what}[${i}][${j}] = ${v} is not an integer`);
-      ids[i * t + j] = v;
-    }
-  });
-  return { ids, B: b, T: t };
-}
-

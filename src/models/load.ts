@@ -5,48 +5,27 @@ import type { Checkpoint } from '../io/checkpoint-format.js';
 import { getFloat32 } from '../io/safetensors.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
-import { Bert } from './bert.js';
-import { Bart } from './bart.js';
-import { GPT } from './gpt.js';
+import type { GPT } from './gpt.js';
+import { createModel, type PretrainedModel } from './registry.js';
 import type { EncoderDecoder } from './seq2seq.js';
-import { T5 } from './t5.js';
 
-export type PretrainedModel = GPT | Bert | T5 | Bart;
+export type { PretrainedModel } from './registry.js';
 
 /** Builds the model a checkpoint's config names (`model_type`), with its weights and tokenizer. */
-export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'checkpoint'): PretrainedModel {
-  const cfg = ck.config.parsed;
+export function modelFromCheckpoint(engine: Engine, ck: Checkpoint): PretrainedModel {
+  const model = createModel(engine, ck.config.parsed);
   const get = (n: string) => {
     const t = ck.tensors.tensors.get(n);
     return t ? { shape: t.shape, data: getFloat32(ck.tensors, n) } : undefined;
   };
-  const names = [...ck.tensors.tensors.keys()];
-  switch (cfg.model_type) {
-    case 'gpt2': {
-      const model = new GPT(engine, cfg);
-      model.loadHF(get, names);
-      if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
-      return model;
-    }
-    case 'bert': {
-      const model = new Bert(engine, cfg);
-      model.loadHF(get, names);
-      if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
-      return model;
-    }
-    case 't5': {
-      const model = new T5(engine, cfg);
-      model.loadHF(get, names);
-      if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
-      return model;
-    }
-    case 'bart': {
-      const model = new Bart(engine, cfg);
-      model.loadHF(get, names);
-      if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
-      return model;
-    }
+  try {
+    model.loadHF(get, [...ck.tensors.tensors.keys()]);
+  } catch (err) {
+    model.dispose();
+    throw err;
   }
+  if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
+  return model;
 }
 
 /**
@@ -64,21 +43,21 @@ export async function loadModel(engine: Engine, from: string | URL): Promise<Pre
       if (r.ok) files.set(name, new Uint8Array(await r.arrayBuffer()));
       else if (name !== TOKENIZER_FILE) throw new CheckpointError(`${base}${name}: HTTP ${r.status}`);
     }
-    return modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), base), base);
+    return modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), base));
   }
   const { readCheckpoint } = await nodeCheckpointFiles();
   const dir = url ? decodeURIComponent(url.pathname) : (from as string);
-  return modelFromCheckpoint(engine, await readCheckpoint(dir), dir);
+  return modelFromCheckpoint(engine, await readCheckpoint(dir));
 }
 
 /** The model as a causal language model (GPT), or an ArgumentError naming what the checkpoint holds. */
 export function asCausalLM(model: PretrainedModel, where = 'checkpoint'): GPT {
-  if (model instanceof GPT) return model;
+  if (model.kind === 'causal-lm') return model;
   throw new ArgumentError(`${where} holds a ${model.config.model_type} model; this needs a causal language model (gpt2)`);
 }
 
 /** The model as an encoder-decoder (T5, BART), or an ArgumentError naming what the checkpoint holds. */
 export function asSeq2Seq(model: PretrainedModel, where = 'checkpoint'): EncoderDecoder {
-  if (model instanceof T5 || model instanceof Bart) return model;
+  if (model.kind === 'seq2seq') return model;
   throw new ArgumentError(`${where} holds a ${model.config.model_type} model; this needs an encoder-decoder model (t5 or bart)`);
 }

@@ -13,8 +13,8 @@ import { crossEntropy } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { beamSearch, type BeamHypothesis, type BeamSearchOptions } from '../generate/beam.js';
-import { seq2seqTokens, type Seq2SeqGenerateOptions } from '../generate/seq2seq.js';
-import { flatten } from './gpt.js';
+import { seq2seqTokens, type Seq2SeqGenerateOptions, type Seq2SeqLM } from '../generate/seq2seq.js';
+import { flatten } from './inputs.js';
 
 /** A flat batch: B sources of S ids and B decoder rows of T ids. */
 export interface Seq2SeqBatch {
@@ -55,10 +55,9 @@ export interface DecoderState {
   length: number;
 }
 
-export abstract class EncoderDecoder extends Module {
+export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
+  readonly kind = 'seq2seq';
   tokenizer?: Tokenizer;
-  /** ε of the training loss's label smoothing (PyTorch's `label_smoothing`). Default 0. */
-  labelSmoothing = 0;
   abstract readonly encoderLayers: ModuleList<TransformerBlock>;
   abstract readonly decoderLayers: ModuleList<TransformerBlock>;
   abstract readonly vocabSize: number;
@@ -124,12 +123,12 @@ export abstract class EncoderDecoder extends Module {
   }
 
   /**
-   * The training loss: mean cross-entropy over labelled decoder positions (Trainer), with
-   * `labelSmoothing` in training mode only (held-out losses stay plain cross-entropy).
+   * The training loss: mean cross-entropy over labelled decoder positions (Trainer). `labelSmoothing` is
+   * ε of PyTorch's `label_smoothing` (default 0, as held-out losses use it).
    */
-  loss(batch: Seq2SeqBatch): Tensor {
+  loss(batch: Seq2SeqBatch, options: { labelSmoothing?: number } = {}): Tensor {
     if (!batch.labels) throw new ArgumentError('the batch has no labels');
-    return crossEntropy(this.logits(batch), batch.labels, { labelSmoothing: this.training ? this.labelSmoothing : 0 });
+    return crossEntropy(this.logits(batch), batch.labels, { labelSmoothing: options.labelSmoothing ?? 0 });
   }
 
   /**

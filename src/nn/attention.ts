@@ -1,5 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
-import { attention, type WeightLayout } from '../tensor/ops/index.js';
+import { attention, copyRows, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Linear } from './layers.js';
 import { Module, type Init } from './module.js';
@@ -57,7 +57,7 @@ export class SelfAttention extends Module {
     let out: Tensor;
     if (opts.cache) {
       const c = opts.cache;
-      appendToCache(this.engine, c, qkv, B, T, I);
+      appendToCache(c, qkv, B, T, I);
       out = attention(qkv, c.k, c.v, {
         batch: B,
         heads,
@@ -147,15 +147,11 @@ export class CrossAttention extends Module {
 }
 
 /** Copies the new positions' keys and values (from the fused qkv [B, T, 3I]) into the cache. */
-function appendToCache(e: Engine, c: KVCache, qkv: Tensor, B: number, T: number, I: number): void {
+function appendToCache(c: KVCache, qkv: Tensor, B: number, T: number, I: number): void {
   if (c.length + T > c.capacity) throw new RangeError(`KV cache holds ${c.capacity} positions, ${c.length + T} asked`);
-  const f32 = e.runtime.f32;
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++) {
-      const src = qkv.offset + (b * T + t) * 3 * I;
-      const dst = (b * c.capacity + c.length + t) * I;
-      f32.copyWithin(c.k.offset + dst, src + I, src + 2 * I);
-      f32.copyWithin(c.v.offset + dst, src + 2 * I, src + 3 * I);
-    }
+  for (let b = 0; b < B; b++) {
+    copyRows(c.k, b * c.capacity + c.length, qkv, b * T, T, { dst: 0, src: I, width: I });
+    copyRows(c.v, b * c.capacity + c.length, qkv, b * T, T, { dst: 0, src: 2 * I, width: I });
+  }
   c.length += T;
 }

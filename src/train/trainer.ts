@@ -14,6 +14,19 @@ export interface TrainableModel<B> {
   train?(mode: boolean): unknown;
 }
 
+/**
+ * The model with its training loss called with `options` (label smoothing, class weights: arguments of the
+ * loss, as PyTorch's `CrossEntropyLoss(label_smoothing=…)`, not settings of the model).
+ */
+export function withLossOptions<B, O>(model: TrainableModel<B> & { loss(batch: B, options: O): Tensor }, options: O): TrainableModel<B> {
+  return {
+    engine: model.engine,
+    namedParameters: () => model.namedParameters(),
+    loss: (batch) => model.loss(batch, options),
+    train: (mode) => model.train?.(mode),
+  };
+}
+
 export interface TrainerOptions {
   /** Peak learning rate. */
   lr: number;
@@ -26,12 +39,6 @@ export interface TrainerOptions {
   cycles?: readonly number[];
   restartRatio?: number;
   restartWarmup?: number;
-  /**
-   * A wall-clock budget in seconds, counted from the trainer's construction: the schedule runs on the
-   * larger of the steps taken and the budget's used fraction of `totalSteps`, so the decay (and every
-   * cycle) ends on time on a slower machine, and `finished` turns true when either runs out.
-   */
-  budgetSeconds?: number;
   /** AdamW: default 0.01, 0.9, 0.999, 1e-8. */
   weightDecay?: number;
   beta1?: number;
@@ -65,7 +72,6 @@ export class Trainer<B> {
   /** The moving average of the trainable weights, with `options.ema`. */
   readonly average?: WeightAverage;
   private readonly params: Tensor[];
-  private readonly startedAt = performance.now();
 
   constructor(
     readonly model: TrainableModel<B>,
@@ -78,12 +84,11 @@ export class Trainer<B> {
     const named = model.namedParameters();
     for (const [path, p] of named) p.name = path;
     this.params = [...named.values()];
-    if (options.budgetSeconds !== undefined && !(options.budgetSeconds > 0)) throw new ArgumentError(`budgetSeconds must be > 0, got ${options.budgetSeconds}`);
     if (options.ema) this.average = new WeightAverage(this.params.filter((p) => p.requiresGrad), options.ema);
   }
 
   /** The learning rate at a position of the schedule (default: the next step's). */
-  learningRate(step = this.position()): number {
+  learningRate(step = this.globalStep): number {
     return learningRate(this.schedule(), step);
   }
 
@@ -93,21 +98,11 @@ export class Trainer<B> {
     return { lr: o.lr, warmup: o.warmup ?? 0, total: o.totalSteps, kind: o.schedule ?? 'cosine', cycles: o.cycles, restartRatio: o.restartRatio, restartWarmup: o.restartWarmup };
   }
 
-  /** Where the schedule stands: the steps taken, or with a time budget the budget's share of the steps if larger. */
-  position(): number {
-    const budget = this.options.budgetSeconds;
-    if (budget === undefined) return this.globalStep;
-    const used = (performance.now() - this.startedAt) / 1000 / budget;
-    return Math.max(this.globalStep, Math.floor(used * this.options.totalSteps));
-  }
-
-  /** True once the schedule's steps, or the time budget, are used up. */
-  get finished(): boolean {
-    return this.position() >= this.options.totalSteps;
-  }
-
-  /** One optimizer step over one batch, or over micro-batches whose gradients are averaged. */
-  step(batch: B | B[]): StepResult {
+  /**
+   * One optimizer step over one batch, or over micro-batches whose gradients are averaged, at the
+   * schedule's learning rate for this step (or `lr`, for a recipe that drives the schedule otherwise).
+   */
+  step(batch: B | B[], options: { lr?: number } = {}): StepResult {
     const micro = Array.isArray(batch) ? batch : [batch];
     if (micro.length === 0) throw new ArgumentError('step needs at least one batch');
     const e = this.model.engine;
@@ -133,7 +128,7 @@ export class Trainer<B> {
       this.abandon(trainable);
       throw new NonFiniteLossError(this.globalStep, norm);
     }
-    const lr = this.learningRate();
+    const lr = options.lr ?? this.learningRate();
     const o = this.options;
     adamwStep(trainable, this.optimizer, { lr, weightDecay: o.weightDecay ?? 0.01, beta1: o.beta1, beta2: o.beta2, eps: o.eps });
     zeroGrads(trainable);

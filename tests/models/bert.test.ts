@@ -79,7 +79,7 @@ describe('BERT', () => {
     expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')).architectures).toEqual(['BertForPreTraining']);
     const back = (await loadModel(e, dir)) as Bert;
     expect(back).toBeInstanceOf(Bert);
-    expect(back.head).toBe('pretraining');
+    expect(back.task).toBe('pretraining');
     const again = e.noGrad(() => back.forward({ inputIds: [input] }).logits.toArray());
     expectBitIdentical(again, noTypes, 'logits after a save and load');
     e.endStep();

@@ -105,7 +105,7 @@ describe('GPT', () => {
     const targets = new Int32Array(32).fill(-100);
     for (let b = 0; b < 2; b++) for (let t = 0; t < 15; t++) targets[b * 16 + t] = flat[b * 16 + t + 1]!;
     let loss = Infinity;
-    for (let s = 0; s < 300 && loss > 0.05; s++) loss = trainer.step({ inputIds: flat, targets, B: 2, T: 16 }).loss;
+    for (let s = 0; s < 300 && loss > 0.05; s++) loss = trainer.step({ inputIds: flat, labels: targets, B: 2, T: 16 }).loss;
     expect(loss).toBeLessThan(0.05);
     expect(m.forward({ inputIds: batch, labels: batch }).loss).toBeLessThan(0.05);
     e.endStep();

@@ -1,6 +1,6 @@
 import type { GPT } from '../../models/gpt.js';
-import { GPT_PRETRAIN_DEFAULTS, pretrainGpt } from '../../train/lm-pretrain.js';
-import { engineFlags, ENGINE_FLAGS, engineText, helpText, intFlag, parseFlags, type CommandSpec } from '../args.js';
+import { GPT_PRETRAIN_DEFAULTS, pretrainGpt } from '../../recipes/pretrain-gpt.js';
+import { ENGINE_FLAGS, engineText, helpText, intFlag, parseFlags, withEngine, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeLossCurve } from './report.js';
 
@@ -51,38 +51,36 @@ export async function run(argv: string[]): Promise<void> {
   );
   let before: string[] = [];
   const progress = new Progress(steps);
-  const result = await pretrainGpt({
-    ...o,
-    data: 'brown',
-    out,
-    steps,
-    warmup: 100,
-    lr: 2e-3,
-    ...engineFlags(v),
-    evalEvery: 200,
-    checkpointEvery: 0,
-    onStart: async (model, data) => {
-      process.stdout.write(
-        `${data.train.N.toLocaleString('en-US')} training windows of ${o.context} bytes; ${engineText(model.engine)}\n`,
-      );
-      before = await samples(model);
-    },
-    onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3), 'tok/s': Math.round(r.tokensPerSecond).toLocaleString('en-US') }),
-  });
-  progress.finish();
-  const after = await samples(result.model);
-  const ev = result.lastEval!;
-  process.stdout.write(
-    `\ntrained ${steps} steps in ${result.seconds.toFixed(0)} s: held-out loss ${ev.loss.toFixed(3)} nats/byte = ${ev.bitsPerByte.toFixed(3)} bits per byte (perplexity ${ev.perplexity.toFixed(2)})\n\n`,
-  );
-  let i = 0;
-  for (const prompt of PROMPTS) {
-    for (const d of DECODERS) {
-      process.stdout.write(`[${d.name}] "${prompt}"\n  untrained: ${before[i]}\n  trained:   ${after[i]}\n`);
-      i++;
+  await withEngine(v, async (engine) => {
+    const result = await pretrainGpt(engine, {
+      ...o,
+      data: 'brown',
+      out,
+      steps,
+      warmup: 100,
+      lr: 2e-3,
+      evalEvery: 200,
+      checkpointEvery: 0,
+      onStart: async (model, data) => {
+        process.stdout.write(`${data.train.N.toLocaleString('en-US')} training windows of ${o.context} bytes; ${engineText(engine)}\n`);
+        before = await samples(model);
+      },
+      onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3), 'tok/s': Math.round(r.tokensPerSecond).toLocaleString('en-US') }),
+    });
+    progress.finish();
+    const after = await samples(result.model);
+    const ev = result.lastEval!;
+    process.stdout.write(
+      `\ntrained ${steps} steps in ${result.seconds.toFixed(0)} s: held-out loss ${ev.loss.toFixed(3)} nats/byte = ${ev.bitsPerByte.toFixed(3)} bits per byte (perplexity ${ev.perplexity.toFixed(2)})\n\n`,
+    );
+    let i = 0;
+    for (const prompt of PROMPTS) {
+      for (const d of DECODERS) {
+        process.stdout.write(`[${d.name}] "${prompt}"\n  untrained: ${before[i]}\n  trained:   ${after[i]}\n`);
+        i++;
+      }
     }
-  }
+  });
   const svg = await writeLossCurve(out);
   process.stdout.write(`\ncheckpoint: ${out}/ (config.json, model.safetensors, tokenizer.json — loads in Hugging Face transformers)\nmetrics:    ${out}/metrics.jsonl\nloss curve: ${svg}\n`);
-  await result.engine.dispose();
 }

@@ -3,11 +3,10 @@ import { loadTextDocuments } from '../../data/text.js';
 import { ArgumentError } from '../../errors.js';
 import { cmudictDataset } from '../../data/cmudict.js';
 import { asCausalLM, asSeq2Seq, loadModel } from '../../models/load.js';
-import { evaluateFinetuned } from '../../train/finetune.js';
-import { evaluateG2p } from '../../train/g2p.js';
-import { Engine } from '../../tensor/engine.js';
-import { validationBatches } from '../../train/lm-pretrain.js';
-import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { evaluateFinetuned } from '../../recipes/finetune-bert.js';
+import { evaluateG2p } from '../../recipes/g2p.js';
+import { validationBatches } from '../../recipes/pretrain-gpt.js';
+import { ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, withEngine, type CommandSpec } from '../args.js';
 
 export const EVAL: CommandSpec = {
   name: 'eval',
@@ -38,8 +37,7 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(helpText(EVAL));
     return;
   }
-  const engine = await Engine.create(engineFlags(v));
-  try {
+  await withEngine(v, async (engine) => {
     if (v.task !== undefined) {
       const dirs = [stringFlag(v, 'from'), ...(v.ensemble === undefined ? [] : String(v.ensemble).split(',').filter((d) => d !== ''))];
       if (v.task === 'classify' || v.task === 'tag') {
@@ -83,7 +81,5 @@ export async function run(argv: string[]): Promise<void> {
     const loss = sum / n;
     const result = { windows: n, tokens: n * model.config.n_positions, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / (bytes / tokens) };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

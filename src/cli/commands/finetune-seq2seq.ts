@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
-import { finetuneG2p, G2P_DEFAULTS } from '../../train/g2p.js';
-import { engineFlags, ENGINE_FLAGS, engineText, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, type CommandSpec } from '../args.js';
+import { finetuneG2p, G2P_DEFAULTS } from '../../recipes/g2p.js';
+import { ENGINE_FLAGS, engineText, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, withEngine, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeG2pCurve } from './report.js';
 
@@ -51,7 +51,8 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
   const dModel = intFlag(v, 'd-model');
   if (dModel % heads !== 0) throw new ArgumentError(`--d-model ${dModel} must be divisible by --heads ${heads}`);
   let progress: Progress | undefined;
-  const r = await finetuneG2p({
+  await withEngine(v, async (engine) => {
+  const r = await finetuneG2p(engine, {
     from: stringFlag(v, 'from'),
     out: stringFlag(v, 'out'),
     arch: v.arch as 't5' | 'bart',
@@ -76,7 +77,6 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
     cycles: cycleFlag(stringFlag(v, 'cycles')),
     restartRatio: numberFlag(v, 'restart-lr', 1e-6, 100),
     restartWarmup: intFlag(v, 'restart-warmup', 0),
-    ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
     onStep: (s, total) => (progress ??= new Progress(total)).update(s.step, { loss: s.loss.toFixed(3) }),
     onEval: (l) =>
@@ -90,12 +90,12 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
   const curve = await writeG2pCurve(stringFlag(v, 'out'));
   const t = r.test;
   process.stdout.write(
-    `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${engineText(r.engine)}\n` +
+    `trained on ${r.trainExamples} pronunciations${r.tooLong ? ` (${r.tooLong} longer than the model's positions left out)` : ''}, ${r.steps} steps in ${(r.trainSeconds / 60).toFixed(1)} min on ${engineText(engine)}\n` +
       `test (${t.words} words, beam ${intFlag(v, 'beams', 1, 64)}): word error ${percent(t.wer)}, phoneme error ${percent(t.per)} (${(t.words / t.seconds).toFixed(0)} words/s)\n` +
       (r.liveTest ? `  (with the live weights instead of their average: word error ${percent(r.liveTest.wer)}, phoneme error ${percent(r.liveTest.per)})\n` : '') +
       `checkpoint: ${stringFlag(v, 'out')}${r.snapshots.length ? ` (earlier cycles: ${r.snapshots.join(', ')})` : ''}\nerror curve: ${curve}\n`,
   );
-  await r.engine.dispose();
+  });
 }
 
 function cycleFlag(text: string): number[] {

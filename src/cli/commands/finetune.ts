@@ -1,6 +1,7 @@
 import { ArgumentError } from '../../errors.js';
-import { finetune, type Metrics, type Task } from '../../train/finetune.js';
-import { engineFlags, ENGINE_FLAGS, engineText, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, type CommandSpec } from '../args.js';
+import { finetune, type Task } from '../../recipes/finetune-bert.js';
+import type { Metrics } from '../../train/metrics.js';
+import { ENGINE_FLAGS, engineText, helpText, intFlag, numberFlag, parseFlags, percent, stringFlag, withEngine, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
@@ -55,7 +56,8 @@ export async function run(argv: string[]): Promise<void> {
   }
   const epochs = intFlag(v, 'epochs');
   let progress: Progress | undefined;
-  const r = await finetune({
+  await withEngine(v, async (engine) => {
+  const r = await finetune(engine, {
     task: task as Task,
     data: stringFlag(v, 'data'),
     from: stringFlag(v, 'from'),
@@ -72,18 +74,17 @@ export async function run(argv: string[]): Promise<void> {
       return w;
     }),
     ema: v.ema === undefined ? undefined : numberFlag(v, 'ema', 1e-6, 0.999999),
-    ...engineFlags(v),
     seed: intFlag(v, 'seed', 0),
-    scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), hidden: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn'), preNorm: v['pre-norm'] === true },
+    scratch: { vocabSize: intFlag(v, 'vocab', 16), layers: intFlag(v, 'layers'), dModel: intFlag(v, 'hidden'), heads: intFlag(v, 'heads'), ffn: intFlag(v, 'ffn'), preNorm: v['pre-norm'] === true },
     onStep: (step, total, loss) => (progress ??= new Progress(total)).update(step, { loss: loss.toFixed(3) }),
   });
   progress?.finish();
   process.stdout.write(
-    `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${engineText(r.engine)}\n` +
+    `fine-tuned on ${r.trainExamples} examples, ${r.steps} steps in ${r.seconds.toFixed(0)} s on ${engineText(engine)}\n` +
       formatMetrics('validation', r.validation) +
       formatMetrics('test', r.test) +
       (r.live ? `with the live weights instead of their average: validation accuracy ${percent(r.live.validation.accuracy)}, macro F1 ${percent(r.live.validation.macroF1)}; test accuracy ${percent(r.live.test.accuracy)}, macro F1 ${percent(r.live.test.macroF1)}\n` : '') +
       `checkpoint: ${stringFlag(v, 'out')}\n`,
   );
-  await r.engine.dispose();
+  });
 }

@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<void> {
     const tok = model.tokenizer!;
     const labels = model.config.id2label;
     const K = model.config.num_labels;
-    if (model.head === 'sequence-classification') {
+    if (model.task === 'sequence-classification') {
       const e = tok.encode(stringFlag(v, 'text'), typeof v.pair === 'string' ? v.pair : undefined);
       const logits = engine.noGrad(() => model.forward({ inputIds: [e.ids], tokenTypeIds: [e.tokenTypeIds] }).logits.toArray());
       const p = softmax(logits);

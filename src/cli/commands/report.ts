@@ -1,4 +1,4 @@
-import type { G2pLog } from '../../train/g2p.js';
+import type { G2pLog } from '../../recipes/g2p.js';
 import { lineChart } from '../svg.js';
 
 /** Reads <dir>/metrics.jsonl and writes <dir>/loss.svg (training and validation loss); returns its path. */

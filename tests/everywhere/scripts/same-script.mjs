@@ -82,7 +82,7 @@ export async function sameScript(simdformer, { threads, wasm, checkpoint }) {
     // 3. training: AdamW steps on one batch (dropout on, masks seeded by step): losses, then the weights
     const T = 16;
     const text = model.tokenizer.encode('the cat sat on the mat and the dog sat on the log', undefined, { addSpecialTokens: false }).ids;
-    const batch = { inputIds: Int32Array.from(text.slice(0, T)), targets: Int32Array.from(text.slice(1, T + 1)), B: 1, T };
+    const batch = { inputIds: Int32Array.from(text.slice(0, T)), labels: Int32Array.from(text.slice(1, T + 1)), B: 1, T };
     const trainer = new simdformer.Trainer(model, { lr: 1e-2, totalSteps: 8, schedule: 'constant', seed: 3 });
     out.losses = [];
     for (let s = 0; s < 8; s++) out.losses.push(trainer.step(batch).loss);

@@ -3,8 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError, CheckpointError } from '../../src/errors.js';
-import { BERT_PRETRAIN_DEFAULTS, pretrainBert, type BertPretrainOptions } from '../../src/train/bert-pretrain.js';
+import { BERT_PRETRAIN_DEFAULTS, pretrainBert, type BertPretrainOptions } from '../../src/recipes/pretrain-bert.js';
+import { Engine } from '../../src/tensor/engine.js';
 import { expectBitIdentical } from '../util/check.js';
+
+/** Runs the recipe on a 2-thread engine of its own (disposed after the tests, with what the runs left in it). */
+const engines: Engine[] = [];
+async function run(opts: Parameters<typeof pretrainBert>[1]) {
+  const e = await Engine.create({ threads: 2 });
+  engines.push(e);
+  return pretrainBert(e, opts);
+}
+afterAll(async () => {
+  for (const e of engines.splice(0)) await e.dispose();
+});
 
 describe('BERT pre-training: checkpoints and resume', () => {
   let dir: string;
@@ -17,21 +29,20 @@ describe('BERT pre-training: checkpoints and resume', () => {
       [0, 1, 2].map((k) => `The ${animals[(i + k) % 7]} number ${(i * 3 + k) % 11} runs past the ${animals[(i * k) % 7]} again.`).join(' ');
     await writeFile(text, Array.from({ length: 20 }, (_, i) => para(i)).join('\n\n'));
     base = {
-      ...BERT_PRETRAIN_DEFAULTS, data: text, out: '', vocabSize: 80, layers: 1, hidden: 16, heads: 2, ffn: 32,
-      batch: 4, maxLen: 16, steps: 24, lr: 3e-3, warmup: 4, evalEvery: 0, checkpointEvery: 0, threads: 2,
+      ...BERT_PRETRAIN_DEFAULTS, data: text, out: '', vocabSize: 80, layers: 1, dModel: 16, heads: 2, ffn: 32,
+      batch: 4, maxLen: 16, steps: 24, lr: 3e-3, warmup: 4, evalEvery: 0, checkpointEvery: 0
     };
   });
   afterAll(() => rm(dir, { recursive: true }));
 
   it('24 steps straight equal 18 steps, a crash, resume and 6 steps, bit for bit (NSP pairs redrawn each epoch)', async () => {
-    const straight = await pretrainBert({ ...base, out: join(dir, 'a') });
+    const straight = await run({ ...base, out: join(dir, 'a') });
     const wa = [...straight.model.namedParameters().values()].map((p) => p.toArray());
     // epochs of 8 or so batches: the resumed run replays two epochs' pairs to find its place
     expect(straight.epochs).toBeGreaterThanOrEqual(3);
-    await straight.engine.dispose();
     // a run that dies after its checkpoint at step 18
     await expect(
-      pretrainBert({
+      run({
         ...base,
         out: join(dir, 'b'),
         checkpointEvery: 6,
@@ -41,7 +52,7 @@ describe('BERT pre-training: checkpoints and resume', () => {
       }),
     ).rejects.toThrow('killed');
     expect(JSON.parse(await readFile(join(dir, 'b', 'trainer_state.json'), 'utf8')).step).toBe(18);
-    const second = await pretrainBert({ ...base, out: join(dir, 'b'), resume: true });
+    const second = await run({ ...base, out: join(dir, 'b'), resume: true });
     expect(second.trainer.globalStep).toBe(24);
     expect(second.epochs).toBe(straight.epochs);
     const wb = [...second.model.namedParameters().values()].map((p) => p.toArray());
@@ -51,15 +62,14 @@ describe('BERT pre-training: checkpoints and resume', () => {
     const lines = (await readFile(join(dir, 'b', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.at(-1)).toMatchObject({ step: 24 });
     expect(lines.at(-1).loss).toBeGreaterThan(0);
-    await second.engine.dispose();
   });
 
   it('resuming with another batch size, a corrupt training state, or none, is a typed error', async () => {
-    await expect(pretrainBert({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(ArgumentError);
-    await expect(pretrainBert({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(/batch 4 \(given 8\)/);
+    await expect(run({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(ArgumentError);
+    await expect(run({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(/batch 4 \(given 8\)/);
     await writeFile(join(dir, 'b', 'trainer_state.json'), '{"seed": 0, "batch": 4');
-    await expect(pretrainBert({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(/not a training state/);
+    await expect(run({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(/not a training state/);
     await unlink(join(dir, 'b', 'trainer_state.json'));
-    await expect(pretrainBert({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(CheckpointError);
+    await expect(run({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(CheckpointError);
   });
 });

@@ -3,6 +3,7 @@
  * (loss, perplexity, bits per byte on held-out documents), metrics as JSON lines, atomic checkpoints
  * with optimizer state, and resume that continues the identical trajectory.
  */
+import { join } from 'node:path';
 import { packClm, type ClmWindows } from '../data/clm.js';
 import { Rng } from '../rng.js';
 import { splitByKey } from '../data/split.js';
@@ -13,35 +14,25 @@ import { type Gpt2Config } from '../io/hf/index.js';
 import { readCheckpoint } from '../io/checkpoint.js';
 import { getFloat32 } from '../io/safetensors.js';
 import { GPT, type LmBatch } from '../models/gpt.js';
-import { Engine, type Simd } from '../tensor/engine.js';
+import type { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { ScheduleName } from './schedule.js';
-import { Trainer, type StepResult } from './trainer.js';
-import { restoreTrainingState, trainingStateFiles } from './training-state.js';
+import type { ScheduleName } from '../train/schedule.js';
+import { Trainer, type StepResult } from '../train/trainer.js';
+import { restoreTrainingState, trainingStateFiles } from './resume.js';
+import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
-export interface GptPretrainOptions {
+export interface GptPretrainOptions extends ModelShape, OptimChoice {
   /** 'brown', a text file, or a folder of text files. */
   data: string;
   out: string;
   /** 'bytes' (256 ids), 'bpe:<size>' (trained on the training documents), or a tokenizer.json path. */
   tokenizer: string;
   steps: number;
-  batch: number;
-  lr: number;
-  warmup: number;
   schedule: ScheduleName;
   weightDecay: number;
   clip: number;
   context: number;
-  layers: number;
-  dModel: number;
-  heads: number;
-  ffn: number;
-  threads: number | 'auto';
-  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: Simd;
-  seed: number;
   /** Continue from the checkpoint in `out` (its weights, optimizer state and step). */
   resume: boolean;
   evalEvery: number;
@@ -76,7 +67,6 @@ export const GPT_PRETRAIN_DEFAULTS: Omit<GptPretrainOptions, 'data' | 'out'> = {
   dModel: 128,
   heads: 4,
   ffn: 512,
-  threads: 'auto',
   seed: 0,
   resume: false,
   evalEvery: 100,
@@ -129,14 +119,14 @@ export function batchAt(windows: ClmWindows, seed: number, step: number, B: numb
   const order = Array.from({ length: N }, (_, i) => i);
   new Rng(seed).fork(`epoch-${epoch}`).shuffle(order);
   const inputIds = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
+  const labels = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
     const w = order[((step % epochSize) * B + b) % N]!;
     const win = windows.windows.subarray(w * (T + 1), (w + 1) * (T + 1));
     inputIds.set(win.subarray(0, T), b * T);
-    targets.set(win.subarray(1, T + 1), b * T);
+    labels.set(win.subarray(1, T + 1), b * T);
   }
-  return { inputIds, targets, B, T };
+  return { inputIds, labels, B, T };
 }
 
 /** Validation batches: the first `max` windows, in order. */
@@ -146,13 +136,13 @@ export function* validationBatches(windows: ClmWindows, B: number, max: number):
   for (let i = 0; i < n; i += B) {
     const b = Math.min(B, n - i);
     const inputIds = new Int32Array(b * T);
-    const targets = new Int32Array(b * T);
+    const labels = new Int32Array(b * T);
     for (let j = 0; j < b; j++) {
       const win = windows.windows.subarray((i + j) * (T + 1), (i + j + 1) * (T + 1));
       inputIds.set(win.subarray(0, T), j * T);
-      targets.set(win.subarray(1), j * T);
+      labels.set(win.subarray(1), j * T);
     }
-    yield { inputIds, targets, B: b, T };
+    yield { inputIds, labels, B: b, T };
   }
 }
 
@@ -177,26 +167,22 @@ export function gptConfig(o: Pick<GptPretrainOptions, 'context' | 'layers' | 'dM
 
 export interface PretrainResult {
   model: GPT;
-  engine: Engine;
   trainer: Trainer<LmBatch>;
   data: LmData;
   lastEval?: EvalResult;
   seconds: number;
 }
 
-/** Trains (or resumes) a GPT as the options say; the caller disposes the returned engine. */
-export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainResult> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
+/** Trains (or resumes) a GPT on the engine as the options say. A crash leaves the last checkpoint written. */
+export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Promise<PretrainResult> {
   const docs = await loadTextDocuments(opts.data);
-  const engine = await Engine.create({ threads: opts.threads, simd: opts.simd });
   let model: GPT;
   let data: LmData;
   if (opts.resume) {
     const ck = await readCheckpoint(opts.out);
     if (ck.config.parsed.model_type !== 'gpt2') throw new ArgumentError(`--resume: ${opts.out} holds a ${ck.config.parsed.model_type} model, not gpt2`);
     if (!ck.tokenizer) throw new ArgumentError(`--resume: ${opts.out} has no tokenizer.json`);
-    data = await prepareLmData(docs, path.join(opts.out, 'tokenizer.json'), ck.config.parsed.n_positions);
+    data = await prepareLmData(docs, join(opts.out, 'tokenizer.json'), ck.config.parsed.n_positions);
     model = new GPT(engine, ck.config.parsed, opts.seed);
     model.loadHF((n) => ({ shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }), [...ck.tensors.tensors.keys()]);
   } else {
@@ -215,52 +201,39 @@ export async function pretrainGpt(opts: GptPretrainOptions): Promise<PretrainRes
   });
   const runOptions = { seed: opts.seed, batch: opts.batch };
   if (opts.resume) await restoreTrainingState(opts.out, trainer, runOptions);
-  await fs.mkdir(opts.out, { recursive: true });
-  const metricsPath = path.join(opts.out, 'metrics.jsonl');
-  if (!opts.resume) await fs.writeFile(metricsPath, '');
+  const metrics = await MetricsLog.open(opts.out, opts.resume);
   const T = model.config.n_positions;
   const evaluate = (): EvalResult => {
     const loss = trainer.evaluate(validationBatches(data.validation, opts.batch, opts.evalWindows));
     return { step: trainer.globalStep, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / data.bytesPerToken };
   };
-  const save = () => model.save(opts.out, trainingStateFiles(trainer, runOptions));
-  try {
-    await opts.onStart?.(model, data);
-  } catch (err) {
-    await engine.dispose();
-    throw err;
-  }
+  await opts.onStart?.(model, data);
   const start = performance.now();
   let lastEval: EvalResult | undefined;
   let windowStart = performance.now();
   let windowTokens = 0;
-  try {
-    while (trainer.globalStep < opts.steps) {
-      const r = trainer.step(batchAt(data.train, opts.seed, trainer.globalStep, opts.batch));
-      windowTokens += opts.batch * T;
-      const line: Record<string, number> = { step: r.step, loss: r.loss, lr: r.lr };
-      const now = performance.now();
-      const tokensPerSecond = windowTokens / ((now - windowStart) / 1000);
-      const last = trainer.globalStep === opts.steps;
-      if (r.step % opts.logEvery === 0 || last) {
-        line.tokensPerSecond = Math.round(tokensPerSecond);
-        windowStart = now;
-        windowTokens = 0;
-      }
-      if ((opts.evalEvery > 0 && trainer.globalStep % opts.evalEvery === 0) || last) {
-        lastEval = evaluate();
-        line.valLoss = lastEval.loss;
-        line.valBitsPerByte = lastEval.bitsPerByte;
-      }
-      if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await fs.appendFile(metricsPath, JSON.stringify(line) + '\n');
-      if ((opts.checkpointEvery > 0 && trainer.globalStep % opts.checkpointEvery === 0) || last) await save();
-      if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
-      opts.onStep?.({ ...r, tokensPerSecond });
+  while (trainer.globalStep < opts.steps) {
+    const r = trainer.step(batchAt(data.train, opts.seed, trainer.globalStep, opts.batch));
+    windowTokens += opts.batch * T;
+    const line: Record<string, number> = { step: r.step, loss: r.loss, lr: r.lr };
+    const now = performance.now();
+    const tokensPerSecond = windowTokens / ((now - windowStart) / 1000);
+    const last = trainer.globalStep === opts.steps;
+    const logged = due(opts.logEvery, r.step, last);
+    if (logged) {
+      line.tokensPerSecond = Math.round(tokensPerSecond);
+      windowStart = now;
+      windowTokens = 0;
     }
-  } catch (err) {
-    // the last checkpoint written stays; the engine's threads end
-    await engine.dispose();
-    throw err;
+    if (due(opts.evalEvery, trainer.globalStep, last)) {
+      lastEval = evaluate();
+      line.valLoss = lastEval.loss;
+      line.valBitsPerByte = lastEval.bitsPerByte;
+    }
+    if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await metrics.write(line);
+    if (due(opts.checkpointEvery, trainer.globalStep, last)) await model.save(opts.out, trainingStateFiles(trainer, runOptions));
+    if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
+    opts.onStep?.({ ...r, tokensPerSecond });
   }
-  return { model, engine, trainer, data, lastEval, seconds: (performance.now() - start) / 1000 };
+  return { model, trainer, data, lastEval, seconds: (performance.now() - start) / 1000 };
 }

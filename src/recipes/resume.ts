@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError, CheckpointError } from '../errors.js';
 import { getFloat32, readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import type { Trainer } from './trainer.js';
+import type { Trainer } from '../train/trainer.js';
 
 const OPTIMIZER_FILE = 'optimizer.safetensors';
 const STATE_FILE = 'trainer_state.json';

@@ -6,8 +6,6 @@
  * test documents are never used. Evaluations go to metrics.jsonl; checkpoints carry the optimizer state, and
  * `resume` continues the identical trajectory (each step's batch and masks are a function of seed and step).
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { padBatch } from '../data/batch.js';
 import { BROWN_SPLIT } from '../data/brown.js';
 import { maskTokens } from '../data/mlm.js';
@@ -20,13 +18,14 @@ import { parseConfig } from '../io/config.js';
 import { type BertConfig } from '../io/hf/index.js';
 import { Bert, type BertBatch } from '../models/bert.js';
 import { loadModel } from '../models/load.js';
-import { Engine, type Simd } from '../tensor/engine.js';
+import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
-import { Trainer, type StepResult } from './trainer.js';
-import { restoreTrainingState, trainingStateFiles } from './training-state.js';
+import { Trainer, type StepResult } from '../train/trainer.js';
+import { restoreTrainingState, trainingStateFiles } from './resume.js';
+import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
-export interface BertPretrainOptions {
+export interface BertPretrainOptions extends ModelShape, OptimChoice {
   data: string;
   out: string;
   vocabSize: number;
@@ -36,18 +35,7 @@ export interface BertPretrainOptions {
   /** Whole-word masking: a word's `##` pieces are chosen with it. */
   wholeWord?: boolean;
   steps: number;
-  batch: number;
   maxLen: number;
-  lr: number;
-  warmup: number;
-  layers: number;
-  hidden: number;
-  heads: number;
-  ffn: number;
-  threads: number | 'auto';
-  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: Simd;
-  seed: number;
   evalEvery: number;
   /** Save the checkpoint with the optimizer state every N steps (0: at the end only). */
   checkpointEvery: number;
@@ -73,20 +61,19 @@ export interface BertEval {
 
 export const BERT_PRETRAIN_DEFAULTS: Omit<BertPretrainOptions, 'data' | 'out'> = {
   vocabSize: 8000, nsp: true, steps: 1000, batch: 16, maxLen: 128, lr: 5e-4, warmup: 100,
-  layers: 4, hidden: 128, heads: 4, ffn: 512, threads: 'auto', seed: 0, evalEvery: 200, checkpointEvery: 500,
+  layers: 4, dModel: 128, heads: 4, ffn: 512, seed: 0, evalEvery: 200, checkpointEvery: 500,
 };
 
 type Instance = { inputIds: Int32Array; tokenTypeIds: Int32Array; nextSentenceLabel?: 0 | 1 };
 
-export async function pretrainBert(opts: BertPretrainOptions) {
+/** Pre-trains (or resumes) a BERT on the engine as the options say. A crash leaves the last checkpoint written. */
+export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
   const docs = await loadTextDocuments(opts.data);
   // the document split of the fine-tuning tasks on Brown (80/10/10 by a hash of the document id): the
   // test documents of the tagging task are never pre-trained on, and held-out MLM uses the validation ones
   const split = splitByKey(docs, (d) => d.id, BROWN_SPLIT);
   if (split.validation.length === 0) split.validation.push(split.train.pop()!);
   if (split.train.length < 2) throw new ArgumentError('BERT pre-training needs at least three documents');
-  const engine = await Engine.create({ threads: opts.threads, simd: opts.simd });
-  try {
     const model = opts.resume ? await resumedModel(engine, opts.out) : newModel(engine, opts, split.train.map((d) => d.text));
     const tokenizer = model.tokenizer!;
     const { clsId, sepId, maskId, padId } = tokenizer as Required<Pick<Tokenizer, 'clsId' | 'sepId' | 'maskId' | 'padId'>>;
@@ -159,9 +146,7 @@ export async function pretrainBert(opts: BertPretrainOptions) {
       return { step: trainer.globalStep, loss: loss / n, trainLoss, seconds, mlmAccuracy: hits / masked, nspAccuracy: nspN ? nspHits / nspN : undefined };
     };
 
-    await mkdir(opts.out, { recursive: true });
-    const metricsPath = join(opts.out, 'metrics.jsonl');
-    if (!opts.resume) await writeFile(metricsPath, '');
+    const metrics = await MetricsLog.open(opts.out, opts.resume);
     let evalResult: BertEval | undefined;
     let epochs = 0;
     const next = batches(trainer.globalStep);
@@ -169,17 +154,17 @@ export async function pretrainBert(opts: BertPretrainOptions) {
       const r = trainer.step(batchOf(next.next().value!, new Rng(opts.seed).fork(`masks-${trainer.globalStep}`)));
       losses.push(r.loss);
       const last = trainer.globalStep === opts.steps;
-      if ((opts.evalEvery > 0 && trainer.globalStep % opts.evalEvery === 0) || last) {
+      if (due(opts.evalEvery, trainer.globalStep, last)) {
         evalResult = evaluate();
-        await appendFile(metricsPath, JSON.stringify(evalResult) + '\n');
+        await metrics.write(evalResult);
       }
-      if ((opts.checkpointEvery > 0 && trainer.globalStep % opts.checkpointEvery === 0) || last) await model.save(opts.out, trainingStateFiles(trainer, runOptions));
+      if (due(opts.checkpointEvery, trainer.globalStep, last)) await model.save(opts.out, trainingStateFiles(trainer, runOptions));
       if (evalResult?.step === trainer.globalStep) opts.onEval?.(evalResult);
       opts.onStep?.(r);
     }
     // a run resumed at its end: the held-out figures of the saved model
     evalResult ??= evaluate();
-    return { model, engine, trainer, tokenizer, epochs, lastEval: evalResult, seconds: (performance.now() - started) / 1000 };
+    return { model, trainer, tokenizer, epochs, lastEval: evalResult, seconds: (performance.now() - started) / 1000 };
 
     /**
      * The batches from `step` on. Epoch e draws its instances afresh (NSP pairs; fork \`pairs-(e+1)\`, the
@@ -197,18 +182,13 @@ export async function pretrainBert(opts: BertPretrainOptions) {
         before += n;
       }
     }
-  } catch (err) {
-    // the last checkpoint written stays; the engine's threads end
-    await engine.dispose();
-    throw err;
-  }
 }
 
 function newModel(engine: Engine, opts: BertPretrainOptions, trainTexts: string[]): Bert {
   const tokenizer = Tokenizer.fromJson(trainWordPiece(trainTexts, { vocabSize: opts.vocabSize }));
   const config = parseConfig({
     model_type: 'bert', architectures: [opts.nsp ? 'BertForPreTraining' : 'BertForMaskedLM'], vocab_size: tokenizer.vocabSize,
-    hidden_size: opts.hidden, num_hidden_layers: opts.layers, num_attention_heads: opts.heads, intermediate_size: opts.ffn,
+    hidden_size: opts.dModel, num_hidden_layers: opts.layers, num_attention_heads: opts.heads, intermediate_size: opts.ffn,
     max_position_embeddings: Math.max(opts.maxLen, 128), pad_token_id: tokenizer.padId, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, pre_norm: opts.preNorm ?? false,
   }) as BertConfig;
   const model = new Bert(engine, config, opts.seed);
@@ -218,7 +198,7 @@ function newModel(engine: Engine, opts: BertPretrainOptions, trainTexts: string[
 
 async function resumedModel(engine: Engine, dir: string): Promise<Bert> {
   const model = await loadModel(engine, dir);
-  if (!(model instanceof Bert)) throw new CheckpointError(`--resume: ${dir} holds a ${model.config.model_type} model, not bert`);
+  if (model.kind !== 'encoder') throw new CheckpointError(`--resume: ${dir} holds a ${model.config.model_type} model, not bert`);
   if (!model.tokenizer) throw new CheckpointError(`--resume: ${dir} has no tokenizer.json`);
   return model;
 }

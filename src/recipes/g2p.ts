@@ -5,8 +5,10 @@
  * on part of the validation split as it trains (metrics.jsonl), and phoneme / word error on the test
  * split with beam search at the end.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cmudictDataset, cmudictEntries, groupByWord, type CmuEntry } from '../data/cmudict.js';
-import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from '../data/g2p.js';
+import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from './g2p-data.js';
 import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import { beamSearch } from '../generate/beam.js';
@@ -16,21 +18,18 @@ import { Bart } from '../models/bart.js';
 import { asSeq2Seq, loadModel } from '../models/load.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';
-import { Engine, type Simd } from '../tensor/engine.js';
+import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
-import { cycleEnds } from './schedule.js';
-import { Trainer, type StepResult } from './trainer.js';
+import { cycleEnds } from '../train/schedule.js';
+import { Trainer, withLossOptions, type StepResult } from '../train/trainer.js';
+import { due, MetricsLog, TimeBudget, type ModelShape, type OptimChoice } from './run.js';
 
-export interface G2pOptions {
+export interface G2pOptions extends ModelShape, OptimChoice {
   /** A pre-trained T5/BART checkpoint, or 'none'. */
   from: string;
   out: string;
   /** With from 'none': the family and shape. */
   arch: 't5' | 'bart';
-  dModel: number;
-  layers: number;
-  heads: number;
-  ffn: number;
   /**
    * The feed-forward activation as the configs spell it: BART's `activation_function` (gelu, gelu_new,
    * relu), T5's `feed_forward_proj` (relu, gelu, gelu_new, gated-gelu).
@@ -38,13 +37,6 @@ export interface G2pOptions {
   activation: string;
   dropout: number;
   epochs: number;
-  batch: number;
-  lr: number;
-  warmup: number;
-  threads: number | 'auto';
-  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: Simd;
-  seed: number;
   /** Evaluate (validation loss, greedy word error on `evalWords` words) every N steps; 0: at the end only. */
   evalEvery: number;
   evalWords: number;
@@ -64,7 +56,7 @@ export interface G2pOptions {
   /**
    * Stop after this many minutes of training (validations included) even if epochs remain; the
    * learning-rate schedule runs on whichever of steps and time is further along, so it decays to its end
-   * on time (Trainer's `budgetSeconds`).
+   * on time (TimeBudget).
    */
   maxMinutes?: number;
   /**
@@ -97,7 +89,7 @@ export interface G2pLog {
 
 export const G2P_DEFAULTS: Omit<G2pOptions, 'from' | 'out'> = {
   arch: 'bart', dModel: 128, layers: 3, heads: 4, ffn: 512, activation: 'gelu', dropout: 0.1, epochs: 5, batch: 64, lr: 1e-3, warmup: 500,
-  threads: 'auto', seed: 0, evalEvery: 1000, evalWords: 500, beams: 5, labelSmoothing: 0.1, ema: 0.999,
+  seed: 0, evalEvery: 1000, evalWords: 500, beams: 5, labelSmoothing: 0.1, ema: 0.999,
 };
 
 /** A fresh model over a word-level tokenizer (vocabulary from the training words). */
@@ -166,12 +158,11 @@ export function evaluateG2p(
   return { ...scoreG2p(outputs, words.map(([, prons]) => prons)), seconds: (performance.now() - started) / 1000 };
 }
 
-export async function finetuneG2p(o: G2pOptions) {
+/** Trains a T5/BART for G2P on the engine; saves it to `out` with metrics.jsonl and g2p-test.json. */
+export async function finetuneG2p(engine: Engine, o: G2pOptions) {
   const data = cmudictDataset(cmudictEntries());
   const rng = new Rng(o.seed);
   const train = o.fraction !== undefined && o.fraction < 1 ? rng.fork('fraction').shuffle([...data.train]).slice(0, Math.max(1, Math.round(data.train.length * o.fraction))) : data.train;
-  const engine = await Engine.create({ threads: o.threads, simd: o.simd });
-  try {
     const model = o.from === 'none' ? scratchModel(engine, o, train) : asSeq2Seq(await loadModel(engine, o.from), o.from);
     const tok = model.tokenizer;
     if (!tok) throw new ArgumentError(`${o.from}: the checkpoint has no tokenizer.json`);
@@ -186,17 +177,16 @@ export async function finetuneG2p(o: G2pOptions) {
     const valPairs = encode(valEntries).filter(fits);
     const perEpoch = Math.ceil(trainPairs.length / o.batch);
     const total = perEpoch * o.epochs;
-    model.labelSmoothing = o.labelSmoothing;
-    const trainer = new Trainer(model, {
+    const trainer = new Trainer(withLossOptions(model, { labelSmoothing: o.labelSmoothing }), {
       lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed, ema: o.ema,
-      cycles: o.cycles, restartRatio: o.restartRatio, restartWarmup: o.restartWarmup, budgetSeconds: o.maxMinutes && o.maxMinutes * 60,
+      cycles: o.cycles, restartRatio: o.restartRatio, restartWarmup: o.restartWarmup,
     });
+    // the schedule's position: the steps taken, or with --max-minutes the used share of the time if further
+    const budget = o.maxMinutes ? new TimeBudget(o.maxMinutes * 60, total) : undefined;
+    const position = () => budget?.position(trainer.globalStep) ?? trainer.globalStep;
     const snapshotsAt = cycleEnds(trainer.schedule()).slice(0, -1);
     const average = trainer.average;
-    const { fs, path } = await nodeFs();
-    await fs.mkdir(o.out, { recursive: true });
-    const metricsPath = path.join(o.out, 'metrics.jsonl');
-    await fs.writeFile(metricsPath, '');
+    const metrics = await MetricsLog.open(o.out);
     const started = performance.now();
     let recent: number[] = [];
     const validate = () => {
@@ -218,7 +208,7 @@ export async function finetuneG2p(o: G2pOptions) {
         ...(avg && { emaValLoss: avg.loss, emaValWer: avg.wer, emaValPer: avg.per }),
       };
       recent = [];
-      await fs.appendFile(metricsPath, JSON.stringify(line) + '\n');
+      await metrics.write(line);
       o.onEval?.(line);
       return line;
     };
@@ -227,12 +217,12 @@ export async function finetuneG2p(o: G2pOptions) {
     const snapshots: string[] = [];
     training: for (let epoch = 0; epoch < o.epochs; epoch++) {
       for (const pairs of lengthBatches(trainPairs, o.batch, rng.fork(`epoch-${epoch}`))) {
-        const r = trainer.step(model.batch(pairs));
+        const r = trainer.step(model.batch(pairs), { lr: trainer.learningRate(position()) });
         recent.push(r.loss);
         o.onStep?.(r, total);
-        if (o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) last = await evaluate();
-        while (snapshots.length < snapshotsAt.length && trainer.position() >= snapshotsAt[snapshots.length]!) {
-          const dir = path.join(o.out, `cycle-${snapshots.length + 1}`);
+        if (due(o.evalEvery, trainer.globalStep, false)) last = await evaluate();
+        while (snapshots.length < snapshotsAt.length && position() >= snapshotsAt[snapshots.length]!) {
+          const dir = join(o.out, `cycle-${snapshots.length + 1}`);
           if (last?.step !== trainer.globalStep) last = await evaluate();
           average?.swap();
           try {
@@ -242,7 +232,7 @@ export async function finetuneG2p(o: G2pOptions) {
           }
           snapshots.push(dir);
         }
-        if (trainer.finished) break training;
+        if (position() >= total) break training;
       }
     }
     if (!last || last.step !== trainer.globalStep) last = await evaluate();
@@ -254,15 +244,6 @@ export async function finetuneG2p(o: G2pOptions) {
     await model.save(o.out);
     const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
     const report = { beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep, threads: engine.threads, simd: engine.simd, labelSmoothing: o.labelSmoothing, ema: o.ema, ...(snapshots.length && { snapshots }), ...(liveTest && { liveWeights: liveTest }) };
-    await fs.writeFile(path.join(o.out, 'g2p-test.json'), JSON.stringify(report, null, 2) + '\n');
-    return { model, engine, steps: trainer.globalStep, snapshots, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test, liveTest };
-  } catch (err) {
-    await engine.dispose();
-    throw err;
-  }
-}
-
-async function nodeFs() {
-  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-  return { fs, path };
+    await writeFile(join(o.out, 'g2p-test.json'), JSON.stringify(report, null, 2) + '\n');
+    return { model, steps: trainer.globalStep, snapshots, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test, liveTest };
 }

@@ -16,30 +16,20 @@ import { type BartConfig, type T5Config } from '../io/hf/index.js';
 import { Bart } from '../models/bart.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
 import { T5 } from '../models/t5.js';
-import { Engine, type Simd } from '../tensor/engine.js';
+import type { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
-import { Trainer, type StepResult } from './trainer.js';
+import { Trainer, type StepResult } from '../train/trainer.js';
+import { due, type ModelShape, type OptimChoice } from './run.js';
 
-export interface Seq2SeqPretrainOptions {
+export interface Seq2SeqPretrainOptions extends ModelShape, OptimChoice {
   family: 't5' | 'bart';
   data: string;
   out: string;
   vocabSize: number;
   steps: number;
-  batch: number;
   /** Tokens of text per example before noising. */
   maxLen: number;
-  lr: number;
-  warmup: number;
-  dModel: number;
-  layers: number;
-  heads: number;
-  ffn: number;
-  threads: number | 'auto';
-  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: Simd;
-  seed: number;
   evalEvery: number;
   onStep?: (r: StepResult) => void;
   onEval?: (step: number, loss: number) => void;
@@ -47,12 +37,13 @@ export interface Seq2SeqPretrainOptions {
 
 export const SEQ2SEQ_PRETRAIN_DEFAULTS: Omit<Seq2SeqPretrainOptions, 'family' | 'data' | 'out'> = {
   vocabSize: 8000, steps: 1000, batch: 16, maxLen: 128, lr: 1e-3, warmup: 100, dModel: 128, layers: 3, heads: 4, ffn: 512,
-  threads: 'auto', seed: 0, evalEvery: 200,
+  seed: 0, evalEvery: 200,
 };
 
 const SENTINELS = 100;
 
-export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
+/** Denoising pre-training of a T5 or BART on the engine, saved to `out` at the end. */
+export async function pretrainSeq2Seq(engine: Engine, o: Seq2SeqPretrainOptions) {
   const docs = await loadTextDocuments(o.data);
   const split = splitByKey(docs, (d) => d.id, { train: 0.95, validation: 0.05, test: 0 });
   if (split.validation.length === 0) split.validation.push(split.train.pop()!);
@@ -64,7 +55,6 @@ export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
   const tokenizer = Tokenizer.fromJson(trainBpe(split.train.map((d) => d.text), { vocabSize: o.vocabSize, specialTokens: specials }));
   const id = (t: string) => tokenizer.tokenToId(t)!;
   const V = tokenizer.vocabSize;
-  const engine = await Engine.create({ threads: o.threads, simd: o.simd });
   let model: EncoderDecoder;
   if (o.family === 't5') {
     const cfg = parseConfig({
@@ -125,8 +115,7 @@ export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
   const started = performance.now();
   let valLoss = NaN;
   let tokens = 0;
-  try {
-    model.train(true);
+  model.train(true);
     let epoch = 0;
     let pool: number[][][] = [];
     while (trainer.globalStep < o.steps) {
@@ -134,17 +123,13 @@ export async function pretrainSeq2Seq(o: Seq2SeqPretrainOptions) {
       const b = batchOf(pool.splice(0, o.batch), new Rng(o.seed).fork(`noise-${trainer.globalStep}`));
       tokens += b.B * (b.S + b.T);
       o.onStep?.(trainer.step(b));
-      if ((o.evalEvery > 0 && trainer.globalStep % o.evalEvery === 0) || trainer.globalStep === o.steps) {
+      if (due(o.evalEvery, trainer.globalStep, trainer.globalStep === o.steps)) {
         valLoss = evaluate();
         o.onEval?.(trainer.globalStep, valLoss);
       }
     }
-    model.train(false);
-    await model.save(o.out);
-  } catch (err) {
-    await engine.dispose();
-    throw err;
-  }
+  model.train(false);
+  await model.save(o.out);
   const seconds = (performance.now() - started) / 1000;
-  return { model, engine, trainer, valLoss, seconds, tokensPerSecond: tokens / seconds };
+  return { model, trainer, valLoss, seconds, tokensPerSecond: tokens / seconds };
 }

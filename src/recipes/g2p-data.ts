@@ -9,7 +9,7 @@
  */
 import type { TokenizerJson } from '../tokenizers/bpe.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { CmuEntry } from './cmudict.js';
+import type { CmuEntry } from '../data/cmudict.js';
 
 /** Special tokens in T5's order: pad 0, eos 1, unk 2 (so a T5 config's defaults fit). */
 export const G2P_SPECIALS = ['<pad>', '</s>', '<unk>'] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodePhonemes, editDistance, encodeG2p, g2pSource, g2pTokenizer, scoreG2p } from '../../src/data/g2p.js';
+import { decodePhonemes, editDistance, encodeG2p, g2pSource, g2pTokenizer, scoreG2p } from '../../src/recipes/g2p-data.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 
 describe('grapheme-to-phoneme data', () => {

@@ -8,6 +8,7 @@
 import { padBatch } from '../data/batch.js';
 import { brownPosDataset } from '../data/brown.js';
 import { Rng } from '../rng.js';
+import type { ModelShape } from './run.js';
 import { spamDataset } from '../data/spam.js';
 import type { Splits } from '../data/split.js';
 import { ArgumentError } from '../errors.js';
@@ -17,10 +18,11 @@ import { nodeCheckpointFiles } from '../io/node.js';
 import { getFloat32 } from '../io/safetensors.js';
 import { Bert, type BertBatch } from '../models/bert.js';
 import { loadModel } from '../models/load.js';
-import { Engine, type Simd } from '../tensor/engine.js';
+import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
-import { Trainer } from './trainer.js';
+import { metrics, type Metrics } from '../train/metrics.js';
+import { Trainer, withLossOptions } from '../train/trainer.js';
 
 export type Task = 'classify' | 'tag';
 export interface TextExample { text: string; pair?: string; label: string }
@@ -50,42 +52,10 @@ export interface FinetuneOptions {
    * saved, and the live weights' scores are returned beside theirs (`live`).
    */
   ema?: number;
-  threads: number | 'auto';
-  /** The SIMD build, as Engine.create's `simd` (default 'plain'). */
-  simd?: Simd;
   seed: number;
   /** Model shape when `from` is 'none'. */
-  scratch: { vocabSize: number; layers: number; hidden: number; heads: number; ffn: number; preNorm?: boolean };
+  scratch: ModelShape & { vocabSize: number; preNorm?: boolean };
   onStep?: (step: number, total: number, loss: number) => void;
-}
-
-export interface Metrics {
-  accuracy: number;
-  macroF1: number;
-  perClass: Record<string, { precision: number; recall: number; f1: number; support: number }>;
-  /** confusion[gold][predicted] */
-  confusion: number[][];
-  labels: string[];
-}
-
-export function metrics(gold: number[], predicted: number[], labels: string[]): Metrics {
-  const K = labels.length;
-  const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
-  gold.forEach((g, i) => confusion[g]![predicted[i]!]!++);
-  const perClass: Metrics['perClass'] = {};
-  let f1sum = 0;
-  labels.forEach((name, k) => {
-    const tp = confusion[k]![k]!;
-    const support = confusion[k]!.reduce((a, b) => a + b, 0);
-    const predictedK = confusion.reduce((a, row) => a + row[k]!, 0);
-    const precision = predictedK ? tp / predictedK : 0;
-    const recall = support ? tp / support : 0;
-    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    perClass[name] = { precision, recall, f1, support };
-    f1sum += f1;
-  });
-  const correct = gold.filter((g, i) => g === predicted[i]).length;
-  return { accuracy: correct / Math.max(1, gold.length), macroF1: f1sum / K, perClass, confusion, labels };
 }
 
 async function loadData(task: Task, data: string): Promise<Splits<TextExample> | Splits<TagExample>> {
@@ -115,14 +85,14 @@ async function loadData(task: Task, data: string): Promise<Splits<TextExample> |
   return { train: conv(s.train), validation: conv(s.validation), test: conv(s.test) } as Splits<TextExample> | Splits<TagExample>;
 }
 
-export async function finetune(opts: FinetuneOptions) {
+/** Fine-tunes a BERT on the engine for the task; saves it to `out` and scores it on validation and test. */
+export async function finetune(engine: Engine, opts: FinetuneOptions) {
   const data = await loadData(opts.task, opts.data);
   const classify = opts.task === 'classify';
   const labels = taskLabels(opts.task, data);
   const labelId = new Map(labels.map((l, i) => [l, i]));
   const id2label = Object.fromEntries(labels.map((l, i) => [i, l]));
   const architecture = classify ? 'BertForSequenceClassification' : 'BertForTokenClassification';
-  const engine = await Engine.create({ threads: opts.threads, simd: opts.simd });
   let model: Bert;
   let tokenizer: Tokenizer;
   if (opts.from === 'none') {
@@ -130,7 +100,7 @@ export async function finetune(opts: FinetuneOptions) {
     tokenizer = Tokenizer.fromJson(trainWordPiece(texts, { vocabSize: opts.scratch.vocabSize }));
     const s = opts.scratch;
     const config = parseConfig({
-      model_type: 'bert', architectures: [architecture], vocab_size: tokenizer.vocabSize, hidden_size: s.hidden, num_hidden_layers: s.layers,
+      model_type: 'bert', architectures: [architecture], vocab_size: tokenizer.vocabSize, hidden_size: s.dModel, num_hidden_layers: s.layers,
       num_attention_heads: s.heads, intermediate_size: s.ffn, max_position_embeddings: Math.max(128, opts.maxLen), pad_token_id: tokenizer.padId ?? 0, id2label, pre_norm: s.preNorm ?? false,
     }) as BertConfig;
     model = new Bert(engine, config, opts.seed);
@@ -154,21 +124,22 @@ export async function finetune(opts: FinetuneOptions) {
   const toBatch = batcher(opts.task, tokenizer, labelId, opts.maxLen);
   const rng = new Rng(opts.seed);
   const train = rng.fork('subset').shuffle([...data.train] as Example[]).slice(0, Math.max(1, Math.round(data.train.length * opts.fraction)));
+  let classWeights: Float32Array | undefined;
   if (opts.classWeights) {
     const K = labels.length;
     if (opts.classWeights === 'balanced') {
       const counts = new Array<number>(K).fill(0);
       for (const x of train) for (const l of labelsOf(opts.task, x)) counts[labelId.get(l)!]!++;
       const n = counts.reduce((a, b) => a + b, 0);
-      model.classWeights = Float32Array.from(counts, (c) => (c > 0 ? n / (K * c) : 0));
+      classWeights = Float32Array.from(counts, (c) => (c > 0 ? n / (K * c) : 0));
     } else {
       if (opts.classWeights.length !== K) throw new ArgumentError(`${opts.classWeights.length} class weights for ${K} labels (${labels.join(', ')})`);
-      model.classWeights = Float32Array.from(opts.classWeights);
+      classWeights = Float32Array.from(opts.classWeights);
     }
   }
   const stepsPerEpoch = Math.ceil(train.length / opts.batch);
   const total = stepsPerEpoch * opts.epochs;
-  const trainer = new Trainer(model, { lr: opts.lr, totalSteps: total, warmup: Math.round(total * 0.06), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: opts.seed, ema: opts.ema });
+  const trainer = new Trainer(withLossOptions(model, { classWeights }), { lr: opts.lr, totalSteps: total, warmup: Math.round(total * 0.06), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: opts.seed, ema: opts.ema });
   const started = performance.now();
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const order = rng.fork(`epoch-${epoch}`).shuffle([...train]);
@@ -187,7 +158,7 @@ export async function finetune(opts: FinetuneOptions) {
   trainer.average?.apply();
   const { validation, test } = scores();
   await model.save(opts.out);
-  return { model, engine, validation, test, live, seconds, trainExamples: train.length, steps: total };
+  return { model, validation, test, live, seconds, trainExamples: train.length, steps: total };
 }
 
 type Example = TextExample | TagExample;
@@ -268,7 +239,7 @@ function predictLabels(model: Bert, xs: Example[], toBatch: (xs: Example[]) => B
     const b = toBatch(xs.slice(i, i + batch));
     const logits = engine.noGrad(() => model.run(b).logits.toArray());
     engine.endStep();
-    const rows = model.head === 'sequence-classification' ? b.B : b.B * b.T;
+    const rows = model.task === 'sequence-classification' ? b.B : b.B * b.T;
     for (let r = 0; r < rows; r++) {
       const y = b.labels![r]!;
       if (y < 0) continue;
@@ -318,7 +289,7 @@ export async function evaluateFinetuned(engine: Engine, opts: EvaluateOptions): 
   for (const dir of opts.from) {
     const model = await loadModel(engine, dir);
     try {
-      if (!(model instanceof Bert) || model.head !== head) throw new ArgumentError(`${dir}: expected a BERT fine-tuned for ${opts.task === 'classify' ? 'sequence' : 'token'} classification`);
+      if (model.kind !== 'encoder' || model.task !== head) throw new ArgumentError(`${dir}: expected a BERT fine-tuned for ${opts.task === 'classify' ? 'sequence' : 'token'} classification`);
       if (!model.tokenizer) throw new ArgumentError(`${dir}: the checkpoint has no tokenizer.json`);
       const maxLen = opts.maxLen ?? model.config.max_position_embeddings;
       const r = predictLabels(model, xs, batcher(opts.task, model.tokenizer, labelId, maxLen), opts.batch, labels);
