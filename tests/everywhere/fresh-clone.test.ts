@@ -7,13 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { expectBuilt, root } from './fixture.js';
 
 // The README's `npm test` on a fresh clone with nothing beside it: the committed HEAD cloned into an
-// empty temporary folder (so no ../shared or other sibling), given this checkout's node_modules (a
+// empty temporary folder (so no shared/ or other folder beside it), given this checkout's node_modules (a
 // symlink) and built wasm (a copy of build/), runs every test file that reads a fixture, and they pass.
 
 const self = relative(root, fileURLToPath(import.meta.url));
 /** A test file that reads a fixture: through fixtureDir() (tests/io/fixtures.ts), or by a path into fixtures/. */
 const READS_FIXTURE = /\bfixtureDir\(|\bfixtures\//;
-/** A path out of the repository to the folder that sits beside it only on the project's own machines. */
+/** The path out of the repository to shared/, which sits beside it only on the project's own machines (spelled so this file has no such path). */
 const OUTSIDE = ['..', 'shared'].join('/');
 
 function files(dir: string): string[] {
@@ -34,7 +34,7 @@ describe('a fresh clone', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('has no file under src/ or tests/ that reads ../shared', () => {
+  it('has no file under src/ or tests/ that reads shared/ beside the repository', () => {
     const hits = ['src', 'tests']
       .flatMap((d) => files(join(root, d)))
       .filter((f) => readFileSync(f, 'latin1').includes(OUTSIDE))
