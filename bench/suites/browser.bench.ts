@@ -1,4 +1,4 @@
-// The matmul and training-step benchmarks in Chromium (Debian's /usr/bin/chromium, a cross-origin
+// The matmul and training-step benchmarks in Chromium (found or installed by tests/everywhere/chromium.ts, a cross-origin
 // isolated page with the engine in a worker) beside the same code in Node, in one table.
 //   npm run bench -- browser [--threads 1,2]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -8,9 +8,9 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { measureAll, type BrowserRow } from '../browser/measure.js';
 import { printTable, type Suite, writeResults } from '../harness.js';
+import { launchChromium } from '../../tests/everywhere/chromium.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -38,7 +38,7 @@ const suite: Suite = {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const browser = await launchChromium();
     const rows: (BrowserRow & { where: string })[] = [];
     try {
       for (const t of threads) {

@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveStatic } from './chromium.js';
+import { LAUNCH_TIMEOUT, launchChromium, serveStatic } from './chromium.js';
 import { ARTIFACTS, comparable, expectBuilt, nodeResult, root, writeCheckpoint, type Result } from './fixture.js';
 
-// Real Chromium (Debian's package, driven by playwright-core): the same script as Node, Deno and Bun runs
+// Real Chromium (found or installed by chromium.ts, driven by playwright-core): the same script as Node, Deno and Bun runs
 // in a Web Worker of a page served from 127.0.0.1, once cross-origin isolated (COOP/COEP: threads) and
 // once not (one thread, the single-thread build), and must give Node's bits. A screenshot of each page
 // goes to test-artifacts/. Setup runs inside the tests, so a missing Chromium fails them (a failing
@@ -80,6 +80,6 @@ describe('Chromium', () => {
         await page.close();
         server.close();
       }
-    });
+    }, LAUNCH_TIMEOUT); // the first may install Chromium (chromium.ts)
   }
 });

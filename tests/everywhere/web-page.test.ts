@@ -7,7 +7,7 @@ import { build } from 'vite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SAMPLE } from '../../examples/web/sample.js';
 import { Session } from '../../examples/web/session.js';
-import { launchChromium, serveStatic } from './chromium.js';
+import { LAUNCH_TIMEOUT, launchChromium, serveStatic } from './chromium.js';
 
 // examples/web built with Vite and opened in real Chromium: it trains a small GPT with the engine in a
 // worker (the loss goes down), generates, and offers the checkpoint; once cross-origin isolated (two
@@ -72,6 +72,6 @@ describe('the web example in Chromium', () => {
       } finally {
         server.close();
       }
-    });
+    }, LAUNCH_TIMEOUT); // the first may install Chromium (chromium.ts)
   }
 });

@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, SafetensorsError, SequenceTooLongError, TokenIdError } from '../../src/errors.js';
 import { parseConfig } from '../../src/io/config.js';
@@ -13,8 +12,9 @@ import { gpt2Ref } from '../ref/gpt2.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { expectBitIdentical, expectClose } from '../util/check.js';
+import { fixtureDir } from '../io/fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/hf-tiny-random-gpt2', import.meta.url));
+const FIXTURE = fixtureDir('hf-tiny-random-gpt2');
 
 export function tinyConfig(over: Record<string, unknown> = {}): Gpt2Config {
   return parseConfig({ model_type: 'gpt2', vocab_size: 37, n_positions: 24, n_embd: 16, n_layer: 2, n_head: 2, bos_token_id: null, eos_token_id: null, ...over }) as Gpt2Config;

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/rng.js';
 import { trainBpe } from '../../src/tokenizers/bpe.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
+import { fixtureDir } from '../io/fixtures.js';
 
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/hf-tiny-random-gpt2/tokenizer.json', import.meta.url));
+const FIXTURE = join(fixtureDir('hf-tiny-random-gpt2'), 'tokenizer.json');
 
 const CORPUS = [
   'The jury said it did find that many of Georgia\'s registration and election laws are outmoded or inadequate.',
