@@ -43,7 +43,7 @@ const ready = () =>
   })());
 
 /** Node majors the installed package also runs under, each from its npm package (nodeBinary). */
-const NODES = [22, 24];
+const NODES = [22, 24, 26];
 
 /** Spies on V8's flags, then asks for simd: 'relaxed' (from the installed package). */
 const RELAXED_PROBE = `import { syncBuiltinESMExports } from 'node:module';
