@@ -11,7 +11,7 @@ export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';
 // softmax and attention (kern-attn)
 export { softmax_fwd_f32, softmax_bwd_f32 } from './kernels/softmax';
 export { attention_fwd_f32, attention_bwd_f32__delta } from './kernels/attention';
-export { attention_bwd_f32__dq, attention_bwd_f32__dkv, attention_bwd_f32__qkv } from './kernels/attention_bwd';
+export { attention_bwd_f32__dq, attention_bwd_f32__dkv, attention_bwd_f32__qkv } from './kernels/attention-bwd';
 
 // loss, dropout, optimizer, clipping (kern-loss)
 export { cross_entropy_fwd_f32, cross_entropy_bwd_f32 } from './kernels/cross-entropy';

@@ -5,7 +5,7 @@
 // (batch, head, key block), each looping over all query rows in order: no atomics, any thread count.
 // Work items are scratch slots: slot s runs tasks [s·N/slots, (s+1)·N/slots) with its own tile buffers.
 import { exp_f32, exp_f32x4 } from './math';
-import { fma, gemmTile, packA, packB, packBt, scaleRow } from './attention_tiles';
+import { fma, gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
 
 export const BQ: i32 = 64; // query rows per block
 export const BK: i32 = 64; // keys per tile (and key rows per block in the dK/dV pass)

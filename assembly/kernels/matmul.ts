@@ -114,7 +114,7 @@ export function fma(acc: v128, a: v128, b: v128): v128 {
  * The 4×8 micro-kernel over kc steps of k: ap is a packed A panel [kc][4], bp a packed B panel [kc][8].
  * Not unrolled: V8 (Node 20) runs the unrolled forms at half speed (measured: ×2 and ×4 unrolls fall
  * from 40 to 17 GFLOP/s). Kept a separate function (it has a loop, so Binaryen does not inline it) so that V8's
- * optimising tier takes over between calls. The fused attention's tiles (attention_tiles.ts) run it too.
+ * optimising tier takes over between calls. The fused attention's tiles (attention-tiles.ts) run it too.
  */
 export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
   let c0l = f32x4.splat(0), c0h = f32x4.splat(0);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
-import { layerNorm, rmsNorm } from '../../src/tensor/ops/layer-norm.js';
-import { normRef } from '../ref/layer-norm.js';
+import { layerNorm, rmsNorm } from '../../src/tensor/ops/layernorm.js';
+import { normRef } from '../ref/layernorm.js';
 import { expectBitIdentical, expectClose, randn } from '../util/check.js';
 import { backwardWith, finiteDifferences } from '../util/gradcheck.js';
 
