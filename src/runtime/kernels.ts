@@ -55,11 +55,11 @@ export const KERNELS = {
   grad_scale_f32: { args: ['x', 'n', 's'], item: '1024 elements' },
   // elementwise (work item: one element; ranges may start anywhere)
   add_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
-  add_bwd_f32: { args: ['dx', 'dy'], item: 'an element' },
+  accumulate_f32: { args: ['dx', 'dy'], item: 'an element' }, // dx += dy: add's and reshape's backward
   mul_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
   mul_bwd_f32: { args: ['dx', 'dy', 'other'], item: 'an element' },
   scale_fwd_f32: { args: ['y', 'x', 's'], item: 'an element' },
-  scale_bwd_f32: { args: ['dx', 'dy', 's'], item: 'an element' },
+  axpy_f32: { args: ['y', 'x', 's'], item: 'an element' }, // y += s·x: scale's backward, scaleAddInPlace
   relu_fwd_f32: { args: ['y', 'x'], item: 'an element' },
   relu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
   tanh_fwd_f32: { args: ['y', 'x'], item: 'an element' },

@@ -41,7 +41,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (e.needsGrad(a, b)) {
     e.record([y], () => {
       // a + a: dy reaches a twice
-      for (const t of [a, b]) if (t.requiresGrad) rt.run('add_bwd_f32', [e.gradOf(t).ptr, y.grad!.ptr], n, n);
+      for (const t of [a, b]) if (t.requiresGrad) rt.run('accumulate_f32', [e.gradOf(t).ptr, y.grad!.ptr], n, n);
     });
   }
   return y;
@@ -66,7 +66,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 
 /** s·x. */
 export function scale(x: Tensor, s: number): Tensor {
-  return unary(x, 'scale_fwd_f32', 'scale_bwd_f32', null, COST.cheap, [s]);
+  return unary(x, 'scale_fwd_f32', 'axpy_f32', null, COST.cheap, [s]);
 }
 
 /**
@@ -77,7 +77,7 @@ export function scaleAddInPlace(y: Tensor, a: number, x: Tensor, b: number): voi
   sameShape('scaleAddInPlace', y, x);
   const rt = y.engine.runtime;
   rt.run('scale_fwd_f32', [y.ptr, y.ptr, a], y.size, y.size); // y ← a·y
-  rt.run('scale_bwd_f32', [y.ptr, x.ptr, b], y.size, y.size); // y += b·x
+  rt.run('axpy_f32', [y.ptr, x.ptr, b], y.size, y.size); // y += b·x
 }
 
 export function relu(x: Tensor): Tensor {
