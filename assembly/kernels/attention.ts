@@ -4,8 +4,8 @@
 // delta = Σ dO·O per row; dQ (+ dBias, summed over b in order) per (head, query block); dK, dV per
 // (batch, head, key block), each looping over all query rows in order: no atomics, any thread count.
 // Work items are scratch slots: slot s runs tasks [s·N/slots, (s+1)·N/slots) with its own tile buffers.
-import { exp_f32, exp_f32x4 } from './math';
-import { fma, gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
+import { exp_f32, exp_f32x4, madd } from './math';
+import { gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
 
 export const BQ: i32 = 64; // query rows per block
 export const BK: i32 = 64; // keys per tile (and key rows per block in the dK/dV pass)
@@ -230,7 +230,7 @@ export function attention_bwd_f32__delta(delta: usize, o: usize, dO: usize, desc
     let acc = f32x4.splat(0);
     for (let d = 0; d < D; d++) {
       const od = off + (<usize>d << 2);
-      acc = fma(acc, v128.load32_splat(o + od), v128.load32_splat(dO + od));
+      acc = madd(v128.load32_splat(o + od), v128.load32_splat(dO + od), acc);
     }
     const s = f32x4.extract_lane(acc, 0);
     const bi = t / H, h = t % H;
