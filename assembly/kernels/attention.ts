@@ -25,8 +25,9 @@ export const SLOTB = 17; // bytes of one scratch slot: 7 packed 64-row operands,
 export function packBytes(D: i32): usize {
   return <usize>((D + 7) & ~7) << 8;
 }
-export const QA = 0, DOA = 1, KP = 2, VP = 3, KB = 4, QB = 5, DOB = 6; // operand index: at slot + index·PK
-export const TS = 0, TDP = 1, TPT = 2, TDST = 3, TDSA = 4; // tile index: at slot + 7·PK + index·TILE
+// operand index: at slot + index·PK; tile index: at slot + 7·PK + index·TILE (usize: they scale byte offsets)
+export const QA: usize = 0, DOA: usize = 1, KP: usize = 2, VP: usize = 3, KB: usize = 4, QB: usize = 5, DOB: usize = 6;
+export const TS: usize = 0, TDP: usize = 1, TPT: usize = 2, TDST: usize = 3, TDSA: usize = 4;
 
 // @ts-ignore: decorator
 @inline
