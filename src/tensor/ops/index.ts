@@ -3,7 +3,7 @@ export { matmul, matmulInto, gemm, type MatmulLayout } from './matmul.js';
 export { linear, type WeightLayout } from './linear.js';
 export { add, mul, scale, scaleAddInPlace, relu, tanh, gelu, geluGate } from './elementwise.js';
 export { layerNorm, rmsNorm } from './layernorm.js';
-export { embedding } from './embedding.js';
+export { embedding, gatherRows } from './embedding.js';
 export { reshape } from './reshape.js';
 export { positionBias } from './position-bias.js';
 export { softmax } from './softmax.js';
