@@ -9,10 +9,11 @@
 //   grad_norm_f32          GB/s     = 4·n;  grad_scale_f32: 8·n
 import os from 'node:os';
 import { Engine } from '../../src/tensor/engine.js';
-import { adamwStep, AdamWState } from '../../src/tensor/ops/adamw.js';
+import { adamwStep } from '../../src/tensor/ops/adamw.js';
 import { crossEntropy } from '../../src/tensor/ops/cross-entropy.js';
 import { dropout } from '../../src/tensor/ops/dropout.js';
 import { clipGradNorm, gradNorm } from '../../src/tensor/ops/grad-norm.js';
+import { AdamWState } from '../../src/train/adamw.js';
 import { type Suite, writeResults } from '../harness.js';
 
 const SEED = 20241128;

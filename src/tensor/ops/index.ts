@@ -11,5 +11,5 @@ export { attention, type AttentionOptions } from './attention.js';
 export { attentionMaterialised } from './attention-materialised.js';
 export { crossEntropy, type CrossEntropyOptions } from './cross-entropy.js';
 export { dropout } from './dropout.js';
-export { AdamWState, adamwStep, type AdamWHyper, type NamedArray } from './adamw.js';
+export { adamwStep, type AdamWHyper, type AdamWSlot, type AdamWSlots } from './adamw.js';
 export { gradNorm, clipGradNorm, scaleGrads } from './grad-norm.js';
