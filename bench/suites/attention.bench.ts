@@ -4,8 +4,8 @@
 // Napkin math (B = 1, H = 4, D = 64, T = 2048): the materialised version holds 3 · H·T²·4 B = 201 MB;
 // FLOPs: materialised 6 matmuls · 2·H·T²·D = 12.9 GFLOP; fused with the one-pass backward (B·H ≥ threads)
 // recomputes S and dP once: 7 · 2·H·T²·D = 15.0 GFLOP (non-causal), plus one exp per score in each direction.
-// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__qkv (one pass), attention_bwd_f32__dq,
-// attention_bwd_f32__dkv (two passes) (fused), against matmul_f32 + softmax_fwd_f32 / softmax_bwd_f32 (materialised).
+// Kernels (the suite's `kernels`): fused attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__qkv (one
+// pass) or __dq + __dkv (two passes), against pack_a_f32 + pack_b_f32 + matmul_f32 and softmax_fwd/bwd_f32 (materialised).
 // Run: npm run bench -- attention [--quick] [--causal]   (writes bench/results/attention[-causal].json)
 import { loadavg } from 'node:os';
 import { Engine } from '../../src/tensor/engine.js';
@@ -141,6 +141,18 @@ function printTable(rows: AttentionBenchRow[]): void {
 
 const suite: Suite = {
   description: 'attention forward + backward, fused vs materialised: time and peak memory, seq 128/512/2048',
+  kernels: [
+    'attention_fwd_f32',
+    'attention_bwd_f32__delta',
+    'attention_bwd_f32__qkv',
+    'attention_bwd_f32__dq',
+    'attention_bwd_f32__dkv',
+    'pack_a_f32',
+    'pack_b_f32',
+    'matmul_f32',
+    'softmax_fwd_f32',
+    'softmax_bwd_f32',
+  ],
   async run(args) {
     const quick = args.includes('--quick');
     const causal = args.includes('--causal');

@@ -159,5 +159,9 @@ async function run(args: string[]): Promise<void> {
   console.log(`wrote ${writeResults('loss', { runs, rows })}`);
 }
 
-const suite: Suite = { description: 'cross-entropy, dropout, AdamW, grad norm and clipping', run };
+const suite: Suite = {
+  description: 'cross-entropy, dropout, AdamW, grad norm and clipping',
+  kernels: ['cross_entropy_fwd_f32', 'cross_entropy_bwd_f32', 'dropout_fwd_f32', 'dropout_bwd_f32', 'adamw_f32', 'grad_norm_f32', 'grad_scale_f32'],
+  run,
+};
 export default suite;

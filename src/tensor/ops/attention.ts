@@ -171,7 +171,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       const delta = rt.arena.allocStep(B * H * Tq * 4); // [B, H, Tq] = Σ dO·O per row
       rt.run('attention_bwd_f32__delta', [delta, o.ptr, dO.ptr, desc], B * Tq * H, B * Tq * H * D);
       const scratch = rt.scratch(slots * slotBytes(D));
-      const common = [qp, kp, vp, dO.ptr, lse.ptr, delta, mask, bias?.ptr ?? 0, desc, scratch];
+      const common = [qp, kp, vp, dO.ptr, lse.ptr, delta, mask, bias?.ptr ?? 0, desc, scratch] as const;
       // One pass (S and dP once) when every thread gets a (batch, head) and dBias has one writer per element;
       // otherwise dQ (+ dBias) and dK, dV in two passes over more tasks. Both add the same bits in the same order.
       if (B * H >= slots && (dbias === 0 || B === 1)) {
