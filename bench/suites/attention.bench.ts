@@ -12,6 +12,7 @@ import { Engine } from '../../src/tensor/engine.js';
 import { attentionMaterialised } from '../../src/tensor/ops/attention-materialised.js';
 import { attention, type AttentionOptions } from '../../src/tensor/ops/attention.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { randn } from '../../tests/util/random.js';
 import { type Suite, writeResults } from '../harness.js';
 
 export interface AttentionBenchOptions {
@@ -37,21 +38,6 @@ export interface AttentionBenchRow {
   peakBytes: number;
 }
 
-/** A seeded uniform [-1, 1) array. */
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    a[i] = (s >>> 8) / 2 ** 23 - 1;
-  }
-  return a;
-}
-
 type AttnFn = (q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions) => Tensor;
 
 /** Times forward + backward of one implementation on one engine; counts its step and scratch bytes. */
@@ -59,9 +45,9 @@ function measure(e: Engine, fn: AttnFn, T: number, o: Required<AttentionBenchOpt
   const { batch: B, heads: H, headDim: D } = o;
   const C = H * D;
   // GPT's fused c_attn output [B, T, 3C]: q, k, v read through strides, gradients into one buffer
-  const x = e.tensor(rand(B * T * 3 * C, 1), [B, T, 3 * C]);
+  const x = e.tensor(randn(B * T * 3 * C, 1), [B, T, 3 * C]);
   x.requiresGrad = true;
-  const dO = rand(B * T * C, 2);
+  const dO = randn(B * T * C, 2);
   const opts: AttentionOptions = {
     batch: B, heads: H, queryLen: T, keyLen: T, headDim: D, causal: o.causal,
     q: { offset: 0, rowStride: 3 * C }, k: { offset: C, rowStride: 3 * C }, v: { offset: 2 * C, rowStride: 3 * C },
