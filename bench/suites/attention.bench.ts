@@ -44,7 +44,7 @@ type AttnFn = (q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions) => Tenso
 function measure(e: Engine, fn: AttnFn, T: number, o: Required<AttentionBenchOptions>): { ms: number; peakBytes: number } {
   const { batch: B, heads: H, headDim: D } = o;
   const C = H * D;
-  // GPT's fused c_attn output [B, T, 3C]: q, k, v read through strides, gradients into one buffer
+  // GPT's fused qkv projection output [B, T, 3C]: q, k, v read through strides, gradients into one buffer
   const x = e.tensor(randn(B * T * 3 * C, 1), [B, T, 3 * C]);
   x.requiresGrad = true;
   const dO = randn(B * T * C, 2);

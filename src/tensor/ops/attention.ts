@@ -5,7 +5,7 @@ import type { Tensor } from '../tensor.js';
 /**
  * Where one of q, k, v lives inside its tensor, in elements: element (b, h, t, d) is at
  * offset + b·batchStride + h·headStride + t·rowStride + d. Defaults read a plain [B, T, H·D] tensor; GPT's
- * fused c_attn output [B, T, 3C] gives q, k, v as { offset: 0 | C | 2C, rowStride: 3C } of one tensor.
+ * fused qkv projection output [B, T, 3C] gives q, k, v as { offset: 0 | C | 2C, rowStride: 3C } of one tensor.
  */
 export interface AttentionView {
   /** Element of (batch 0, head 0, row 0, d 0). Default 0. */
