@@ -1,7 +1,7 @@
 // The memory-bound kernels at the sizes of the reference GPT's training step (batch 8 × 128 tokens):
 // GB/s = bytes read + written by the kernel / median seconds (each row says what it counts), at 1 and
 // all threads. The compute-bound ones have their own suites: matmul (matmul_f32, pack_a_f32,
-// pack_b_f32), attention (bench/attention.bench.ts), loss (cross-entropy, dropout, AdamW, grad norm).
+// pack_b_f32), attention (bench/suites/attention.bench.ts), loss (cross-entropy, dropout, AdamW, grad norm).
 //
 //   npm run bench -- kernels [--threads 1,2]
 import os from 'node:os';
