@@ -11,7 +11,7 @@ export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';
 // softmax and attention (kern-attn)
 export { softmax_fwd_f32, softmax_bwd_f32 } from './kernels/softmax';
 export { attention_fwd_f32, attention_bwd_f32__delta } from './kernels/attention';
-export { attention_bwd_f32__dq, attention_bwd_f32__dkv, attention_bwd_f32__qkv } from './kernels/attention_bwd';
+export { attention_bwd_f32__dq, attention_bwd_f32__dkv, attention_bwd_f32__qkv } from './kernels/attention-bwd';
 
 // loss, dropout, optimizer, clipping (kern-loss)
 export { cross_entropy_fwd_f32, cross_entropy_bwd_f32 } from './kernels/cross-entropy';
@@ -19,9 +19,9 @@ export { dropout_fwd_f32, dropout_bwd_f32 } from './kernels/dropout';
 export { adamw_f32 } from './kernels/adamw';
 export { grad_norm_f32, grad_scale_f32 } from './kernels/grad-norm';
 // elementwise, norms, embedding
-export { add_fwd_f32, add_bwd_f32 } from './kernels/add';
+export { add_fwd_f32, accumulate_f32 } from './kernels/add';
 export { mul_fwd_f32, mul_bwd_f32 } from './kernels/mul';
-export { scale_fwd_f32, scale_bwd_f32 } from './kernels/scale';
+export { scale_fwd_f32, axpy_f32 } from './kernels/scale';
 export { relu_fwd_f32, relu_bwd_f32 } from './kernels/relu';
 export { tanh_fwd_f32, tanh_bwd_f32 } from './kernels/tanh';
 export { gelu_fwd_f32, gelu_bwd_f32, gelu_fwd_f32__tanh, gelu_bwd_f32__tanh, gelu_gate_fwd_f32, gelu_gate_bwd_f32 } from './kernels/gelu';

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KernelName } from '../src/runtime/kernels.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
@@ -18,6 +19,8 @@ export const RESULTS_DIR = join(BENCH_DIR, 'results');
 /** A suite: bench/suites/<name>.bench.ts default-exports one. */
 export interface Suite {
   readonly description: string;
+  /** The kernels it times, for a suite that times kernels (tests/runtime/kernel-table.test.ts reads these). */
+  readonly kernels?: readonly KernelName[];
   run(args: string[]): Promise<void>;
 }
 

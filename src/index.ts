@@ -21,6 +21,7 @@ export { Tokenizer, type Encoded } from './tokenizers/tokenizer.js';
 export { trainBpe, type BpeOptions, type TokenizerJson } from './tokenizers/bpe.js';
 export { trainWordPiece, type WordPieceOptions } from './tokenizers/wordpiece.js';
 export { Trainer, type TrainerOptions, type StepResult, type TrainableModel } from './train/trainer.js';
+export { AdamWState, type NamedArray } from './train/adamw.js';
 export { learningRate, type Schedule, type ScheduleName } from './train/schedule.js';
 export { generateTokens, type GenerateOptions } from './generate/generate.js';
 export { beamSearch, type BeamHypothesis, type BeamSearchOptions } from './generate/beam.js';

@@ -1,6 +1,6 @@
-// Elementwise sum and the accumulate every "gradient is dy" backward uses; work items = elements
-// (a range may start anywhere; f32x4 body, scalar tail).
-// Forward y = a + b (=); backward dx += dy (+=), once for each input that needs it.
+// Elementwise sum, and accumulate_f32 (dx += dy): the backward of every op whose gradient is dy (add, once
+// per input that needs it; reshape). Work items = elements (a range may start anywhere; f32x4 body, scalar tail).
+// Forward y = a + b (=); backward dx += dy (+=).
 
 /** y[i] = a[i] + b[i] for elements [start, end). */
 export function add_fwd_f32(y: usize, a: usize, b: usize, start: i32, end: i32): void {
@@ -16,7 +16,7 @@ export function add_fwd_f32(y: usize, a: usize, b: usize, start: i32, end: i32):
 }
 
 /** dx[i] += dy[i] for elements [start, end). */
-export function add_bwd_f32(dx: usize, dy: usize, start: i32, end: i32): void {
+export function accumulate_f32(dx: usize, dy: usize, start: i32, end: i32): void {
   let i = start;
   for (; i + 4 <= end; i += 4) {
     const o = <usize>i << 2;

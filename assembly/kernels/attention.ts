@@ -4,8 +4,8 @@
 // delta = Σ dO·O per row; dQ (+ dBias, summed over b in order) per (head, query block); dK, dV per
 // (batch, head, key block), each looping over all query rows in order: no atomics, any thread count.
 // Work items are scratch slots: slot s runs tasks [s·N/slots, (s+1)·N/slots) with its own tile buffers.
-import { exp_f32, exp_f32x4 } from './math';
-import { fma, gemmTile, packA, packB, packBt, scaleRow } from './attention_tiles';
+import { exp_f32, exp_f32x4, madd } from './math';
+import { gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
 
 export const BQ: i32 = 64; // query rows per block
 export const BK: i32 = 64; // keys per tile (and key rows per block in the dK/dV pass)
@@ -25,8 +25,9 @@ export const SLOTB = 17; // bytes of one scratch slot: 7 packed 64-row operands,
 export function packBytes(D: i32): usize {
   return <usize>((D + 7) & ~7) << 8;
 }
-export const QA = 0, DOA = 1, KP = 2, VP = 3, KB = 4, QB = 5, DOB = 6; // operand index: at slot + index·PK
-export const TS = 0, TDP = 1, TPT = 2, TDST = 3, TDSA = 4; // tile index: at slot + 7·PK + index·TILE
+// operand index: at slot + index·PK; tile index: at slot + 7·PK + index·TILE (usize: they scale byte offsets)
+export const QA: usize = 0, DOA: usize = 1, KP: usize = 2, VP: usize = 3, KB: usize = 4, QB: usize = 5, DOB: usize = 6;
+export const TS: usize = 0, TDP: usize = 1, TPT: usize = 2, TDST: usize = 3, TDSA: usize = 4;
 
 // @ts-ignore: decorator
 @inline
@@ -230,7 +231,7 @@ export function attention_bwd_f32__delta(delta: usize, o: usize, dO: usize, desc
     let acc = f32x4.splat(0);
     for (let d = 0; d < D; d++) {
       const od = off + (<usize>d << 2);
-      acc = fma(acc, v128.load32_splat(o + od), v128.load32_splat(dO + od));
+      acc = madd(v128.load32_splat(o + od), v128.load32_splat(dO + od), acc);
     }
     const s = f32x4.extract_lane(acc, 0);
     const bi = t / H, h = t % H;

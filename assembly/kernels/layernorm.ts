@@ -5,14 +5,9 @@
 // sum_rows_f32 adds the chunks in order into dw, db: bit-identical for any thread count.
 // A pointer of 0 means no bias (b, db).
 
-export const ROWS: i32 = 32;
+import { hsum_f32x4 } from './math';
 
-/** Σ over C elements of a row, in a fixed order: four lanes then the tail. */
-// @ts-ignore: decorator
-@inline
-function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
+export const ROWS: i32 = 32;
 
 export function layernorm_fwd_f32(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, C: i32, eps: f32, rms: i32,
                                   start: i32, end: i32): void {
@@ -26,7 +21,7 @@ export function layernorm_fwd_f32(y: usize, mean: usize, rstd: usize, x: usize, 
       let acc = f32x4.splat(0);
       let c = 0;
       for (; c < C4; c += 4) acc = f32x4.add(acc, v128.load(xr + (<usize>c << 2)));
-      let s = hsum(acc);
+      let s = hsum_f32x4(acc);
       for (; c < C; c++) s += load<f32>(xr + (<usize>c << 2));
       mu = s * invC;
     }
@@ -37,7 +32,7 @@ export function layernorm_fwd_f32(y: usize, mean: usize, rstd: usize, x: usize, 
       const d = f32x4.sub(v128.load(xr + (<usize>c << 2)), muv);
       acc = f32x4.add(acc, f32x4.mul(d, d));
     }
-    let ss = hsum(acc);
+    let ss = hsum_f32x4(acc);
     for (; c < C; c++) {
       const d = load<f32>(xr + (<usize>c << 2)) - mu;
       ss += d * d;
@@ -100,8 +95,8 @@ export function layernorm_bwd_f32(dx: usize, dwParts: usize, dbParts: usize, dy:
         a1 = f32x4.add(a1, g);
         a2 = f32x4.add(a2, f32x4.mul(g, xh));
       }
-      let s1 = hsum(a1);
-      let s2 = hsum(a2);
+      let s1 = hsum_f32x4(a1);
+      let s2 = hsum_f32x4(a2);
       const mus = f32x4.extract_lane(mu, 0);
       for (; c < C; c++) {
         const o = <usize>c << 2;

@@ -1,4 +1,5 @@
-// Shared math for kernels (none of it exported to the host): a vectorised exp, a scalar log. Keep one exp here.
+// Shared math for kernels (none of it exported to the host): multiply-add, horizontal sum and max, a vectorised
+// exp, a scalar log. Keep one of each here.
 // exp(x) = 2^n · e^r, n = nearest(x·log2 e), r = x − n·ln 2 (Cody–Waite), e^r by Cephes' degree-7 polynomial
 // on |r| ≤ ln2/2 (fused multiply-add in the relaxed build): ≤ 1.3 ulp measured over 4M points of
 // [−104, 88.7]; 2^n as two exact powers of two so subnormal results stay accurate.
@@ -11,10 +12,13 @@ const EXP_HI: f32 = 89.0; // e^89 overflows: the result is +inf through 2^64·2^
 const EXP_LO: f32 = -104.0; // e^−104 rounds to 0
 const MAGIC: f32 = 12582912.0; // 1.5·2²³: adding it rounds to an integer (|x·log2 e| ≤ 150)
 
-/** a·b + c: fused (one rounding) in the relaxed build, mul then add in the plain builds. */
+/**
+ * a·b + c on four lanes (f32x4.relaxed_madd's argument order): fused (one rounding) in the relaxed build, mul
+ * then add in the plain builds. So the relaxed build's bits differ from the plain builds', never across threads.
+ */
 // @ts-ignore: decorator
 @inline
-function madd(a: v128, b: v128, c: v128): v128 {
+export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }

@@ -4,6 +4,7 @@
 // Work items: output tiles of MB rows × NB columns, numbered row-major. Each C element is summed by one
 // thread over fixed K-blocks of KC, in order: bit-identical for any thread count.
 // Register blocking: 4×8 micro-tile in eight f32x4 accumulators (the largest V8 keeps in 15 xmm registers).
+import { madd } from './math';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -100,21 +101,11 @@ function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
   }
 }
 
-// One k step of the micro-tile: 2 B vectors, 4 splatted A values, 8 mul+add. Immediate offsets only,
-// so V8 folds every address into the load and the loop advances two pointers.
-// @ts-ignore: decorator
-@inline
-export function fma(acc: v128, a: v128, b: v128): v128 {
-  // the relaxed build fuses (one rounding): its bits differ from the plain builds', not across threads
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
-  return f32x4.add(acc, f32x4.mul(a, b));
-}
-
 /**
  * The 4×8 micro-kernel over kc steps of k: ap is a packed A panel [kc][4], bp a packed B panel [kc][8].
  * Not unrolled: V8 (Node 20) runs the unrolled forms at half speed (measured: ×2 and ×4 unrolls fall
  * from 40 to 17 GFLOP/s). Kept a separate function (it has a loop, so Binaryen does not inline it) so that V8's
- * optimising tier takes over between calls. The fused attention's tiles (attention_tiles.ts) run it too.
+ * optimising tier takes over between calls. The fused attention's tiles (attention-tiles.ts) run it too.
  */
 export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
   let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
@@ -122,16 +113,18 @@ export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, ro
   let c2l = f32x4.splat(0), c2h = f32x4.splat(0);
   let c3l = f32x4.splat(0), c3h = f32x4.splat(0);
   const end = bp + (<usize>kc << 5);
+  // one k step: 2 B vectors, 4 splatted A values, 8 multiply-adds; immediate offsets only, so V8 folds every
+  // address into the load and the loop advances two pointers
   while (bp < end) {
     const bl = v128.load(bp), bh = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c0l = fma(c0l, a, bl); c0h = fma(c0h, a, bh);
+    c0l = madd(a, bl, c0l); c0h = madd(a, bh, c0h);
     a = v128.load32_splat(ap, 4);
-    c1l = fma(c1l, a, bl); c1h = fma(c1h, a, bh);
+    c1l = madd(a, bl, c1l); c1h = madd(a, bh, c1h);
     a = v128.load32_splat(ap, 8);
-    c2l = fma(c2l, a, bl); c2h = fma(c2h, a, bh);
+    c2l = madd(a, bl, c2l); c2h = madd(a, bh, c2h);
     a = v128.load32_splat(ap, 12);
-    c3l = fma(c3l, a, bl); c3h = fma(c3h, a, bh);
+    c3l = madd(a, bl, c3l); c3h = madd(a, bh, c3h);
     ap += 16;
     bp += 32;
   }

@@ -4,14 +4,15 @@
 // Napkin math (B = 1, H = 4, D = 64, T = 2048): the materialised version holds 3 · H·T²·4 B = 201 MB;
 // FLOPs: materialised 6 matmuls · 2·H·T²·D = 12.9 GFLOP; fused with the one-pass backward (B·H ≥ threads)
 // recomputes S and dP once: 7 · 2·H·T²·D = 15.0 GFLOP (non-causal), plus one exp per score in each direction.
-// Kernels: attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__qkv (one pass), attention_bwd_f32__dq,
-// attention_bwd_f32__dkv (two passes) (fused), against matmul_f32 + softmax_fwd_f32 / softmax_bwd_f32 (materialised).
+// Kernels (the suite's `kernels`): fused attention_fwd_f32, attention_bwd_f32__delta, attention_bwd_f32__qkv (one
+// pass) or __dq + __dkv (two passes), against pack_a_f32 + pack_b_f32 + matmul_f32 and softmax_fwd/bwd_f32 (materialised).
 // Run: npm run bench -- attention [--quick] [--causal]   (writes bench/results/attention[-causal].json)
 import { loadavg } from 'node:os';
 import { Engine } from '../../src/tensor/engine.js';
 import { attentionMaterialised } from '../../src/tensor/ops/attention-materialised.js';
 import { attention, type AttentionOptions } from '../../src/tensor/ops/attention.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { randn } from '../../tests/util/random.js';
 import { type Suite, writeResults } from '../harness.js';
 
 export interface AttentionBenchOptions {
@@ -37,31 +38,16 @@ export interface AttentionBenchRow {
   peakBytes: number;
 }
 
-/** A seeded uniform [-1, 1) array. */
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    a[i] = (s >>> 8) / 2 ** 23 - 1;
-  }
-  return a;
-}
-
 type AttnFn = (q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions) => Tensor;
 
 /** Times forward + backward of one implementation on one engine; counts its step and scratch bytes. */
 function measure(e: Engine, fn: AttnFn, T: number, o: Required<AttentionBenchOptions>): { ms: number; peakBytes: number } {
   const { batch: B, heads: H, headDim: D } = o;
   const C = H * D;
-  // GPT's fused c_attn output [B, T, 3C]: q, k, v read through strides, gradients into one buffer
-  const x = e.tensor(rand(B * T * 3 * C, 1), [B, T, 3 * C]);
+  // GPT's fused qkv projection output [B, T, 3C]: q, k, v read through strides, gradients into one buffer
+  const x = e.tensor(randn(B * T * 3 * C, 1), [B, T, 3 * C]);
   x.requiresGrad = true;
-  const dO = rand(B * T * C, 2);
+  const dO = randn(B * T * C, 2);
   const opts: AttentionOptions = {
     batch: B, heads: H, queryLen: T, keyLen: T, headDim: D, causal: o.causal,
     q: { offset: 0, rowStride: 3 * C }, k: { offset: C, rowStride: 3 * C }, v: { offset: 2 * C, rowStride: 3 * C },
@@ -141,6 +127,18 @@ function printTable(rows: AttentionBenchRow[]): void {
 
 const suite: Suite = {
   description: 'attention forward + backward, fused vs materialised: time and peak memory, seq 128/512/2048',
+  kernels: [
+    'attention_fwd_f32',
+    'attention_bwd_f32__delta',
+    'attention_bwd_f32__qkv',
+    'attention_bwd_f32__dq',
+    'attention_bwd_f32__dkv',
+    'pack_a_f32',
+    'pack_b_f32',
+    'matmul_f32',
+    'softmax_fwd_f32',
+    'softmax_bwd_f32',
+  ],
   async run(args) {
     const quick = args.includes('--quick');
     const causal = args.includes('--causal');

@@ -1,7 +1,7 @@
 // The memory-bound kernels at the sizes of the reference GPT's training step (batch 8 × 128 tokens):
 // GB/s = bytes read + written by the kernel / median seconds (each row says what it counts), at 1 and
 // all threads. The compute-bound ones have their own suites: matmul (matmul_f32, pack_a_f32,
-// pack_b_f32), attention (bench/attention.bench.ts), loss (cross-entropy, dropout, AdamW, grad norm).
+// pack_b_f32), attention (bench/suites/attention.bench.ts), loss (cross-entropy, dropout, AdamW, grad norm).
 //
 //   npm run bench -- kernels [--threads 1,2]
 import os from 'node:os';
@@ -30,9 +30,9 @@ const CASES: Record<string, Case> = {
   'gated gelu [1024, 512]': { kernels: 'gelu_gate_fwd_f32 + gelu_gate_bwd_f32', bytes: N * F * e4 * 9, run: (_, t) => grad(geluGate(t.h!, t.h2!)) },
   'relu [1024, 512]': { kernels: 'relu_fwd_f32 + relu_bwd_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(relu(t.h!)) },
   'tanh [1024, 512]': { kernels: 'tanh_fwd_f32 + tanh_bwd_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(tanh(t.h!)) },
-  'add [1024, 512]': { kernels: 'add_fwd_f32 + 2 × add_bwd_f32', bytes: N * F * e4 * 9, run: (_, t) => grad(add(t.h!, t.h2!)) },
+  'add [1024, 512]': { kernels: 'add_fwd_f32 + 2 × accumulate_f32', bytes: N * F * e4 * 9, run: (_, t) => grad(add(t.h!, t.h2!)) },
   'mul [1024, 512]': { kernels: 'mul_fwd_f32 + 2 × mul_bwd_f32', bytes: N * F * e4 * 11, run: (_, t) => grad(mul(t.h!, t.h2!)) },
-  'scale [1024, 512]': { kernels: 'scale_fwd_f32 + scale_bwd_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(scale(t.h!, 0.5)) },
+  'scale [1024, 512]': { kernels: 'scale_fwd_f32 + axpy_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(scale(t.h!, 0.5)) },
   'layerNorm [1024, 128]': {
     kernels: 'layernorm_fwd_f32 + layernorm_bwd_f32 + 2 × sum_rows_f32',
     bytes: N * C * e4 * 6,

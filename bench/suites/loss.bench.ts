@@ -9,27 +9,15 @@
 //   grad_norm_f32          GB/s     = 4·n;  grad_scale_f32: 8·n
 import os from 'node:os';
 import { Engine } from '../../src/tensor/engine.js';
-import { adamwStep, AdamWState } from '../../src/tensor/ops/adamw.js';
+import { adamwStep } from '../../src/tensor/ops/adamw.js';
 import { crossEntropy } from '../../src/tensor/ops/cross-entropy.js';
 import { dropout } from '../../src/tensor/ops/dropout.js';
 import { clipGradNorm, gradNorm } from '../../src/tensor/ops/grad-norm.js';
+import { AdamWState } from '../../src/train/adamw.js';
+import { randn } from '../../tests/util/random.js';
 import { type Suite, writeResults } from '../harness.js';
 
 const SEED = 20241128;
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    a[i] = ((s >>> 8) / 2 ** 24 - 0.5) * 2 * scale;
-  }
-  return a;
-}
 
 /** Median seconds of `runs` calls after `warm` unmeasured ones; `setup` runs before every call, untimed. */
 function time(fn: () => void, runs: number, warm = 3, setup?: () => void): number {
@@ -83,9 +71,9 @@ async function run(args: string[]): Promise<void> {
   const rows: Row[] = [];
   const add = (kernel: string, shape: string, threads: Row['threads'], s: number, rate: string) =>
     rows.push({ kernel, shape, threads, ms: +(s * 1000).toFixed(3), rate });
-  const logitsData = random(N * V, SEED, 8);
-  const labels = Int32Array.from(random(N, SEED + 1), (u) => Math.floor((u * 0.5 + 0.5) * V) % V);
-  const xData = random(n, SEED + 2);
+  const logitsData = randn(N * V, SEED, -8, 8);
+  const labels = Int32Array.from(randn(N, SEED + 1), (u) => Math.floor((u * 0.5 + 0.5) * V) % V);
+  const xData = randn(n, SEED + 2);
 
   for (const threads of [1, Math.max(2, os.availableParallelism())]) {
     const e = await Engine.create({ threads });
@@ -158,5 +146,9 @@ async function run(args: string[]): Promise<void> {
   console.log(`wrote ${writeResults('loss', { runs, rows })}`);
 }
 
-const suite: Suite = { description: 'cross-entropy, dropout, AdamW, grad norm and clipping', run };
+const suite: Suite = {
+  description: 'cross-entropy, dropout, AdamW, grad norm and clipping',
+  kernels: ['cross_entropy_fwd_f32', 'cross_entropy_bwd_f32', 'dropout_fwd_f32', 'dropout_bwd_f32', 'adamw_f32', 'grad_norm_f32', 'grad_scale_f32'],
+  run,
+};
 export default suite;

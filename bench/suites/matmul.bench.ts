@@ -286,6 +286,7 @@ async function main(args: string[]): Promise<void> {
 
 const suite: Suite = {
   description: 'C = A·B, float32: plain JS, onnxruntime-web, tfjs-wasm, simdformer; 1 and all threads',
+  kernels: ['pack_a_f32', 'pack_b_f32', 'matmul_f32'],
   async run(args) {
     const job = childJob<Job>(args);
     if (job !== undefined) await answerParent(() => runJob(job));

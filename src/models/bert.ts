@@ -15,7 +15,7 @@ import { TransformerBlock } from '../nn/block.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Group, Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
-import { add, crossEntropy, dropout, embedding, gelu, linear, relu, reshape, tanh } from '../tensor/ops/index.js';
+import { add, crossEntropy, dropout, gatherRows, gelu, linear, relu, reshape, tanh } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { flatten } from './inputs.js';
@@ -173,7 +173,7 @@ export class Bert extends Module {
   pool(sequence: Tensor, B: number, T: number): Tensor {
     const C = this.config.hidden_size;
     const cls = Int32Array.from({ length: B }, (_, b) => b * T);
-    return tanh(this.pooler!.forward(embedding(reshape(sequence, [B * T, C]), cls, [B])));
+    return tanh(this.pooler!.forward(gatherRows(reshape(sequence, [B * T, C]), cls, [B])));
   }
 
   private act(x: Tensor): Tensor {
@@ -205,7 +205,7 @@ export class Bert extends Module {
     });
     if (rows.length === 0) rows.push(0), labels.push(-100); // nothing masked: a zero loss, as crossEntropy gives
     const C = this.config.hidden_size;
-    const picked = embedding(reshape(seq, [batch.B * batch.T, C]), rows, [rows.length]);
+    const picked = gatherRows(reshape(seq, [batch.B * batch.T, C]), rows, [rows.length]);
     const logits = this.mlmLogits(picked);
     return { logits, loss: crossEntropy(logits, Int32Array.from(labels)) };
   }

@@ -8,8 +8,8 @@ export const zerosInit: Init = () => 0;
 export const onesInit: Init = () => 1;
 
 /**
- * A module owns named parameters and named child modules; paths join with '.', so a GPT block's
- * projection weight is `h.0.attn.c_attn.weight`, as in the Hugging Face checkpoints.
+ * A module owns named parameters and named child modules; paths join with '.', so a GPT block's fused
+ * q|k|v weight is `h.0.attn.qkv.weight` (src/io/names/ maps these paths to the Hugging Face names).
  */
 export abstract class Module {
   private readonly params = new Map<string, Tensor>();

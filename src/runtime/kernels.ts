@@ -1,8 +1,10 @@
 /**
  * The one table of kernels: every export of the wasm module (but `heap_base`), its arguments in ABI
  * order (outputs, saved-for-backward, inputs, sizes; the work range `start, end` is always last and
- * not listed), and what one work item is. The index of a kernel in this table is its dispatch id.
- * Tests walk this table: an export with no entry, or an entry with no test and no benchmark, fails.
+ * not listed), and what one work item is. The index of a kernel in this table is its dispatch id, and its
+ * argument list types `Runtime.run` (ArgsOf). tests/runtime/kernel-table.test.ts walks it: an export with no
+ * entry fails, and so does an entry that no `run('<name>', …)` call reached by a test runs, or that no
+ * benchmark's `kernels` field names.
  */
 export interface KernelSpec {
   /** Argument names in ABI order, before `start, end`. */
@@ -55,11 +57,11 @@ export const KERNELS = {
   grad_scale_f32: { args: ['x', 'n', 's'], item: '1024 elements' },
   // elementwise (work item: one element; ranges may start anywhere)
   add_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
-  add_bwd_f32: { args: ['dx', 'dy'], item: 'an element' },
+  accumulate_f32: { args: ['dx', 'dy'], item: 'an element' }, // dx += dy: add's and reshape's backward
   mul_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
   mul_bwd_f32: { args: ['dx', 'dy', 'other'], item: 'an element' },
   scale_fwd_f32: { args: ['y', 'x', 's'], item: 'an element' },
-  scale_bwd_f32: { args: ['dx', 'dy', 's'], item: 'an element' },
+  axpy_f32: { args: ['y', 'x', 's'], item: 'an element' }, // y += s·x: scale's backward, scaleAddInPlace
   relu_fwd_f32: { args: ['y', 'x'], item: 'an element' },
   relu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
   tanh_fwd_f32: { args: ['y', 'x'], item: 'an element' },
@@ -83,6 +85,13 @@ export const KERNELS = {
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;
+/**
+ * A kernel's arguments (before `start, end`): one number per name in its entry, so `Runtime.run` with the
+ * wrong count does not compile. `ArgsOf<'add_fwd_f32'>` is `readonly [number, number, number]`.
+ */
+export type ArgsOf<K extends KernelName> = Numbers<(typeof KERNELS)[K]['args']>;
+/** A tuple of names → a tuple of numbers (mapped through a type parameter, so TypeScript maps it element-wise). */
+type Numbers<T extends readonly string[]> = { readonly [I in keyof T]: number };
 export const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];
 export const KERNEL_ID: Readonly<Record<KernelName, number>> = Object.fromEntries(
   KERNEL_NAMES.map((name, i) => [name, i]),

@@ -1,6 +1,6 @@
 import { ArgumentError } from '../errors.js';
 import { Arena } from './arena.js';
-import { KERNEL_ID, KERNEL_NAMES, type KernelName } from './kernels.js';
+import { KERNEL_ID, KERNEL_NAMES, type ArgsOf, type KernelName } from './kernels.js';
 import { compileKernels, enableRelaxedSimd, type BuildName, type WasmSource } from './module.js';
 import { canBlock, hardwareConcurrency, sharedMemoryAvailable, workersAvailable } from './platform.js';
 import { CTL_BYTES, Pool, type KernelFn } from './pool.js';
@@ -127,10 +127,11 @@ export class Runtime {
   }
 
   /**
-   * Runs a kernel over work items [0, items). `cost` estimates the work in element operations: below
-   * PARALLEL_THRESHOLD the caller runs it alone.
+   * Runs a kernel over work items [0, items) with its arguments in table order (typed: one per name in the
+   * kernel table). `cost` estimates the work in element operations: below PARALLEL_THRESHOLD the caller runs
+   * it alone.
    */
-  run(name: KernelName, args: readonly number[], items: number, cost = Infinity): void {
+  run<K extends KernelName>(name: K, args: NoInfer<ArgsOf<K>>, items: number, cost = Infinity): void {
     if (items <= 0) return;
     const id = KERNEL_ID[name];
     if (this.pool && items > 1 && cost >= PARALLEL_THRESHOLD) this.pool.run(id, args, items);

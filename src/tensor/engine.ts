@@ -1,6 +1,5 @@
 import { ShapeError } from '../errors.js';
 import { Runtime, type RuntimeOptions, type Simd } from '../runtime/runtime.js';
-import { matmulDims, matmulInto, type MatmulLayout } from './ops/matmul.js';
 import { Tape } from './tape.js';
 import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js';
 
@@ -12,7 +11,7 @@ export class Engine {
   readonly tape = new Tape();
   private dropoutBase = 0;
   private dropoutCalls = 0;
-  private onesPtr = 0;
+  private onesAt = 0;
   private onesLength = 0;
 
   private constructor(readonly runtime: Runtime) {}
@@ -69,16 +68,16 @@ export class Engine {
     return this.dropoutBase * 65536 + (this.dropoutCalls++ % 65536);
   }
 
-  /** Pointer to at least n float32 ones (kept and grown; never write to it). */
-  ones(n: number): number {
+  /** Pointer to at least n float32 ones (kept and grown; never write to it), e.g. a row of ones to sum rows by matmul. */
+  onesPtr(n: number): number {
     if (n > this.onesLength) {
-      if (this.onesLength > 0) this.runtime.arena.release(this.onesPtr);
+      if (this.onesLength > 0) this.runtime.arena.release(this.onesAt);
       this.onesLength = 0;
-      this.onesPtr = this.runtime.arena.alloc(n * 4, 'ones');
-      this.runtime.f32.fill(1, this.onesPtr >>> 2, (this.onesPtr >>> 2) + n);
+      this.onesAt = this.runtime.arena.alloc(n * 4, 'ones');
+      this.runtime.f32.fill(1, this.onesAt >>> 2, (this.onesAt >>> 2) + n);
       this.onesLength = n;
     }
-    return this.onesPtr;
+    return this.onesAt;
   }
 
   /** A trainable parameter: persistent, requires grad, named by its path. */
@@ -129,14 +128,6 @@ export class Engine {
   endStep(): void {
     this.tape.clear();
     this.runtime.arena.resetStep();
-  }
-
-  /** op(A)·op(B) for 2-D tensors, as a new tensor [M, N]. */
-  matmul(a: Tensor, b: Tensor, layout: Omit<MatmulLayout, 'accumulate'> = {}): Tensor {
-    const [M, K, N] = matmulDims(a.shape, b.shape, layout);
-    const c = this.empty([M, N]);
-    matmulInto(this.runtime, c.ptr, a.ptr, b.ptr, M, N, K, layout);
-    return c;
   }
 
   /** Ends the worker threads; tensors of this engine must not be used after. */

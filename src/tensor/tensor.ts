@@ -28,7 +28,7 @@ export class Tensor {
   requiresGrad = false;
   /** ∂loss/∂this, accumulated (+=) by backward kernels; null until backward reaches this tensor. */
   grad: Tensor | null = null;
-  /** The parameter's path (`h.0.attn.c_attn.weight`), for parameters. */
+  /** The parameter's path (`h.0.attn.qkv.weight`), for parameters. */
   name = '';
   private live = true;
 

@@ -1,7 +1,8 @@
 import { ArgumentError, NonFiniteLossError } from '../errors.js';
 import type { Engine } from '../tensor/engine.js';
-import { AdamWState, adamwStep, clipGradNorm, gradNorm, type NamedArray } from '../tensor/ops/index.js';
+import { adamwStep, clipGradNorm, gradNorm } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { AdamWState, type NamedArray } from './adamw.js';
 import { WeightAverage } from './average.js';
 import { learningRate, type Schedule, type ScheduleName } from './schedule.js';
 

@@ -6,7 +6,7 @@ import { geluErf, geluTanh, map, relu as reluRef, zip } from '../ref/elementwise
 import { expectClose, randn } from '../util/check.js';
 import { backwardWith, finiteDifferences } from '../util/gradcheck.js';
 
-// Kernels: add_bwd_f32 mul_bwd_f32 scale_bwd_f32 relu_bwd_f32 tanh_bwd_f32 gelu_bwd_f32
+// Kernels: accumulate_f32 mul_bwd_f32 axpy_f32 relu_bwd_f32 tanh_bwd_f32 gelu_bwd_f32
 // gelu_bwd_f32__tanh gelu_gate_bwd_f32, against finite differences of the float64 references.
 
 describe('elementwise gradients', () => {

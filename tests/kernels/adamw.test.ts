@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/errors.js';
 import { Engine } from '../../src/tensor/engine.js';
-import { adamwStep, AdamWState, type AdamWHyper } from '../../src/tensor/ops/adamw.js';
+import { adamwStep, type AdamWHyper } from '../../src/tensor/ops/adamw.js';
+import { AdamWState } from '../../src/train/adamw.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { adamwRef } from '../ref/adamw.js';
 import { expectBitIdentical, expectClose, randn } from '../util/check.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TokenIdError } from '../../src/errors.js';
+import { ArgumentError, TokenIdError } from '../../src/errors.js';
 import { Engine } from '../../src/tensor/engine.js';
-import { embedding } from '../../src/tensor/ops/embedding.js';
+import { embedding, gatherRows } from '../../src/tensor/ops/embedding.js';
 import { expectBitIdentical, randn } from '../util/check.js';
 import { backwardWith } from '../util/gradcheck.js';
 
@@ -42,6 +42,30 @@ describe('embedding', () => {
     expect(() => embedding(t, [1, 2, 5])).toThrow(TokenIdError);
     expect(() => embedding(t, [1, -1])).toThrow(/token id -1 at position 1/);
     expect(() => embedding(t, [0.5])).toThrow(TokenIdError);
+    await e.dispose();
+  });
+
+  it('gatherRows is the same gather and backward on rows of an activation; a row outside [0, R) is an ArgumentError', async () => {
+    const e = await Engine.create({ threads: 1 });
+    const [R, C] = [6, 5];
+    const data = randn(R * C, 4);
+    const rows = [5, 0, 5, 2];
+    const g = randn(rows.length * C, 5);
+    const grads: Float32Array[] = [];
+    for (const gather of [embedding, gatherRows]) {
+      const x = e.parameter('x', data, [R, C]);
+      const y = gather(x, rows, [2, 2]);
+      expect(y.shape).toEqual([2, 2, C]);
+      rows.forEach((r, n) => expect(Array.from(y.toArray().subarray(n * C, (n + 1) * C))).toEqual(Array.from(data.subarray(r * C, (r + 1) * C))));
+      backwardWith(e, y, g);
+      grads.push(x.grad!.toArray());
+      x.dispose();
+      e.endStep();
+    }
+    expectBitIdentical(grads[1]!, grads[0]!, 'dx');
+    const x = e.tensor(data, [R, C]);
+    expect(() => gatherRows(x, [0, 6])).toThrow(ArgumentError);
+    expect(() => gatherRows(x, [0, 6])).toThrow(/row 6 at position 1 is outside \[0, 6\)/);
     await e.dispose();
   });
 });

@@ -1,9 +1,11 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { transformSync } from 'esbuild';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { KERNELS, KERNEL_NAMES, NON_KERNEL_EXPORTS } from '../../src/runtime/kernels.js';
+import { KERNELS, KERNEL_NAMES, NON_KERNEL_EXPORTS, type ArgsOf } from '../../src/runtime/kernels.js';
 import { compileKernels, enableRelaxedSimd } from '../../src/runtime/module.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -17,6 +19,38 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 
+/** What TypeScript source runs: esbuild strips its comments, types and type-only (or unused) imports. */
+const strip = (ts: string) => transformSync(ts, { loader: 'ts' }).code;
+const codeCache = new Map<string, string>();
+function code(file: string): string {
+  let js = codeCache.get(file);
+  if (js === undefined) codeCache.set(file, (js = strip(readFileSync(file, 'utf8'))));
+  return js;
+}
+
+/** The .ts files the given ones import at run time, transitively, themselves included (relative imports). */
+function reachedFrom(entries: string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...entries];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of code(file).matchAll(/(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+      const target = resolve(dirname(file), m[1]!).replace(/\.js$/, '.ts');
+      if (target.endsWith('.ts') && existsSync(target)) todo.push(target);
+    }
+  }
+  return seen;
+}
+
+/** Kernel names in `run('<name>', …)` calls of a file's code. */
+const runCalls = (js: string) => [...js.matchAll(/\.run\(\s*["']([a-z0-9_]+)["']/g)].map((m) => m[1]!);
+
+/** Kernel names in `kernels:` fields (a string or an array of strings) of a file's code. */
+const kernelsFields = (js: string) =>
+  [...js.matchAll(/\bkernels:\s*("[^"]*"|'[^']*'|\[[^\]]*\])/g)].flatMap((m) => m[1]!.match(/[a-z0-9_]+_f32(?:__[a-z0-9x]+)?/g) ?? []);
+
 describe('the kernel table', () => {
   it.each(['single', 'threads', 'relaxed'] as const)('lists every export of the %s build and nothing else', async (build) => {
     if (build === 'relaxed') expect(await enableRelaxedSimd()).toBe(true);
@@ -28,13 +62,29 @@ describe('the kernel table', () => {
     expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
   });
 
-  it('every kernel has a test and a benchmark that name it', () => {
-    const tests = filesUnder(join(root, 'tests')).map((f) => readFileSync(f, 'utf8')).join('\n');
-    const benches = filesUnder(join(root, 'bench')).map((f) => readFileSync(f, 'utf8')).join('\n');
-    const untested = KERNEL_NAMES.filter((n) => !tests.includes(n));
-    const unbenched = KERNEL_NAMES.filter((n) => !benches.includes(n));
-    expect(untested, 'kernels with no test').toEqual([]);
-    expect(unbenched, 'kernels with no benchmark').toEqual([]);
+  it("every kernel is run by a run('<name>', …) call in src/ that a test reaches, and named in a benchmark's kernels field", () => {
+    // comments do not count: the code is esbuild's output, and a test reaches a file by importing it, transitively
+    expect(runCalls(strip("// rt.run('matmul_f32', [])\nrt.run('mul_fwd_f32', [y, a, b], n);"))).toEqual(['mul_fwd_f32']);
+    expect(kernelsFields(strip("/* kernels: 'relu_fwd_f32' */ const s = { kernels: ['tanh_fwd_f32', 'tanh_bwd_f32'] };"))).toEqual(['tanh_fwd_f32', 'tanh_bwd_f32']);
+    const tests = filesUnder(join(root, 'tests')).filter((f) => f.endsWith('.test.ts'));
+    const src = [...reachedFrom(tests)].filter((f) => f.startsWith(join(root, 'src') + sep));
+    const run = new Set(src.flatMap((f) => runCalls(code(f))));
+    const benched = new Set(filesUnder(join(root, 'bench')).flatMap((f) => kernelsFields(code(f))));
+    expect(KERNEL_NAMES.filter((n) => !run.has(n)), 'kernels that no tested src/ code runs').toEqual([]);
+    expect(KERNEL_NAMES.filter((n) => !benched.has(n)), 'kernels in no benchmark kernels field').toEqual([]);
+  });
+
+  it('a kernel call takes exactly its arguments (checked by the compiler: tsc -p tsconfig.json)', () => {
+    const calls = (rt: Runtime) => {
+      rt.run('layernorm_fwd_f32', [0, 0, 0, 0, 0, 0, 0, 0, 0], 1);
+      // @ts-expect-error: layernorm_fwd_f32 takes 9 arguments, not 10
+      rt.run('layernorm_fwd_f32', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 1);
+      // @ts-expect-error: nor 8
+      rt.run('layernorm_fwd_f32', [0, 0, 0, 0, 0, 0, 0, 0], 1);
+    };
+    const nine: ArgsOf<'layernorm_fwd_f32'>['length'] = 9;
+    expect(typeof calls).toBe('function');
+    expect(nine).toBe(KERNELS.layernorm_fwd_f32.args.length);
   });
 
   it('the two default builds together stay under 64 KiB', () => {

@@ -1,19 +1,6 @@
 import { expect } from 'vitest';
 
-/** A seeded generator for test inputs (never zeros: uniform in [lo, hi)). */
-export function randn(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const a = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    a[i] = lo + ((s >>> 8) / 2 ** 24) * (hi - lo);
-  }
-  return a;
-}
+export { randn } from './random.js';
 
 /**
  * Asserts |out − ref| ≤ atol + rtol·|ref| elementwise; on failure lists the first mismatches with

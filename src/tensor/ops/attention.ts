@@ -5,7 +5,7 @@ import type { Tensor } from '../tensor.js';
 /**
  * Where one of q, k, v lives inside its tensor, in elements: element (b, h, t, d) is at
  * offset + b·batchStride + h·headStride + t·rowStride + d. Defaults read a plain [B, T, H·D] tensor; GPT's
- * fused c_attn output [B, T, 3C] gives q, k, v as { offset: 0 | C | 2C, rowStride: 3C } of one tensor.
+ * fused qkv projection output [B, T, 3C] gives q, k, v as { offset: 0 | C | 2C, rowStride: 3C } of one tensor.
  */
 export interface AttentionView {
   /** Element of (batch 0, head 0, row 0, d 0). Default 0. */
@@ -171,7 +171,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       const delta = rt.arena.allocStep(B * H * Tq * 4); // [B, H, Tq] = Σ dO·O per row
       rt.run('attention_bwd_f32__delta', [delta, o.ptr, dO.ptr, desc], B * Tq * H, B * Tq * H * D);
       const scratch = rt.scratch(slots * slotBytes(D));
-      const common = [qp, kp, vp, dO.ptr, lse.ptr, delta, mask, bias?.ptr ?? 0, desc, scratch];
+      const common = [qp, kp, vp, dO.ptr, lse.ptr, delta, mask, bias?.ptr ?? 0, desc, scratch] as const;
       // One pass (S and dP once) when every thread gets a (batch, head) and dBias has one writer per element;
       // otherwise dQ (+ dBias) and dK, dV in two passes over more tasks. Both add the same bits in the same order.
       if (B * H >= slots && (dbias === 0 || B === 1)) {

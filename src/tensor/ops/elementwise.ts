@@ -1,5 +1,4 @@
 import { ShapeError } from '../../errors.js';
-import type { KernelName } from '../../runtime/kernels.js';
 import type { Tensor } from '../tensor.js';
 
 /** Work per element for the pool's threshold: transcendental kernels count as several operations. */
@@ -12,19 +11,16 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 }
 
 /**
- * y = f(x); backward dx += dy·f′, with f′ computed from x, from y (when it is a function of y), or
- * from nothing (a constant factor in `extra`).
+ * y = f(x): `fwd(y)` runs the forward kernel into y; backward dx += dy·f′, `bwd(dx, dy, y)` runs the backward
+ * kernel (f′ from x, from y when it is a function of y, or a constant factor).
  */
-function unary(x: Tensor, fwd: KernelName, bwd: KernelName, from: 'x' | 'y' | null, cost: number, extra: number[] = []): Tensor {
+function unary(x: Tensor, fwd: (y: number) => void, bwd: (dx: number, dy: number, y: number) => void): Tensor {
   const e = x.engine;
-  const rt = e.runtime;
-  const n = x.size;
   const y = e.empty(x.shape, 'step');
-  rt.run(fwd, [y.ptr, x.ptr, ...extra], n, n * cost);
+  fwd(y.ptr);
   if (e.needsGrad(x)) {
     e.record([y], () => {
-      const saved = from === null ? [] : [from === 'x' ? x.ptr : y.ptr];
-      if (x.requiresGrad) rt.run(bwd, [e.gradOf(x).ptr, y.grad!.ptr, ...saved, ...extra], n, n * cost);
+      if (x.requiresGrad) bwd(e.gradOf(x).ptr, y.grad!.ptr, y.ptr);
     });
   }
   return y;
@@ -41,7 +37,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (e.needsGrad(a, b)) {
     e.record([y], () => {
       // a + a: dy reaches a twice
-      for (const t of [a, b]) if (t.requiresGrad) rt.run('add_bwd_f32', [e.gradOf(t).ptr, y.grad!.ptr], n, n);
+      for (const t of [a, b]) if (t.requiresGrad) rt.run('accumulate_f32', [e.gradOf(t).ptr, y.grad!.ptr], n, n);
     });
   }
   return y;
@@ -64,9 +60,15 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   return y;
 }
 
-/** s·x. */
+/** s·x; backward dx += s·dy. */
 export function scale(x: Tensor, s: number): Tensor {
-  return unary(x, 'scale_fwd_f32', 'scale_bwd_f32', null, COST.cheap, [s]);
+  const rt = x.engine.runtime;
+  const n = x.size;
+  return unary(
+    x,
+    (y) => rt.run('scale_fwd_f32', [y, x.ptr, s], n, n * COST.cheap),
+    (dx, dy) => rt.run('axpy_f32', [dx, dy, s], n, n * COST.cheap),
+  );
 }
 
 /**
@@ -77,22 +79,45 @@ export function scaleAddInPlace(y: Tensor, a: number, x: Tensor, b: number): voi
   sameShape('scaleAddInPlace', y, x);
   const rt = y.engine.runtime;
   rt.run('scale_fwd_f32', [y.ptr, y.ptr, a], y.size, y.size); // y ← a·y
-  rt.run('scale_bwd_f32', [y.ptr, x.ptr, b], y.size, y.size); // y += b·x
+  rt.run('axpy_f32', [y.ptr, x.ptr, b], y.size, y.size); // y += b·x
 }
 
 export function relu(x: Tensor): Tensor {
-  return unary(x, 'relu_fwd_f32', 'relu_bwd_f32', 'x', COST.cheap);
+  const rt = x.engine.runtime;
+  const n = x.size;
+  return unary(
+    x,
+    (y) => rt.run('relu_fwd_f32', [y, x.ptr], n, n * COST.cheap),
+    (dx, dy) => rt.run('relu_bwd_f32', [dx, dy, x.ptr], n, n * COST.cheap),
+  );
 }
 
+/** tanh(x); backward from y: dx += dy·(1 − y²). */
 export function tanh(x: Tensor): Tensor {
-  return unary(x, 'tanh_fwd_f32', 'tanh_bwd_f32', 'y', COST.exp);
+  const rt = x.engine.runtime;
+  const n = x.size;
+  return unary(
+    x,
+    (y) => rt.run('tanh_fwd_f32', [y, x.ptr], n, n * COST.exp),
+    (dx, dy, y) => rt.run('tanh_bwd_f32', [dx, dy, y], n, n * COST.exp),
+  );
 }
 
 /** GELU: 'none' = x·Φ(x) (erf, BERT's "gelu"); 'tanh' = GPT-2's "gelu_new". */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  const rt = x.engine.runtime;
+  const n = x.size;
   return approximate === 'tanh'
-    ? unary(x, 'gelu_fwd_f32__tanh', 'gelu_bwd_f32__tanh', 'x', COST.exp)
-    : unary(x, 'gelu_fwd_f32', 'gelu_bwd_f32', 'x', COST.exp);
+    ? unary(
+        x,
+        (y) => rt.run('gelu_fwd_f32__tanh', [y, x.ptr], n, n * COST.exp),
+        (dx, dy) => rt.run('gelu_bwd_f32__tanh', [dx, dy, x.ptr], n, n * COST.exp),
+      )
+    : unary(
+        x,
+        (y) => rt.run('gelu_fwd_f32', [y, x.ptr], n, n * COST.exp),
+        (dx, dy) => rt.run('gelu_bwd_f32', [dx, dy, x.ptr], n, n * COST.exp),
+      );
 }
 
 /** gelu_tanh(gate) ⊙ up: T5 v1.1's gated-GELU feed-forward. */

@@ -1,25 +1,44 @@
-import { ShapeError, TokenIdError } from '../../errors.js';
+import { ArgumentError, ShapeError, TokenIdError } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
 
 /**
- * Rows of table [V, C] gathered by ids → [...shape, C]. Ids outside [0, V) are a TokenIdError before any
- * kernel runs. Backward scatter-adds into the table's gradient, deterministically: positions are grouped
- * by id (a counting sort, done once here), and each distinct id's row sums its positions in order.
+ * Rows of table [V, C] gathered by ids → [...shape, C]: the embedding lookup. Ids outside [0, V) are a
+ * TokenIdError before any kernel runs. Backward as gatherRows.
  */
 export function embedding(table: Tensor, ids: ArrayLike<number>, shape: number[] = [ids.length]): Tensor {
+  return gather('embedding', table, ids, shape, (id, n, V) => new TokenIdError(`token id ${id} at position ${n} is outside the vocabulary [0, ${V})`));
+}
+
+/**
+ * Rows of x [R, C] picked by index → [...shape, C] (BERT's pooler takes the [CLS] rows, its masked-LM head the
+ * masked ones). Indices outside [0, R) are an ArgumentError before any kernel runs. Backward scatter-adds into
+ * x's gradient, deterministically: positions are grouped by row (a counting sort, done once here), and each
+ * distinct row sums its positions in order.
+ */
+export function gatherRows(x: Tensor, rows: ArrayLike<number>, shape: number[] = [rows.length]): Tensor {
+  return gather('gatherRows', x, rows, shape, (row, n, R) => new ArgumentError(`gatherRows: row ${row} at position ${n} is outside [0, ${R})`));
+}
+
+/** embedding and gatherRows: one kernel pair, two names for what the index means (a token, a row). */
+function gather(
+  op: 'embedding' | 'gatherRows',
+  table: Tensor,
+  ids: ArrayLike<number>,
+  shape: number[],
+  outside: (id: number, n: number, V: number) => Error,
+): Tensor {
   const e = table.engine;
   const rt = e.runtime;
-  if (table.shape.length !== 2) throw new ShapeError(`embedding: table must be [V, C], got [${table.shape.join(', ')}]`);
+  const [tableIs, idsAre] = op === 'embedding' ? ['table must be [V, C]', 'ids'] : ['x must be [R, C]', 'rows'];
+  if (table.shape.length !== 2) throw new ShapeError(`${op}: ${tableIs}, got [${table.shape.join(', ')}]`);
   const [V, C] = table.shape as [number, number];
   const N = ids.length;
-  if (shape.reduce((a, b) => a * b, 1) !== N) throw new ShapeError(`embedding: ${N} ids do not fill shape [${shape.join(', ')}]`);
+  if (shape.reduce((a, b) => a * b, 1) !== N) throw new ShapeError(`${op}: ${N} ${idsAre} do not fill shape [${shape.join(', ')}]`);
   const idsPtr = rt.arena.allocStep(N * 4);
   const i32 = rt.i32;
   for (let n = 0; n < N; n++) {
     const id = ids[n]!;
-    if (!Number.isInteger(id) || id < 0 || id >= V) {
-      throw new TokenIdError(`token id ${id} at position ${n} is outside the vocabulary [0, ${V})`);
-    }
+    if (!Number.isInteger(id) || id < 0 || id >= V) throw outside(id, n, V);
     i32[(idsPtr >>> 2) + n] = id;
   }
   const out = e.empty([...shape, C], 'step');

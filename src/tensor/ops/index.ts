@@ -2,8 +2,8 @@
 export { matmul, matmulInto, gemm, type MatmulLayout } from './matmul.js';
 export { linear, type WeightLayout } from './linear.js';
 export { add, mul, scale, scaleAddInPlace, relu, tanh, gelu, geluGate } from './elementwise.js';
-export { layerNorm, rmsNorm } from './layer-norm.js';
-export { embedding } from './embedding.js';
+export { layerNorm, rmsNorm } from './layernorm.js';
+export { embedding, gatherRows } from './embedding.js';
 export { reshape } from './reshape.js';
 export { positionBias } from './position-bias.js';
 export { softmax } from './softmax.js';
@@ -12,5 +12,5 @@ export { attentionMaterialised } from './attention-materialised.js';
 export { crossEntropy, type CrossEntropyOptions } from './cross-entropy.js';
 export { dropout } from './dropout.js';
 export { copyRows, rowView } from './copy.js';
-export { AdamWState, adamwStep, type AdamWHyper, type NamedArray } from './adamw.js';
+export { adamwStep, type AdamWHyper, type AdamWSlot, type AdamWSlots } from './adamw.js';
 export { gradNorm, clipGradNorm, scaleGrads } from './grad-norm.js';

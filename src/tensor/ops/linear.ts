@@ -48,7 +48,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
         else matmulInto(rt, dw, x.ptr, dy, In, Out, M, { transposeA: true, accumulate: true }); // [In,Out] += xᵀ·dy
       }
       if (bias?.requiresGrad) {
-        matmulInto(rt, e.gradOf(bias).ptr, e.ones(M), dy, 1, Out, M, { accumulate: true });
+        matmulInto(rt, e.gradOf(bias).ptr, e.onesPtr(M), dy, 1, Out, M, { accumulate: true });
       }
     });
   }

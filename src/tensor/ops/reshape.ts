@@ -11,7 +11,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   const y = new Tensor(e, x.ptr, [...shape], 'step');
   if (e.needsGrad(x)) {
     e.record([y], () => {
-      if (x.requiresGrad) e.runtime.run('add_bwd_f32', [e.gradOf(x).ptr, y.grad!.ptr], x.size, x.size);
+      if (x.requiresGrad) e.runtime.run('accumulate_f32', [e.gradOf(x).ptr, y.grad!.ptr], x.size, x.size);
     });
   }
   return y;

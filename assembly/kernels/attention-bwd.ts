@@ -1,12 +1,12 @@
 // Backward of the fused attention (attention.ts), recomputing scores per (64 queries × 64 keys) tile from q, k
 // and the saved lse: p = exp(scale·q·k + bias − lse), ds = p·(dO·v − delta), dQ += scale·ds·k,
 // dK += scale·ds·q, dV += p·dO, dBias[h] += ds. Every product is a packed 4×8 micro-kernel tile
-// (attention_tiles.ts); each dQ row gets one add per key tile in key order, each dK/dV row one add per query
+// (attention-tiles.ts); each dQ row gets one add per key tile in key order, each dK/dV row one add per query
 // block in query order, whichever kernel runs them: __qkv (one task per (b, head) owning dQ, dK, dV, dBias
 // of B = 1, one recompute of S and dP) or __dq + __dkv (more, smaller tasks) give the same bits.
 // Work items are scratch slots, as in the forward.
 import { exp_f32x4 } from './math';
-import { gemmTile, packA, packB, packBt } from './attention_tiles';
+import { gemmTile, packA, packB, packBt } from './attention-tiles';
 import {
   arg, base, keyLimit, packBytes, taskRange, zigzag,
   B_, BK, BQ, CAUSAL, D_, H_, KS, LDT, QS, SCALE, SLOTB, SLOTS, TILE, TK, TQ, VS,

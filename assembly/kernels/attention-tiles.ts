@@ -1,11 +1,9 @@
-// Tile helpers of the fused attention kernels (attention.ts, attention_bwd.ts): every tile product runs the
+// Tile helpers of the fused attention kernels (attention.ts, attention-bwd.ts): every tile product runs the
 // matmul micro-kernel's shape, a 4×8 register tile of f32x4 accumulators over two packed streams: A in 4-row
 // panels [k][4], B in 8-column panels [k][8], zero-padded. Each C element is one chain of adds over k in order.
 // Strides in bytes. The micro-kernel and the tile loop are separate functions so V8's optimising tier takes over.
 
-import { fma, micro4x8 } from './matmul';
-
-export { fma };
+import { micro4x8 } from './matmul';
 
 /** A panels [⌈rows/4⌉][K][4] from rows (element (m, k) at src + m·lds + 4k), zero past rows; 4×4 transposes. */
 export function packA(dst: usize, src: usize, lds: usize, rows: i32, K: i32): void {
