@@ -24,6 +24,13 @@ export { mul_fwd_f32, mul_bwd_f32 } from './kernels/mul';
 export { scale_fwd_f32, axpy_f32 } from './kernels/scale';
 export { relu_fwd_f32, relu_bwd_f32 } from './kernels/relu';
 export { tanh_fwd_f32, tanh_bwd_f32 } from './kernels/tanh';
-export { gelu_fwd_f32, gelu_bwd_f32, gelu_fwd_f32__tanh, gelu_bwd_f32__tanh, gelu_gate_fwd_f32, gelu_gate_bwd_f32 } from './kernels/gelu';
+export {
+  gelu_fwd_f32,
+  gelu_bwd_f32,
+  gelu_fwd_f32__tanh,
+  gelu_bwd_f32__tanh,
+  gelu_gate_fwd_f32,
+  gelu_gate_bwd_f32,
+} from './kernels/gelu';
 export { layernorm_fwd_f32, layernorm_bwd_f32, sum_rows_f32 } from './kernels/layernorm';
 export { embedding_fwd_f32, embedding_bwd_f32 } from './kernels/embedding';

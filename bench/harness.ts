@@ -125,7 +125,11 @@ export function median(xs: readonly number[]): number {
  * Fast calls go through benny (benchmark.js cycles, fixed-time sampling); slow ones (where benny's
  * sampling would take many seconds) through a plain loop timing each call.
  */
-export async function timeCall(name: string, fn: () => Promise<void> | void, options: TimingOptions = {}): Promise<Timing> {
+export async function timeCall(
+  name: string,
+  fn: () => Promise<void> | void,
+  options: TimingOptions = {},
+): Promise<Timing> {
   const o = { ...TIMING_DEFAULTS, ...options };
   const warm: number[] = [];
   const warmStart = performance.now();
@@ -155,7 +159,14 @@ export async function timeCall(name: string, fn: () => Promise<void> | void, opt
       console.log = log;
     }
     const d = summary.results[0].details;
-    return { method, warmupCalls: warm.length, runs: summary.results[0].samples, medianMs: d.median * 1e3, minMs: d.min * 1e3, maxMs: d.max * 1e3 };
+    return {
+      method,
+      warmupCalls: warm.length,
+      runs: summary.results[0].samples,
+      medianMs: d.median * 1e3,
+      minMs: d.min * 1e3,
+      maxMs: d.max * 1e3,
+    };
   }
 
   const runs = Math.min(o.maxRuns, Math.max(o.minRuns, Math.round(o.targetMs / Math.max(perCall, 1e-3))));
@@ -165,7 +176,14 @@ export async function timeCall(name: string, fn: () => Promise<void> | void, opt
     await fn();
     times.push(performance.now() - t);
   }
-  return { method, warmupCalls: warm.length, runs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) };
+  return {
+    method,
+    warmupCalls: warm.length,
+    runs,
+    medianMs: median(times),
+    minMs: Math.min(...times),
+    maxMs: Math.max(...times),
+  };
 }
 
 /** GFLOP/s of a matmul (see the formula at the top of this file). */
@@ -194,7 +212,10 @@ export function printTable<R>(rows: readonly R[], columns: readonly Column<R>[])
   );
   const widths = columns.map((c, j) => Math.max(c.title.length, ...cells.map((r) => r[j].text.length)));
   const line = (texts: { text: string; right: boolean }[]) =>
-    texts.map((t, j) => (t.right ? t.text.padStart(widths[j]) : t.text.padEnd(widths[j]))).join('  ').trimEnd();
+    texts
+      .map((t, j) => (t.right ? t.text.padStart(widths[j]) : t.text.padEnd(widths[j])))
+      .join('  ')
+      .trimEnd();
   console.log(line(columns.map((c, j) => ({ text: c.title, right: cells.some((r) => r[j].right) }))));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells) console.log(line(r));

@@ -72,7 +72,10 @@ export class SequenceTooLongError extends SimdformerError {
 export class NonFiniteLossError extends SimdformerError {
   readonly step: number;
   constructor(step: number, loss: number) {
-    super('NON_FINITE_LOSS', `loss became ${loss} at step ${step}; training stopped (the last good checkpoint is kept)`);
+    super(
+      'NON_FINITE_LOSS',
+      `loss became ${loss} at step ${step}; training stopped (the last good checkpoint is kept)`,
+    );
     this.step = step;
   }
 }

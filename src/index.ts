@@ -16,7 +16,14 @@ export { asCausalLM, asSeq2Seq, loadModel, modelFromCheckpoint, type PretrainedM
 export { EncoderDecoder, type Seq2SeqBatch, type Seq2SeqForwardInputs, type Seq2SeqOutput } from './models/seq2seq.js';
 export { T5, type T5Config } from './models/t5.js';
 export { Bart, BART_POSITION_OFFSET, type BartConfig } from './models/bart.js';
-export { Bert, bertHead, type BertBatch, type BertForwardInputs, type BertHead, type BertOutput } from './models/bert.js';
+export {
+  Bert,
+  bertHead,
+  type BertBatch,
+  type BertForwardInputs,
+  type BertHead,
+  type BertOutput,
+} from './models/bert.js';
 export { Tokenizer, type Encoded } from './tokenizers/tokenizer.js';
 export { trainBpe, type BpeOptions, type TokenizerJson } from './tokenizers/bpe.js';
 export { trainWordPiece, type WordPieceOptions } from './tokenizers/wordpiece.js';

@@ -54,12 +54,10 @@ export class Rng {
     if (typeof seed === 'string') seed = hash32(seed);
     if (!Number.isFinite(seed)) throw new ArgumentError(`Rng seed must be a finite number or a string, got ${seed}`);
     this.key = seed >>> 0;
+    const state = [0, 0, 0, 0];
     let st = this.key;
-    let out: number;
-    [st, out] = splitmix32(st); this.s0 = out;
-    [st, out] = splitmix32(st); this.s1 = out;
-    [st, out] = splitmix32(st); this.s2 = out;
-    [st, out] = splitmix32(st); this.s3 = out;
+    for (let i = 0; i < 4; i++) [st, state[i]] = splitmix32(st);
+    [this.s0, this.s1, this.s2, this.s3] = state as [number, number, number, number];
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the all-zero state is a fixed point
   }
 
@@ -71,7 +69,10 @@ export class Rng {
 
   /** A uniform uint32. */
   next(): number {
-    const s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
+    const s0 = this.s0,
+      s1 = this.s1,
+      s2 = this.s2,
+      s3 = this.s3;
     const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
     const t = s1 << 9;
     let n2 = s2 ^ s0;
@@ -80,7 +81,10 @@ export class Rng {
     const n0 = s0 ^ n3;
     n2 ^= t;
     n3 = rotl(n3, 11);
-    this.s0 = n0 >>> 0; this.s1 = n1 >>> 0; this.s2 = n2 >>> 0; this.s3 = n3 >>> 0;
+    this.s0 = n0 >>> 0;
+    this.s1 = n1 >>> 0;
+    this.s2 = n2 >>> 0;
+    this.s3 = n3 >>> 0;
     return r;
   }
 

@@ -11,10 +11,31 @@ import { describe, expect, it } from 'vitest';
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
 /** Bottom to top: a file may import its own folder and the folders before it. errors.ts and rng.ts are leaves. */
-const LAYERS = ['errors.ts', 'rng.ts', 'runtime', 'io', 'tokenizers', 'data', 'tensor', 'nn', 'generate', 'models', 'train', 'recipes', 'cli', 'index.ts'];
+const LAYERS = [
+  'errors.ts',
+  'rng.ts',
+  'runtime',
+  'io',
+  'tokenizers',
+  'data',
+  'tensor',
+  'nn',
+  'generate',
+  'models',
+  'train',
+  'recipes',
+  'cli',
+  'index.ts',
+];
 
 /** Files that may import `node:` modules: the runtime's loaders and workers, checkpoint files, corpora, recipes, CLI. */
-const NODE_ALLOWED = [/^runtime\//, /^io\/checkpoint\.ts$/, /^data\/(text|brown|spam|cmudict)\.ts$/, /^recipes\//, /^cli\//];
+const NODE_ALLOWED = [
+  /^runtime\//,
+  /^io\/checkpoint\.ts$/,
+  /^data\/(text|brown|spam|cmudict)\.ts$/,
+  /^recipes\//,
+  /^cli\//,
+];
 
 const layerOf = (file: string): string => (file.includes('/') ? file.split('/')[0]! : file);
 
@@ -27,7 +48,9 @@ function sourceFiles(dir: string): string[] {
 /** Every module specifier a file names: import/export … from '…', import('…'), import '…'. */
 function specifiers(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*(?:\/\*.*?\*\/\s*)?['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)) {
+  for (const m of text.matchAll(
+    /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*(?:\/\*.*?\*\/\s*)?['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm,
+  )) {
     out.push((m[1] ?? m[2] ?? m[3])!);
   }
   return out;
@@ -79,7 +102,9 @@ describe('architecture (docs/architecture.md)', () => {
   });
 
   it('node: modules only where the design allows them', () => {
-    const misplaced = edges.filter((e) => e.spec.startsWith('node:') && !NODE_ALLOWED.some((r) => r.test(e.file))).map((e) => `${e.file} → ${e.spec}`);
+    const misplaced = edges
+      .filter((e) => e.spec.startsWith('node:') && !NODE_ALLOWED.some((r) => r.test(e.file)))
+      .map((e) => `${e.file} → ${e.spec}`);
     expect(misplaced).toEqual([]);
     // the check sees dynamic imports too
     expect(edges.some((e) => e.file === 'runtime/pool.ts' && e.spec === 'node:worker_threads')).toBe(true);

@@ -7,8 +7,22 @@
 const CHUNK: i32 = 1024;
 
 /** One AdamW step for chunks [start, end) of the n elements of p, m, v, g. */
-export function adamw_f32(p: usize, m: usize, v: usize, g: usize, n: i32, lr: f64, beta1: f64, beta2: f64,
-                          eps: f64, weightDecay: f64, bc1: f64, bc2: f64, start: i32, end: i32): void {
+export function adamw_f32(
+  p: usize,
+  m: usize,
+  v: usize,
+  g: usize,
+  n: i32,
+  lr: f64,
+  beta1: f64,
+  beta2: f64,
+  eps: f64,
+  weightDecay: f64,
+  bc1: f64,
+  bc2: f64,
+  start: i32,
+  end: i32,
+): void {
   // per-call scalars, as PyTorch forms them: in double (the hyperparameters are doubles: 1 − β2 from a
   // float β2 would be off by 1e-5), then used as float
   const decay = <f32>(1.0 - lr * weightDecay);
@@ -29,7 +43,7 @@ export function adamw_f32(p: usize, m: usize, v: usize, g: usize, n: i32, lr: f6
   const vSqrtBc2 = f32x4.splat(sqrtBc2);
   const vEps = f32x4.splat(epsF);
   for (let k = k0; k < k4; k += 4) {
-    const off = <usize>k << 2;
+    const off = (<usize>k) << 2;
     const gk = v128.load(g + off);
     let mk = v128.load(m + off);
     mk = f32x4.add(mk, f32x4.mul(vB1, f32x4.sub(gk, mk)));
@@ -41,7 +55,7 @@ export function adamw_f32(p: usize, m: usize, v: usize, g: usize, n: i32, lr: f6
     v128.store(v + off, vk);
   }
   for (let k = k4; k < k1; k++) {
-    const off = <usize>k << 2;
+    const off = (<usize>k) << 2;
     const gk = load<f32>(g + off);
     let mk = load<f32>(m + off);
     mk = mk + oneMinusB1 * (gk - mk);

@@ -15,7 +15,7 @@ export function grad_norm_f32(partials: usize, g: usize, n: i32, start: i32, end
     let lo = f64x2.splat(0);
     let hi = f64x2.splat(0);
     for (let k = k0; k < k4; k += 4) {
-      const x = v128.load(g + (<usize>k << 2));
+      const x = v128.load(g + ((<usize>k) << 2));
       const a = f64x2.promote_low_f32x4(x);
       const b = f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 0, 1));
       lo = f64x2.add(lo, f64x2.mul(a, a));
@@ -24,10 +24,10 @@ export function grad_norm_f32(partials: usize, g: usize, n: i32, start: i32, end
     const s4 = f64x2.add(lo, hi);
     let s: f64 = f64x2.extract_lane(s4, 0) + f64x2.extract_lane(s4, 1);
     for (let k = k4; k < k1; k++) {
-      const x = <f64>load<f32>(g + (<usize>k << 2));
+      const x = <f64>load<f32>(g + ((<usize>k) << 2));
       s += x * x;
     }
-    store<f64>(partials + (<usize>c << 3), s);
+    store<f64>(partials + ((<usize>c) << 3), s);
   }
 }
 
@@ -38,11 +38,11 @@ export function grad_scale_f32(x: usize, n: i32, s: f32, start: i32, end: i32): 
   const k4 = k0 + ((k1 - k0) & ~3);
   const sv = f32x4.splat(s);
   for (let k = k0; k < k4; k += 4) {
-    const p = x + (<usize>k << 2);
+    const p = x + ((<usize>k) << 2);
     v128.store(p, f32x4.mul(v128.load(p), sv));
   }
   for (let k = k4; k < k1; k++) {
-    const p = x + (<usize>k << 2);
+    const p = x + ((<usize>k) << 2);
     store<f32>(p, load<f32>(p) * s);
   }
 }

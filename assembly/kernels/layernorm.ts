@@ -9,8 +9,19 @@ import { hsum_f32x4 } from './math';
 
 export const ROWS: i32 = 32;
 
-export function layernorm_fwd_f32(y: usize, mean: usize, rstd: usize, x: usize, w: usize, b: usize, C: i32, eps: f32, rms: i32,
-                                  start: i32, end: i32): void {
+export function layernorm_fwd_f32(
+  y: usize,
+  mean: usize,
+  rstd: usize,
+  x: usize,
+  w: usize,
+  b: usize,
+  C: i32,
+  eps: f32,
+  rms: i32,
+  start: i32,
+  end: i32,
+): void {
   const C4 = C & ~3;
   const invC: f32 = 1.0 / <f32>C;
   for (let r = start; r < end; r++) {
@@ -20,36 +31,36 @@ export function layernorm_fwd_f32(y: usize, mean: usize, rstd: usize, x: usize, 
     if (rms == 0) {
       let acc = f32x4.splat(0);
       let c = 0;
-      for (; c < C4; c += 4) acc = f32x4.add(acc, v128.load(xr + (<usize>c << 2)));
+      for (; c < C4; c += 4) acc = f32x4.add(acc, v128.load(xr + ((<usize>c) << 2)));
       let s = hsum_f32x4(acc);
-      for (; c < C; c++) s += load<f32>(xr + (<usize>c << 2));
+      for (; c < C; c++) s += load<f32>(xr + ((<usize>c) << 2));
       mu = s * invC;
     }
     const muv = f32x4.splat(mu);
     let acc = f32x4.splat(0);
     let c = 0;
     for (; c < C4; c += 4) {
-      const d = f32x4.sub(v128.load(xr + (<usize>c << 2)), muv);
+      const d = f32x4.sub(v128.load(xr + ((<usize>c) << 2)), muv);
       acc = f32x4.add(acc, f32x4.mul(d, d));
     }
     let ss = hsum_f32x4(acc);
     for (; c < C; c++) {
-      const d = load<f32>(xr + (<usize>c << 2)) - mu;
+      const d = load<f32>(xr + ((<usize>c) << 2)) - mu;
       ss += d * d;
     }
     const rs: f32 = 1.0 / Mathf.sqrt(ss * invC + eps);
-    store<f32>(mean + (<usize>r << 2), mu);
-    store<f32>(rstd + (<usize>r << 2), rs);
+    store<f32>(mean + ((<usize>r) << 2), mu);
+    store<f32>(rstd + ((<usize>r) << 2), rs);
     const rsv = f32x4.splat(rs);
     c = 0;
     for (; c < C4; c += 4) {
-      const o = <usize>c << 2;
+      const o = (<usize>c) << 2;
       let v = f32x4.mul(f32x4.mul(f32x4.sub(v128.load(xr + o), muv), rsv), v128.load(w + o));
       if (b) v = f32x4.add(v, v128.load(b + o));
       v128.store(yr + o, v);
     }
     for (; c < C; c++) {
-      const o = <usize>c << 2;
+      const o = (<usize>c) << 2;
       let v = (load<f32>(xr + o) - mu) * rs * load<f32>(w + o);
       if (b) v += load<f32>(b + o);
       store<f32>(yr + o, v);
@@ -61,35 +72,48 @@ export function layernorm_fwd_f32(y: usize, mean: usize, rstd: usize, x: usize, 
  * Rows of chunks [start, end) (ROWS rows each, N rows in all): dx += …; dwParts[chunk] = Σ dy·x̂ and
  * dbParts[chunk] = Σ dy over the chunk's rows (in row order). dx = 0 skips the input gradient.
  */
-export function layernorm_bwd_f32(dx: usize, dwParts: usize, dbParts: usize, dy: usize, x: usize, mean: usize, rstd: usize,
-                                  w: usize, N: i32, C: i32, rms: i32, start: i32, end: i32): void {
+export function layernorm_bwd_f32(
+  dx: usize,
+  dwParts: usize,
+  dbParts: usize,
+  dy: usize,
+  x: usize,
+  mean: usize,
+  rstd: usize,
+  w: usize,
+  N: i32,
+  C: i32,
+  rms: i32,
+  start: i32,
+  end: i32,
+): void {
   const C4 = C & ~3;
   const invC: f32 = 1.0 / <f32>C;
   for (let chunk = start; chunk < end; chunk++) {
     const dwp = dwParts + ((<usize>chunk * <usize>C) << 2);
     const dbp = dbParts + ((<usize>chunk * <usize>C) << 2);
     for (let c = 0; c < C4; c += 4) {
-      v128.store(dwp + (<usize>c << 2), f32x4.splat(0));
-      if (dbParts) v128.store(dbp + (<usize>c << 2), f32x4.splat(0));
+      v128.store(dwp + ((<usize>c) << 2), f32x4.splat(0));
+      if (dbParts) v128.store(dbp + ((<usize>c) << 2), f32x4.splat(0));
     }
     for (let c = C4; c < C; c++) {
-      store<f32>(dwp + (<usize>c << 2), 0);
-      if (dbParts) store<f32>(dbp + (<usize>c << 2), 0);
+      store<f32>(dwp + ((<usize>c) << 2), 0);
+      if (dbParts) store<f32>(dbp + ((<usize>c) << 2), 0);
     }
     const r1 = min(N, (chunk + 1) * ROWS);
     for (let r = chunk * ROWS; r < r1; r++) {
       const off = (<usize>r * <usize>C) << 2;
       const xr = x + off;
       const gr = dy + off;
-      const mu = f32x4.splat(load<f32>(mean + (<usize>r << 2)));
-      const rs = load<f32>(rstd + (<usize>r << 2));
+      const mu = f32x4.splat(load<f32>(mean + ((<usize>r) << 2)));
+      const rs = load<f32>(rstd + ((<usize>r) << 2));
       const rsv = f32x4.splat(rs);
       // mean(ĝ) and mean(ĝ·x̂)
       let a1 = f32x4.splat(0);
       let a2 = f32x4.splat(0);
       let c = 0;
       for (; c < C4; c += 4) {
-        const o = <usize>c << 2;
+        const o = (<usize>c) << 2;
         const g = f32x4.mul(v128.load(gr + o), v128.load(w + o));
         const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), mu), rsv);
         a1 = f32x4.add(a1, g);
@@ -99,7 +123,7 @@ export function layernorm_bwd_f32(dx: usize, dwParts: usize, dbParts: usize, dy:
       let s2 = hsum_f32x4(a2);
       const mus = f32x4.extract_lane(mu, 0);
       for (; c < C; c++) {
-        const o = <usize>c << 2;
+        const o = (<usize>c) << 2;
         const g = load<f32>(gr + o) * load<f32>(w + o);
         s1 += g;
         s2 += g * (load<f32>(xr + o) - mus) * rs;
@@ -108,7 +132,7 @@ export function layernorm_bwd_f32(dx: usize, dwParts: usize, dbParts: usize, dy:
       const m2 = f32x4.splat(s2 * invC);
       c = 0;
       for (; c < C4; c += 4) {
-        const o = <usize>c << 2;
+        const o = (<usize>c) << 2;
         const gy = v128.load(gr + o);
         const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), mu), rsv);
         if (dx) {
@@ -122,7 +146,7 @@ export function layernorm_bwd_f32(dx: usize, dwParts: usize, dbParts: usize, dy:
       const m1s = f32x4.extract_lane(m1, 0);
       const m2s = f32x4.extract_lane(m2, 0);
       for (; c < C; c++) {
-        const o = <usize>c << 2;
+        const o = (<usize>c) << 2;
         const gy = load<f32>(gr + o);
         const xh = (load<f32>(xr + o) - mus) * rs;
         if (dx) store<f32>(dx + off + o, load<f32>(dx + off + o) + rs * (gy * load<f32>(w + o) - m1s - xh * m2s));
@@ -137,13 +161,13 @@ export function layernorm_bwd_f32(dx: usize, dwParts: usize, dbParts: usize, dy:
 export function sum_rows_f32(dst: usize, parts: usize, P: i32, C: i32, start: i32, end: i32): void {
   let c = start;
   for (; c + 4 <= end; c += 4) {
-    const o = <usize>c << 2;
+    const o = (<usize>c) << 2;
     let acc = v128.load(dst + o);
     for (let p = 0; p < P; p++) acc = f32x4.add(acc, v128.load(parts + ((<usize>p * <usize>C) << 2) + o));
     v128.store(dst + o, acc);
   }
   for (; c < end; c++) {
-    const o = <usize>c << 2;
+    const o = (<usize>c) << 2;
     let acc = load<f32>(dst + o);
     for (let p = 0; p < P; p++) acc += load<f32>(parts + ((<usize>p * <usize>C) << 2) + o);
     store<f32>(dst + o, acc);

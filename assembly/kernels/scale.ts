@@ -7,11 +7,11 @@ export function scale_fwd_f32(y: usize, x: usize, s: f32, start: i32, end: i32):
   const sv = f32x4.splat(s);
   let i = start;
   for (; i + 4 <= end; i += 4) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     v128.store(y + o, f32x4.mul(v128.load(x + o), sv));
   }
   for (; i < end; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     store<f32>(y + o, load<f32>(x + o) * s);
   }
 }
@@ -21,11 +21,11 @@ export function axpy_f32(y: usize, x: usize, s: f32, start: i32, end: i32): void
   const sv = f32x4.splat(s);
   let i = start;
   for (; i + 4 <= end; i += 4) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(v128.load(x + o), sv)));
   }
   for (; i < end; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o) * s);
   }
 }

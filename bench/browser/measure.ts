@@ -26,8 +26,14 @@ export async function measureAll(threads: number): Promise<BrowserRow[]> {
   const e = await Engine.create({ threads });
   const rows: BrowserRow[] = [];
   for (const [M, K, N] of SHAPES) {
-    const a = e.tensor(Float32Array.from({ length: M * K }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5), [M, K]);
-    const b = e.tensor(Float32Array.from({ length: K * N }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5), [K, N]);
+    const a = e.tensor(
+      Float32Array.from({ length: M * K }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5),
+      [M, K],
+    );
+    const b = e.tensor(
+      Float32Array.from({ length: K * N }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5),
+      [K, N],
+    );
     const c = e.empty([M, N]);
     const run = () => matmulInto(e.runtime, c.ptr, a.ptr, b.ptr, M, N, K);
     for (let i = 0; i < 3; i++) run();
@@ -38,7 +44,12 @@ export async function measureAll(threads: number): Promise<BrowserRow[]> {
       for (let i = 0; i < reps; i++) run();
       times.push((performance.now() - t0) / reps);
     }
-    rows.push({ what: `matmul ${M}×${K}×${N}`, threads: e.threads, value: (2 * M * K * N) / median(times) / 1e6, unit: 'GFLOP/s' });
+    rows.push({
+      what: `matmul ${M}×${K}×${N}`,
+      threads: e.threads,
+      value: (2 * M * K * N) / median(times) / 1e6,
+      unit: 'GFLOP/s',
+    });
     for (const t of [a, b, c]) t.dispose();
   }
   const model = new GPT(e, referenceConfig(), 0);
@@ -49,7 +60,12 @@ export async function measureAll(threads: number): Promise<BrowserRow[]> {
     trainer.step(randomBatch(s));
     if (s >= 2) times.push(performance.now() - t0);
   }
-  rows.push({ what: 'reference GPT training', threads: e.threads, value: (REFERENCE.batch * REFERENCE.context) / (median(times) / 1000), unit: 'tokens/s' });
+  rows.push({
+    what: 'reference GPT training',
+    threads: e.threads,
+    value: (REFERENCE.batch * REFERENCE.context) / (median(times) / 1000),
+    unit: 'tokens/s',
+  });
   await e.dispose();
   return rows;
 }

@@ -9,7 +9,7 @@
 export function fma_chains_f32__4(iters: i32, mul: f32, add: f32): f32 {
   const m = f32x4.splat(mul); // parameters, not constants: kept in registers, never re-materialised
   const c = f32x4.splat(add);
-  let a0 = f32x4.splat(1.00);
+  let a0 = f32x4.splat(1.0);
   let a1 = f32x4.splat(1.01);
   let a2 = f32x4.splat(1.02);
   let a3 = f32x4.splat(1.03);
@@ -26,7 +26,7 @@ export function fma_chains_f32__4(iters: i32, mul: f32, add: f32): f32 {
 export function fma_chains_f32__8(iters: i32, mul: f32, add: f32): f32 {
   const m = f32x4.splat(mul); // parameters, not constants: kept in registers, never re-materialised
   const c = f32x4.splat(add);
-  let a0 = f32x4.splat(1.00);
+  let a0 = f32x4.splat(1.0);
   let a1 = f32x4.splat(1.01);
   let a2 = f32x4.splat(1.02);
   let a3 = f32x4.splat(1.03);
@@ -51,7 +51,7 @@ export function fma_chains_f32__8(iters: i32, mul: f32, add: f32): f32 {
 export function fma_chains_f32__12(iters: i32, mul: f32, add: f32): f32 {
   const m = f32x4.splat(mul); // parameters, not constants: kept in registers, never re-materialised
   const c = f32x4.splat(add);
-  let a0 = f32x4.splat(1.00);
+  let a0 = f32x4.splat(1.0);
   let a1 = f32x4.splat(1.01);
   let a2 = f32x4.splat(1.02);
   let a3 = f32x4.splat(1.03);
@@ -61,7 +61,7 @@ export function fma_chains_f32__12(iters: i32, mul: f32, add: f32): f32 {
   let a7 = f32x4.splat(1.07);
   let a8 = f32x4.splat(1.08);
   let a9 = f32x4.splat(1.09);
-  let a10 = f32x4.splat(1.10);
+  let a10 = f32x4.splat(1.1);
   let a11 = f32x4.splat(1.11);
   for (let i = 0; i < iters; i++) {
     a0 = f32x4.add(f32x4.mul(a0, m), c);
@@ -77,6 +77,18 @@ export function fma_chains_f32__12(iters: i32, mul: f32, add: f32): f32 {
     a10 = f32x4.add(f32x4.mul(a10, m), c);
     a11 = f32x4.add(f32x4.mul(a11, m), c);
   }
-  const s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(a0, a1), a2), a3), a4), a5), a6), a7), a8), a9), a10), a11);
+  const s = f32x4.add(
+    f32x4.add(
+      f32x4.add(
+        f32x4.add(
+          f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(a0, a1), a2), a3), a4), a5), a6), a7),
+          a8,
+        ),
+        a9,
+      ),
+      a10,
+    ),
+    a11,
+  );
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }

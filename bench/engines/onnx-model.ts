@@ -82,7 +82,9 @@ export function matmulModel(M: number, K: number, N: number, b: Float32Array | n
     .int(1, 8) // ir_version
     .string(2, 'simdformer-bench') // producer_name
     .message(7, (graph) => {
-      graph.message(1, (node) => node.string(1, 'A').string(1, 'B').string(2, 'C').string(3, 'matmul').string(4, 'MatMul'));
+      graph.message(1, (node) =>
+        node.string(1, 'A').string(1, 'B').string(2, 'C').string(3, 'matmul').string(4, 'MatMul'),
+      );
       graph.string(2, 'matmul');
       if (b !== null) {
         if (b.length !== K * N) throw new RangeError(`B has ${b.length} elements, expected K·N = ${K * N}`);

@@ -11,8 +11,19 @@ export const REFERENCE = { layers: 4, dModel: 128, heads: 4, ffn: 512, context: 
 export function referenceConfig(): Gpt2Config {
   const r = REFERENCE;
   return parseConfig({
-    model_type: 'gpt2', vocab_size: r.vocab, n_positions: r.context, n_embd: r.dModel, n_layer: r.layers, n_head: r.heads,
-    n_inner: r.ffn, activation_function: 'gelu_new', resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: null, eos_token_id: null,
+    model_type: 'gpt2',
+    vocab_size: r.vocab,
+    n_positions: r.context,
+    n_embd: r.dModel,
+    n_layer: r.layers,
+    n_head: r.heads,
+    n_inner: r.ffn,
+    activation_function: 'gelu_new',
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
+    bos_token_id: null,
+    eos_token_id: null,
   }) as Gpt2Config;
 }
 
@@ -24,7 +35,7 @@ export function randomBatch(step: number): LmBatch {
   const inputIds = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
   for (let i = 0; i < B * T; i++) inputIds[i] = Math.floor(rand() * 256);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) targets[b * T + t] = t + 1 < T ? inputIds[b * T + t + 1]! : Math.floor(rand() * 256);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) targets[b * T + t] = t + 1 < T ? inputIds[b * T + t + 1]! : Math.floor(rand() * 256);
   return { inputIds, labels: targets, B, T };
 }
-

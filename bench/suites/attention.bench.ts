@@ -41,7 +41,12 @@ export interface AttentionBenchRow {
 type AttnFn = (q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions) => Tensor;
 
 /** Times forward + backward of one implementation on one engine; counts its step and scratch bytes. */
-function measure(e: Engine, fn: AttnFn, T: number, o: Required<AttentionBenchOptions>): { ms: number; peakBytes: number } {
+function measure(
+  e: Engine,
+  fn: AttnFn,
+  T: number,
+  o: Required<AttentionBenchOptions>,
+): { ms: number; peakBytes: number } {
   const { batch: B, heads: H, headDim: D } = o;
   const C = H * D;
   // GPT's fused qkv projection output [B, T, 3C]: q, k, v read through strides, gradients into one buffer
@@ -49,8 +54,15 @@ function measure(e: Engine, fn: AttnFn, T: number, o: Required<AttentionBenchOpt
   x.requiresGrad = true;
   const dO = randn(B * T * C, 2);
   const opts: AttentionOptions = {
-    batch: B, heads: H, queryLen: T, keyLen: T, headDim: D, causal: o.causal,
-    q: { offset: 0, rowStride: 3 * C }, k: { offset: C, rowStride: 3 * C }, v: { offset: 2 * C, rowStride: 3 * C },
+    batch: B,
+    heads: H,
+    queryLen: T,
+    keyLen: T,
+    headDim: D,
+    causal: o.causal,
+    q: { offset: 0, rowStride: 3 * C },
+    k: { offset: C, rowStride: 3 * C },
+    v: { offset: 2 * C, rowStride: 3 * C },
   };
   const rt = e.runtime;
   const arena = rt.arena;
@@ -93,7 +105,15 @@ function measure(e: Engine, fn: AttnFn, T: number, o: Required<AttentionBenchOpt
 /** Runs the suite; returns one row per (threads, seq, impl). */
 export async function benchAttention(opts: AttentionBenchOptions = {}): Promise<AttentionBenchRow[]> {
   const o: Required<AttentionBenchOptions> = {
-    seqs: [128, 512, 2048], threads: [1, 'auto'], heads: 4, headDim: 64, batch: 1, causal: false, warmup: 1, reps: 3, ...opts,
+    seqs: [128, 512, 2048],
+    threads: [1, 'auto'],
+    heads: 4,
+    headDim: 64,
+    batch: 1,
+    causal: false,
+    warmup: 1,
+    reps: 3,
+    ...opts,
   };
   const rows: AttentionBenchRow[] = [];
   for (const threads of o.threads) {
@@ -101,7 +121,10 @@ export async function benchAttention(opts: AttentionBenchOptions = {}): Promise<
     try {
       for (const seq of o.seqs) {
         const flop = 6 * 2 * o.batch * o.heads * seq * seq * o.headDim;
-        for (const [impl, fn] of [['fused', attention], ['materialised', attentionMaterialised]] as const) {
+        for (const [impl, fn] of [
+          ['fused', attention],
+          ['materialised', attentionMaterialised],
+        ] as const) {
           const { ms, peakBytes } = measure(e, fn, seq, o);
           rows.push({ impl, seq, threads: e.threads, ms, gflops: flop / ms / 1e6, peakBytes });
         }
@@ -118,7 +141,8 @@ function printTable(rows: AttentionBenchRow[]): void {
   console.log('threads  seq  impl            fwd+bwd ms  GFLOP/s  peak MiB   vs materialised (time, memory)');
   for (const r of rows) {
     const m = rows.find((x) => x.impl === 'materialised' && x.seq === r.seq && x.threads === r.threads)!;
-    const rel = r.impl === 'fused' ? `${(r.ms / m.ms).toFixed(2)}× time, 1/${(m.peakBytes / r.peakBytes).toFixed(1)} memory` : '';
+    const rel =
+      r.impl === 'fused' ? `${(r.ms / m.ms).toFixed(2)}× time, 1/${(m.peakBytes / r.peakBytes).toFixed(1)} memory` : '';
     console.log(
       `${String(r.threads).padStart(7)} ${String(r.seq).padStart(5)}  ${r.impl.padEnd(14)} ${r.ms.toFixed(1).padStart(11)} ${r.gflops.toFixed(1).padStart(8)} ${mib(r.peakBytes).padStart(9)}   ${rel}`,
     );
@@ -146,7 +170,9 @@ const suite: Suite = {
     const rows = await benchAttention({ causal, ...(quick ? { warmup: 1, reps: 1 } : {}) });
     const load = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 100) / 100); // 1-minute load, before and after
     printTable(rows);
-    console.log(`wrote ${writeResults(causal ? 'attention-causal' : 'attention', { batch: 1, heads: 4, headDim: 64, causal, load, rows })}`);
+    console.log(
+      `wrote ${writeResults(causal ? 'attention-causal' : 'attention', { batch: 1, heads: 4, headDim: 64, causal, load, rows })}`,
+    );
   },
 };
 

@@ -28,8 +28,15 @@ function batch(step: number): BertBatch {
 async function measure(threads: number) {
   const engine = await Engine.create({ threads });
   const config = parseConfig({
-    model_type: 'bert', architectures: ['BertForPreTraining'], vocab_size: V, hidden_size: 128, num_hidden_layers: 4, num_attention_heads: 4,
-    intermediate_size: 512, max_position_embeddings: T, hidden_dropout_prob: 0.1,
+    model_type: 'bert',
+    architectures: ['BertForPreTraining'],
+    vocab_size: V,
+    hidden_size: 128,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    intermediate_size: 512,
+    max_position_embeddings: T,
+    hidden_dropout_prob: 0.1,
   }) as BertConfig;
   const model = new Bert(engine, config, 0);
   const trainer = new Trainer(model, { lr: 1e-4, totalSteps: 100 });
@@ -50,12 +57,15 @@ const suite: Suite = {
     if (job) return answerParent(() => measure(job.threads));
     const { values } = parseArgs({ args, options: { threads: { type: 'string' } }, strict: true });
     const rows = [];
-    for (const t of (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number)) rows.push(await runInChild<{ threads: number; tokensPerSecond: number }>('bert', { threads: t }));
+    for (const t of (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number))
+      rows.push(await runInChild<{ threads: number; tokensPerSecond: number }>('bert', { threads: t }));
     printTable(rows, [
       { title: 'threads', value: (r) => r.threads, digits: 0 },
       { title: 'pre-training tokens/s', value: (r) => r.tokensPerSecond, digits: 0 },
     ]);
-    console.log(`wrote ${writeResults('bert', { model: '4 layers, hidden 128, 4 heads, FFN 512, vocabulary 8,000, T 128, batch 16', rows })}`);
+    console.log(
+      `wrote ${writeResults('bert', { model: '4 layers, hidden 128, 4 heads, FFN 512, vocabulary 8,000, T 128, batch 16', rows })}`,
+    );
   },
 };
 

@@ -20,22 +20,42 @@ const suite: Suite = {
     const { values } = parseArgs({ args, options: { threads: { type: 'string' } }, strict: true });
     const threads = (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number);
     const dir = await mkdtemp(join(tmpdir(), 'simdformer-bench-browser-'));
-    await build({ entryPoints: [join(root, 'bench', 'browser', 'worker.ts')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'x', 'y', 'worker.js'), external: ['node:*'], logLevel: 'silent' });
+    await build({
+      entryPoints: [join(root, 'bench', 'browser', 'worker.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      outfile: join(dir, 'x', 'y', 'worker.js'),
+      external: ['node:*'],
+      logLevel: 'silent',
+    });
     const page = `<!doctype html><script type="module">
       window.measure = (threads) => new Promise((resolve) => { const w = new Worker('/x/y/worker.js', { type: 'module' }); w.onmessage = (e) => resolve(e.data); w.postMessage({ threads }); });
     </script>`;
-    const server = createServer(async (req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const headers = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-      try {
-        if (path === '/') return res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(page);
-        const file = path.startsWith('/build/') ? join(root, path) : join(dir, path);
-        const body = await readFile(file);
-        res.writeHead(200, { ...headers, 'content-type': extname(file) === '.wasm' ? 'application/wasm' : 'text/javascript' }).end(body);
-      } catch {
-        res.writeHead(404).end();
-      }
-    });
+    // the handler answers every request itself, errors included: nothing for the server to await
+    const server = createServer(
+      (req, res) =>
+        void (async () => {
+          const path = new URL(req.url ?? '/', 'http://x').pathname;
+          const headers = {
+            'cross-origin-opener-policy': 'same-origin',
+            'cross-origin-embedder-policy': 'require-corp',
+          };
+          try {
+            if (path === '/') return res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(page);
+            const file = path.startsWith('/build/') ? join(root, path) : join(dir, path);
+            const body = await readFile(file);
+            res
+              .writeHead(200, {
+                ...headers,
+                'content-type': extname(file) === '.wasm' ? 'application/wasm' : 'text/javascript',
+              })
+              .end(body);
+          } catch {
+            res.writeHead(404).end();
+          }
+        })(),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
     const browser = await launchChromium();
@@ -44,7 +64,10 @@ const suite: Suite = {
       for (const t of threads) {
         const p = await browser.newPage();
         await p.goto(url);
-        const r = (await p.evaluate((n) => (window as unknown as { measure(n: number): Promise<unknown> }).measure(n), t)) as { ok: boolean; rows?: BrowserRow[]; error?: string };
+        const r = (await p.evaluate(
+          (n) => (window as unknown as { measure(n: number): Promise<unknown> }).measure(n),
+          t,
+        )) as { ok: boolean; rows?: BrowserRow[]; error?: string };
         if (!r.ok) throw new Error(r.error);
         rows.push(...r.rows!.map((x) => ({ ...x, where: `Chromium ${browser.version()}` })));
         await p.close();

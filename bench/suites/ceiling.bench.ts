@@ -23,7 +23,21 @@ function compile(): Uint8Array<ArrayBuffer> {
   mkdirSync(OUT_DIR, { recursive: true });
   const wasm = join(OUT_DIR, 'fma-chains.wasm');
   const asc = join(BENCH_DIR, '..', 'node_modules', '.bin', 'asc');
-  const args = [SRC, '-o', wasm, '-t', join(OUT_DIR, 'fma-chains.wat'), '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--enable', 'simd'];
+  const args = [
+    SRC,
+    '-o',
+    wasm,
+    '-t',
+    join(OUT_DIR, 'fma-chains.wat'),
+    '-O3',
+    '--runtime',
+    'stub',
+    '--noAssert',
+    '--use',
+    'abort=',
+    '--enable',
+    'simd',
+  ];
   // cwd bench/ceiling: asc would otherwise pick up the project's asconfig.json (imported memory, …).
   const r = spawnSync(asc, args, { encoding: 'utf8', cwd: join(BENCH_DIR, 'ceiling') });
   if (r.status !== 0) throw new Error(`asc failed (${r.status}): ${r.stderr}`);
@@ -76,12 +90,22 @@ parentPort.postMessage(times);
 `;
 
 /** All `threads` workers run the same kernel at once; GFLOP/s summed over workers (median per worker). */
-async function measureParallel(bytes: Uint8Array<ArrayBuffer>, chains: number, iters: number, threads: number): Promise<number> {
+async function measureParallel(
+  bytes: Uint8Array<ArrayBuffer>,
+  chains: number,
+  iters: number,
+  threads: number,
+): Promise<number> {
   const flag = new SharedArrayBuffer(8);
   const sync = new Int32Array(flag);
   const name = `fma_chains_f32__${chains}`;
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes, name, iters, mul: MUL, add: ADD, runs: RUNS, flag } }));
-  const results = workers.map((w) => new Promise<number[]>((resolve, reject) => w.once('message', resolve).once('error', reject)));
+  const workers = Array.from(
+    { length: threads },
+    () => new Worker(WORKER, { eval: true, workerData: { bytes, name, iters, mul: MUL, add: ADD, runs: RUNS, flag } }),
+  );
+  const results = workers.map(
+    (w) => new Promise<number[]>((resolve, reject) => w.once('message', resolve).once('error', reject)),
+  );
   while (Atomics.load(sync, 1) < threads) await new Promise((r) => setTimeout(r, 5));
   Atomics.store(sync, 0, 1);
   Atomics.notify(sync, 0);
@@ -102,7 +126,12 @@ async function main(): Promise<void> {
   }
   const best = rows.reduce((x, y) => (y.gflops > x.gflops ? y : x));
   if (m.cores > 1) {
-    rows.push({ chains: best.chains, threads: m.cores, gflops: await measureParallel(bytes, best.chains, best.iters, m.cores), iters: best.iters });
+    rows.push({
+      chains: best.chains,
+      threads: m.cores,
+      gflops: await measureParallel(bytes, best.chains, best.iters, m.cores),
+      iters: best.iters,
+    });
   }
   printTable(rows, [
     { title: 'chains', value: (r) => String(r.chains) },
@@ -110,7 +139,9 @@ async function main(): Promise<void> {
     { title: 'GFLOP/s', value: (r) => r.gflops },
   ]);
   console.log(`\none-thread ceiling: ${best.gflops.toFixed(1)} GFLOP/s (${best.chains} chains)`);
-  console.log(`wrote ${writeResults('ceiling', { formula: 'GFLOP/s = 8 · chains · iterations / seconds / 1e9', rows })}`);
+  console.log(
+    `wrote ${writeResults('ceiling', { formula: 'GFLOP/s = 8 · chains · iterations / seconds / 1e9', rows })}`,
+  );
 }
 
 const suite: Suite = {

@@ -37,15 +37,31 @@ async function measure(threads: number, simd: Simd, from?: string): Promise<Row>
   const engine = await Engine.create({ threads, simd });
   const tokenizer = Tokenizer.fromJson(g2pTokenizer(data.train));
   const cfg = parseConfig({
-    model_type: 'bart', vocab_size: tokenizer.vocabSize, d_model: 128, max_position_embeddings: 64, encoder_layers: 3, decoder_layers: 3,
-    encoder_attention_heads: 4, decoder_attention_heads: 4, encoder_ffn_dim: 512, decoder_ffn_dim: 512, dropout: 0.1,
-    pad_token_id: 0, eos_token_id: 1, bos_token_id: null, decoder_start_token_id: 0,
+    model_type: 'bart',
+    vocab_size: tokenizer.vocabSize,
+    d_model: 128,
+    max_position_embeddings: 64,
+    encoder_layers: 3,
+    decoder_layers: 3,
+    encoder_attention_heads: 4,
+    decoder_attention_heads: 4,
+    encoder_ffn_dim: 512,
+    decoder_ffn_dim: 512,
+    dropout: 0.1,
+    pad_token_id: 0,
+    eos_token_id: 1,
+    bos_token_id: null,
+    decoder_start_token_id: 0,
   }) as BartConfig;
   const model = new Bart(engine, cfg, 0);
   model.tokenizer = tokenizer;
   const rng = new Rng(1);
   // 12 batches of 64 words of similar length, as training forms them (a pool sorted by length, cut, shuffled)
-  const pool = rng.shuffle([...data.train]).slice(0, 64 * 12).map((e) => encodeG2p(tokenizer, e, 1)).sort((a, b) => a.source.length - b.source.length);
+  const pool = rng
+    .shuffle([...data.train])
+    .slice(0, 64 * 12)
+    .map((e) => encodeG2p(tokenizer, e, 1))
+    .sort((a, b) => a.source.length - b.source.length);
   const batches = rng.shuffle(Array.from({ length: 12 }, (_, i) => pool.slice(i * 64, (i + 1) * 64)));
   const trainer = new Trainer(model, { lr: 1e-3, totalSteps: 100, warmup: 10, ema: 0.999 });
   model.train(true);
@@ -81,10 +97,15 @@ const suite: Suite = {
   async run(args) {
     const job = childJob<{ threads: number; simd: Simd; from?: string }>(args);
     if (job) return answerParent(() => measure(job.threads, job.simd, job.from));
-    const { values } = parseArgs({ args, options: { threads: { type: 'string' }, simd: { type: 'string' }, from: { type: 'string' } }, strict: true });
+    const { values } = parseArgs({
+      args,
+      options: { threads: { type: 'string' }, simd: { type: 'string' }, from: { type: 'string' } },
+      strict: true,
+    });
     const rows: Row[] = [];
     for (const simd of (values.simd ?? 'plain').split(',') as Simd[]) {
-      for (const t of (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number)) rows.push(await runInChild<Row>('g2p', { threads: t, simd, from: values.from }));
+      for (const t of (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number))
+        rows.push(await runInChild<Row>('g2p', { threads: t, simd, from: values.from }));
     }
     printTable(rows, [
       { title: 'threads', value: (r) => r.threads, digits: 0 },
@@ -93,8 +114,12 @@ const suite: Suite = {
       { title: 'beam-5 words/s', value: (r) => r.beamWordsPerSecond, digits: 0 },
       { title: 'greedy words/s', value: (r) => r.greedyWordsPerSecond, digits: 0 },
     ]);
-    const decoding = values.from ? `the trained checkpoint ${values.from}` : 'the untrained model (words run to 48 tokens: pass --from)';
-    console.log(`wrote ${writeResults('g2p', { model: 'BART d128, 3+3 layers, 4 heads, FFN 512; batches of 64 words; beam 5 over 512 test words, 64 per batch', decoding, rows })}`);
+    const decoding = values.from
+      ? `the trained checkpoint ${values.from}`
+      : 'the untrained model (words run to 48 tokens: pass --from)';
+    console.log(
+      `wrote ${writeResults('g2p', { model: 'BART d128, 3+3 layers, 4 heads, FFN 512; batches of 64 words; beam 5 over 512 test words, 64 per batch', decoding, rows })}`,
+    );
   },
 };
 

@@ -48,7 +48,11 @@ async function runJob(job: Job): Promise<Row> {
 }
 
 async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { threads: { type: 'string' }, engines: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { threads: { type: 'string' }, engines: { type: 'string' } },
+    strict: true,
+  });
   const threads = (values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number);
   const tfjsPresent = existsSync(join(BENCH_DIR, 'engines', 'tfjs-gpt.ts'));
   const engines = (values.engines ?? `simdformer,simdformer-relaxed${tfjsPresent ? ',tfjs' : ''}`).split(',');
@@ -67,7 +71,10 @@ async function main(args: string[]): Promise<void> {
     { title: 'threads', value: (r) => r.threads },
     { title: 'train tok/s', value: (r) => Math.round(r.trainTokensPerSecond) },
     { title: 'generate tok/s', value: (r) => Math.round(r.generateTokensPerSecond) },
-    { title: 'cached step tok/s', value: (r) => (r.cachedStepTokensPerSecond ? Math.round(r.cachedStepTokensPerSecond) : '') },
+    {
+      title: 'cached step tok/s',
+      value: (r) => (r.cachedStepTokensPerSecond ? Math.round(r.cachedStepTokensPerSecond) : ''),
+    },
     { title: 'loss first→last', value: (r) => `${r.initialLoss.toFixed(3)}→${r.finalLoss.toFixed(3)}` },
   ]);
   const ours = rows.filter((r) => r.engine === 'simdformer');
@@ -82,7 +89,7 @@ async function main(args: string[]): Promise<void> {
       generateVsTfjs: other ? r.generateTokensPerSecond / other.generateTokensPerSecond : undefined,
     };
   });
-  console.log('\nsimdformer / other (PyTorch: the issue\'s one-thread figures, not measured here):');
+  console.log("\nsimdformer / other (PyTorch: the issue's one-thread figures, not measured here):");
   printTable(ratios, [
     { title: 'threads', value: (r) => r.threads },
     { title: 'train / PyTorch ×1', value: (r) => r.trainVsPyTorch1Thread.toFixed(2) },

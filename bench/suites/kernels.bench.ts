@@ -7,7 +7,19 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/tensor/engine.js';
-import { add, embedding, gelu, geluGate, layerNorm, mul, relu, rmsNorm, scale, softmax, tanh } from '../../src/tensor/ops/index.js';
+import {
+  add,
+  embedding,
+  gelu,
+  geluGate,
+  layerNorm,
+  mul,
+  relu,
+  rmsNorm,
+  scale,
+  softmax,
+  tanh,
+} from '../../src/tensor/ops/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { printTable, randomMatrix, type Suite, timeCall, writeResults } from '../harness.js';
 
@@ -25,20 +37,56 @@ const F = 512; // feed-forward width
 const e4 = 4;
 
 const CASES: Record<string, Case> = {
-  'gelu (tanh) [1024, 512]': { kernels: 'gelu_fwd_f32__tanh + gelu_bwd_f32__tanh', bytes: N * F * e4 * 5, run: (_, t) => grad(gelu(t.h!, 'tanh')) },
-  'gelu (erf) [1024, 512]': { kernels: 'gelu_fwd_f32 + gelu_bwd_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(gelu(t.h!)) },
-  'gated gelu [1024, 512]': { kernels: 'gelu_gate_fwd_f32 + gelu_gate_bwd_f32', bytes: N * F * e4 * 9, run: (_, t) => grad(geluGate(t.h!, t.h2!)) },
-  'relu [1024, 512]': { kernels: 'relu_fwd_f32 + relu_bwd_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(relu(t.h!)) },
-  'tanh [1024, 512]': { kernels: 'tanh_fwd_f32 + tanh_bwd_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(tanh(t.h!)) },
-  'add [1024, 512]': { kernels: 'add_fwd_f32 + 2 × accumulate_f32', bytes: N * F * e4 * 9, run: (_, t) => grad(add(t.h!, t.h2!)) },
-  'mul [1024, 512]': { kernels: 'mul_fwd_f32 + 2 × mul_bwd_f32', bytes: N * F * e4 * 11, run: (_, t) => grad(mul(t.h!, t.h2!)) },
-  'scale [1024, 512]': { kernels: 'scale_fwd_f32 + axpy_f32', bytes: N * F * e4 * 5, run: (_, t) => grad(scale(t.h!, 0.5)) },
+  'gelu (tanh) [1024, 512]': {
+    kernels: 'gelu_fwd_f32__tanh + gelu_bwd_f32__tanh',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(gelu(t.h!, 'tanh')),
+  },
+  'gelu (erf) [1024, 512]': {
+    kernels: 'gelu_fwd_f32 + gelu_bwd_f32',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(gelu(t.h!)),
+  },
+  'gated gelu [1024, 512]': {
+    kernels: 'gelu_gate_fwd_f32 + gelu_gate_bwd_f32',
+    bytes: N * F * e4 * 9,
+    run: (_, t) => grad(geluGate(t.h!, t.h2!)),
+  },
+  'relu [1024, 512]': {
+    kernels: 'relu_fwd_f32 + relu_bwd_f32',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(relu(t.h!)),
+  },
+  'tanh [1024, 512]': {
+    kernels: 'tanh_fwd_f32 + tanh_bwd_f32',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(tanh(t.h!)),
+  },
+  'add [1024, 512]': {
+    kernels: 'add_fwd_f32 + 2 × accumulate_f32',
+    bytes: N * F * e4 * 9,
+    run: (_, t) => grad(add(t.h!, t.h2!)),
+  },
+  'mul [1024, 512]': {
+    kernels: 'mul_fwd_f32 + 2 × mul_bwd_f32',
+    bytes: N * F * e4 * 11,
+    run: (_, t) => grad(mul(t.h!, t.h2!)),
+  },
+  'scale [1024, 512]': {
+    kernels: 'scale_fwd_f32 + axpy_f32',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(scale(t.h!, 0.5)),
+  },
   'layerNorm [1024, 128]': {
     kernels: 'layernorm_fwd_f32 + layernorm_bwd_f32 + 2 × sum_rows_f32',
     bytes: N * C * e4 * 6,
     run: (_, t) => grad(layerNorm(t.x!, t.w!, t.b!, 1e-5)),
   },
-  'rmsNorm [1024, 128]': { kernels: 'layernorm_fwd_f32 (rms) + layernorm_bwd_f32 + sum_rows_f32', bytes: N * C * e4 * 6, run: (_, t) => grad(rmsNorm(t.x!, t.w!, 1e-6)) },
+  'rmsNorm [1024, 128]': {
+    kernels: 'layernorm_fwd_f32 (rms) + layernorm_bwd_f32 + sum_rows_f32',
+    bytes: N * C * e4 * 6,
+    run: (_, t) => grad(rmsNorm(t.x!, t.w!, 1e-6)),
+  },
   'embedding 1024 ids of [256, 128]': {
     kernels: 'embedding_fwd_f32 + embedding_bwd_f32',
     bytes: N * C * e4 * 3,
@@ -69,7 +117,16 @@ const suite: Suite = {
     const rows: { op: string; kernels: string; threads: number; ms: number; gbps: number }[] = [];
     for (const th of threads) {
       const e = await Engine.create({ threads: th });
-      const p = (name: string, shape: number[], seed: number) => e.parameter(name, randomMatrix(shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1), seed), shape);
+      const p = (name: string, shape: number[], seed: number) =>
+        e.parameter(
+          name,
+          randomMatrix(
+            shape[0]!,
+            shape.slice(1).reduce((a, b) => a * b, 1),
+            seed,
+          ),
+          shape,
+        );
       const t: Record<string, Tensor> = {
         h: p('h', [N, F], 1),
         h2: p('h2', [N, F], 2),
@@ -81,7 +138,13 @@ const suite: Suite = {
       };
       for (const [op, c] of Object.entries(CASES)) {
         const timing = await timeCall(op, () => c.run(e, t));
-        rows.push({ op, kernels: c.kernels, threads: e.threads, ms: timing.medianMs, gbps: c.bytes / (timing.medianMs / 1000) / 1e9 });
+        rows.push({
+          op,
+          kernels: c.kernels,
+          threads: e.threads,
+          ms: timing.medianMs,
+          gbps: c.bytes / (timing.medianMs / 1000) / 1e9,
+        });
       }
       await e.dispose();
     }

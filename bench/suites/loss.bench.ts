@@ -111,11 +111,16 @@ async function run(args: string[]): Promise<void> {
     };
     s = time(() => dropout(x, 0.1, 7), runs, 3, freshX);
     add('dropout_fwd_f32', `${n}`, threads, s, `${((8 * n) / s / 1e9).toFixed(2)} GB/s`);
-    s = time(() => e.tape.replay(), runs, 3, () => {
-      freshX();
-      e.gradOf(x);
-      e.gradOf(dropout(x, 0.1, 7)).set(xData);
-    });
+    s = time(
+      () => e.tape.replay(),
+      runs,
+      3,
+      () => {
+        freshX();
+        e.gradOf(x);
+        e.gradOf(dropout(x, 0.1, 7)).set(xData);
+      },
+    );
     add('dropout_bwd_f32', `${n}`, threads, s, `${((12 * n) / s / 1e9).toFixed(2)} GB/s`);
     e.endStep();
 
@@ -127,7 +132,12 @@ async function run(args: string[]): Promise<void> {
     add('adamw_f32', `${n}`, threads, s, `${((28 * n) / s / 1e9).toFixed(2)} GB/s`);
     s = time(() => gradNorm([p]), runs);
     add('grad_norm_f32', `${n}`, threads, s, `${((4 * n) / s / 1e9).toFixed(2)} GB/s`);
-    s = time(() => clipGradNorm([p], 1e-3), runs, 3, () => p.grad!.set(xData)); // clips every call: norm + scale
+    s = time(
+      () => clipGradNorm([p], 1e-3),
+      runs,
+      3,
+      () => p.grad!.set(xData),
+    ); // clips every call: norm + scale
     add('grad_norm_f32 + grad_scale_f32', `${n}`, threads, s, `${((12 * n) / s / 1e9).toFixed(2)} GB/s`);
     state.dispose();
     p.dispose();
@@ -148,7 +158,15 @@ async function run(args: string[]): Promise<void> {
 
 const suite: Suite = {
   description: 'cross-entropy, dropout, AdamW, grad norm and clipping',
-  kernels: ['cross_entropy_fwd_f32', 'cross_entropy_bwd_f32', 'dropout_fwd_f32', 'dropout_bwd_f32', 'adamw_f32', 'grad_norm_f32', 'grad_scale_f32'],
+  kernels: [
+    'cross_entropy_fwd_f32',
+    'cross_entropy_bwd_f32',
+    'dropout_fwd_f32',
+    'dropout_bwd_f32',
+    'adamw_f32',
+    'grad_norm_f32',
+    'grad_scale_f32',
+  ],
   run,
 };
 export default suite;

@@ -135,7 +135,7 @@ async function runJob(job: Job): Promise<Answer> {
     answer.rows.push(row);
     const flops = 2 * M * K * N;
     if (engine.name === 'plain-js' && msPerFlop !== undefined && msPerFlop * flops > job.plainJsBudgetMs) {
-      row.skipped = `estimated ${(msPerFlop * flops / 1e3).toFixed(1)} s per call > ${job.plainJsBudgetMs / 1e3} s budget (--plain-js-budget)`;
+      row.skipped = `estimated ${((msPerFlop * flops) / 1e3).toFixed(1)} s per call > ${job.plainJsBudgetMs / 1e3} s budget (--plain-js-budget)`;
       console.log(`  ${label} ${M}×${K}×${N}: skipped, ${row.skipped}`);
       continue;
     }
@@ -154,7 +154,9 @@ async function runJob(job: Job): Promise<Answer> {
     row.gflops = matmulGflops(M, K, N, row.timing.medianMs);
     await prepared.release();
     msPerFlop = Math.max(msPerFlop ?? 0, row.timing.medianMs / flops);
-    console.log(`  ${label} ${M}×${K}×${N}: ${row.timing.medianMs.toFixed(2)} ms, ${row.gflops.toFixed(2)} GFLOP/s (${row.timing.method}, ${row.timing.runs} runs, cpu/wall ${row.cpuPerWall.toFixed(2)}, load ${row.load1.toFixed(2)})`);
+    console.log(
+      `  ${label} ${M}×${K}×${N}: ${row.timing.medianMs.toFixed(2)} ms, ${row.gflops.toFixed(2)} GFLOP/s (${row.timing.method}, ${row.timing.runs} runs, cpu/wall ${row.cpuPerWall.toFixed(2)}, load ${row.load1.toFixed(2)})`,
+    );
   }
   await engine.dispose();
   return answer;
@@ -165,7 +167,8 @@ async function runJob(job: Job): Promise<Answer> {
 
 function parseShape(s: string): Shape {
   const dims = s.split('x').map(Number);
-  if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`bad shape "${s}", expected MxKxN`);
+  if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0))
+    throw new RangeError(`bad shape "${s}", expected MxKxN`);
   return [dims[0], dims[1], dims[2]];
 }
 
@@ -206,7 +209,9 @@ async function main(args: string[]): Promise<void> {
   const answers: Answer[] = [];
   const failures: { engine: string; config: EngineConfig; error: string }[] = [];
   for (const job of jobs) {
-    console.log(`${job.engine}${job.config.variant ? ` (${job.config.variant})` : ''}, ${job.config.threads} thread(s):`);
+    console.log(
+      `${job.engine}${job.config.variant ? ` (${job.config.variant})` : ''}, ${job.config.threads} thread(s):`,
+    );
     try {
       answers.push(await runInChild<Answer>('matmul', job));
     } catch (e) {
@@ -242,10 +247,15 @@ async function main(args: string[]): Promise<void> {
       const ours = here.find((r) => r.engine === OURS && !r.variant && r.threads === threads);
       const relaxed = here.find((r) => r.engine === OURS && r.variant === 'relaxed' && r.threads === threads);
       // The best other engine a user could run with at most this many threads.
-      const others = here.filter((r) => r.engine !== OURS && r.threads <= threads).sort((x, y) => y.gflops! - x.gflops!);
+      const others = here
+        .filter((r) => r.engine !== OURS && r.threads <= threads)
+        .sort((x, y) => y.gflops! - x.gflops!);
       const best = others[0];
       return {
-        M, K, N, threads,
+        M,
+        K,
+        N,
+        threads,
         simdformer: ours?.gflops,
         relaxed: relaxed?.gflops,
         bestOther: best ? `${best.engine}${best.variant ? ` (${best.variant})` : ''} ×${best.threads}` : undefined,
@@ -255,7 +265,9 @@ async function main(args: string[]): Promise<void> {
       };
     }),
   );
-  console.log(`\nsimdformer at T threads / best other engine with at most T threads${absent.includes(OURS) ? ' (simdformer absent: bench/engines/simdformer.ts not found)' : ''}:`);
+  console.log(
+    `\nsimdformer at T threads / best other engine with at most T threads${absent.includes(OURS) ? ' (simdformer absent: bench/engines/simdformer.ts not found)' : ''}:`,
+  );
   printTable(ratios, [
     { title: 'M×K×N', value: (r) => `${r.M}×${r.K}×${r.N}` },
     { title: 'T', value: (r) => String(r.threads) },
@@ -267,7 +279,8 @@ async function main(args: string[]): Promise<void> {
     { title: 'relaxed ratio', value: (r) => r.relaxedRatio },
   ]);
   for (const f of failures) console.log(`FAILED ${f.engine} ${JSON.stringify(f.config)}: ${f.error.split('\n')[0]}`);
-  for (const a of answers) if (!a.check.ok) console.log(`FAILED check: ${a.engine} ×${a.threads}, max rel err ${a.check.maxRelErr}`);
+  for (const a of answers)
+    if (!a.check.ok) console.log(`FAILED check: ${a.engine} ×${a.threads}, max rel err ${a.check.maxRelErr}`);
 
   const path = writeResults('matmul', {
     formula: 'GFLOP/s = 2·M·K·N / seconds / 1e9; seconds = median wall time of one full call',

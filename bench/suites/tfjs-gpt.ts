@@ -37,13 +37,21 @@ export function answerTfjsGpt(job: TfjsGptJob): Promise<never> {
 }
 
 /** Parent side: `measureTfjsGpt(threads, opts)` in a fresh `run.ts <suite> --child …` process. */
-export function measureTfjsGptInChild(suite: string, threads: number, opts: TfjsGptOptions = {}): Promise<TfjsGptResult> {
+export function measureTfjsGptInChild(
+  suite: string,
+  threads: number,
+  opts: TfjsGptOptions = {},
+): Promise<TfjsGptResult> {
   const job: TfjsGptJob = { kind: 'tfjs-gpt', threads, opts };
   return runInChild<TfjsGptResult>(suite, job);
 }
 
 /** One child per thread count, one after another (never side by side: they would share the cores). */
-export async function measureTfjsGptInChildren(suite: string, threadCounts: readonly number[], opts: TfjsGptOptions = {}): Promise<TfjsGptResult[]> {
+export async function measureTfjsGptInChildren(
+  suite: string,
+  threadCounts: readonly number[],
+  opts: TfjsGptOptions = {},
+): Promise<TfjsGptResult[]> {
   const out: TfjsGptResult[] = [];
   for (const threads of threadCounts) out.push(await measureTfjsGptInChild(suite, threads, opts));
   return out;

@@ -17,14 +17,18 @@ const PYTORCH: Record<number, number> = { 0: 5.61, 100: 2.8, 200: 2.56, 500: 2.3
 const suite: Suite = {
   description: 'reference GPT on Brown bytes: loss at steps 0/100/200/500 against PyTorch',
   async run(args) {
-    const { values } = parseArgs({ args, options: { steps: { type: 'string' }, threads: { type: 'string' } }, strict: true });
+    const { values } = parseArgs({
+      args,
+      options: { steps: { type: 'string' }, threads: { type: 'string' } },
+      strict: true,
+    });
     const steps = Number(values.steps ?? 500);
     const losses: number[] = [];
     const started = performance.now();
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const engine = await Engine.create({ threads: values.threads ? Number(values.threads) : 'auto' });
-    const result = await pretrainGpt(engine, {
+    await pretrainGpt(engine, {
       ...GPT_PRETRAIN_DEFAULTS,
       data: 'brown',
       out: join(tmpdir(), `simdformer-trajectory-${process.pid}`),

@@ -22,5 +22,6 @@ await build({
   logLevel: 'warning',
 });
 await cp(join(here, '..', '..', 'build', 'simdformer.wasm'), join(out, 'simdformer.wasm'));
-for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) await cp(join(checkpoint, f), join(out, 'checkpoint', f));
+for (const f of ['config.json', 'tokenizer.json', 'model.safetensors'])
+  await cp(join(checkpoint, f), join(out, 'checkpoint', f));
 console.log(`bundled into ${out}`);

@@ -10,7 +10,14 @@ import configText from './config.json';
 import weights from './model.safetensors';
 import kernels from './simdformer.wasm';
 import tokenizerText from './tokenizer.json';
-import { asCausalLM, decodeCheckpoint, Engine, modelFromCheckpoint, SimdformerError, type GPT } from '../../src/index.js';
+import {
+  asCausalLM,
+  decodeCheckpoint,
+  Engine,
+  modelFromCheckpoint,
+  SimdformerError,
+  type GPT,
+} from '../../src/index.js';
 
 let ready: Promise<GPT> | undefined;
 
@@ -23,7 +30,12 @@ function model(): Promise<GPT> {
       ['tokenizer.json', enc.encode(tokenizerText)],
       ['model.safetensors', new Uint8Array(weights)],
     ]);
-    return asCausalLM(modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), 'bundled checkpoint')));
+    return asCausalLM(
+      modelFromCheckpoint(
+        engine,
+        decodeCheckpoint((n) => files.get(n), 'bundled checkpoint'),
+      ),
+    );
   })();
   return ready;
 }

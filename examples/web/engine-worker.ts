@@ -4,7 +4,15 @@ import { Session } from './session.js';
 let session: Session | undefined;
 type In =
   | { type: 'train'; text: string; steps: number; threads: number; seed: number }
-  | { type: 'generate'; prompt: string; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number }
+  | {
+      type: 'generate';
+      prompt: string;
+      maxNewTokens: number;
+      temperature: number;
+      topK: number;
+      topP: number;
+      seed: number;
+    }
   | { type: 'save' };
 
 const post = (m: unknown, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
@@ -15,7 +23,12 @@ self.onmessage = async (e: MessageEvent<In>) => {
     if (m.type === 'train') {
       await session?.dispose();
       session = await Session.start(m.text, { threads: m.threads, seed: m.seed, steps: m.steps });
-      post({ type: 'started', threads: session.engine.threads, build: session.engine.runtime.build, isolated: (self as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated });
+      post({
+        type: 'started',
+        threads: session.engine.threads,
+        build: session.engine.runtime.build,
+        isolated: (self as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated,
+      });
       let t0 = performance.now();
       for (let i = 0; i < m.steps; i++) {
         const r = session.step();
@@ -32,7 +45,10 @@ self.onmessage = async (e: MessageEvent<In>) => {
     } else if (m.type === 'save') {
       if (!session) throw new Error('train first');
       const files = [...session.files()].map(([name, bytes]) => ({ name, bytes }));
-      post({ type: 'files', files }, files.map((f) => f.bytes.buffer as ArrayBuffer));
+      post(
+        { type: 'files', files },
+        files.map((f) => f.bytes.buffer as ArrayBuffer),
+      );
     }
   } catch (err) {
     post({ type: 'error', message: String((err as Error).message ?? err) });

@@ -5,7 +5,9 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module' });
 const losses: number[] = [];
 const state = { steps: 0, done: false, generated: '' };
-(window as unknown as { __simdformer: typeof state & { losses: number[] } }).__simdformer = Object.assign(state, { losses });
+(window as unknown as { __simdformer: typeof state & { losses: number[] } }).__simdformer = Object.assign(state, {
+  losses,
+});
 
 $<HTMLTextAreaElement>('text').value = SAMPLE;
 $('mode').textContent = crossOriginIsolated
@@ -46,7 +48,8 @@ worker.onmessage = (e) => {
   } else if (m.type === 'step') {
     losses.push(m.loss);
     state.steps = m.step + 1;
-    $('status').textContent = `step ${m.step + 1}: loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond).toLocaleString()} tokens/s`;
+    $('status').textContent =
+      `step ${m.step + 1}: loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond).toLocaleString()} tokens/s`;
     if (m.step % 5 === 0) draw();
   } else if (m.type === 'trained') {
     draw();
@@ -81,7 +84,13 @@ $('train').onclick = () => {
   state.done = false;
   $<HTMLButtonElement>('train').disabled = true;
   const threads = crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency || 2) : 1;
-  worker.postMessage({ type: 'train', text: $<HTMLTextAreaElement>('text').value, steps: Number($<HTMLInputElement>('steps').value), threads, seed: Number($<HTMLInputElement>('seed').value) });
+  worker.postMessage({
+    type: 'train',
+    text: $<HTMLTextAreaElement>('text').value,
+    steps: Number($<HTMLInputElement>('steps').value),
+    threads,
+    seed: Number($<HTMLInputElement>('seed').value),
+  });
 };
 $('generate').onclick = () => {
   $<HTMLButtonElement>('generate').disabled = true;

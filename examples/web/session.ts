@@ -1,6 +1,16 @@
 // A training session the page's worker runs, and the tests run in Node with the same seed: a small
 // byte-level GPT trained on the text it is given, then sampled. No DOM, no Node APIs.
-import { encodeCheckpoint, Engine, GPT, parseConfig, trainBpe, Tokenizer, Trainer, type Gpt2Config, type LmBatch } from '../../src/index.js';
+import {
+  encodeCheckpoint,
+  Engine,
+  GPT,
+  parseConfig,
+  trainBpe,
+  Tokenizer,
+  Trainer,
+  type Gpt2Config,
+  type LmBatch,
+} from '../../src/index.js';
 
 export const SESSION_MODEL = { layers: 2, dModel: 64, heads: 4, ffn: 256, context: 64, batch: 8 } as const;
 
@@ -13,18 +23,38 @@ export class Session {
     private readonly seed: number,
   ) {}
 
-  static async start(text: string, opts: { threads: number; seed: number; steps: number; lr?: number }): Promise<Session> {
+  static async start(
+    text: string,
+    opts: { threads: number; seed: number; steps: number; lr?: number },
+  ): Promise<Session> {
     const engine = await Engine.create({ threads: opts.threads });
     const s = SESSION_MODEL;
     const config = parseConfig({
-      model_type: 'gpt2', vocab_size: 256, n_positions: s.context, n_embd: s.dModel, n_layer: s.layers, n_head: s.heads,
-      n_inner: s.ffn, bos_token_id: null, eos_token_id: null, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
+      model_type: 'gpt2',
+      vocab_size: 256,
+      n_positions: s.context,
+      n_embd: s.dModel,
+      n_layer: s.layers,
+      n_head: s.heads,
+      n_inner: s.ffn,
+      bos_token_id: null,
+      eos_token_id: null,
+      resid_pdrop: 0,
+      embd_pdrop: 0,
+      attn_pdrop: 0,
     }) as Gpt2Config;
     const model = new GPT(engine, config, opts.seed);
     model.tokenizer = Tokenizer.fromJson(trainBpe([text], { vocabSize: 256 }));
     const ids = model.tokenizer.encode(text, undefined, { addSpecialTokens: false }).ids;
     if (ids.length < s.context + 2) throw new Error(`the text needs at least ${s.context + 2} bytes`);
-    const trainer = new Trainer(model, { lr: opts.lr ?? 3e-3, totalSteps: opts.steps, warmup: 10, schedule: 'cosine', weightDecay: 0.01, clip: 1 });
+    const trainer = new Trainer(model, {
+      lr: opts.lr ?? 3e-3,
+      totalSteps: opts.steps,
+      warmup: 10,
+      schedule: 'cosine',
+      weightDecay: 0.01,
+      clip: 1,
+    });
     return new Session(engine, model, trainer, ids, opts.seed);
   }
 
@@ -46,7 +76,10 @@ export class Session {
     return { step: res.step, loss: res.loss };
   }
 
-  async *generate(prompt: string, opts: { maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number }): AsyncGenerator<string> {
+  async *generate(
+    prompt: string,
+    opts: { maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number },
+  ): AsyncGenerator<string> {
     const tok = this.model.tokenizer!;
     const ids = tok.encode(prompt, undefined, { addSpecialTokens: false }).ids.slice(-SESSION_MODEL.context + 1);
     const out: number[] = [];

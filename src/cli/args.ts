@@ -40,14 +40,21 @@ export function parseFlags(spec: CommandSpec, argv: string[]): Parsed | 'help' {
   } catch (err) {
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new ArgumentError(
-      `${spec.name}: ${msg}\naccepted: ${Object.keys(spec.flags).map((f) => `--${f}`).join(' ')} --help`,
+      `${spec.name}: ${msg}\naccepted: ${Object.keys(spec.flags)
+        .map((f) => `--${f}`)
+        .join(' ')} --help`,
     );
   }
   if (values.help) return 'help';
   for (const [name, f] of Object.entries(spec.flags)) {
     if (values[name] === undefined && f.default !== undefined) values[name] = f.default;
     const v = values[name];
-    if (f.choices && typeof v === 'string' && !f.choices.includes(v) && !f.choices.some((c) => c.endsWith(':') && v.startsWith(c))) {
+    if (
+      f.choices &&
+      typeof v === 'string' &&
+      !f.choices.includes(v) &&
+      !f.choices.some((c) => c.endsWith(':') && v.startsWith(c))
+    ) {
       throw new ArgumentError(`${spec.name}: --${name} ${v} is not one of ${f.choices.join(', ')}`);
     }
   }
@@ -111,7 +118,8 @@ export async function withEngine<T>(values: Parsed, fn: (engine: Engine) => Prom
 export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
 
 /** What the engine runs on: "2 threads", or "2 threads, relaxed SIMD". */
-export const engineText = (e: Engine): string => threadsText(e.threads) + (e.simd === 'relaxed' ? ', relaxed SIMD' : '');
+export const engineText = (e: Engine): string =>
+  threadsText(e.threads) + (e.simd === 'relaxed' ? ', relaxed SIMD' : '');
 
 /** A fraction as a percentage with two decimals: 0.2654 → "26.54 %". */
 export const percent = (x: number): string => `${(x * 100).toFixed(2)} %`;

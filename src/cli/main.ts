@@ -3,12 +3,31 @@
 import { SimdformerError } from '../errors.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
-  demo: { summary: 'train a small GPT on the Brown corpus, then sample from it', load: () => import('./commands/demo.js') },
-  pretrain: { summary: 'pre-train a model: pretrain gpt|bert|t5|bart --data <file|dir|brown> --out <dir>', load: () => import('./commands/pretrain.js') },
-  generate: { summary: 'generate text from a checkpoint: generate --from <dir> --prompt "…"', load: () => import('./commands/generate.js') },
-  finetune: { summary: 'fine-tune: finetune classify|tag (BERT) --data spam|brown-pos|<jsonl>, or finetune seq2seq --task g2p (T5/BART)', load: () => import('./commands/finetune.js') },
-  predict: { summary: 'labels of a text or its words from a fine-tuned BERT', load: () => import('./commands/predict.js') },
-  eval: { summary: 'score a checkpoint: bits per byte on text (GPT), or --task g2p word/phoneme error (T5/BART)', load: () => import('./commands/eval.js') },
+  demo: {
+    summary: 'train a small GPT on the Brown corpus, then sample from it',
+    load: () => import('./commands/demo.js'),
+  },
+  pretrain: {
+    summary: 'pre-train a model: pretrain gpt|bert|t5|bart --data <file|dir|brown> --out <dir>',
+    load: () => import('./commands/pretrain.js'),
+  },
+  generate: {
+    summary: 'generate text from a checkpoint: generate --from <dir> --prompt "…"',
+    load: () => import('./commands/generate.js'),
+  },
+  finetune: {
+    summary:
+      'fine-tune: finetune classify|tag (BERT) --data spam|brown-pos|<jsonl>, or finetune seq2seq --task g2p (T5/BART)',
+    load: () => import('./commands/finetune.js'),
+  },
+  predict: {
+    summary: 'labels of a text or its words from a fine-tuned BERT',
+    load: () => import('./commands/predict.js'),
+  },
+  eval: {
+    summary: 'score a checkpoint: bits per byte on text (GPT), or --task g2p word/phoneme error (T5/BART)',
+    load: () => import('./commands/eval.js'),
+  },
 };
 
 function usage(): string {
@@ -25,7 +44,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`simdformer: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    process.stderr.write(
+      `simdformer: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}\n`,
+    );
     return 2;
   }
   try {

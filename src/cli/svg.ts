@@ -28,16 +28,22 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     const y = yMin + (ySpan * i) / ticks;
     const x = xMin + ((xMax - xMin) * i) / ticks;
     grid.push(`<line x1="${L}" x2="${W - R}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#eee"/>`);
-    grid.push(`<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end" font-size="11">${y.toFixed(2)}</text>`);
-    grid.push(`<text x="${px(x).toFixed(1)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${Math.round(x)}</text>`);
+    grid.push(
+      `<text x="${L - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end" font-size="11">${y.toFixed(2)}</text>`,
+    );
+    grid.push(
+      `<text x="${px(x).toFixed(1)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${Math.round(x)}</text>`,
+    );
   }
   const lines = series.map((s, i) => {
     const d = s.points
       .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
       .map(([x, y], j) => `${j ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`)
       .join('');
-    return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"/>` +
-      `<text x="${W - R - 4}" y="${T + 14 + i * 16}" text-anchor="end" font-size="12" fill="${s.color}">${esc(s.name)}</text>`;
+    return (
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"/>` +
+      `<text x="${W - R - 4}" y="${T + 14 + i * 16}" text-anchor="end" font-size="12" fill="${s.color}">${esc(s.name)}</text>`
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>

@@ -43,7 +43,11 @@ export function poissonSpanLengths(total: number, lambda: number, rng: Rng): num
 }
 
 /** Text infilling on one token sequence. */
-export function textInfilling(ids: ArrayLike<number>, rng: Rng, opts: BartNoiseOptions): { inputIds: number[]; spanLengths: number[] } {
+export function textInfilling(
+  ids: ArrayLike<number>,
+  rng: Rng,
+  opts: BartNoiseOptions,
+): { inputIds: number[]; spanLengths: number[] } {
   const ratio = opts.maskRatio ?? 0.3;
   if (!(ratio >= 0 && ratio <= 1)) throw new ArgumentError(`maskRatio must be in [0, 1], got ${ratio}`);
   const n = ids.length;
@@ -83,6 +87,10 @@ export function bartNoise(sentences: readonly ArrayLike<number>[], rng: Rng, opt
   }
   const { inputIds, spanLengths } = textInfilling(permuted, rng, opts);
   const wrap = (xs: number[]): Int32Array =>
-    Int32Array.from([...(opts.bosId !== undefined ? [opts.bosId] : []), ...xs, ...(opts.eosId !== undefined ? [opts.eosId] : [])]);
+    Int32Array.from([
+      ...(opts.bosId !== undefined ? [opts.bosId] : []),
+      ...xs,
+      ...(opts.eosId !== undefined ? [opts.eosId] : []),
+    ]);
   return { inputIds: wrap(inputIds), labels: wrap(original), spanLengths };
 }

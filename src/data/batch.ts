@@ -39,7 +39,9 @@ export function padSequences(seqs: readonly ArrayLike<number>[], padValue: numbe
   for (let b = 0; b < B; b++) {
     const s = seqs[b]!;
     if (s.length > T && !opts.truncate) {
-      throw new SequenceTooLongError(`sequence ${b} has ${s.length} tokens, more than the padded length ${T} (pass truncate: true to cut)`);
+      throw new SequenceTooLongError(
+        `sequence ${b} has ${s.length} tokens, more than the padded length ${T} (pass truncate: true to cut)`,
+      );
     }
     const n = Math.min(s.length, T);
     for (let t = 0; t < n; t++) data[b * T + t] = s[t]!;

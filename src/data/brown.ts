@@ -28,7 +28,20 @@ import { ArgumentError } from '../errors.js';
 import universal from './brown-universal.json' with { type: 'json' };
 import { splitByKey, type SplitFractions, type Splits } from './split.js';
 
-export const UNIVERSAL_TAGS = ['ADJ', 'ADP', 'ADV', 'CONJ', 'DET', 'NOUN', 'NUM', 'PRT', 'PRON', 'VERB', '.', 'X'] as const;
+export const UNIVERSAL_TAGS = [
+  'ADJ',
+  'ADP',
+  'ADV',
+  'CONJ',
+  'DET',
+  'NOUN',
+  'NUM',
+  'PRT',
+  'PRON',
+  'VERB',
+  '.',
+  'X',
+] as const;
 export type UniversalTag = (typeof UNIVERSAL_TAGS)[number];
 
 export interface BrownToken {
@@ -155,11 +168,18 @@ export const BROWN_SPLIT: SplitFractions = { train: 0.8, validation: 0.1, test: 
  * Part-of-speech sentences with universal tags, split by document: a document's side is
  * `splitOf(doc.id, 80/10/10)` (hash32 of the file id), so no document straddles two sides.
  */
-export function brownPosDataset(docs: readonly BrownDocument[] = brownDocuments(), fractions = BROWN_SPLIT): Splits<PosSentence> {
+export function brownPosDataset(
+  docs: readonly BrownDocument[] = brownDocuments(),
+  fractions = BROWN_SPLIT,
+): Splits<PosSentence> {
   const byDoc = splitByKey(docs, (d) => d.id, fractions);
   const toSentences = (ds: readonly BrownDocument[]): PosSentence[] =>
     ds.flatMap((d) =>
-      d.sentences.map((s) => ({ docId: d.id, words: s.map((t) => t.word), tags: s.map((t) => brownToUniversal(t.tag)) })),
+      d.sentences.map((s) => ({
+        docId: d.id,
+        words: s.map((t) => t.word),
+        tags: s.map((t) => brownToUniversal(t.tag)),
+      })),
     );
   return { train: toSentences(byDoc.train), validation: toSentences(byDoc.validation), test: toSentences(byDoc.test) };
 }

@@ -24,7 +24,10 @@ export interface ClmBatch {
 }
 
 /** Pack documents into windows of `contextLength + 1` (an EOS after every document). */
-export function packClm(docs: readonly ArrayLike<number>[], opts: { eosId: number; contextLength: number }): ClmWindows {
+export function packClm(
+  docs: readonly ArrayLike<number>[],
+  opts: { eosId: number; contextLength: number },
+): ClmWindows {
   const T = opts.contextLength;
   if (!Number.isInteger(T) || T < 1) throw new ArgumentError(`contextLength must be an integer ≥ 1, got ${T}`);
   let total = 0;
@@ -46,7 +49,8 @@ export function packClm(docs: readonly ArrayLike<number>[], opts: { eosId: numbe
  * `dropLast`. Pass `rng.fork(epoch)` for a different, reproducible order per epoch.
  */
 export function* clmBatches(packed: ClmWindows, rng: Rng, batchSize: number, dropLast = false): Generator<ClmBatch> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`batchSize must be an integer ≥ 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ArgumentError(`batchSize must be an integer ≥ 1, got ${batchSize}`);
   const { windows, N, T } = packed;
   const order = rng.shuffle(Int32Array.from({ length: N }, (_, i) => i));
   for (let start = 0; start < N; start += batchSize) {
@@ -64,6 +68,10 @@ export function* clmBatches(packed: ClmWindows, rng: Rng, batchSize: number, dro
 }
 
 /** Held-out split by document (hash32 of its id): pack each side separately so no document straddles. */
-export function splitClmDocuments<D>(docs: readonly D[], idOf: (doc: D) => string, fractions: SplitFractions): Splits<D> {
+export function splitClmDocuments<D>(
+  docs: readonly D[],
+  idOf: (doc: D) => string,
+  fractions: SplitFractions,
+): Splits<D> {
   return splitByKey(docs, idOf, fractions);
 }

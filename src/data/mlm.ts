@@ -43,18 +43,22 @@ export function maskTokens(ids: ArrayLike<number>, rng: Rng, opts: MlmOptions): 
   if (!(pMask >= 0 && pRandom >= 0 && pMask + pRandom <= 1)) {
     throw new ArgumentError(`maskReplaceProb + randomReplaceProb must be ≤ 1, got ${pMask} + ${pRandom}`);
   }
-  if (special.size >= vocabSize) throw new ArgumentError(`every one of the ${vocabSize} ids is special: no random replacement possible`);
+  if (special.size >= vocabSize)
+    throw new ArgumentError(`every one of the ${vocabSize} ids is special: no random replacement possible`);
   const T = ids.length;
   const inputIds = Int32Array.from(ids);
   const labels = new Int32Array(T).fill(IGNORE_INDEX);
   const candidates: number[] = [];
   for (let t = 0; t < T; t++) {
     const id = inputIds[t]!;
-    if (!(id >= 0 && id < vocabSize)) throw new TokenIdError(`token id ${id} at position ${t} is outside [0, ${vocabSize})`);
+    if (!(id >= 0 && id < vocabSize))
+      throw new TokenIdError(`token id ${id} at position ${t} is outside [0, ${vocabSize})`);
     if (!special.has(id)) candidates.push(t);
   }
   const target = Math.round(maskProb * candidates.length);
-  const chosen = opts.wholeWord ? chooseWholeWords(candidates, opts.wholeWord, target, T, rng) : chooseTokens(candidates, target, rng);
+  const chosen = opts.wholeWord
+    ? chooseWholeWords(candidates, opts.wholeWord, target, T, rng)
+    : chooseTokens(candidates, target, rng);
   for (const t of chosen) {
     labels[t] = inputIds[t]!;
     const r = rng.float();
@@ -66,7 +70,8 @@ export function maskTokens(ids: ArrayLike<number>, rng: Rng, opts: MlmOptions): 
 
 /** Mask each row of a (B, T) batch. */
 export function maskBatch(ids: Int32Array, T: number, rng: Rng, opts: MlmOptions): MlmExample {
-  if (T <= 0 || ids.length % T !== 0) throw new ArgumentError(`batch of ${ids.length} ids is not a whole number of rows of ${T}`);
+  if (T <= 0 || ids.length % T !== 0)
+    throw new ArgumentError(`batch of ${ids.length} ids is not a whole number of rows of ${T}`);
   const inputIds = new Int32Array(ids.length);
   const labels = new Int32Array(ids.length);
   for (let b = 0; b * T < ids.length; b++) {
@@ -89,7 +94,13 @@ function chooseTokens(candidates: number[], k: number, rng: Rng): number[] {
   return candidates.slice(0, k);
 }
 
-function chooseWholeWords(candidates: number[], starts: ArrayLike<number>, target: number, T: number, rng: Rng): number[] {
+function chooseWholeWords(
+  candidates: number[],
+  starts: ArrayLike<number>,
+  target: number,
+  T: number,
+  rng: Rng,
+): number[] {
   if (starts.length !== T) throw new ArgumentError(`wholeWord flags have length ${starts.length}, the sequence ${T}`);
   const words: number[][] = [];
   for (const t of candidates) {

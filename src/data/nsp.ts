@@ -56,7 +56,8 @@ function truncatePair(a: number[], b: number[], maxTokens: number, rng: Rng): vo
 /** One pass over every document (call again, with another rng fork, for BERT's `dupe_factor`). */
 export function buildNspInstances(documents: readonly Doc[], rng: Rng, opts: NspOptions): NspInstance[] {
   const maxTokens = opts.maxLen - 3;
-  if (!Number.isInteger(opts.maxLen) || maxTokens < 2) throw new ArgumentError(`NSP maxLen must be an integer ≥ 5, got ${opts.maxLen}`);
+  if (!Number.isInteger(opts.maxLen) || maxTokens < 2)
+    throw new ArgumentError(`NSP maxLen must be an integer ≥ 5, got ${opts.maxLen}`);
   const shortSeqProb = opts.shortSeqProb ?? 0.1;
   const out: NspInstance[] = [];
   for (let d = 0; d < documents.length; d++) {
@@ -121,9 +122,13 @@ function assemblePair(a: number[], b: number[], label: 0 | 1, opts: NspOptions):
  * document packed while they fit in maxLen − 2; a sentence longer than that is cut into pieces that
  * each fill a sequence. Deterministic (no rng): shuffle the result for training.
  */
-export function packSingleSegments(documents: readonly Doc[], opts: { maxLen: number; clsId: number; sepId: number }): SingleSegmentInstance[] {
+export function packSingleSegments(
+  documents: readonly Doc[],
+  opts: { maxLen: number; clsId: number; sepId: number },
+): SingleSegmentInstance[] {
   const budget = opts.maxLen - 2;
-  if (!Number.isInteger(opts.maxLen) || budget < 1) throw new ArgumentError(`maxLen must be an integer ≥ 3, got ${opts.maxLen}`);
+  if (!Number.isInteger(opts.maxLen) || budget < 1)
+    throw new ArgumentError(`maxLen must be an integer ≥ 3, got ${opts.maxLen}`);
   const out: SingleSegmentInstance[] = [];
   const emit = (body: number[]): void => {
     if (body.length === 0) return;

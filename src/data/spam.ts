@@ -57,6 +57,9 @@ export function spamMessages(raw: readonly RawSpamAssassinMail[] = spamAssassinR
 export const SPAM_SPLIT: SplitFractions = { train: 0.8, validation: 0.1, test: 0.1 };
 
 /** Train / validation / test by hash32 of the message id. */
-export function spamDataset(messages: readonly SpamMessage[] = spamMessages(), fractions = SPAM_SPLIT): Splits<SpamMessage> {
+export function spamDataset(
+  messages: readonly SpamMessage[] = spamMessages(),
+  fractions = SPAM_SPLIT,
+): Splits<SpamMessage> {
   return splitByKey(messages, (m) => m.id, fractions);
 }

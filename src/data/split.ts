@@ -33,7 +33,12 @@ export function splitOf(key: string, fractions: SplitFractions, salt = ''): Spli
 }
 
 /** Partition `items` by `splitOf(keyOf(item))`, keeping their order within each side. */
-export function splitByKey<T>(items: readonly T[], keyOf: (item: T) => string, fractions: SplitFractions, salt = ''): Splits<T> {
+export function splitByKey<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  fractions: SplitFractions,
+  salt = '',
+): Splits<T> {
   const out: Splits<T> = { train: [], validation: [], test: [] };
   for (const item of items) out[splitOf(keyOf(item), fractions, salt)].push(item);
   return out;

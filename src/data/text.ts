@@ -30,7 +30,9 @@ export async function loadTextDocuments(spec: string): Promise<TextDocument[]> {
   try {
     stat = await fs.stat(spec);
   } catch {
-    throw new ArgumentError(`--data ${spec}: no such file or folder (or pass 'brown' or 'spam' for an embedded corpus)`);
+    throw new ArgumentError(
+      `--data ${spec}: no such file or folder (or pass 'brown' or 'spam' for an embedded corpus)`,
+    );
   }
   if (stat.isFile()) {
     const text = await fs.readFile(spec, 'utf8');
@@ -53,5 +55,8 @@ export async function loadTextDocuments(spec: string): Promise<TextDocument[]> {
 
 /** Sentences of a document: its lines, each cut after ., ! or ? (and a closing quote or bracket). */
 export function splitSentences(text: string): string[] {
-  return text.split(/\n+|(?<=[.!?]["')\]]?)\s+/).map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(/\n+|(?<=[.!?]["')\]]?)\s+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

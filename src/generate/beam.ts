@@ -42,7 +42,10 @@ export interface BeamHypothesis {
 }
 
 /** Sources padded into one batch: ids [B·S] and mask [B·S]. */
-export function padSources(model: Seq2SeqLM, sources: ArrayLike<number>[]): { ids: Int32Array; mask: Int32Array; B: number; S: number } {
+export function padSources(
+  model: Seq2SeqLM,
+  sources: ArrayLike<number>[],
+): { ids: Int32Array; mask: Int32Array; B: number; S: number } {
   const B = sources.length;
   if (B === 0) throw new ArgumentError('need at least one source');
   const S = Math.max(...sources.map((s) => s.length));
@@ -59,11 +62,16 @@ export function padSources(model: Seq2SeqLM, sources: ArrayLike<number>[]): { id
 }
 
 /** Encoder output projected for every decoder layer, each row repeated `repeat` times, in persistent tensors. */
-export function encodeForDecoding(model: Seq2SeqLM, sources: ArrayLike<number>[], repeat: number): { memoryKV: Tensor[]; memoryMask: Int32Array; B: number } {
+export function encodeForDecoding(
+  model: Seq2SeqLM,
+  sources: ArrayLike<number>[],
+  repeat: number,
+): { memoryKV: Tensor[]; memoryMask: Int32Array; B: number } {
   const e = model.engine;
   const { ids, mask, B, S } = padSources(model, sources);
   const memoryMask = new Int32Array(B * repeat * S);
-  for (let r = 0; r < B * repeat; r++) memoryMask.set(mask.subarray(Math.floor(r / repeat) * S, (Math.floor(r / repeat) + 1) * S), r * S);
+  for (let r = 0; r < B * repeat; r++)
+    memoryMask.set(mask.subarray(Math.floor(r / repeat) * S, (Math.floor(r / repeat) + 1) * S), r * S);
   const memoryKV = e.noGrad(() => {
     const projected = model.projectMemory(model.encode(ids, B, S, mask));
     const out = projected.map((kv) => {
@@ -78,7 +86,14 @@ export function encodeForDecoding(model: Seq2SeqLM, sources: ArrayLike<number>[]
 }
 
 /** One decoding step for all rows: each row's last token in, log-probabilities [rows·V] out (float64). */
-export function stepLogProbs(model: Seq2SeqLM, tokens: Int32Array, memoryKV: Tensor[], memoryMask: Int32Array, caches: KVCache[], start: number): Float64Array {
+export function stepLogProbs(
+  model: Seq2SeqLM,
+  tokens: Int32Array,
+  memoryKV: Tensor[],
+  memoryMask: Int32Array,
+  caches: KVCache[],
+  start: number,
+): Float64Array {
   const e = model.engine;
   const rows = tokens.length;
   const V = model.vocabSize;
@@ -118,13 +133,23 @@ function reorderCaches(e: Engine, caches: KVCache[], parents: Int32Array): void 
 
 export function checkBeamOptions(o: BeamSearchOptions): Required<BeamSearchOptions> {
   // `??`, not a spread over defaults: an option passed as undefined takes its default
-  const r = { ...o, lengthPenalty: o.lengthPenalty ?? 1, earlyStopping: o.earlyStopping ?? false, numReturnSequences: o.numReturnSequences ?? 1 };
-  if (!Number.isInteger(r.numBeams) || r.numBeams < 1) throw new ArgumentError(`numBeams must be an integer ≥ 1, got ${o.numBeams}`);
-  if (!Number.isInteger(r.maxNewTokens) || r.maxNewTokens < 1) throw new ArgumentError(`maxNewTokens must be an integer ≥ 1, got ${o.maxNewTokens}`);
+  const r = {
+    ...o,
+    lengthPenalty: o.lengthPenalty ?? 1,
+    earlyStopping: o.earlyStopping ?? false,
+    numReturnSequences: o.numReturnSequences ?? 1,
+  };
+  if (!Number.isInteger(r.numBeams) || r.numBeams < 1)
+    throw new ArgumentError(`numBeams must be an integer ≥ 1, got ${o.numBeams}`);
+  if (!Number.isInteger(r.maxNewTokens) || r.maxNewTokens < 1)
+    throw new ArgumentError(`maxNewTokens must be an integer ≥ 1, got ${o.maxNewTokens}`);
   if (!Number.isInteger(r.numReturnSequences) || r.numReturnSequences < 1 || r.numReturnSequences > r.numBeams) {
-    throw new ArgumentError(`numReturnSequences must be an integer from 1 to numBeams (${r.numBeams}), got ${o.numReturnSequences}`);
+    throw new ArgumentError(
+      `numReturnSequences must be an integer from 1 to numBeams (${r.numBeams}), got ${o.numReturnSequences}`,
+    );
   }
-  if (!Number.isFinite(r.lengthPenalty)) throw new ArgumentError(`lengthPenalty must be finite, got ${o.lengthPenalty}`);
+  if (!Number.isFinite(r.lengthPenalty))
+    throw new ArgumentError(`lengthPenalty must be finite, got ${o.lengthPenalty}`);
   return r;
 }
 
@@ -138,21 +163,28 @@ export function checkEnsemble(models: Seq2SeqLM | readonly Seq2SeqLM[]): Seq2Seq
   const [first, ...rest] = ms as [Seq2SeqLM, ...Seq2SeqLM[]];
   rest.forEach((m, i) => {
     const differ = (what: string, a: unknown, b: unknown) => {
-      if (a !== b) throw new ArgumentError(`ensemble: model ${i + 2} has ${what} ${String(b)}, model 1 has ${String(a)}`);
+      if (a !== b)
+        throw new ArgumentError(`ensemble: model ${i + 2} has ${what} ${String(b)}, model 1 has ${String(a)}`);
     };
-    if (m.engine !== first.engine) throw new ArgumentError(`ensemble: model ${i + 2} lives on another engine than model 1`);
+    if (m.engine !== first.engine)
+      throw new ArgumentError(`ensemble: model ${i + 2} lives on another engine than model 1`);
     differ('vocabulary size', first.vocabSize, m.vocabSize);
     differ('pad id', first.padId, m.padId);
     differ('eos id', first.eosId, m.eosId);
     differ('decoder start id', first.decoderStartId, m.decoderStartId);
     if (first.tokenizer && m.tokenizer) {
-      for (let id = 0; id < first.vocabSize; id++) differ(`token ${id} =`, first.tokenizer.idToToken(id), m.tokenizer.idToToken(id));
+      for (let id = 0; id < first.vocabSize; id++)
+        differ(`token ${id} =`, first.tokenizer.idToToken(id), m.tokenizer.idToToken(id));
     }
   });
   return ms;
 }
 
-export function beamSearch(models: Seq2SeqLM | readonly Seq2SeqLM[], sources: ArrayLike<number>[], options: BeamSearchOptions): BeamHypothesis[][] {
+export function beamSearch(
+  models: Seq2SeqLM | readonly Seq2SeqLM[],
+  sources: ArrayLike<number>[],
+  options: BeamSearchOptions,
+): BeamHypothesis[][] {
   const o = checkBeamOptions(options);
   const ms = checkEnsemble(models);
   const model = ms[0]!;
@@ -161,7 +193,10 @@ export function beamSearch(models: Seq2SeqLM | readonly Seq2SeqLM[], sources: Ar
   const V = model.vocabSize;
   const eos = model.eosId;
   const maxPositions = Math.min(...ms.map((m) => m.maxPositions));
-  if (o.maxNewTokens > maxPositions) throw new ArgumentError(`maxNewTokens ${o.maxNewTokens} exceeds the ${maxPositions} positions of ${ms.length > 1 ? 'the shortest model' : 'this model'}`);
+  if (o.maxNewTokens > maxPositions)
+    throw new ArgumentError(
+      `maxNewTokens ${o.maxNewTokens} exceeds the ${maxPositions} positions of ${ms.length > 1 ? 'the shortest model' : 'this model'}`,
+    );
   const decoders: { model: Seq2SeqLM; memoryKV: Tensor[]; memoryMask: Int32Array; caches: KVCache[] }[] = [];
   const B = sources.length;
   const rows = B * k;
@@ -186,7 +221,9 @@ export function beamSearch(models: Seq2SeqLM | readonly Seq2SeqLM[], sources: Ar
       d.caches = m.newCaches(rows, o.maxNewTokens);
     }
     for (let step = 0; step < o.maxNewTokens; step++) {
-      const lp = meanOfProbabilities(decoders.map((d) => stepLogProbs(d.model, tokens, d.memoryKV, d.memoryMask, d.caches, step)));
+      const lp = meanOfProbabilities(
+        decoders.map((d) => stepLogProbs(d.model, tokens, d.memoryKV, d.memoryMask, d.caches, step)),
+      );
       const length = step + 1; // tokens of a hypothesis that ends with this step's token
       const parents = Int32Array.from({ length: rows }, (_, r) => r);
       const next: number[][] = beams.map((x) => x);
@@ -243,7 +280,8 @@ export function beamSearch(models: Seq2SeqLM | readonly Seq2SeqLM[], sources: Ar
       if (done[b]) continue;
       for (let j = 0; j < k; j++) {
         const r = b * k + j;
-        if (scores[r] !== -Infinity) addFinished(b, { tokens: beams[r]!, logProb: scores[r]!, score: rank(scores[r]!, beams[r]!.length) });
+        if (scores[r] !== -Infinity)
+          addFinished(b, { tokens: beams[r]!, logProb: scores[r]!, score: rank(scores[r]!, beams[r]!.length) });
       }
     }
     return finished.map((list) => list.slice(0, o.numReturnSequences));

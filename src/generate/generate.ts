@@ -34,10 +34,15 @@ export interface CausalLM {
  * Decodes after a prompt with a KV cache: the prompt runs once, then each new token costs one position.
  * Yields each token as it is chosen (streaming). Greedy unless doSample; temperature, top-k, top-p.
  */
-export async function* generateTokens(model: CausalLM, prompt: ArrayLike<number>, options: GenerateOptions): AsyncGenerator<number, void, undefined> {
+export async function* generateTokens(
+  model: CausalLM,
+  prompt: ArrayLike<number>,
+  options: GenerateOptions,
+): AsyncGenerator<number, void, undefined> {
   const sampling = checkSampling(options);
   const maxNew = options.maxNewTokens;
-  if (!Number.isInteger(maxNew) || maxNew < 0) throw new ArgumentError(`maxNewTokens must be an integer ≥ 0, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 0)
+    throw new ArgumentError(`maxNewTokens must be an integer ≥ 0, got ${maxNew}`);
   let ids = Array.from(prompt);
   if (ids.length === 0) throw new ArgumentError('generate needs a prompt of at least one token');
   for (let i = 0; i < ids.length; i++) {
@@ -49,7 +54,9 @@ export async function* generateTokens(model: CausalLM, prompt: ArrayLike<number>
   const ctx = model.contextLength;
   if (ids.length > ctx) {
     if (options.truncate !== 'left') {
-      throw new SequenceTooLongError(`prompt of ${ids.length} tokens is longer than the context of ${ctx} (pass truncate: 'left' to keep its end)`);
+      throw new SequenceTooLongError(
+        `prompt of ${ids.length} tokens is longer than the context of ${ctx} (pass truncate: 'left' to keep its end)`,
+      );
     }
     ids = ids.slice(ids.length - ctx);
   }

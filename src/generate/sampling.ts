@@ -13,7 +13,8 @@ export interface SamplingOptions {
 
 export function checkSampling(o: SamplingOptions): Required<SamplingOptions> {
   const r = { doSample: o.doSample ?? false, temperature: o.temperature ?? 1, topK: o.topK ?? 0, topP: o.topP ?? 1 };
-  if (!(r.temperature > 0) || !Number.isFinite(r.temperature)) throw new ArgumentError(`temperature must be > 0, got ${o.temperature}`);
+  if (!(r.temperature > 0) || !Number.isFinite(r.temperature))
+    throw new ArgumentError(`temperature must be > 0, got ${o.temperature}`);
   if (!Number.isInteger(r.topK) || r.topK < 0) throw new ArgumentError(`topK must be an integer ≥ 0, got ${o.topK}`);
   if (!(r.topP > 0 && r.topP <= 1)) throw new ArgumentError(`topP must be in (0, 1], got ${o.topP}`);
   return r;

@@ -29,32 +29,45 @@ export interface Seq2SeqLM {
   /** Each decoder layer's cross-attention keys and values of the encoder output. */
   projectMemory(memory: Tensor): Tensor[];
   /** Decoder hidden states [B, T, d] of positions start … start+T−1, appending to the caches. */
-  decode(ids: Int32Array, B: number, T: number, memoryKV: Tensor[], opts: { memoryMask?: Int32Array; start?: number; caches?: KVCache[] }): Tensor;
+  decode(
+    ids: Int32Array,
+    B: number,
+    T: number,
+    memoryKV: Tensor[],
+    opts: { memoryMask?: Int32Array; start?: number; caches?: KVCache[] },
+  ): Tensor;
   /** Logits [.., V] of decoder hidden states. */
   head(hidden: Tensor): Tensor;
   /** Empty self-attention caches of the decoder for B rows of up to `capacity` positions. */
   newCaches(B: number, capacity: number): KVCache[];
 }
 
-export interface Seq2SeqGenerateOptions extends SamplingOptions, Partial<Omit<BeamSearchOptions, 'maxNewTokens' | 'numReturnSequences'>> {
+export interface Seq2SeqGenerateOptions
+  extends SamplingOptions, Partial<Omit<BeamSearchOptions, 'maxNewTokens' | 'numReturnSequences'>> {
   /** Target tokens at most (eos included). */
   maxNewTokens: number;
   /** Seed of the sampling draws. Default 0. */
   seed?: number;
 }
 
-export async function* seq2seqTokens(model: Seq2SeqLM, source: ArrayLike<number>, options: Seq2SeqGenerateOptions): AsyncGenerator<number, void, undefined> {
+export async function* seq2seqTokens(
+  model: Seq2SeqLM,
+  source: ArrayLike<number>,
+  options: Seq2SeqGenerateOptions,
+): AsyncGenerator<number, void, undefined> {
   const sampling = checkSampling(options);
   const numBeams = options.numBeams ?? 1;
   if (numBeams > 1) {
-    if (sampling.doSample) throw new ArgumentError('beam search with sampling is not supported: pass doSample: false or numBeams: 1');
+    if (sampling.doSample)
+      throw new ArgumentError('beam search with sampling is not supported: pass doSample: false or numBeams: 1');
     const [best] = beamSearch(model, [source], { ...options, numBeams })[0]!;
     yield* best!.tokens;
     return;
   }
   const max = options.maxNewTokens;
   if (!Number.isInteger(max) || max < 1) throw new ArgumentError(`maxNewTokens must be an integer ≥ 1, got ${max}`);
-  if (max > model.maxPositions) throw new ArgumentError(`maxNewTokens ${max} exceeds the ${model.maxPositions} positions of this model`);
+  if (max > model.maxPositions)
+    throw new ArgumentError(`maxNewTokens ${max} exceeds the ${model.maxPositions} positions of this model`);
   const { memoryKV, memoryMask } = encodeForDecoding(model, [source], 1);
   const caches = model.newCaches(1, max);
   const rng = new Rng(options.seed ?? 0);

@@ -49,7 +49,10 @@ export function encodeCheckpoint(input: CheckpointInput): Map<string, Uint8Array
   const files = new Map<string, Uint8Array>();
   files.set(WEIGHTS_FILE, writeSafetensors(input.tensors, input.metadata));
   if (input.tokenizer !== undefined) {
-    files.set(TOKENIZER_FILE, typeof input.tokenizer === 'string' ? enc.encode(input.tokenizer) : json(input.tokenizer));
+    files.set(
+      TOKENIZER_FILE,
+      typeof input.tokenizer === 'string' ? enc.encode(input.tokenizer) : json(input.tokenizer),
+    );
   }
   if (input.generationConfig !== undefined) files.set(GENERATION_CONFIG_FILE, json(input.generationConfig));
   for (const [name, content] of Object.entries(input.extraFiles ?? {})) {
@@ -71,7 +74,9 @@ export function encodeCheckpoint(input: CheckpointInput): Map<string, Uint8Array
 export function decodeCheckpoint(read: (name: string) => Uint8Array | undefined, where: string): Checkpoint {
   const configBytes = read(CONFIG_FILE);
   if (configBytes === undefined) {
-    throw new CheckpointError(`checkpoint folder ${where} has no ${CONFIG_FILE} (a checkpoint is ${CONFIG_FILE} + ${WEIGHTS_FILE} [+ ${TOKENIZER_FILE}])`);
+    throw new CheckpointError(
+      `checkpoint folder ${where} has no ${CONFIG_FILE} (a checkpoint is ${CONFIG_FILE} + ${WEIGHTS_FILE} [+ ${TOKENIZER_FILE}])`,
+    );
   }
   const weightBytes = read(WEIGHTS_FILE);
   if (weightBytes === undefined) {

@@ -13,8 +13,14 @@ import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import {
-  CONFIG_FILE, GENERATION_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
-  type Checkpoint, type CheckpointInput, decodeCheckpoint, encodeCheckpoint,
+  CONFIG_FILE,
+  GENERATION_CONFIG_FILE,
+  TOKENIZER_FILE,
+  WEIGHTS_FILE,
+  type Checkpoint,
+  type CheckpointInput,
+  decodeCheckpoint,
+  encodeCheckpoint,
 } from './checkpoint-format.js';
 
 export type { Checkpoint, CheckpointInput } from './checkpoint-format.js';
@@ -70,7 +76,8 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   try {
     if (!(await stat(dir)).isDirectory()) throw new CheckpointError(`checkpoint path ${dir} is not a folder`);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointError(`checkpoint folder ${dir} does not exist`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new CheckpointError(`checkpoint folder ${dir} does not exist`);
     throw e;
   }
   const files = new Map<string, Uint8Array>();

@@ -27,7 +27,11 @@ export function int(def: number, min = 1): Field<number> {
 
 export function num(def: number, range: { min?: number; max?: number; aboveZero?: boolean } = {}): Field<number> {
   const { min = -Infinity, max = Infinity, aboveZero = false } = range;
-  const expected = aboveZero ? 'a number > 0' : min === 0 && max === 1 ? 'a probability in [0, 1]' : `a number in [${min}, ${max}]`;
+  const expected = aboveZero
+    ? 'a number > 0'
+    : min === 0 && max === 1
+      ? 'a probability in [0, 1]'
+      : `a number in [${min}, ${max}]`;
   return {
     def,
     read: (v, where) =>
@@ -64,9 +68,25 @@ export function orNull<T>(inner: Field<T>, def: T | null = null): Field<T | null
 
 /** Activation names `transformers` knows (`ACT2FN` keys). Models choose which of them they implement. */
 export const ACTIVATIONS = [
-  'gelu', 'gelu_10', 'gelu_accurate', 'gelu_fast', 'gelu_new', 'gelu_python', 'gelu_pytorch_tanh',
-  'laplace', 'leaky_relu', 'linear', 'mish', 'quick_gelu', 'relu', 'relu2', 'relu6', 'sigmoid', 'silu',
-  'swish', 'tanh',
+  'gelu',
+  'gelu_10',
+  'gelu_accurate',
+  'gelu_fast',
+  'gelu_new',
+  'gelu_python',
+  'gelu_pytorch_tanh',
+  'laplace',
+  'leaky_relu',
+  'linear',
+  'mish',
+  'quick_gelu',
+  'relu',
+  'relu2',
+  'relu6',
+  'sigmoid',
+  'silu',
+  'swish',
+  'tanh',
 ] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 export const activation = (def: Activation): Field<Activation> => oneOf(def, ACTIVATIONS);

@@ -15,7 +15,9 @@ export function readLabels(raw: Record<string, unknown>, defaultNumLabels: numbe
   let id2label: Record<number, string>;
   if (rawId2label !== undefined && rawId2label !== null) {
     if (typeof rawId2label !== 'object' || Array.isArray(rawId2label)) {
-      throw new ConfigError(`config field "id2label": expected an object {"0": "label", ...}, got ${describe(rawId2label)}`);
+      throw new ConfigError(
+        `config field "id2label": expected an object {"0": "label", ...}, got ${describe(rawId2label)}`,
+      );
     }
     id2label = {};
     for (const [k, name] of Object.entries(rawId2label)) {
@@ -37,11 +39,15 @@ export function readLabels(raw: Record<string, unknown>, defaultNumLabels: numbe
   let label2id: Record<string, number>;
   if (rawLabel2id !== undefined && rawLabel2id !== null) {
     if (typeof rawLabel2id !== 'object' || Array.isArray(rawLabel2id)) {
-      throw new ConfigError(`config field "label2id": expected an object {"label": 0, ...}, got ${describe(rawLabel2id)}`);
+      throw new ConfigError(
+        `config field "label2id": expected an object {"label": 0, ...}, got ${describe(rawLabel2id)}`,
+      );
     }
     for (const [name, id] of Object.entries(rawLabel2id)) {
       if (!Number.isSafeInteger(id) || (id as number) < 0) {
-        throw new ConfigError(`config field "label2id": expected label name → class index, got "${name}": ${describe(id)}`);
+        throw new ConfigError(
+          `config field "label2id": expected label name → class index, got "${name}": ${describe(id)}`,
+        );
       }
     }
     label2id = Object.fromEntries(Object.entries(rawLabel2id)) as Record<string, number>; // own keys, "__proto__" too

@@ -101,5 +101,9 @@ export function serializeConfig(cfg: ModelConfig): Record<string, unknown> {
     out['label2id'] = { ...cfg.label2id };
   }
   // fromEntries defines own properties: a field named "__proto__" in extra stays a field.
-  return Object.fromEntries(Object.keys(out).sort().map((key) => [key, out[key]]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((key) => [key, out[key]]),
+  );
 }

@@ -21,7 +21,8 @@ export interface NameMap {
   optionalPrefix?: string;
 }
 
-const expand = (template: string, m: RegExpMatchArray) => template.replace(/\$(\d)/g, (_, i: string) => m[Number(i)] ?? '');
+const expand = (template: string, m: RegExpMatchArray) =>
+  template.replace(/\$(\d)/g, (_, i: string) => m[Number(i)] ?? '');
 
 /** Internal named tensors → the tensors a Hugging Face checkpoint holds. */
 export function toHF(map: NameMap, tensors: NamedTensor[]): NamedTensor[] {
@@ -89,7 +90,9 @@ export function fromHF(
     }
     out.set(name, data);
   }
-  const unused = available.filter((n) => !used.has(n) && !map.ignore.some((r) => r.test(n)) && !options.ignoreUnused?.test(n));
+  const unused = available.filter(
+    (n) => !used.has(n) && !map.ignore.some((r) => r.test(n)) && !options.ignoreUnused?.test(n),
+  );
   if (unused.length > 0) {
     throw new CheckpointError(
       `checkpoint has tensors this model does not use: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ` and ${unused.length - 5} more` : ''}`,

@@ -51,10 +51,21 @@ export interface ReadOptions {
 
 /** Bytes per element of every dtype the format defines (the Rust crate's `Dtype`), readable or not. */
 const DTYPE_SIZE: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 };
 const READABLE: readonly ReadableDtype[] = ['F32', 'F16', 'BF16', 'F64', 'I32', 'I64'];
 
@@ -362,11 +373,14 @@ function checkWritable(t: NamedTensor, seen: Set<string>): void {
     throw new SafetensorsError(`every tensor needs a non-empty string name, got ${describe(t?.name)}`);
   }
   const where = `tensor '${t.name}'`;
-  if (t.name === '__metadata__') throw new SafetensorsError(`${where}: the name __metadata__ is reserved by the format`);
+  if (t.name === '__metadata__')
+    throw new SafetensorsError(`${where}: the name __metadata__ is reserved by the format`);
   if (seen.has(t.name)) throw new SafetensorsError(`${where}: name given twice`);
   seen.add(t.name);
   if (!(t.data instanceof Float32Array)) {
-    throw new SafetensorsError(`${where}: data should be a Float32Array (only F32 is written), got ${describe(t.data)}`);
+    throw new SafetensorsError(
+      `${where}: data should be a Float32Array (only F32 is written), got ${describe(t.data)}`,
+    );
   }
   if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new SafetensorsError(`${where}: shape should be an array of non-negative integers, got ${describe(t.shape)}`);

@@ -81,7 +81,10 @@ export class Bart extends EncoderDecoder {
           }),
       );
       return {
-        positions: group.add('embed_positions', new Embedding(engine, c.max_position_embeddings + BART_POSITION_OFFSET, c.d_model, init)),
+        positions: group.add(
+          'embed_positions',
+          new Embedding(engine, c.max_position_embeddings + BART_POSITION_OFFSET, c.d_model, init),
+        ),
         norm: group.add('layernorm_embedding', new LayerNorm(engine, c.d_model, 1e-5)),
         layers: group.add('layers', new ModuleList(engine, blocks)),
       };
@@ -153,6 +156,11 @@ export class Bart extends EncoderDecoder {
   }
 
   async save(dir: string): Promise<void> {
-    await saveHF(dir, { ...this.config, architectures: ['BartForConditionalGeneration'] }, this.hfTensors(), this.tokenizer?.toJson());
+    await saveHF(
+      dir,
+      { ...this.config, architectures: ['BartForConditionalGeneration'] },
+      this.hfTensors(),
+      this.tokenizer?.toJson(),
+    );
   }
 }

@@ -34,7 +34,8 @@ const ARCHITECTURES: Record<BertHead, string> = {
 export function bertHead(config: BertConfig): BertHead {
   const arch = config.architectures?.[0] ?? 'BertForPreTraining';
   const head = (Object.keys(ARCHITECTURES) as BertHead[]).find((h) => ARCHITECTURES[h] === arch);
-  if (!head) throw new ArgumentError(`BERT architecture ${arch} is not supported (${Object.values(ARCHITECTURES).join(', ')})`);
+  if (!head)
+    throw new ArgumentError(`BERT architecture ${arch} is not supported (${Object.values(ARCHITECTURES).join(', ')})`);
   return head;
 }
 
@@ -108,7 +109,9 @@ export class Bert extends Module {
     super(engine);
     const c = config;
     if (c.hidden_size % c.num_attention_heads !== 0) {
-      throw new ArgumentError(`hidden_size ${c.hidden_size} must be divisible by num_attention_heads ${c.num_attention_heads}`);
+      throw new ArgumentError(
+        `hidden_size ${c.hidden_size} must be divisible by num_attention_heads ${c.num_attention_heads}`,
+      );
     }
     this.task = bertHead(c);
     this.activation = bertActivation(c.hidden_act);
@@ -120,7 +123,8 @@ export class Bert extends Module {
     this.position = emb.add('position', new Embedding(engine, c.max_position_embeddings, C, init));
     this.tokenType = emb.add('token_type', new Embedding(engine, c.type_vocab_size, C, init));
     this.embNorm = emb.add('norm', new LayerNorm(engine, C, c.layer_norm_eps));
-    if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size) this.word.weight.view().fill(0, c.pad_token_id * C, (c.pad_token_id + 1) * C);
+    if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size)
+      this.word.weight.view().fill(0, c.pad_token_id * C, (c.pad_token_id + 1) * C);
     const blocks = Array.from(
       { length: c.num_hidden_layers },
       () =>
@@ -145,26 +149,38 @@ export class Bert extends Module {
     this.layer = this.child('layer', new ModuleList(engine, blocks));
     this.finalNorm = c.pre_norm ? this.child('final_norm', new LayerNorm(engine, C, c.layer_norm_eps)) : null;
     const h = this.task;
-    this.pooler = h === 'pretraining' || h === 'sequence-classification' ? this.child('pooler', new Linear(engine, C, C, { init })) : null;
+    this.pooler =
+      h === 'pretraining' || h === 'sequence-classification'
+        ? this.child('pooler', new Linear(engine, C, C, { init }))
+        : null;
     const mlm = h === 'pretraining' || h === 'masked-lm';
     const group = mlm ? this.child('mlm', new Group(engine)) : null;
     this.mlmTransform = group ? group.add('transform', new Linear(engine, C, C, { init })) : null;
     this.mlmNorm = group ? group.add('norm', new LayerNorm(engine, C, c.layer_norm_eps)) : null;
     this.mlmBias = group ? group.addParam('bias', [c.vocab_size], zerosInit) : null;
     this.nsp = h === 'pretraining' ? this.child('nsp', new Linear(engine, C, 2, { init })) : null;
-    this.classifier = h.endsWith('classification') ? this.child('classifier', new Linear(engine, C, c.num_labels, { init })) : null;
+    this.classifier = h.endsWith('classification')
+      ? this.child('classifier', new Linear(engine, C, c.num_labels, { init }))
+      : null;
   }
 
   /** Sequence output [B, T, C]. */
   encode(batch: BertBatch): Tensor {
     const c = this.config;
     const { B, T } = batch;
-    if (T > c.max_position_embeddings) throw new ArgumentError(`sequence of ${T} tokens is longer than max_position_embeddings ${c.max_position_embeddings}`);
+    if (T > c.max_position_embeddings)
+      throw new ArgumentError(
+        `sequence of ${T} tokens is longer than max_position_embeddings ${c.max_position_embeddings}`,
+      );
     const positions = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
-    let x = add(add(this.word.forward(batch.inputIds, [B, T]), this.position.forward(positions, [B, T])), this.tokenType.forward(batch.tokenTypeIds ?? new Int32Array(B * T), [B, T]));
+    let x = add(
+      add(this.word.forward(batch.inputIds, [B, T]), this.position.forward(positions, [B, T])),
+      this.tokenType.forward(batch.tokenTypeIds ?? new Int32Array(B * T), [B, T]),
+    );
     x = this.embNorm.forward(x);
-    if (this.training && c.hidden_dropout_prob > 0) x = dropout(x, c.hidden_dropout_prob, this.engine.nextDropoutSeed());
+    if (this.training && c.hidden_dropout_prob > 0)
+      x = dropout(x, c.hidden_dropout_prob, this.engine.nextDropoutSeed());
     for (const block of this.layer.items) x = block.forward(x, { keyMask: batch.attentionMask });
     return this.finalNorm ? this.finalNorm.forward(x) : x;
   }
@@ -203,7 +219,11 @@ export class Bert extends Module {
         labels.push(y);
       }
     });
-    if (rows.length === 0) rows.push(0), labels.push(-100); // nothing masked: a zero loss, as crossEntropy gives
+    if (rows.length === 0) {
+      // nothing masked: a zero loss, as crossEntropy gives
+      rows.push(0);
+      labels.push(-100);
+    }
     const C = this.config.hidden_size;
     const picked = gatherRows(reshape(seq, [batch.B * batch.T, C]), rows, [rows.length]);
     const logits = this.mlmLogits(picked);
@@ -214,7 +234,11 @@ export class Bert extends Module {
    * Logits and (with labels) the loss of a flat batch; the tape records it for training. `classWeights`
    * weight the classes in the classification heads' loss (fine-tuning; none: all 1).
    */
-  run(batch: BertBatch, maskedOnly = false, options: BertLossOptions = {}): { logits: Tensor; seqRelationshipLogits?: Tensor; loss?: Tensor } {
+  run(
+    batch: BertBatch,
+    maskedOnly = false,
+    options: BertLossOptions = {},
+  ): { logits: Tensor; seqRelationshipLogits?: Tensor; loss?: Tensor } {
     const { B, T } = batch;
     const seq = this.encode(batch);
     switch (this.task) {
@@ -235,11 +259,17 @@ export class Bert extends Module {
         const p = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
         if (this.training && p > 0) pooled = dropout(pooled, p, this.engine.nextDropoutSeed());
         const logits = this.classifier!.forward(pooled);
-        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: options.classWeights }) : undefined };
+        return {
+          logits,
+          loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: options.classWeights }) : undefined,
+        };
       }
       case 'token-classification': {
         const logits = this.classifier!.forward(seq);
-        return { logits, loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: options.classWeights }) : undefined };
+        return {
+          logits,
+          loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: options.classWeights }) : undefined,
+        };
       }
     }
   }
@@ -259,7 +289,10 @@ export class Bert extends Module {
     if (inputs.tokenTypeIds) batch.tokenTypeIds = flatten(inputs.tokenTypeIds, 'tokenTypeIds', B, T).ids;
     if (inputs.labels) {
       const l = inputs.labels;
-      batch.labels = typeof (l as ArrayLike<number>[])[0] === 'number' ? Int32Array.from(l as ArrayLike<number>) : flatten(l as ArrayLike<number>[], 'labels', B, T).ids;
+      batch.labels =
+        typeof (l as ArrayLike<number>[])[0] === 'number'
+          ? Int32Array.from(l as ArrayLike<number>)
+          : flatten(l as ArrayLike<number>[], 'labels', B, T).ids;
     }
     if (inputs.nextSentenceLabel) batch.nextSentenceLabel = Int32Array.from(inputs.nextSentenceLabel);
     const r = this.run(batch);
@@ -276,11 +309,23 @@ export class Bert extends Module {
    * are left out — fine-tuning a pre-trained model.
    */
   loadHF(get: TensorSource, names: string[], body = false): void {
-    loadHF(this, BERT_NAMES, get, names, body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {});
+    loadHF(
+      this,
+      BERT_NAMES,
+      get,
+      names,
+      body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {},
+    );
   }
 
   /** Writes config.json, model.safetensors, tokenizer.json and any `extraFiles` (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    await saveHF(dir, { ...this.config, architectures: [ARCHITECTURES[this.task]] }, this.hfTensors(), this.tokenizer?.toJson(), extraFiles);
+    await saveHF(
+      dir,
+      { ...this.config, architectures: [ARCHITECTURES[this.task]] },
+      this.hfTensors(),
+      this.tokenizer?.toJson(),
+      extraFiles,
+    );
   }
 }

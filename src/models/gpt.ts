@@ -71,7 +71,10 @@ export class GPT extends Module {
     const c = config;
     if (!c.tie_word_embeddings) throw new ArgumentError('GPT-2 with an untied LM head is not supported');
     const rng = new Rng(seed);
-    const normal = (std: number): Init => () => rng.normal() * std;
+    const normal =
+      (std: number): Init =>
+      () =>
+        rng.normal() * std;
     const std = c.initializer_range;
     this.wte = this.child('wte', new Embedding(engine, c.vocab_size, c.n_embd, normal(std)));
     this.wpe = this.child('wpe', new Embedding(engine, c.n_positions, c.n_embd, normal(std)));
@@ -113,11 +116,18 @@ export class GPT extends Module {
    * Hidden states [B, T, C] after the final LayerNorm, for ids [B·T] at positions start … start+T−1.
    * With caches, keys and values of these positions are appended and attention sees the past too.
    */
-  hidden(ids: Int32Array, B: number, T: number, opts: { start?: number; caches?: KVCache[]; attentionMask?: Int32Array } = {}): Tensor {
+  hidden(
+    ids: Int32Array,
+    B: number,
+    T: number,
+    opts: { start?: number; caches?: KVCache[]; attentionMask?: Int32Array } = {},
+  ): Tensor {
     const c = this.config;
     const start = opts.start ?? 0;
     if (start + T > c.n_positions) {
-      throw new SequenceTooLongError(`sequence of ${start + T} tokens is longer than the context of ${c.n_positions} (n_positions)`);
+      throw new SequenceTooLongError(
+        `sequence of ${start + T} tokens is longer than the context of ${c.n_positions} (n_positions)`,
+      );
     }
     const positions = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = start + t;
@@ -177,6 +187,12 @@ export class GPT extends Module {
 
   /** Writes config.json, model.safetensors and tokenizer.json (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    await saveHF(dir, { ...this.config, architectures: ['GPT2LMHeadModel'] }, this.hfTensors(), this.tokenizer?.toJson(), extraFiles);
+    await saveHF(
+      dir,
+      { ...this.config, architectures: ['GPT2LMHeadModel'] },
+      this.hfTensors(),
+      this.tokenizer?.toJson(),
+      extraFiles,
+    );
   }
 }

@@ -9,11 +9,20 @@ export type TensorSource = (name: string) => { shape: number[]; data: Float32Arr
 
 /** The module's parameters under the checkpoint's names and layouts. */
 export function hfTensors(module: Module, names: NameMap): NamedTensor[] {
-  return toHF(names, [...module.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })));
+  return toHF(
+    names,
+    [...module.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })),
+  );
 }
 
 /** Sets the module's parameters from a checkpoint's tensors, checking every name and shape (see fromHF). */
-export function loadHF(module: Module, names: NameMap, get: TensorSource, available: string[], options?: Parameters<typeof fromHF>[4]): void {
+export function loadHF(
+  module: Module,
+  names: NameMap,
+  get: TensorSource,
+  available: string[],
+  options?: Parameters<typeof fromHF>[4],
+): void {
   const params = module.namedParameters();
   const values = fromHF(names, get, available, new Map([...params].map(([n, t]) => [n, t.shape])), options);
   for (const [n, t] of params) {
@@ -23,7 +32,13 @@ export function loadHF(module: Module, names: NameMap, get: TensorSource, availa
 }
 
 /** Writes config.json, model.safetensors [, tokenizer.json, extra files] into dir, file by file atomically. */
-export async function saveHF(dir: string, config: ModelConfig, tensors: NamedTensor[], tokenizer?: object, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
+export async function saveHF(
+  dir: string,
+  config: ModelConfig,
+  tensors: NamedTensor[],
+  tokenizer?: object,
+  extraFiles?: Record<string, Uint8Array | string>,
+): Promise<void> {
   const { writeCheckpoint } = await nodeCheckpointFiles();
   await writeCheckpoint(dir, { config, tensors, tokenizer, extraFiles });
 }

@@ -9,7 +9,12 @@ export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Arra
 }
 
 /** Rows of ids → one Int32Array [B·T], checking that every row has the same length. */
-export function flatten(rows: ArrayLike<number>[], what: string, B?: number, T?: number): { ids: Int32Array; B: number; T: number } {
+export function flatten(
+  rows: ArrayLike<number>[],
+  what: string,
+  B?: number,
+  T?: number,
+): { ids: Int32Array; B: number; T: number } {
   const b = rows.length;
   const t = b ? rows[0]!.length : 0;
   if (b === 0 || t === 0) throw new ArgumentError(`${what}: need at least one non-empty row`);
@@ -27,4 +32,3 @@ export function flatten(rows: ArrayLike<number>[], what: string, B?: number, T?:
   });
   return { ids, B: b, T: t };
 }
-

@@ -43,7 +43,10 @@ export async function loadModel(engine: Engine, from: string | URL): Promise<Pre
       if (r.ok) files.set(name, new Uint8Array(await r.arrayBuffer()));
       else if (name !== TOKENIZER_FILE) throw new CheckpointError(`${base}${name}: HTTP ${r.status}`);
     }
-    return modelFromCheckpoint(engine, decodeCheckpoint((n) => files.get(n), base));
+    return modelFromCheckpoint(
+      engine,
+      decodeCheckpoint((n) => files.get(n), base),
+    );
   }
   const { readCheckpoint } = await nodeCheckpointFiles();
   const dir = url ? decodeURIComponent(url.pathname) : (from as string);
@@ -53,11 +56,15 @@ export async function loadModel(engine: Engine, from: string | URL): Promise<Pre
 /** The model as a causal language model (GPT), or an ArgumentError naming what the checkpoint holds. */
 export function asCausalLM(model: PretrainedModel, where = 'checkpoint'): GPT {
   if (model.kind === 'causal-lm') return model;
-  throw new ArgumentError(`${where} holds a ${model.config.model_type} model; this needs a causal language model (gpt2)`);
+  throw new ArgumentError(
+    `${where} holds a ${model.config.model_type} model; this needs a causal language model (gpt2)`,
+  );
 }
 
 /** The model as an encoder-decoder (T5, BART), or an ArgumentError naming what the checkpoint holds. */
 export function asSeq2Seq(model: PretrainedModel, where = 'checkpoint'): EncoderDecoder {
   if (model.kind === 'seq2seq') return model;
-  throw new ArgumentError(`${where} holds a ${model.config.model_type} model; this needs an encoder-decoder model (t5 or bart)`);
+  throw new ArgumentError(
+    `${where} holds a ${model.config.model_type} model; this needs an encoder-decoder model (t5 or bart)`,
+  );
 }

@@ -18,6 +18,10 @@ export type ModelKind = PretrainedModel['kind'];
 
 /** A model of the family the config names, with fresh weights drawn from `seed`. */
 export function createModel(engine: Engine, config: ModelConfig, seed = 0): PretrainedModel {
-  const Family = FAMILIES[config.model_type] as new (engine: Engine, config: ModelConfig, seed?: number) => PretrainedModel;
+  const Family = FAMILIES[config.model_type] as new (
+    engine: Engine,
+    config: ModelConfig,
+    seed?: number,
+  ) => PretrainedModel;
   return new Family(engine, config, seed);
 }

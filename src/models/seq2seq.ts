@@ -80,9 +80,13 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
   abstract save(dir: string): Promise<void>;
 
   private check(ids: Int32Array, what: string, len: number): void {
-    if (len > this.maxPositions) throw new ArgumentError(`${what} of ${len} tokens is longer than the ${this.maxPositions} positions of this model`);
+    if (len > this.maxPositions)
+      throw new ArgumentError(
+        `${what} of ${len} tokens is longer than the ${this.maxPositions} positions of this model`,
+      );
     for (let i = 0; i < ids.length; i++) {
-      if (ids[i]! < 0 || ids[i]! >= this.vocabSize) throw new TokenIdError(`${what}: token id ${ids[i]} at ${i} is outside the vocabulary [0, ${this.vocabSize})`);
+      if (ids[i]! < 0 || ids[i]! >= this.vocabSize)
+        throw new TokenIdError(`${what}: token id ${ids[i]} at ${i} is outside the vocabulary [0, ${this.vocabSize})`);
     }
   }
 
@@ -104,13 +108,24 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
    * Decoder hidden states [B, T, d] of positions start … start+T−1 over projected memory; with caches,
    * these positions' keys and values are appended and attention also sees the cached ones.
    */
-  decode(ids: Int32Array, B: number, T: number, memoryKV: Tensor[], opts: { memoryMask?: Int32Array; start?: number; caches?: KVCache[] } = {}): Tensor {
+  decode(
+    ids: Int32Array,
+    B: number,
+    T: number,
+    memoryKV: Tensor[],
+    opts: { memoryMask?: Int32Array; start?: number; caches?: KVCache[] } = {},
+  ): Tensor {
     const start = opts.start ?? 0;
     this.check(ids, 'decoder input', start + T);
     let x = this.embedTarget(ids, B, T, start);
     const bias = this.selfBias('decoder', T, opts.caches ? start + T : T, start);
     this.decoderLayers.items.forEach((block, i) => {
-      x = block.forward(x, { positionBias: bias, cache: opts.caches?.[i], memoryKV: memoryKV[i], memoryMask: opts.memoryMask });
+      x = block.forward(x, {
+        positionBias: bias,
+        cache: opts.caches?.[i],
+        memoryKV: memoryKV[i],
+        memoryMask: opts.memoryMask,
+      });
     });
     return this.finish('decoder', x);
   }
@@ -118,7 +133,9 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
   /** Logits [B, T, V] of a batch (tape on when training). */
   logits(batch: Seq2SeqBatch): Tensor {
     const memory = this.encode(batch.inputIds, batch.B, batch.S, batch.attentionMask);
-    const h = this.decode(batch.decoderInputIds, batch.B, batch.T, this.projectMemory(memory), { memoryMask: batch.attentionMask });
+    const h = this.decode(batch.decoderInputIds, batch.B, batch.T, this.projectMemory(memory), {
+      memoryMask: batch.attentionMask,
+    });
     return this.head(h);
   }
 
@@ -189,7 +206,9 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
     if (inputs.labels) {
       const l = flatten(inputs.labels, 'labels', B);
       labels = l.ids;
-      dec = inputs.decoderInputIds ? flatten(inputs.decoderInputIds, 'decoderInputIds', B, l.T) : { ids: this.shiftRight(l.ids, B, l.T), T: l.T };
+      dec = inputs.decoderInputIds
+        ? flatten(inputs.decoderInputIds, 'decoderInputIds', B, l.T)
+        : { ids: this.shiftRight(l.ids, B, l.T), T: l.T };
     } else if (inputs.decoderInputIds) {
       dec = flatten(inputs.decoderInputIds, 'decoderInputIds', B);
     } else {

@@ -28,7 +28,8 @@ export type { T5Config };
 function t5Activation(c: T5Config): Activation {
   const { gated, act } = t5FeedForward(c);
   if (gated) {
-    if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') throw new ArgumentError(`T5 feed_forward_proj ${c.feed_forward_proj} is not supported (relu, gelu, gated-gelu)`);
+    if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh')
+      throw new ArgumentError(`T5 feed_forward_proj ${c.feed_forward_proj} is not supported (relu, gelu, gated-gelu)`);
     return 'gated-gelu';
   }
   if (act === 'relu' || act === 'gelu') return act;
@@ -59,7 +60,10 @@ export class T5 extends EncoderDecoder {
     const c = config;
     const activation = t5Activation(c);
     const rng = new Rng(seed);
-    const normal = (std: number): Init => () => rng.normal() * std;
+    const normal =
+      (std: number): Init =>
+      () =>
+        rng.normal() * std;
     const f = c.initializer_factor;
     const inner = c.num_heads * c.d_kv;
     this.shared = this.child('shared', new Embedding(engine, c.vocab_size, c.d_model, normal(f)));
@@ -95,13 +99,19 @@ export class T5 extends EncoderDecoder {
       return {
         group,
         blocks: group.add('block', new ModuleList(engine, blocks)),
-        bias: group.addParam('relative_attention_bias', [c.relative_attention_num_buckets, c.num_heads], normal(f * c.d_model ** -0.5)),
+        bias: group.addParam(
+          'relative_attention_bias',
+          [c.relative_attention_num_buckets, c.num_heads],
+          normal(f * c.d_model ** -0.5),
+        ),
         norm: group.add('final_layer_norm', new RMSNorm(engine, c.d_model, c.layer_norm_epsilon)),
       };
     };
     this.encoderStack = stack('encoder', c.num_layers);
     this.decoderStack = stack('decoder', c.num_decoder_layers);
-    this.lmHead = c.tie_word_embeddings ? null : this.child('lm_head', new Linear(engine, c.d_model, c.vocab_size, { bias: false, init: normal(f) }));
+    this.lmHead = c.tie_word_embeddings
+      ? null
+      : this.child('lm_head', new Linear(engine, c.d_model, c.vocab_size, { bias: false, init: normal(f) }));
     this.names = t5Names({ gated: activation === 'gated-gelu', tied: c.tie_word_embeddings });
   }
 
@@ -129,7 +139,9 @@ export class T5 extends EncoderDecoder {
 
   private embed(ids: Int32Array, B: number, T: number): Tensor {
     const x = this.shared.forward(ids, [B, T]);
-    return this.training && this.config.dropout_rate > 0 ? dropout(x, this.config.dropout_rate, this.engine.nextDropoutSeed()) : x;
+    return this.training && this.config.dropout_rate > 0
+      ? dropout(x, this.config.dropout_rate, this.engine.nextDropoutSeed())
+      : x;
   }
 
   protected embedSource(ids: Int32Array, B: number, S: number): Tensor {
@@ -142,13 +154,22 @@ export class T5 extends EncoderDecoder {
 
   protected selfBias(side: 'encoder' | 'decoder', Tq: number, Tk: number, start: number): Tensor {
     const c = this.config;
-    const buckets = relativePositionBuckets(Tq, Tk, side === 'encoder' ? 0 : start, side === 'encoder', c.relative_attention_num_buckets, c.relative_attention_max_distance);
+    const buckets = relativePositionBuckets(
+      Tq,
+      Tk,
+      side === 'encoder' ? 0 : start,
+      side === 'encoder',
+      c.relative_attention_num_buckets,
+      c.relative_attention_max_distance,
+    );
     return positionBias((side === 'encoder' ? this.encoderStack : this.decoderStack).bias, buckets, Tq, Tk);
   }
 
   protected finish(side: 'encoder' | 'decoder', x: Tensor): Tensor {
     const h = (side === 'encoder' ? this.encoderStack : this.decoderStack).norm.forward(x);
-    return this.training && this.config.dropout_rate > 0 ? dropout(h, this.config.dropout_rate, this.engine.nextDropoutSeed()) : h;
+    return this.training && this.config.dropout_rate > 0
+      ? dropout(h, this.config.dropout_rate, this.engine.nextDropoutSeed())
+      : h;
   }
 
   head(hidden: Tensor): Tensor {
@@ -165,6 +186,11 @@ export class T5 extends EncoderDecoder {
   }
 
   async save(dir: string): Promise<void> {
-    await saveHF(dir, { ...this.config, architectures: ['T5ForConditionalGeneration'] }, this.hfTensors(), this.tokenizer?.toJson());
+    await saveHF(
+      dir,
+      { ...this.config, architectures: ['T5ForConditionalGeneration'] },
+      this.hfTensors(),
+      this.tokenizer?.toJson(),
+    );
   }
 }

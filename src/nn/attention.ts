@@ -44,8 +44,18 @@ export class SelfAttention extends Module {
   ) {
     super(engine);
     const inner = (this.inner = shape.heads * shape.headDim);
-    this.qkv = this.child('qkv', new Linear(engine, shape.dModel, 3 * inner, { bias: shape.bias, layout: shape.layout, init: shape.init }));
-    this.o = this.child('o', new Linear(engine, inner, shape.dModel, { bias: shape.bias, layout: shape.layout, init: shape.outInit ?? shape.init }));
+    this.qkv = this.child(
+      'qkv',
+      new Linear(engine, shape.dModel, 3 * inner, { bias: shape.bias, layout: shape.layout, init: shape.init }),
+    );
+    this.o = this.child(
+      'o',
+      new Linear(engine, inner, shape.dModel, {
+        bias: shape.bias,
+        layout: shape.layout,
+        init: shape.outInit ?? shape.init,
+      }),
+    );
   }
 
   /** x [B, T, dModel] → [B, T, dModel]. */
@@ -111,7 +121,8 @@ export class CrossAttention extends Module {
   ) {
     super(engine);
     const inner = (this.inner = shape.heads * shape.headDim);
-    const lin = (i: number, o: number, init: Init) => new Linear(engine, i, o, { bias: shape.bias, layout: shape.layout, init });
+    const lin = (i: number, o: number, init: Init) =>
+      new Linear(engine, i, o, { bias: shape.bias, layout: shape.layout, init });
     this.q = this.child('q', lin(shape.dModel, inner, shape.init));
     this.kv = this.child('kv', lin(shape.dModel, 2 * inner, shape.init));
     this.o = this.child('o', lin(inner, shape.dModel, shape.outInit ?? shape.init));

@@ -59,26 +59,42 @@ export class TransformerBlock extends Module {
   ) {
     super(engine);
     const c = config;
-    const shape = { dModel: c.dModel, heads: c.heads, headDim: c.headDim, bias: c.bias, layout: c.layout, scale: c.scale, init: c.init, outInit: c.outInit };
+    const shape = {
+      dModel: c.dModel,
+      heads: c.heads,
+      headDim: c.headDim,
+      bias: c.bias,
+      layout: c.layout,
+      scale: c.scale,
+      init: c.init,
+      outInit: c.outInit,
+    };
     this.attn = this.child('attn', new SelfAttention(engine, shape, c.causal));
     this.attnNorm = this.child('attn_norm', makeNorm(engine, c.normType, c.dModel, c.eps));
     this.cross = c.cross ? this.child('cross', new CrossAttention(engine, shape)) : null;
     this.crossNorm = c.cross ? this.child('cross_norm', makeNorm(engine, c.normType, c.dModel, c.eps)) : null;
     this.ffn = this.child(
       'ffn',
-      new FeedForward(engine, c.dModel, c.dFF, c.activation, { bias: c.bias, layout: c.layout, init: c.init, downInit: c.outInit }),
+      new FeedForward(engine, c.dModel, c.dFF, c.activation, {
+        bias: c.bias,
+        layout: c.layout,
+        init: c.init,
+        downInit: c.outInit,
+      }),
     );
     this.ffnNorm = this.child('ffn_norm', makeNorm(engine, c.normType, c.dModel, c.eps));
   }
 
   /** x [B, T, dModel] → [B, T, dModel]. */
   forward(x: Tensor, inputs: BlockInputs = {}): Tensor {
-    const self = (h: Tensor) => this.attn.forward(h, { keyMask: inputs.keyMask, positionBias: inputs.positionBias, cache: inputs.cache });
+    const self = (h: Tensor) =>
+      this.attn.forward(h, { keyMask: inputs.keyMask, positionBias: inputs.positionBias, cache: inputs.cache });
     const cross = (h: Tensor) => this.cross!.forward(h, inputs.memoryKV!, inputs.memoryMask);
     const ffn = (h: Tensor) => this.ffn.forward(h);
     x = this.sublayer(x, this.attnNorm, self);
     if (this.cross) {
-      if (!inputs.memoryKV) throw new Error('a cross-attention block needs memoryKV (CrossAttention.project of the encoder output)');
+      if (!inputs.memoryKV)
+        throw new Error('a cross-attention block needs memoryKV (CrossAttention.project of the encoder output)');
       x = this.sublayer(x, this.crossNorm!, cross);
     }
     return this.sublayer(x, this.ffnNorm, ffn);

@@ -23,7 +23,8 @@ export class FeedForward extends Module {
     opts: { bias: boolean; layout: WeightLayout; init: Init; downInit?: Init },
   ) {
     super(engine);
-    const lin = (i: number, o: number, init: Init) => new Linear(engine, i, o, { bias: opts.bias, layout: opts.layout, init });
+    const lin = (i: number, o: number, init: Init) =>
+      new Linear(engine, i, o, { bias: opts.bias, layout: opts.layout, init });
     this.up = this.child('up', lin(dModel, dFF, opts.init));
     this.gate = activation === 'gated-gelu' ? this.child('gate', lin(dModel, dFF, opts.init)) : null;
     this.down = this.child('down', lin(dFF, dModel, opts.downInit ?? opts.init));

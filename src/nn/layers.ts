@@ -17,7 +17,11 @@ export class Linear extends Module {
   ) {
     super(engine);
     const layout = (this.layout = opts.layout ?? 'out_in');
-    this.weight = this.param('weight', layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures], opts.init);
+    this.weight = this.param(
+      'weight',
+      layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures],
+      opts.init,
+    );
     this.bias = opts.bias === false ? null : this.param('bias', [outFeatures], zerosInit);
   }
 

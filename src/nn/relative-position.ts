@@ -4,7 +4,12 @@
  * wider buckets up to maxDistance, beyond which all share the last. Bidirectional (the encoder) splits the
  * buckets between keys before and after the query; the decoder (causal) only sees keys at or before it.
  */
-export function relativePositionBucket(relative: number, bidirectional: boolean, numBuckets: number, maxDistance: number): number {
+export function relativePositionBucket(
+  relative: number,
+  bidirectional: boolean,
+  numBuckets: number,
+  maxDistance: number,
+): number {
   let bucket = 0;
   let n = numBuckets;
   let r: number;
@@ -18,13 +23,26 @@ export function relativePositionBucket(relative: number, bidirectional: boolean,
   const maxExact = Math.floor(n / 2);
   if (r < maxExact) return bucket + r;
   // float32 as torch computes it (relative_position.float()), then truncated toward zero (.to(long))
-  const large = maxExact + Math.trunc(Math.fround(Math.fround(Math.log(Math.fround(r / maxExact)) / Math.log(maxDistance / maxExact)) * (n - maxExact)));
+  const large =
+    maxExact +
+    Math.trunc(
+      Math.fround(Math.fround(Math.log(Math.fround(r / maxExact)) / Math.log(maxDistance / maxExact)) * (n - maxExact)),
+    );
   return bucket + Math.min(large, n - 1);
 }
 
 /** Buckets of every (query, key) pair, query positions start … start+Tq−1, key positions 0 … Tk−1: [Tq·Tk]. */
-export function relativePositionBuckets(Tq: number, Tk: number, start: number, bidirectional: boolean, numBuckets: number, maxDistance: number): Int32Array {
+export function relativePositionBuckets(
+  Tq: number,
+  Tk: number,
+  start: number,
+  bidirectional: boolean,
+  numBuckets: number,
+  maxDistance: number,
+): Int32Array {
   const out = new Int32Array(Tq * Tk);
-  for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) out[i * Tk + j] = relativePositionBucket(j - (start + i), bidirectional, numBuckets, maxDistance);
+  for (let i = 0; i < Tq; i++)
+    for (let j = 0; j < Tk; j++)
+      out[i * Tk + j] = relativePositionBucket(j - (start + i), bidirectional, numBuckets, maxDistance);
   return out;
 }

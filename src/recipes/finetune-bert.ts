@@ -25,8 +25,15 @@ import { metrics, type Metrics } from '../train/metrics.js';
 import { Trainer, withLossOptions } from '../train/trainer.js';
 
 export type Task = 'classify' | 'tag';
-export interface TextExample { text: string; pair?: string; label: string }
-export interface TagExample { words: string[]; tags: string[] }
+export interface TextExample {
+  text: string;
+  pair?: string;
+  label: string;
+}
+export interface TagExample {
+  words: string[];
+  tags: string[];
+}
 
 export interface FinetuneOptions {
   task: Task;
@@ -69,20 +76,30 @@ async function loadData(task: Task, data: string): Promise<Splits<TextExample> |
     const conv = (xs: typeof s.train) => xs.map((x) => ({ words: x.words, tags: x.tags as string[] }));
     return { train: conv(s.train), validation: conv(s.validation), test: conv(s.test) };
   }
-  if (!data.endsWith('.jsonl')) throw new ArgumentError(`--data ${data}: expected ${task === 'classify' ? 'spam' : 'brown-pos'} or a .jsonl file`);
+  if (!data.endsWith('.jsonl'))
+    throw new ArgumentError(`--data ${data}: expected ${task === 'classify' ? 'spam' : 'brown-pos'} or a .jsonl file`);
   const fs = await import('node:fs/promises');
-  const rows = (await fs.readFile(data, 'utf8')).split('\n').filter((l) => l.trim()).map((l, i) => {
-    try {
-      return JSON.parse(l) as Record<string, unknown>;
-    } catch {
-      throw new ArgumentError(`${data}:${i + 1} is not JSON`);
-    }
-  });
+  const rows = (await fs.readFile(data, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        throw new ArgumentError(`${data}:${i + 1} is not JSON`);
+      }
+    });
   const { splitByKey } = await import('../data/split.js');
   const keyed = rows.map((r, i) => ({ r, i }));
   const s = splitByKey(keyed, (x) => String(x.i), { train: 0.8, validation: 0.1, test: 0.1 });
-  const conv = (xs: typeof keyed) => xs.map(({ r }) => (task === 'classify' ? { text: String(r.text), pair: r.pair === undefined ? undefined : String(r.pair), label: String(r.label) } : { words: r.words as string[], tags: r.tags as string[] }));
-  return { train: conv(s.train), validation: conv(s.validation), test: conv(s.test) } as Splits<TextExample> | Splits<TagExample>;
+  const conv = (xs: typeof keyed) =>
+    xs.map(({ r }) =>
+      task === 'classify'
+        ? { text: String(r.text), pair: r.pair === undefined ? undefined : String(r.pair), label: String(r.label) }
+        : { words: r.words as string[], tags: r.tags as string[] },
+    );
+  return { train: conv(s.train), validation: conv(s.validation), test: conv(s.test) } as
+    Splits<TextExample> | Splits<TagExample>;
 }
 
 /** Fine-tunes a BERT on the engine for the task; saves it to `out` and scores it on validation and test. */
@@ -96,24 +113,39 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
   let model: Bert;
   let tokenizer: Tokenizer;
   if (opts.from === 'none') {
-    const texts = data.train.map((x) => (classify ? `${(x as TextExample).text} ${(x as TextExample).pair ?? ''}` : (x as TagExample).words.join(' ')));
+    const texts = data.train.map((x) =>
+      classify ? `${(x as TextExample).text} ${(x as TextExample).pair ?? ''}` : (x as TagExample).words.join(' '),
+    );
     tokenizer = Tokenizer.fromJson(trainWordPiece(texts, { vocabSize: opts.scratch.vocabSize }));
     const s = opts.scratch;
     const config = parseConfig({
-      model_type: 'bert', architectures: [architecture], vocab_size: tokenizer.vocabSize, hidden_size: s.dModel, num_hidden_layers: s.layers,
-      num_attention_heads: s.heads, intermediate_size: s.ffn, max_position_embeddings: Math.max(128, opts.maxLen), pad_token_id: tokenizer.padId ?? 0, id2label, pre_norm: s.preNorm ?? false,
+      model_type: 'bert',
+      architectures: [architecture],
+      vocab_size: tokenizer.vocabSize,
+      hidden_size: s.dModel,
+      num_hidden_layers: s.layers,
+      num_attention_heads: s.heads,
+      intermediate_size: s.ffn,
+      max_position_embeddings: Math.max(128, opts.maxLen),
+      pad_token_id: tokenizer.padId ?? 0,
+      id2label,
+      pre_norm: s.preNorm ?? false,
     }) as BertConfig;
     model = new Bert(engine, config, opts.seed);
   } else {
     const { readCheckpoint } = await nodeCheckpointFiles();
     const ck = await readCheckpoint(opts.from);
-    if (ck.config.parsed.model_type !== 'bert' || !ck.tokenizer) throw new ArgumentError(`--from ${opts.from}: expected a BERT checkpoint with its tokenizer.json`);
+    if (ck.config.parsed.model_type !== 'bert' || !ck.tokenizer)
+      throw new ArgumentError(`--from ${opts.from}: expected a BERT checkpoint with its tokenizer.json`);
     tokenizer = Tokenizer.fromJson(ck.tokenizer);
     const raw = serializeConfig(ck.config.parsed);
     delete raw['label2id'];
     const config = parseConfig({ ...raw, architectures: [architecture], id2label }) as BertConfig;
     model = new Bert(engine, config, opts.seed);
-    const get = (n: string) => (ck.tensors.tensors.has(n) ? { shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) } : undefined);
+    const get = (n: string) =>
+      ck.tensors.tensors.has(n)
+        ? { shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }
+        : undefined;
     model.loadHF(get, [...ck.tensors.tensors.keys()], true);
   }
   model.tokenizer = tokenizer;
@@ -123,7 +155,10 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
   }
   const toBatch = batcher(opts.task, tokenizer, labelId, opts.maxLen);
   const rng = new Rng(opts.seed);
-  const train = rng.fork('subset').shuffle([...data.train] as Example[]).slice(0, Math.max(1, Math.round(data.train.length * opts.fraction)));
+  const train = rng
+    .fork('subset')
+    .shuffle([...data.train] as Example[])
+    .slice(0, Math.max(1, Math.round(data.train.length * opts.fraction)));
   let classWeights: Float32Array | undefined;
   if (opts.classWeights) {
     const K = labels.length;
@@ -133,13 +168,23 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
       const n = counts.reduce((a, b) => a + b, 0);
       classWeights = Float32Array.from(counts, (c) => (c > 0 ? n / (K * c) : 0));
     } else {
-      if (opts.classWeights.length !== K) throw new ArgumentError(`${opts.classWeights.length} class weights for ${K} labels (${labels.join(', ')})`);
+      if (opts.classWeights.length !== K)
+        throw new ArgumentError(`${opts.classWeights.length} class weights for ${K} labels (${labels.join(', ')})`);
       classWeights = Float32Array.from(opts.classWeights);
     }
   }
   const stepsPerEpoch = Math.ceil(train.length / opts.batch);
   const total = stepsPerEpoch * opts.epochs;
-  const trainer = new Trainer(withLossOptions(model, { classWeights }), { lr: opts.lr, totalSteps: total, warmup: Math.round(total * 0.06), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: opts.seed, ema: opts.ema });
+  const trainer = new Trainer(withLossOptions(model, { classWeights }), {
+    lr: opts.lr,
+    totalSteps: total,
+    warmup: Math.round(total * 0.06),
+    schedule: 'linear',
+    weightDecay: 0.01,
+    clip: 1,
+    seed: opts.seed,
+    ema: opts.ema,
+  });
   const started = performance.now();
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const order = rng.fork(`epoch-${epoch}`).shuffle([...train]);
@@ -168,7 +213,12 @@ type Example = TextExample | TagExample;
  * kept a [SEP]. Tagging: `[CLS]` + each word's pieces + `[SEP]`, the label on a word's first piece (-100
  * elsewhere); words that would run past maxLen are left out.
  */
-function batcher(task: Task, tokenizer: Tokenizer, labelId: ReadonlyMap<string, number>, maxLen: number): (xs: Example[]) => BertBatch {
+function batcher(
+  task: Task,
+  tokenizer: Tokenizer,
+  labelId: ReadonlyMap<string, number>,
+  maxLen: number,
+): (xs: Example[]) => BertBatch {
   const classify = task === 'classify';
   const encoded = new Map<string, number[]>();
   const pieces = (w: string) => {
@@ -184,7 +234,7 @@ function batcher(task: Task, tokenizer: Tokenizer, labelId: ReadonlyMap<string, 
     for (const x of xs) {
       if (classify) {
         const e = tokenizer.encode((x as TextExample).text, (x as TextExample).pair);
-        let seq = e.ids.slice(0, maxLen);
+        const seq = e.ids.slice(0, maxLen);
         if (seq.length === maxLen && seq[seq.length - 1] !== sepId) seq[seq.length - 1] = sepId;
         ids.push(seq);
         types.push(e.tokenTypeIds.slice(0, maxLen));
@@ -217,7 +267,14 @@ function batcher(task: Task, tokenizer: Tokenizer, labelId: ReadonlyMap<string, 
       labelsArr = new Int32Array(padded.B * T).fill(-100);
       tagLabels.forEach((l, b) => labelsArr.set(l, b * T));
     }
-    return { inputIds: padded.inputIds, attentionMask: padded.attentionMask, tokenTypeIds, labels: labelsArr, B: padded.B, T };
+    return {
+      inputIds: padded.inputIds,
+      attentionMask: padded.attentionMask,
+      tokenTypeIds,
+      labels: labelsArr,
+      B: padded.B,
+      T,
+    };
   };
 }
 
@@ -225,12 +282,20 @@ function batcher(task: Task, tokenizer: Tokenizer, labelId: ReadonlyMap<string, 
  * The model's label probabilities at each labelled row (a text, or a word's first piece), in the order
  * of `labels` (the model's own `id2label` may order them otherwise), and the gold label ids; eval mode.
  */
-function predictLabels(model: Bert, xs: Example[], toBatch: (xs: Example[]) => BertBatch, batch: number, labels: readonly string[]): { gold: number[]; probs: Float64Array } {
+function predictLabels(
+  model: Bert,
+  xs: Example[],
+  toBatch: (xs: Example[]) => BertBatch,
+  batch: number,
+  labels: readonly string[],
+): { gold: number[]; probs: Float64Array } {
   const engine = model.engine;
   const K = labels.length;
   const column = Array.from({ length: K }, (_, k) => labels.indexOf(model.config.id2label[k]!));
   if (model.config.num_labels !== K || column.includes(-1)) {
-    throw new ArgumentError(`the model's labels (${Object.values(model.config.id2label).join(', ')}) are not the task's (${labels.join(', ')})`);
+    throw new ArgumentError(
+      `the model's labels (${Object.values(model.config.id2label).join(', ')}) are not the task's (${labels.join(', ')})`,
+    );
   }
   model.train(false);
   const gold: number[] = [];
@@ -289,12 +354,17 @@ export async function evaluateFinetuned(engine: Engine, opts: EvaluateOptions): 
   for (const dir of opts.from) {
     const model = await loadModel(engine, dir);
     try {
-      if (model.kind !== 'encoder' || model.task !== head) throw new ArgumentError(`${dir}: expected a BERT fine-tuned for ${opts.task === 'classify' ? 'sequence' : 'token'} classification`);
+      if (model.kind !== 'encoder' || model.task !== head)
+        throw new ArgumentError(
+          `${dir}: expected a BERT fine-tuned for ${opts.task === 'classify' ? 'sequence' : 'token'} classification`,
+        );
       if (!model.tokenizer) throw new ArgumentError(`${dir}: the checkpoint has no tokenizer.json`);
       const maxLen = opts.maxLen ?? model.config.max_position_embeddings;
       const r = predictLabels(model, xs, batcher(opts.task, model.tokenizer, labelId, maxLen), opts.batch, labels);
       if (gold && (r.gold.length !== gold.length || r.gold.some((g, i) => g !== gold![i]))) {
-        throw new ArgumentError(`${dir} labels other words than ${opts.from[0]}: their tokenizers cut different words at the length limit; pass a --max-len that fits every sentence`);
+        throw new ArgumentError(
+          `${dir} labels other words than ${opts.from[0]}: their tokenizers cut different words at the length limit; pass a --max-len that fits every sentence`,
+        );
       }
       gold = r.gold;
       if (!sum) sum = r.probs;

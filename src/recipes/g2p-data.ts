@@ -31,7 +31,15 @@ export function g2pTokenizer(entries: readonly CmuEntry[]): TokenizerJson {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: G2P_SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: G2P_SPECIALS.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: null,
     pre_tokenizer: { type: 'WhitespaceSplit' },
     post_processor: null,
@@ -55,7 +63,8 @@ export function editDistance<T>(a: readonly T[], b: readonly T[]): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;
@@ -82,12 +91,22 @@ export function scoreG2p(outputs: readonly string[][], references: readonly (rea
     let bestLen = 0;
     for (const ref of references[i]!) {
       const d = editDistance(out, ref);
-      if (d < best || (d === best && ref.length > bestLen)) (best = d), (bestLen = ref.length);
+      if (d < best || (d === best && ref.length > bestLen)) {
+        best = d;
+        bestLen = ref.length;
+      }
     }
     if (best > 0) wordErrors++;
     edits += best;
     length += bestLen;
   });
   const words = outputs.length;
-  return { words, wordErrors, phonemeEdits: edits, referencePhonemes: length, wer: wordErrors / Math.max(1, words), per: edits / Math.max(1, length) };
+  return {
+    words,
+    wordErrors,
+    phonemeEdits: edits,
+    referencePhonemes: length,
+    wer: wordErrors / Math.max(1, words),
+    per: edits / Math.max(1, length),
+  };
 }

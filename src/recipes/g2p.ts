@@ -88,8 +88,23 @@ export interface G2pLog {
 }
 
 export const G2P_DEFAULTS: Omit<G2pOptions, 'from' | 'out'> = {
-  arch: 'bart', dModel: 128, layers: 3, heads: 4, ffn: 512, activation: 'gelu', dropout: 0.1, epochs: 5, batch: 64, lr: 1e-3, warmup: 500,
-  seed: 0, evalEvery: 1000, evalWords: 500, beams: 5, labelSmoothing: 0.1, ema: 0.999,
+  arch: 'bart',
+  dModel: 128,
+  layers: 3,
+  heads: 4,
+  ffn: 512,
+  activation: 'gelu',
+  dropout: 0.1,
+  epochs: 5,
+  batch: 64,
+  lr: 1e-3,
+  warmup: 500,
+  seed: 0,
+  evalEvery: 1000,
+  evalWords: 500,
+  beams: 5,
+  labelSmoothing: 0.1,
+  ema: 0.999,
 };
 
 /** A fresh model over a word-level tokenizer (vocabulary from the training words). */
@@ -99,16 +114,41 @@ function scratchModel(engine: Engine, o: G2pOptions, train: readonly CmuEntry[])
   let model: EncoderDecoder;
   if (o.arch === 't5') {
     const cfg = parseConfig({
-      model_type: 't5', vocab_size: V, d_model: o.dModel, d_kv: o.dModel / o.heads, d_ff: o.ffn, num_layers: o.layers, num_heads: o.heads,
-      relative_attention_num_buckets: 32, relative_attention_max_distance: 64, dropout_rate: o.dropout, feed_forward_proj: o.activation,
-      pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0,
+      model_type: 't5',
+      vocab_size: V,
+      d_model: o.dModel,
+      d_kv: o.dModel / o.heads,
+      d_ff: o.ffn,
+      num_layers: o.layers,
+      num_heads: o.heads,
+      relative_attention_num_buckets: 32,
+      relative_attention_max_distance: 64,
+      dropout_rate: o.dropout,
+      feed_forward_proj: o.activation,
+      pad_token_id: 0,
+      eos_token_id: 1,
+      decoder_start_token_id: 0,
     }) as T5Config;
     model = new T5(engine, cfg, o.seed);
   } else {
     const cfg = parseConfig({
-      model_type: 'bart', vocab_size: V, d_model: o.dModel, max_position_embeddings: 64, encoder_layers: o.layers, decoder_layers: o.layers,
-      encoder_attention_heads: o.heads, decoder_attention_heads: o.heads, encoder_ffn_dim: o.ffn, decoder_ffn_dim: o.ffn, activation_function: o.activation, dropout: o.dropout,
-      pad_token_id: 0, eos_token_id: 1, bos_token_id: null, decoder_start_token_id: 0, forced_eos_token_id: 1,
+      model_type: 'bart',
+      vocab_size: V,
+      d_model: o.dModel,
+      max_position_embeddings: 64,
+      encoder_layers: o.layers,
+      decoder_layers: o.layers,
+      encoder_attention_heads: o.heads,
+      decoder_attention_heads: o.heads,
+      encoder_ffn_dim: o.ffn,
+      decoder_ffn_dim: o.ffn,
+      activation_function: o.activation,
+      dropout: o.dropout,
+      pad_token_id: 0,
+      eos_token_id: 1,
+      bos_token_id: null,
+      decoder_start_token_id: 0,
+      forced_eos_token_id: 1,
     }) as BartConfig;
     model = new Bart(engine, cfg, o.seed);
   }
@@ -152,98 +192,154 @@ export function evaluateG2p(
   for (let i = 0; i < words.length; i += batch) {
     const chunk = words.slice(i, i + batch);
     const sources = chunk.map(([word, prons]) => encodeG2p(tok, { word, phonemes: prons[0]! }, model.eosId).source);
-    const best = beamSearch(ms, sources, { numBeams: opts.beams, maxNewTokens: maxNew, lengthPenalty: opts.lengthPenalty });
+    const best = beamSearch(ms, sources, {
+      numBeams: opts.beams,
+      maxNewTokens: maxNew,
+      lengthPenalty: opts.lengthPenalty,
+    });
     for (const hyps of best) outputs.push(decodePhonemes(tok, hyps[0]!.tokens));
   }
-  return { ...scoreG2p(outputs, words.map(([, prons]) => prons)), seconds: (performance.now() - started) / 1000 };
+  return {
+    ...scoreG2p(
+      outputs,
+      words.map(([, prons]) => prons),
+    ),
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** Trains a T5/BART for G2P on the engine; saves it to `out` with metrics.jsonl and g2p-test.json. */
 export async function finetuneG2p(engine: Engine, o: G2pOptions) {
   const data = cmudictDataset(cmudictEntries());
   const rng = new Rng(o.seed);
-  const train = o.fraction !== undefined && o.fraction < 1 ? rng.fork('fraction').shuffle([...data.train]).slice(0, Math.max(1, Math.round(data.train.length * o.fraction))) : data.train;
-    const model = o.from === 'none' ? scratchModel(engine, o, train) : asSeq2Seq(await loadModel(engine, o.from), o.from);
-    const tok = model.tokenizer;
-    if (!tok) throw new ArgumentError(`${o.from}: the checkpoint has no tokenizer.json`);
-    const encode = (xs: readonly CmuEntry[]) => xs.map((e) => encodeG2p(tok, e, model.eosId));
-    // a pre-trained BART's learned positions bound both sides; longer pairs are left out of training
-    const fits = (p: Pair) => p.source.length <= model.maxPositions && p.target.length <= model.maxPositions;
-    const encoded = encode(train);
-    const trainPairs = encoded.filter(fits);
-    const tooLong = encoded.length - trainPairs.length;
-    if (trainPairs.length === 0) throw new ArgumentError(`no training pair fits the ${model.maxPositions} positions of ${o.from}`);
-    const valEntries = [...groupByWord(data.validation)].slice(0, o.evalWords).flatMap(([word, prons]) => prons.map((phonemes) => ({ word, phonemes })));
-    const valPairs = encode(valEntries).filter(fits);
-    const perEpoch = Math.ceil(trainPairs.length / o.batch);
-    const total = perEpoch * o.epochs;
-    const trainer = new Trainer(withLossOptions(model, { labelSmoothing: o.labelSmoothing }), {
-      lr: o.lr, totalSteps: total, warmup: Math.min(o.warmup, Math.floor(total / 4)), schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed, ema: o.ema,
-      cycles: o.cycles, restartRatio: o.restartRatio, restartWarmup: o.restartWarmup,
-    });
-    // the schedule's position: the steps taken, or with --max-minutes the used share of the time if further
-    const budget = o.maxMinutes ? new TimeBudget(o.maxMinutes * 60, total) : undefined;
-    const position = () => budget?.position(trainer.globalStep) ?? trainer.globalStep;
-    const snapshotsAt = cycleEnds(trainer.schedule()).slice(0, -1);
-    const average = trainer.average;
-    const metrics = await MetricsLog.open(o.out);
-    const started = performance.now();
-    let recent: number[] = [];
-    const validate = () => {
-      const loss = model.heldOutLoss(function* () {
+  const train =
+    o.fraction !== undefined && o.fraction < 1
+      ? rng
+          .fork('fraction')
+          .shuffle([...data.train])
+          .slice(0, Math.max(1, Math.round(data.train.length * o.fraction)))
+      : data.train;
+  const model = o.from === 'none' ? scratchModel(engine, o, train) : asSeq2Seq(await loadModel(engine, o.from), o.from);
+  const tok = model.tokenizer;
+  if (!tok) throw new ArgumentError(`${o.from}: the checkpoint has no tokenizer.json`);
+  const encode = (xs: readonly CmuEntry[]) => xs.map((e) => encodeG2p(tok, e, model.eosId));
+  // a pre-trained BART's learned positions bound both sides; longer pairs are left out of training
+  const fits = (p: Pair) => p.source.length <= model.maxPositions && p.target.length <= model.maxPositions;
+  const encoded = encode(train);
+  const trainPairs = encoded.filter(fits);
+  const tooLong = encoded.length - trainPairs.length;
+  if (trainPairs.length === 0)
+    throw new ArgumentError(`no training pair fits the ${model.maxPositions} positions of ${o.from}`);
+  const valEntries = [...groupByWord(data.validation)]
+    .slice(0, o.evalWords)
+    .flatMap(([word, prons]) => prons.map((phonemes) => ({ word, phonemes })));
+  const valPairs = encode(valEntries).filter(fits);
+  const perEpoch = Math.ceil(trainPairs.length / o.batch);
+  const total = perEpoch * o.epochs;
+  const trainer = new Trainer(withLossOptions(model, { labelSmoothing: o.labelSmoothing }), {
+    lr: o.lr,
+    totalSteps: total,
+    warmup: Math.min(o.warmup, Math.floor(total / 4)),
+    schedule: 'linear',
+    weightDecay: 0.01,
+    clip: 1,
+    seed: o.seed,
+    ema: o.ema,
+    cycles: o.cycles,
+    restartRatio: o.restartRatio,
+    restartWarmup: o.restartWarmup,
+  });
+  // the schedule's position: the steps taken, or with --max-minutes the used share of the time if further
+  const budget = o.maxMinutes ? new TimeBudget(o.maxMinutes * 60, total) : undefined;
+  const position = () => budget?.position(trainer.globalStep) ?? trainer.globalStep;
+  const snapshotsAt = cycleEnds(trainer.schedule()).slice(0, -1);
+  const average = trainer.average;
+  const metrics = await MetricsLog.open(o.out);
+  const started = performance.now();
+  let recent: number[] = [];
+  const validate = () => {
+    const loss = model.heldOutLoss(
+      (function* () {
         for (let i = 0; i < valPairs.length; i += 128) yield model.batch(valPairs.slice(i, i + 128));
-      }());
-      model.train(false);
-      const s = evaluateG2p(model, valEntries, { beams: 1 });
-      model.train(true);
-      return { loss, wer: s.wer, per: s.per };
-    };
-    const evaluate = async (): Promise<G2pLog> => {
-      const seconds = (performance.now() - started) / 1000;
-      const live = validate();
-      const avg = average?.with(validate);
-      const line: G2pLog = {
-        step: trainer.globalStep, epochs: trainer.globalStep / perEpoch, seconds, trainLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length),
-        valLoss: live.loss, valWer: live.wer, valPer: live.per,
-        ...(avg && { emaValLoss: avg.loss, emaValWer: avg.wer, emaValPer: avg.per }),
-      };
-      recent = [];
-      await metrics.write(line);
-      o.onEval?.(line);
-      return line;
-    };
-    model.train(true);
-    let last: G2pLog | undefined;
-    const snapshots: string[] = [];
-    training: for (let epoch = 0; epoch < o.epochs; epoch++) {
-      for (const pairs of lengthBatches(trainPairs, o.batch, rng.fork(`epoch-${epoch}`))) {
-        const r = trainer.step(model.batch(pairs), { lr: trainer.learningRate(position()) });
-        recent.push(r.loss);
-        o.onStep?.(r, total);
-        if (due(o.evalEvery, trainer.globalStep, false)) last = await evaluate();
-        while (snapshots.length < snapshotsAt.length && position() >= snapshotsAt[snapshots.length]!) {
-          const dir = join(o.out, `cycle-${snapshots.length + 1}`);
-          if (last?.step !== trainer.globalStep) last = await evaluate();
-          average?.swap();
-          try {
-            await model.save(dir);
-          } finally {
-            average?.swap();
-          }
-          snapshots.push(dir);
-        }
-        if (position() >= total) break training;
-      }
-    }
-    if (!last || last.step !== trainer.globalStep) last = await evaluate();
-    const trainSeconds = (performance.now() - started) / 1000;
+      })(),
+    );
     model.train(false);
-    // the live weights' test score too, to show what the average is worth
-    const liveTest = average ? evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords }) : undefined;
-    average?.apply();
-    await model.save(o.out);
-    const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
-    const report = { beams: o.beams, ...test, trainSeconds, steps: trainer.globalStep, threads: engine.threads, simd: engine.simd, labelSmoothing: o.labelSmoothing, ema: o.ema, ...(snapshots.length && { snapshots }), ...(liveTest && { liveWeights: liveTest }) };
-    await writeFile(join(o.out, 'g2p-test.json'), JSON.stringify(report, null, 2) + '\n');
-    return { model, steps: trainer.globalStep, snapshots, trainExamples: trainPairs.length, tooLong, trainSeconds, last, test, liveTest };
+    const s = evaluateG2p(model, valEntries, { beams: 1 });
+    model.train(true);
+    return { loss, wer: s.wer, per: s.per };
+  };
+  const evaluate = async (): Promise<G2pLog> => {
+    const seconds = (performance.now() - started) / 1000;
+    const live = validate();
+    const avg = average?.with(validate);
+    const line: G2pLog = {
+      step: trainer.globalStep,
+      epochs: trainer.globalStep / perEpoch,
+      seconds,
+      trainLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length),
+      valLoss: live.loss,
+      valWer: live.wer,
+      valPer: live.per,
+      ...(avg && { emaValLoss: avg.loss, emaValWer: avg.wer, emaValPer: avg.per }),
+    };
+    recent = [];
+    await metrics.write(line);
+    o.onEval?.(line);
+    return line;
+  };
+  model.train(true);
+  let last: G2pLog | undefined;
+  const snapshots: string[] = [];
+  training: for (let epoch = 0; epoch < o.epochs; epoch++) {
+    for (const pairs of lengthBatches(trainPairs, o.batch, rng.fork(`epoch-${epoch}`))) {
+      const r = trainer.step(model.batch(pairs), { lr: trainer.learningRate(position()) });
+      recent.push(r.loss);
+      o.onStep?.(r, total);
+      if (due(o.evalEvery, trainer.globalStep, false)) last = await evaluate();
+      while (snapshots.length < snapshotsAt.length && position() >= snapshotsAt[snapshots.length]!) {
+        const dir = join(o.out, `cycle-${snapshots.length + 1}`);
+        if (last?.step !== trainer.globalStep) last = await evaluate();
+        average?.swap();
+        try {
+          await model.save(dir);
+        } finally {
+          average?.swap();
+        }
+        snapshots.push(dir);
+      }
+      if (position() >= total) break training;
+    }
+  }
+  if (!last || last.step !== trainer.globalStep) last = await evaluate();
+  const trainSeconds = (performance.now() - started) / 1000;
+  model.train(false);
+  // the live weights' test score too, to show what the average is worth
+  const liveTest = average ? evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords }) : undefined;
+  average?.apply();
+  await model.save(o.out);
+  const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
+  const report = {
+    beams: o.beams,
+    ...test,
+    trainSeconds,
+    steps: trainer.globalStep,
+    threads: engine.threads,
+    simd: engine.simd,
+    labelSmoothing: o.labelSmoothing,
+    ema: o.ema,
+    ...(snapshots.length && { snapshots }),
+    ...(liveTest && { liveWeights: liveTest }),
+  };
+  await writeFile(join(o.out, 'g2p-test.json'), JSON.stringify(report, null, 2) + '\n');
+  return {
+    model,
+    steps: trainer.globalStep,
+    snapshots,
+    trainExamples: trainPairs.length,
+    tooLong,
+    trainSeconds,
+    last,
+    test,
+    liveTest,
+  };
 }

@@ -60,8 +60,20 @@ export interface BertEval {
 }
 
 export const BERT_PRETRAIN_DEFAULTS: Omit<BertPretrainOptions, 'data' | 'out'> = {
-  vocabSize: 8000, nsp: true, steps: 1000, batch: 16, maxLen: 128, lr: 5e-4, warmup: 100,
-  layers: 4, dModel: 128, heads: 4, ffn: 512, seed: 0, evalEvery: 200, checkpointEvery: 500,
+  vocabSize: 8000,
+  nsp: true,
+  steps: 1000,
+  batch: 16,
+  maxLen: 128,
+  lr: 5e-4,
+  warmup: 100,
+  layers: 4,
+  dModel: 128,
+  heads: 4,
+  ffn: 512,
+  seed: 0,
+  evalEvery: 200,
+  checkpointEvery: 500,
 };
 
 type Instance = { inputIds: Int32Array; tokenTypeIds: Int32Array; nextSentenceLabel?: 0 | 1 };
@@ -74,122 +86,194 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
   const split = splitByKey(docs, (d) => d.id, BROWN_SPLIT);
   if (split.validation.length === 0) split.validation.push(split.train.pop()!);
   if (split.train.length < 2) throw new ArgumentError('BERT pre-training needs at least three documents');
-    const model = opts.resume ? await resumedModel(engine, opts.out) : newModel(engine, opts, split.train.map((d) => d.text));
-    const tokenizer = model.tokenizer!;
-    const { clsId, sepId, maskId, padId } = tokenizer as Required<Pick<Tokenizer, 'clsId' | 'sepId' | 'maskId' | 'padId'>>;
-    const encodeDoc = (text: string) => splitSentences(text).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids).filter((s) => s.length > 0);
-    const trainDocs = split.train.map((d) => encodeDoc(d.text));
-    const valDocs = split.validation.map((d) => encodeDoc(d.text));
-    const build = (ds: number[][][], rng: Rng): Instance[] =>
-      opts.nsp ? buildNspInstances(ds, rng, { maxLen: opts.maxLen, clsId, sepId }) : packSingleSegments(ds, { maxLen: opts.maxLen, clsId, sepId });
-    const specialIds = [padId, tokenizer.unkId!, clsId, sepId, maskId];
-    const continuation = Uint8Array.from({ length: tokenizer.vocabSize }, (_, id) => (tokenizer.idToToken(id)?.startsWith('##') ? 1 : 0));
-    const batchOf = (instances: Instance[], rng: Rng): BertBatch => {
-      const masked = instances.map((x) =>
-        maskTokens(x.inputIds, rng, {
-          maskProb: 0.15, maskId, vocabSize: tokenizer.vocabSize, specialIds,
-          wholeWord: opts.wholeWord ? Uint8Array.from(x.inputIds, (id) => 1 - continuation[id]!) : undefined,
-        }),
+  const model = opts.resume
+    ? await resumedModel(engine, opts.out)
+    : newModel(
+        engine,
+        opts,
+        split.train.map((d) => d.text),
       );
-      const ids = padBatch(masked.map((m) => m.inputIds), padId);
-      const T = ids.T;
-      const labels = new Int32Array(ids.B * T).fill(-100);
-      const types = new Int32Array(ids.B * T);
-      masked.forEach((m, b) => {
-        labels.set(m.labels, b * T);
-        types.set(instances[b]!.tokenTypeIds, b * T);
-      });
-      const batch: BertBatch = { inputIds: ids.inputIds, attentionMask: ids.attentionMask, tokenTypeIds: types, labels, B: ids.B, T };
-      if (opts.nsp) batch.nextSentenceLabel = Int32Array.from(instances.map((x) => x.nextSentenceLabel!));
-      return batch;
+  const tokenizer = model.tokenizer!;
+  const { clsId, sepId, maskId, padId } = tokenizer as Required<
+    Pick<Tokenizer, 'clsId' | 'sepId' | 'maskId' | 'padId'>
+  >;
+  const encodeDoc = (text: string) =>
+    splitSentences(text)
+      .map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids)
+      .filter((s) => s.length > 0);
+  const trainDocs = split.train.map((d) => encodeDoc(d.text));
+  const valDocs = split.validation.map((d) => encodeDoc(d.text));
+  const build = (ds: number[][][], rng: Rng): Instance[] =>
+    opts.nsp
+      ? buildNspInstances(ds, rng, { maxLen: opts.maxLen, clsId, sepId })
+      : packSingleSegments(ds, { maxLen: opts.maxLen, clsId, sepId });
+  const specialIds = [padId, tokenizer.unkId!, clsId, sepId, maskId];
+  const continuation = Uint8Array.from({ length: tokenizer.vocabSize }, (_, id) =>
+    tokenizer.idToToken(id)?.startsWith('##') ? 1 : 0,
+  );
+  const batchOf = (instances: Instance[], rng: Rng): BertBatch => {
+    const masked = instances.map((x) =>
+      maskTokens(x.inputIds, rng, {
+        maskProb: 0.15,
+        maskId,
+        vocabSize: tokenizer.vocabSize,
+        specialIds,
+        wholeWord: opts.wholeWord ? Uint8Array.from(x.inputIds, (id) => 1 - continuation[id]!) : undefined,
+      }),
+    );
+    const ids = padBatch(
+      masked.map((m) => m.inputIds),
+      padId,
+    );
+    const T = ids.T;
+    const labels = new Int32Array(ids.B * T).fill(-100);
+    const types = new Int32Array(ids.B * T);
+    masked.forEach((m, b) => {
+      labels.set(m.labels, b * T);
+      types.set(instances[b]!.tokenTypeIds, b * T);
+    });
+    const batch: BertBatch = {
+      inputIds: ids.inputIds,
+      attentionMask: ids.attentionMask,
+      tokenTypeIds: types,
+      labels,
+      B: ids.B,
+      T,
     };
+    if (opts.nsp) batch.nextSentenceLabel = Int32Array.from(instances.map((x) => x.nextSentenceLabel!));
+    return batch;
+  };
 
-    const trainer = new Trainer(model, { lr: opts.lr, totalSteps: opts.steps, warmup: opts.warmup, schedule: 'linear', weightDecay: 0.01, clip: 1, seed: opts.seed });
-    const runOptions = { seed: opts.seed, batch: opts.batch, maxLen: opts.maxLen, nsp: opts.nsp, wholeWord: opts.wholeWord ?? false, steps: opts.steps, lr: opts.lr, warmup: opts.warmup };
-    if (opts.resume) await restoreTrainingState(opts.out, trainer, runOptions);
-    const valInstances = build(valDocs, new Rng(opts.seed).fork('validation')).slice(0, 256);
-    const started = performance.now();
-    let losses: number[] = [];
+  const trainer = new Trainer(model, {
+    lr: opts.lr,
+    totalSteps: opts.steps,
+    warmup: opts.warmup,
+    schedule: 'linear',
+    weightDecay: 0.01,
+    clip: 1,
+    seed: opts.seed,
+  });
+  const runOptions = {
+    seed: opts.seed,
+    batch: opts.batch,
+    maxLen: opts.maxLen,
+    nsp: opts.nsp,
+    wholeWord: opts.wholeWord ?? false,
+    steps: opts.steps,
+    lr: opts.lr,
+    warmup: opts.warmup,
+  };
+  if (opts.resume) await restoreTrainingState(opts.out, trainer, runOptions);
+  const valInstances = build(valDocs, new Rng(opts.seed).fork('validation')).slice(0, 256);
+  const started = performance.now();
+  let losses: number[] = [];
 
-    const evaluate = (): BertEval => {
-      model.train(false);
-      const rng = new Rng(opts.seed).fork('validation-masks');
-      let loss = 0, n = 0, hits = 0, masked = 0, nspHits = 0, nspN = 0;
-      for (let i = 0; i < valInstances.length; i += opts.batch) {
-        const batch = batchOf(valInstances.slice(i, i + opts.batch), rng);
-        engine.noGrad(() => {
-          const r = model.run(batch);
-          loss += r.loss!.item() * batch.B;
-          n += batch.B;
-          const V = tokenizer.vocabSize;
-          const logits = r.logits.toArray();
-          batch.labels!.forEach((y, p) => {
-            if (y < 0) return;
-            let best = 0;
-            for (let v = 1; v < V; v++) if (logits[p * V + v]! > logits[p * V + best]!) best = v;
-            masked++;
-            if (best === y) hits++;
-          });
-          if (r.seqRelationshipLogits) {
-            const s = r.seqRelationshipLogits.toArray();
-            batch.nextSentenceLabel!.forEach((y, b) => {
-              nspN++;
-              if ((s[b * 2 + 1]! > s[b * 2]! ? 1 : 0) === y) nspHits++;
-            });
-          }
+  const evaluate = (): BertEval => {
+    model.train(false);
+    const rng = new Rng(opts.seed).fork('validation-masks');
+    let loss = 0,
+      n = 0,
+      hits = 0,
+      masked = 0,
+      nspHits = 0,
+      nspN = 0;
+    for (let i = 0; i < valInstances.length; i += opts.batch) {
+      const batch = batchOf(valInstances.slice(i, i + opts.batch), rng);
+      engine.noGrad(() => {
+        const r = model.run(batch);
+        loss += r.loss!.item() * batch.B;
+        n += batch.B;
+        const V = tokenizer.vocabSize;
+        const logits = r.logits.toArray();
+        batch.labels!.forEach((y, p) => {
+          if (y < 0) return;
+          let best = 0;
+          for (let v = 1; v < V; v++) if (logits[p * V + v]! > logits[p * V + best]!) best = v;
+          masked++;
+          if (best === y) hits++;
         });
-        engine.endStep();
-      }
-      const trainLoss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
-      losses = [];
-      const seconds = (performance.now() - started) / 1000;
-      return { step: trainer.globalStep, loss: loss / n, trainLoss, seconds, mlmAccuracy: hits / masked, nspAccuracy: nspN ? nspHits / nspN : undefined };
+        if (r.seqRelationshipLogits) {
+          const s = r.seqRelationshipLogits.toArray();
+          batch.nextSentenceLabel!.forEach((y, b) => {
+            nspN++;
+            if ((s[b * 2 + 1]! > s[b * 2]! ? 1 : 0) === y) nspHits++;
+          });
+        }
+      });
+      engine.endStep();
+    }
+    const trainLoss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
+    losses = [];
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      step: trainer.globalStep,
+      loss: loss / n,
+      trainLoss,
+      seconds,
+      mlmAccuracy: hits / masked,
+      nspAccuracy: nspN ? nspHits / nspN : undefined,
     };
+  };
 
-    const metrics = await MetricsLog.open(opts.out, opts.resume);
-    let evalResult: BertEval | undefined;
-    let epochs = 0;
-    const next = batches(trainer.globalStep);
-    while (trainer.globalStep < opts.steps) {
-      const r = trainer.step(batchOf(next.next().value!, new Rng(opts.seed).fork(`masks-${trainer.globalStep}`)));
-      losses.push(r.loss);
-      const last = trainer.globalStep === opts.steps;
-      if (due(opts.evalEvery, trainer.globalStep, last)) {
-        evalResult = evaluate();
-        await metrics.write(evalResult);
-      }
-      if (due(opts.checkpointEvery, trainer.globalStep, last)) await model.save(opts.out, trainingStateFiles(trainer, runOptions));
-      if (evalResult?.step === trainer.globalStep) opts.onEval?.(evalResult);
-      opts.onStep?.(r);
+  const metrics = await MetricsLog.open(opts.out, opts.resume);
+  let evalResult: BertEval | undefined;
+  let epochs = 0;
+  const next = batches(trainer.globalStep);
+  while (trainer.globalStep < opts.steps) {
+    const r = trainer.step(batchOf(next.next().value!, new Rng(opts.seed).fork(`masks-${trainer.globalStep}`)));
+    losses.push(r.loss);
+    const last = trainer.globalStep === opts.steps;
+    if (due(opts.evalEvery, trainer.globalStep, last)) {
+      evalResult = evaluate();
+      await metrics.write(evalResult);
     }
-    // a run resumed at its end: the held-out figures of the saved model
-    evalResult ??= evaluate();
-    return { model, trainer, tokenizer, epochs, lastEval: evalResult, seconds: (performance.now() - started) / 1000 };
+    if (due(opts.checkpointEvery, trainer.globalStep, last))
+      await model.save(opts.out, trainingStateFiles(trainer, runOptions));
+    if (evalResult?.step === trainer.globalStep) opts.onEval?.(evalResult);
+    opts.onStep?.(r);
+  }
+  // a run resumed at its end: the held-out figures of the saved model
+  evalResult ??= evaluate();
+  return { model, trainer, tokenizer, epochs, lastEval: evalResult, seconds: (performance.now() - started) / 1000 };
 
-    /**
-     * The batches from `step` on. Epoch e draws its instances afresh (NSP pairs; fork \`pairs-(e+1)\`, the
-     * numbering of the first runs) and shuffles them; its last partial batch is left out. A resumed run
-     * replays the epochs before `step` to find where it was.
-     */
-    function* batches(step: number): Generator<Instance[]> {
-      let before = 0;
-      for (let epoch = 0; ; epoch++) {
-        epochs = epoch + 1;
-        const pool = new Rng(opts.seed).fork(`epoch-${epoch}`).shuffle(build(trainDocs, new Rng(opts.seed).fork(`pairs-${epoch + 1}`)));
-        const n = Math.floor(pool.length / opts.batch);
-        if (n === 0) throw new ArgumentError(`the training documents give ${pool.length} sequences, fewer than one batch of ${opts.batch}`);
-        for (let i = Math.max(0, step - before); i < n; i++) yield pool.slice(i * opts.batch, (i + 1) * opts.batch);
-        before += n;
-      }
+  /**
+   * The batches from `step` on. Epoch e draws its instances afresh (NSP pairs; fork \`pairs-(e+1)\`, the
+   * numbering of the first runs) and shuffles them; its last partial batch is left out. A resumed run
+   * replays the epochs before `step` to find where it was.
+   */
+  function* batches(step: number): Generator<Instance[]> {
+    let before = 0;
+    for (let epoch = 0; ; epoch++) {
+      epochs = epoch + 1;
+      const pool = new Rng(opts.seed)
+        .fork(`epoch-${epoch}`)
+        .shuffle(build(trainDocs, new Rng(opts.seed).fork(`pairs-${epoch + 1}`)));
+      const n = Math.floor(pool.length / opts.batch);
+      if (n === 0)
+        throw new ArgumentError(
+          `the training documents give ${pool.length} sequences, fewer than one batch of ${opts.batch}`,
+        );
+      for (let i = Math.max(0, step - before); i < n; i++) yield pool.slice(i * opts.batch, (i + 1) * opts.batch);
+      before += n;
     }
+  }
 }
 
 function newModel(engine: Engine, opts: BertPretrainOptions, trainTexts: string[]): Bert {
   const tokenizer = Tokenizer.fromJson(trainWordPiece(trainTexts, { vocabSize: opts.vocabSize }));
   const config = parseConfig({
-    model_type: 'bert', architectures: [opts.nsp ? 'BertForPreTraining' : 'BertForMaskedLM'], vocab_size: tokenizer.vocabSize,
-    hidden_size: opts.dModel, num_hidden_layers: opts.layers, num_attention_heads: opts.heads, intermediate_size: opts.ffn,
-    max_position_embeddings: Math.max(opts.maxLen, 128), pad_token_id: tokenizer.padId, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, pre_norm: opts.preNorm ?? false,
+    model_type: 'bert',
+    architectures: [opts.nsp ? 'BertForPreTraining' : 'BertForMaskedLM'],
+    vocab_size: tokenizer.vocabSize,
+    hidden_size: opts.dModel,
+    num_hidden_layers: opts.layers,
+    num_attention_heads: opts.heads,
+    intermediate_size: opts.ffn,
+    max_position_embeddings: Math.max(opts.maxLen, 128),
+    pad_token_id: tokenizer.padId,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    pre_norm: opts.preNorm ?? false,
   }) as BertConfig;
   const model = new Bert(engine, config, opts.seed);
   model.tokenizer = tokenizer;
@@ -198,7 +282,8 @@ function newModel(engine: Engine, opts: BertPretrainOptions, trainTexts: string[
 
 async function resumedModel(engine: Engine, dir: string): Promise<Bert> {
   const model = await loadModel(engine, dir);
-  if (model.kind !== 'encoder') throw new CheckpointError(`--resume: ${dir} holds a ${model.config.model_type} model, not bert`);
+  if (model.kind !== 'encoder')
+    throw new CheckpointError(`--resume: ${dir} holds a ${model.config.model_type} model, not bert`);
   if (!model.tokenizer) throw new CheckpointError(`--resume: ${dir} has no tokenizer.json`);
   return model;
 }

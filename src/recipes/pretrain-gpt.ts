@@ -88,7 +88,10 @@ export async function prepareLmData(docs: TextDocument[], tokenizerSpec: string,
   const split = splitByKey(docs, (d) => d.id, { train: 0.95, validation: 0.05, test: 0 });
   if (split.validation.length === 0) split.validation.push(split.train.pop()!);
   if (split.train.length === 0) throw new ArgumentError('the corpus needs at least two documents (one is held out)');
-  const tokenizer = await makeTokenizer(tokenizerSpec, split.train.map((d) => d.text));
+  const tokenizer = await makeTokenizer(
+    tokenizerSpec,
+    split.train.map((d) => d.text),
+  );
   const eosId = tokenizer.eosId ?? tokenizer.encode('\n', undefined, { addSpecialTokens: false }).ids[0]!;
   const encode = (d: TextDocument) => tokenizer.encode(d.text, undefined, { addSpecialTokens: false }).ids;
   const trainIds = split.train.map(encode);
@@ -146,7 +149,11 @@ export function* validationBatches(windows: ClmWindows, B: number, max: number):
   }
 }
 
-export function gptConfig(o: Pick<GptPretrainOptions, 'context' | 'layers' | 'dModel' | 'heads' | 'ffn'>, vocabSize: number, eosId: number | null): Gpt2Config {
+export function gptConfig(
+  o: Pick<GptPretrainOptions, 'context' | 'layers' | 'dModel' | 'heads' | 'ffn'>,
+  vocabSize: number,
+  eosId: number | null,
+): Gpt2Config {
   return parseConfig({
     model_type: 'gpt2',
     architectures: ['GPT2LMHeadModel'],
@@ -180,17 +187,24 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
   let data: LmData;
   if (opts.resume) {
     const ck = await readCheckpoint(opts.out);
-    if (ck.config.parsed.model_type !== 'gpt2') throw new ArgumentError(`--resume: ${opts.out} holds a ${ck.config.parsed.model_type} model, not gpt2`);
+    if (ck.config.parsed.model_type !== 'gpt2')
+      throw new ArgumentError(`--resume: ${opts.out} holds a ${ck.config.parsed.model_type} model, not gpt2`);
     if (!ck.tokenizer) throw new ArgumentError(`--resume: ${opts.out} has no tokenizer.json`);
     data = await prepareLmData(docs, join(opts.out, 'tokenizer.json'), ck.config.parsed.n_positions);
     model = new GPT(engine, ck.config.parsed, opts.seed);
-    model.loadHF((n) => ({ shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }), [...ck.tensors.tensors.keys()]);
+    model.loadHF(
+      (n) => ({ shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }),
+      [...ck.tensors.tensors.keys()],
+    );
   } else {
     data = await prepareLmData(docs, opts.tokenizer, opts.context);
     model = new GPT(engine, gptConfig(opts, data.tokenizer.vocabSize, data.tokenizer.eosId ?? null), opts.seed);
   }
   model.tokenizer = data.tokenizer;
-  if (data.train.N < opts.batch) throw new ArgumentError(`the training text gives ${data.train.N} windows of ${opts.context + 1} tokens, fewer than one batch of ${opts.batch}`);
+  if (data.train.N < opts.batch)
+    throw new ArgumentError(
+      `the training text gives ${data.train.N} windows of ${opts.context + 1} tokens, fewer than one batch of ${opts.batch}`,
+    );
   const trainer = new Trainer(model, {
     lr: opts.lr,
     totalSteps: opts.steps,
@@ -205,7 +219,12 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
   const T = model.config.n_positions;
   const evaluate = (): EvalResult => {
     const loss = trainer.evaluate(validationBatches(data.validation, opts.batch, opts.evalWindows));
-    return { step: trainer.globalStep, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / data.bytesPerToken };
+    return {
+      step: trainer.globalStep,
+      loss,
+      perplexity: Math.exp(loss),
+      bitsPerByte: loss / Math.LN2 / data.bytesPerToken,
+    };
   };
   await opts.onStart?.(model, data);
   const start = performance.now();
@@ -231,7 +250,8 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
       line.valBitsPerByte = lastEval.bitsPerByte;
     }
     if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await metrics.write(line);
-    if (due(opts.checkpointEvery, trainer.globalStep, last)) await model.save(opts.out, trainingStateFiles(trainer, runOptions));
+    if (due(opts.checkpointEvery, trainer.globalStep, last))
+      await model.save(opts.out, trainingStateFiles(trainer, runOptions));
     if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
     opts.onStep?.({ ...r, tokensPerSecond });
   }

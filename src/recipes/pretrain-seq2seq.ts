@@ -36,8 +36,18 @@ export interface Seq2SeqPretrainOptions extends ModelShape, OptimChoice {
 }
 
 export const SEQ2SEQ_PRETRAIN_DEFAULTS: Omit<Seq2SeqPretrainOptions, 'family' | 'data' | 'out'> = {
-  vocabSize: 8000, steps: 1000, batch: 16, maxLen: 128, lr: 1e-3, warmup: 100, dModel: 128, layers: 3, heads: 4, ffn: 512,
-  seed: 0, evalEvery: 200,
+  vocabSize: 8000,
+  steps: 1000,
+  batch: 16,
+  maxLen: 128,
+  lr: 1e-3,
+  warmup: 100,
+  dModel: 128,
+  layers: 3,
+  heads: 4,
+  ffn: 512,
+  seed: 0,
+  evalEvery: 200,
 };
 
 const SENTINELS = 100;
@@ -52,26 +62,56 @@ export async function pretrainSeq2Seq(engine: Engine, o: Seq2SeqPretrainOptions)
     o.family === 't5'
       ? ['<pad>', '</s>', '<unk>', ...Array.from({ length: SENTINELS }, (_, i) => `<extra_id_${SENTINELS - 1 - i}>`)]
       : ['<s>', '<pad>', '</s>', '<unk>', '<mask>'];
-  const tokenizer = Tokenizer.fromJson(trainBpe(split.train.map((d) => d.text), { vocabSize: o.vocabSize, specialTokens: specials }));
+  const tokenizer = Tokenizer.fromJson(
+    trainBpe(
+      split.train.map((d) => d.text),
+      { vocabSize: o.vocabSize, specialTokens: specials },
+    ),
+  );
   const id = (t: string) => tokenizer.tokenToId(t)!;
   const V = tokenizer.vocabSize;
   let model: EncoderDecoder;
   if (o.family === 't5') {
     const cfg = parseConfig({
-      model_type: 't5', vocab_size: V, d_model: o.dModel, d_kv: o.dModel / o.heads, d_ff: o.ffn, num_layers: o.layers, num_heads: o.heads,
-      dropout_rate: 0.1, pad_token_id: id('<pad>'), eos_token_id: id('</s>'), decoder_start_token_id: id('<pad>'),
+      model_type: 't5',
+      vocab_size: V,
+      d_model: o.dModel,
+      d_kv: o.dModel / o.heads,
+      d_ff: o.ffn,
+      num_layers: o.layers,
+      num_heads: o.heads,
+      dropout_rate: 0.1,
+      pad_token_id: id('<pad>'),
+      eos_token_id: id('</s>'),
+      decoder_start_token_id: id('<pad>'),
     }) as T5Config;
     model = new T5(engine, cfg, o.seed);
   } else {
     const cfg = parseConfig({
-      model_type: 'bart', vocab_size: V, d_model: o.dModel, max_position_embeddings: o.maxLen + 2, encoder_layers: o.layers, decoder_layers: o.layers,
-      encoder_attention_heads: o.heads, decoder_attention_heads: o.heads, encoder_ffn_dim: o.ffn, decoder_ffn_dim: o.ffn, dropout: 0.1,
-      bos_token_id: id('<s>'), pad_token_id: id('<pad>'), eos_token_id: id('</s>'), decoder_start_token_id: id('</s>'), forced_eos_token_id: id('</s>'),
+      model_type: 'bart',
+      vocab_size: V,
+      d_model: o.dModel,
+      max_position_embeddings: o.maxLen + 2,
+      encoder_layers: o.layers,
+      decoder_layers: o.layers,
+      encoder_attention_heads: o.heads,
+      decoder_attention_heads: o.heads,
+      encoder_ffn_dim: o.ffn,
+      decoder_ffn_dim: o.ffn,
+      dropout: 0.1,
+      bos_token_id: id('<s>'),
+      pad_token_id: id('<pad>'),
+      eos_token_id: id('</s>'),
+      decoder_start_token_id: id('</s>'),
+      forced_eos_token_id: id('</s>'),
     }) as BartConfig;
     model = new Bart(engine, cfg, o.seed);
   }
   model.tokenizer = tokenizer;
-  const encodeDoc = (text: string) => splitSentences(text).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids).filter((s) => s.length > 0);
+  const encodeDoc = (text: string) =>
+    splitSentences(text)
+      .map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids)
+      .filter((s) => s.length > 0);
   // units of text: T5 windows of the token stream; BART runs of whole sentences (for permutation)
   const units = (texts: string[]): number[][][] => {
     const out: number[][][] = [];
@@ -79,13 +119,18 @@ export async function pretrainSeq2Seq(engine: Engine, o: Seq2SeqPretrainOptions)
       const sents = encodeDoc(t);
       if (o.family === 't5') {
         const stream = sents.flat();
-        for (let i = 0; i < stream.length; i += o.maxLen) if (stream.length - i >= 8) out.push([stream.slice(i, i + o.maxLen)]);
+        for (let i = 0; i < stream.length; i += o.maxLen)
+          if (stream.length - i >= 8) out.push([stream.slice(i, i + o.maxLen)]);
       } else {
         let cur: number[][] = [];
         let len = 0;
         for (const s of sents) {
           const piece = s.slice(0, o.maxLen - 2);
-          if (len + piece.length > o.maxLen - 2 && cur.length) out.push(cur), (cur = []), (len = 0);
+          if (len + piece.length > o.maxLen - 2 && cur.length) {
+            out.push(cur);
+            cur = [];
+            len = 0;
+          }
           cur.push(piece);
           len += piece.length;
         }
@@ -101,33 +146,45 @@ export async function pretrainSeq2Seq(engine: Engine, o: Seq2SeqPretrainOptions)
       ? spanCorruption(u[0]!, rng, { firstSentinelId: id('<extra_id_0>'), eosId: model.eosId })
       : bartNoise(u, rng, { maskId: id('<mask>'), bosId: id('<s>'), eosId: model.eosId });
   const batchOf = (us: number[][][], rng: Rng) =>
-    model.batch(us.map((u) => {
-      const x = noise(u, rng);
-      return { source: x.inputIds, target: x.labels };
-    }));
-  const trainer = new Trainer(model, { lr: o.lr, totalSteps: o.steps, warmup: o.warmup, schedule: 'linear', weightDecay: 0.01, clip: 1, seed: o.seed });
+    model.batch(
+      us.map((u) => {
+        const x = noise(u, rng);
+        return { source: x.inputIds, target: x.labels };
+      }),
+    );
+  const trainer = new Trainer(model, {
+    lr: o.lr,
+    totalSteps: o.steps,
+    warmup: o.warmup,
+    schedule: 'linear',
+    weightDecay: 0.01,
+    clip: 1,
+    seed: o.seed,
+  });
   const evaluate = () => {
     const rng = new Rng(o.seed).fork('validation-noise');
-    return model.heldOutLoss(function* () {
-      for (let i = 0; i < valUnits.length; i += o.batch) yield batchOf(valUnits.slice(i, i + o.batch), rng);
-    }());
+    return model.heldOutLoss(
+      (function* () {
+        for (let i = 0; i < valUnits.length; i += o.batch) yield batchOf(valUnits.slice(i, i + o.batch), rng);
+      })(),
+    );
   };
   const started = performance.now();
   let valLoss = NaN;
   let tokens = 0;
   model.train(true);
-    let epoch = 0;
-    let pool: number[][][] = [];
-    while (trainer.globalStep < o.steps) {
-      if (pool.length < o.batch) pool = new Rng(o.seed).fork(`epoch-${epoch++}`).shuffle([...trainUnits]);
-      const b = batchOf(pool.splice(0, o.batch), new Rng(o.seed).fork(`noise-${trainer.globalStep}`));
-      tokens += b.B * (b.S + b.T);
-      o.onStep?.(trainer.step(b));
-      if (due(o.evalEvery, trainer.globalStep, trainer.globalStep === o.steps)) {
-        valLoss = evaluate();
-        o.onEval?.(trainer.globalStep, valLoss);
-      }
+  let epoch = 0;
+  let pool: number[][][] = [];
+  while (trainer.globalStep < o.steps) {
+    if (pool.length < o.batch) pool = new Rng(o.seed).fork(`epoch-${epoch++}`).shuffle([...trainUnits]);
+    const b = batchOf(pool.splice(0, o.batch), new Rng(o.seed).fork(`noise-${trainer.globalStep}`));
+    tokens += b.B * (b.S + b.T);
+    o.onStep?.(trainer.step(b));
+    if (due(o.evalEvery, trainer.globalStep, trainer.globalStep === o.steps)) {
+      valLoss = evaluate();
+      o.onEval?.(trainer.globalStep, valLoss);
     }
+  }
   model.train(false);
   await model.save(o.out);
   const seconds = (performance.now() - started) / 1000;

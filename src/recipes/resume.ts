@@ -16,7 +16,10 @@ const STATE_FILE = 'trainer_state.json';
 export type RunOptions = Record<string, number | string | boolean>;
 
 /** The files to save with the model: the trainer's state and the run's options. */
-export function trainingStateFiles(trainer: Trainer<unknown>, options: RunOptions): Record<string, Uint8Array | string> {
+export function trainingStateFiles(
+  trainer: Trainer<unknown>,
+  options: RunOptions,
+): Record<string, Uint8Array | string> {
   return {
     [OPTIMIZER_FILE]: writeSafetensors(trainer.stateArrays()),
     [STATE_FILE]: JSON.stringify({ step: trainer.globalStep, ...options }, null, 2) + '\n',
@@ -32,7 +35,9 @@ export async function restoreTrainingState(dir: string, trainer: Trainer<unknown
     try {
       return await readFile(join(dir, name));
     } catch {
-      throw new CheckpointError(`--resume: ${join(dir, name)} is missing (only a training run's checkpoints can be resumed)`);
+      throw new CheckpointError(
+        `--resume: ${join(dir, name)} is missing (only a training run's checkpoints can be resumed)`,
+      );
     }
   };
   const text = (await read(STATE_FILE)).toString('utf8');
@@ -52,5 +57,8 @@ export async function restoreTrainingState(dir: string, trainer: Trainer<unknown
     throw new ArgumentError(`--resume: the run in ${dir} was started with ${list}; resume it with the same options`);
   }
   const file = readSafetensors(await read(OPTIMIZER_FILE));
-  trainer.restoreState(recorded.step as number, [...file.tensors.values()].map((t) => ({ name: t.name, shape: t.shape, data: getFloat32(file, t.name) })));
+  trainer.restoreState(
+    recorded.step as number,
+    [...file.tensors.values()].map((t) => ({ name: t.name, shape: t.shape, data: getFloat32(file, t.name) })),
+  );
 }

@@ -86,7 +86,6 @@ export class Arena {
     if (prev && prev.ptr + prev.size === ptr) {
       prev.size += this.free[i]!.size;
       this.free.splice(i, 1);
-      i--;
     }
     // a free block at the top gives its room back to the bump pointer
     const last = this.free[this.free.length - 1];
@@ -141,7 +140,11 @@ export class Arena {
     try {
       this.memory.grow(pages);
     } catch {
-      throw new OutOfMemoryError(requested, this.limitBytes, `${what} (the host refused to grow memory to ${have + pages * PAGE} bytes)`);
+      throw new OutOfMemoryError(
+        requested,
+        this.limitBytes,
+        `${what} (the host refused to grow memory to ${have + pages * PAGE} bytes)`,
+      );
     }
   }
 }

@@ -81,7 +81,10 @@ export const KERNELS = {
   sum_rows_f32: { args: ['dst', 'parts', 'P', 'C'], item: 'a column (dst[c] += Σ parts[p][c] in order of p)' },
   // embedding
   embedding_fwd_f32: { args: ['out', 'table', 'ids', 'C'], item: 'a position' },
-  embedding_bwd_f32: { args: ['dtable', 'dout', 'order', 'starts', 'uniq', 'C'], item: 'a distinct id (owns its table row)' },
+  embedding_bwd_f32: {
+    args: ['dtable', 'dout', 'order', 'starts', 'uniq', 'C'],
+    item: 'a distinct id (owns its table row)',
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

@@ -39,7 +39,8 @@ function kernelsNotFound(build: BuildName, why: string): SimdformerError {
 export async function compileKernels(build: BuildName, source?: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source as BufferSource);
-  const url = source === undefined ? buildUrl(build) : source instanceof URL ? source : new URL(source, buildUrl(build));
+  const url =
+    source === undefined ? buildUrl(build) : source instanceof URL ? source : new URL(source, buildUrl(build));
   if (url.protocol === 'file:' && isNode) {
     const [{ readFile }, { fileURLToPath }] = await Promise.all([import('node:fs/promises'), import('node:url')]);
     try {
@@ -52,7 +53,10 @@ export async function compileKernels(build: BuildName, source?: WasmSource): Pro
   }
   const response = await fetch(url);
   if (!response.ok) throw kernelsNotFound(build, `${url}: HTTP ${response.status}`);
-  if (typeof WebAssembly.compileStreaming === 'function' && response.headers.get('content-type') === 'application/wasm') {
+  if (
+    typeof WebAssembly.compileStreaming === 'function' &&
+    response.headers.get('content-type') === 'application/wasm'
+  ) {
     return WebAssembly.compileStreaming(response);
   }
   return WebAssembly.compile(await response.arrayBuffer());
@@ -74,8 +78,8 @@ export async function enableRelaxedSimd(): Promise<boolean> {
 
 /** (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)) */
 const RELAXED_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1,
-  32, 2, 253, 133, 2, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2,
+  253, 133, 2, 11,
 ]);
 
 export function relaxedSimdSupported(): boolean {

@@ -1,7 +1,9 @@
 /** What the host JavaScript runtime offers: the only place that sniffs the environment. */
 
 export const isNode =
-  typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions?.node &&
+  typeof process !== 'undefined' &&
+  typeof process.versions === 'object' &&
+  !!process.versions?.node &&
   typeof (globalThis as { Deno?: unknown }).Deno === 'undefined' &&
   typeof (globalThis as { Bun?: unknown }).Bun === 'undefined';
 

@@ -209,7 +209,8 @@ async function spawnWeb(init: WorkerInit): Promise<PoolWorker> {
   await new Promise<void>((resolve, reject) => {
     w.onmessage = (e: MessageEvent<Message>) => {
       if (e.data.type === 'ready') resolve();
-      else if (e.data.type === 'error') reject(new WorkerError(`worker ${init.index} could not start: ${e.data.message}`));
+      else if (e.data.type === 'error')
+        reject(new WorkerError(`worker ${init.index} could not start: ${e.data.message}`));
     };
     w.onerror = (e) => reject(new WorkerError(`worker ${init.index} died: ${e.message}`));
     w.postMessage(init);

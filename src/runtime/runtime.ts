@@ -79,7 +79,10 @@ export class Runtime {
     const relaxed = options.simd === 'relaxed' && shared && (await enableRelaxedSimd());
     const build: BuildName = relaxed ? 'relaxed' : threads > 1 ? 'threads' : 'single';
     const maxPages = Math.min(MAX_PAGES, Math.floor((maxMiB * 2 ** 20) / PAGE));
-    const initialPages = Math.min(maxPages, Math.max(1, Math.ceil(((options.initialMemoryMiB ?? 16) * 2 ** 20) / PAGE)));
+    const initialPages = Math.min(
+      maxPages,
+      Math.max(1, Math.ceil(((options.initialMemoryMiB ?? 16) * 2 ** 20) / PAGE)),
+    );
     const module = await compileKernels(build, options.wasm?.[build]);
     const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: build !== 'single' });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -95,7 +98,16 @@ export class Runtime {
     });
     const pool =
       threads > 1
-        ? await Pool.create({ module, memory, ctl, fns: direct, names: KERNEL_NAMES, threads, cores, canWait: canBlock() })
+        ? await Pool.create({
+            module,
+            memory,
+            ctl,
+            fns: direct,
+            names: KERNEL_NAMES,
+            threads,
+            cores,
+            canWait: canBlock(),
+          })
         : undefined;
     return new Runtime(memory, build, pool, exports, arenaBase, maxPages * PAGE);
   }

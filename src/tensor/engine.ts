@@ -35,7 +35,10 @@ export class Engine {
   empty(shape: Shape, region: Region = 'persistent'): Tensor {
     checkShape(shape);
     const bytes = sizeOf(shape) * 4;
-    const ptr = region === 'persistent' ? this.runtime.arena.alloc(bytes, `tensor [${shape.join(', ')}]`) : this.runtime.arena.allocStep(bytes);
+    const ptr =
+      region === 'persistent'
+        ? this.runtime.arena.alloc(bytes, `tensor [${shape.join(', ')}]`)
+        : this.runtime.arena.allocStep(bytes);
     return new Tensor(this, ptr, [...shape], region);
   }
 
@@ -108,7 +111,8 @@ export class Engine {
 
   /** Seeds ∂loss/∂loss = 1 and replays the tape in reverse. */
   backward(loss: Tensor): void {
-    if (loss.size !== 1) throw new ShapeError(`backward() starts from a scalar loss, got shape [${loss.shape.join(', ')}]`);
+    if (loss.size !== 1)
+      throw new ShapeError(`backward() starts from a scalar loss, got shape [${loss.shape.join(', ')}]`);
     this.gradOf(loss).view()[0] = 1;
     this.tape.replay();
   }

@@ -14,7 +14,8 @@ export function sizeOf(shape: Shape): number {
 
 export function checkShape(shape: Shape): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`shape [${shape.join(', ')}] must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeError(`shape [${shape.join(', ')}] must be non-negative integers`);
   }
 }
 
@@ -72,7 +73,9 @@ export class Tensor {
   /** Overwrites the elements. */
   set(data: ArrayLike<number>): this {
     if (data.length !== this.size) {
-      throw new ShapeError(`set: ${data.length} values for a tensor of shape [${this.shape.join(', ')}] (${this.size})`);
+      throw new ShapeError(
+        `set: ${data.length} values for a tensor of shape [${this.shape.join(', ')}] (${this.size})`,
+      );
     }
     this.view().set(data);
     return this;

@@ -21,13 +21,14 @@ export interface BpeOptions {
 
 export type TokenizerJson = Record<string, unknown>;
 
-
 export function trainBpe(texts: Iterable<string>, options: BpeOptions): TokenizerJson {
   const specials = options.specialTokens ?? [];
   const minFrequency = options.minFrequency ?? 2;
   const target = options.vocabSize - specials.length;
   if (!Number.isInteger(options.vocabSize) || target < 256 || options.vocabSize > MAX_SYMBOLS) {
-    throw new ArgumentError(`vocabSize must be an integer from ${256 + specials.length} (256 bytes + special tokens) to ${MAX_SYMBOLS}, got ${options.vocabSize}`);
+    throw new ArgumentError(
+      `vocabSize must be an integer from ${256 + specials.length} (256 bytes + special tokens) to ${MAX_SYMBOLS}, got ${options.vocabSize}`,
+    );
   }
   if (new Set(specials).size !== specials.length) throw new ArgumentError('specialTokens must be distinct');
 

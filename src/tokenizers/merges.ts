@@ -67,7 +67,13 @@ export interface Word {
  * Merges pairs until `symbols` holds `target` entries (it grows in place: merged symbol names come from
  * `join`) or no pair is seen `minFrequency` times. Returns the merges as pairs of symbol ids, in order.
  */
-export function learnMerges(words: Word[], symbols: string[], target: number, minFrequency: number, join: (a: string, b: string) => string): [number, number][] {
+export function learnMerges(
+  words: Word[],
+  symbols: string[],
+  target: number,
+  minFrequency: number,
+  join: (a: string, b: string) => string,
+): [number, number][] {
   const pairCount = new Map<number, number>();
   const pairWords = new Map<number, Set<number>>();
   const addPair = (p: number, wi: number, c: number) => {

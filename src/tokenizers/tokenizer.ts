@@ -72,7 +72,9 @@ export class Tokenizer {
   }
 
   private isSpecial(token: string): boolean {
-    return ((this.json.added_tokens as { content: string; special?: boolean }[] | undefined) ?? []).some((t) => t.content === token && t.special !== false);
+    return ((this.json.added_tokens as { content: string; special?: boolean }[] | undefined) ?? []).some(
+      (t) => t.content === token && t.special !== false,
+    );
   }
 
   /** Ids of a text (or a pair: `[CLS] A [SEP] B [SEP]` with type ids 0/1 where the post-processor says so). */
@@ -86,15 +88,25 @@ export class Tokenizer {
     // Rust library gives the unknown token's id
     let ids: (number | undefined)[] = e.ids;
     if (ids.some((id) => id === undefined)) {
-      if (this.unkId === undefined) throw new TokenizerError(`text has a token outside the vocabulary and the tokenizer has no unknown token: ${JSON.stringify(text.slice(0, 80))}`);
+      if (this.unkId === undefined)
+        throw new TokenizerError(
+          `text has a token outside the vocabulary and the tokenizer has no unknown token: ${JSON.stringify(text.slice(0, 80))}`,
+        );
       ids = ids.map((id) => id ?? this.unkId!);
     }
-    return { ids: ids as number[], tokenTypeIds: e.token_type_ids ?? ids.map(() => 0), attentionMask: e.attention_mask };
+    return {
+      ids: ids as number[],
+      tokenTypeIds: e.token_type_ids ?? ids.map(() => 0),
+      attentionMask: e.attention_mask,
+    };
   }
 
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return '';
-    return this.inner.decode(Array.from(ids), { skip_special_tokens: options.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false });
+    return this.inner.decode(Array.from(ids), {
+      skip_special_tokens: options.skipSpecialTokens ?? false,
+      clean_up_tokenization_spaces: false,
+    });
   }
 
   tokenToId(token: string): number | undefined {

@@ -27,7 +27,8 @@ export interface WordPieceOptions {
   limitAlphabet?: number;
 }
 
-const CJK = /[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/u;
+const CJK =
+  /[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/u;
 /** BERT's punctuation: Unicode P*, and the ASCII symbol ranges. */
 const PUNCT = /[\p{P}!-/:-@[-`{-~]/u;
 const CONTROL = /[\p{Cc}\p{Cf}]/u;
@@ -69,11 +70,14 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceOption
     if (!specials.includes(required)) throw new ArgumentError(`specialTokens must include ${required}`);
   }
   if (!Number.isInteger(options.vocabSize) || options.vocabSize <= specials.length || options.vocabSize > MAX_SYMBOLS) {
-    throw new ArgumentError(`vocabSize must be an integer from ${specials.length + 1} to ${MAX_SYMBOLS}, got ${options.vocabSize}`);
+    throw new ArgumentError(
+      `vocabSize must be an integer from ${specials.length + 1} to ${MAX_SYMBOLS}, got ${options.vocabSize}`,
+    );
   }
   const freq = new Map<string, number>();
   for (const text of texts) {
-    for (const w of bertWords(text, lowercase, stripAccents)) if ([...w].length <= maxChars) freq.set(w, (freq.get(w) ?? 0) + 1);
+    for (const w of bertWords(text, lowercase, stripAccents))
+      if ([...w].length <= maxChars) freq.set(w, (freq.get(w) ?? 0) + 1);
   }
   // the alphabet: each character as a word start and as a continuation, in a fixed order
   const symbols: string[] = [...specials];
@@ -96,14 +100,21 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceOption
       .slice(0, options.limitAlphabet ?? 1000)
       .map(([ch]) => ch),
   );
-  const entries = [...freq].filter(([w]) => [...w].every((ch) => kept.has(ch))).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const entries = [...freq]
+    .filter(([w]) => [...w].every((ch) => kept.has(ch)))
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const chars = new Set<string>();
   for (const [w] of entries) [...w].forEach((ch, i) => chars.add(i === 0 ? ch : `##${ch}`));
   for (const c of [...chars].sort()) symbol(c);
   if (symbols.length > options.vocabSize) {
-    throw new ArgumentError(`the texts have ${symbols.length - specials.length} distinct characters (with ## forms), more than vocabSize ${options.vocabSize} allows`);
+    throw new ArgumentError(
+      `the texts have ${symbols.length - specials.length} distinct characters (with ## forms), more than vocabSize ${options.vocabSize} allows`,
+    );
   }
-  const words = entries.map(([w, count]) => ({ symbols: [...w].map((ch, i) => id.get(i === 0 ? ch : `##${ch}`)!), count }));
+  const words = entries.map(([w, count]) => ({
+    symbols: [...w].map((ch, i) => id.get(i === 0 ? ch : `##${ch}`)!),
+    count,
+  }));
   learnMerges(words, symbols, options.vocabSize, options.minFrequency ?? 2, (a, b) => a + b.slice(2));
   const vocab: Record<string, number> = {};
   symbols.forEach((s, i) => (vocab[s] = i));
@@ -112,12 +123,30 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceOption
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: specials.map((content, i) => ({ id: i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: stripAccents, lowercase },
+    added_tokens: specials.map((content, i) => ({
+      id: i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: stripAccents,
+      lowercase,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
       pair: [
         { SpecialToken: { id: '[CLS]', type_id: 0 } },
         { Sequence: { id: 'A', type_id: 0 } },
@@ -128,6 +157,12 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceOption
       special_tokens: { '[CLS]': token('[CLS]'), '[SEP]': token('[SEP]') },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: maxChars, vocab },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: maxChars,
+      vocab,
+    },
   };
 }

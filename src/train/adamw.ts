@@ -28,7 +28,8 @@ export class AdamWState implements AdamWSlots {
 
   /** The slot of a parameter, made (zero moments) on first use. */
   slot(p: Tensor): Slot {
-    if (!p.name) throw new ArgumentError(`adamw: parameter [${p.shape.join(', ')}] has no name (state is kept by name)`);
+    if (!p.name)
+      throw new ArgumentError(`adamw: parameter [${p.shape.join(', ')}] has no name (state is kept by name)`);
     let s = this.slots.get(p.name);
     if (!s) {
       s = { m: this.engine.zeros(p.shape), v: this.engine.zeros(p.shape), step: 0, owner: p };
@@ -37,7 +38,9 @@ export class AdamWState implements AdamWSlots {
     if (s.owner !== p) {
       if (s.owner && !s.owner.disposed) throw new ArgumentError(`adamw: two parameters are named ${p.name}`);
       if (!sameShape(s.m.shape, p.shape)) {
-        throw new ShapeError(`adamw: state for ${p.name} has shape [${s.m.shape.join(', ')}], the parameter [${p.shape.join(', ')}]`);
+        throw new ShapeError(
+          `adamw: state for ${p.name} has shape [${s.m.shape.join(', ')}], the parameter [${p.shape.join(', ')}]`,
+        );
       }
       s.owner = p;
     }
@@ -76,13 +79,20 @@ export class AdamWState implements AdamWSlots {
       const v = byName.get(`${param}.exp_avg_sq`);
       if (!m || !v) throw new CheckpointError(`adamw state for ${param}: missing ${!m ? 'exp_avg' : 'exp_avg_sq'}`);
       if (!sameShape(m.shape, v.shape) || m.data.length !== size(m.shape) || v.data.length !== size(v.shape)) {
-        throw new CheckpointError(`adamw state for ${param}: exp_avg [${m.shape.join(', ')}] and exp_avg_sq [${v.shape.join(', ')}] do not match their data or each other`);
+        throw new CheckpointError(
+          `adamw state for ${param}: exp_avg [${m.shape.join(', ')}] and exp_avg_sq [${v.shape.join(', ')}] do not match their data or each other`,
+        );
       }
       const t = step.data[0];
       if (step.data.length !== 1 || t === undefined || !Number.isInteger(t) || t < 0) {
         throw new CheckpointError(`adamw state for ${param}: step must be one non-negative integer`);
       }
-      state.slots.set(param, { m: engine.tensor(m.data, m.shape), v: engine.tensor(v.data, v.shape), step: t, owner: null });
+      state.slots.set(param, {
+        m: engine.tensor(m.data, m.shape),
+        v: engine.tensor(v.data, v.shape),
+        step: t,
+        owner: null,
+      });
     }
     for (const { name } of entries) {
       const param = name.replace(/\.(exp_avg|exp_avg_sq|step)$/, '');

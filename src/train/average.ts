@@ -20,7 +20,8 @@ export class WeightAverage {
     private readonly params: readonly Tensor[],
     readonly decay: number,
   ) {
-    if (!(decay > 0 && decay < 1)) throw new ArgumentError(`the weight average's decay must be in (0, 1), got ${decay}`);
+    if (!(decay > 0 && decay < 1))
+      throw new ArgumentError(`the weight average's decay must be in (0, 1), got ${decay}`);
     this.shadow = params.map((p) => p.engine.empty(p.shape).set(p.view()));
   }
 

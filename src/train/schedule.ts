@@ -31,7 +31,16 @@ export function learningRate(s: Schedule, step: number): number {
     if (c === 0) return learningRate({ ...s, total: ends[0]!, cycles: undefined }, step);
     if (c === -1) return learningRate({ ...s, cycles: undefined }, s.total); // past the end: the floor
     const begin = ends[c - 1]!;
-    return learningRate({ ...s, lr: s.lr * (s.restartRatio ?? 1), warmup: s.restartWarmup ?? 0, total: ends[c]! - begin, cycles: undefined }, step - begin);
+    return learningRate(
+      {
+        ...s,
+        lr: s.lr * (s.restartRatio ?? 1),
+        warmup: s.restartWarmup ?? 0,
+        total: ends[c]! - begin,
+        cycles: undefined,
+      },
+      step - begin,
+    );
   }
   if (s.warmup > 0 && step < s.warmup) return (s.lr * (step + 1)) / s.warmup;
   if (s.kind === 'constant') return s.lr;

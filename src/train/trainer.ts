@@ -19,7 +19,10 @@ export interface TrainableModel<B> {
  * The model with its training loss called with `options` (label smoothing, class weights: arguments of the
  * loss, as PyTorch's `CrossEntropyLoss(label_smoothing=…)`, not settings of the model).
  */
-export function withLossOptions<B, O>(model: TrainableModel<B> & { loss(batch: B, options: O): Tensor }, options: O): TrainableModel<B> {
+export function withLossOptions<B, O>(
+  model: TrainableModel<B> & { loss(batch: B, options: O): Tensor },
+  options: O,
+): TrainableModel<B> {
   return {
     engine: model.engine,
     namedParameters: () => model.namedParameters(),
@@ -85,7 +88,11 @@ export class Trainer<B> {
     const named = model.namedParameters();
     for (const [path, p] of named) p.name = path;
     this.params = [...named.values()];
-    if (options.ema) this.average = new WeightAverage(this.params.filter((p) => p.requiresGrad), options.ema);
+    if (options.ema)
+      this.average = new WeightAverage(
+        this.params.filter((p) => p.requiresGrad),
+        options.ema,
+      );
   }
 
   /** The learning rate at a position of the schedule (default: the next step's). */
@@ -96,7 +103,15 @@ export class Trainer<B> {
   /** The schedule the options describe. */
   schedule(): Schedule {
     const o = this.options;
-    return { lr: o.lr, warmup: o.warmup ?? 0, total: o.totalSteps, kind: o.schedule ?? 'cosine', cycles: o.cycles, restartRatio: o.restartRatio, restartWarmup: o.restartWarmup };
+    return {
+      lr: o.lr,
+      warmup: o.warmup ?? 0,
+      total: o.totalSteps,
+      kind: o.schedule ?? 'cosine',
+      cycles: o.cycles,
+      restartRatio: o.restartRatio,
+      restartWarmup: o.restartWarmup,
+    };
   }
 
   /**
@@ -131,7 +146,13 @@ export class Trainer<B> {
     }
     const lr = options.lr ?? this.learningRate();
     const o = this.options;
-    adamwStep(trainable, this.optimizer, { lr, weightDecay: o.weightDecay ?? 0.01, beta1: o.beta1, beta2: o.beta2, eps: o.eps });
+    adamwStep(trainable, this.optimizer, {
+      lr,
+      weightDecay: o.weightDecay ?? 0.01,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+    });
     zeroGrads(trainable);
     this.average?.update();
     const result = { step: this.globalStep, loss: total / micro.length, lr, gradNorm: norm };

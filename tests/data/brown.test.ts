@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  brownDocuments, brownPosDataset, brownSentenceText, brownText, brownToUniversal, mostFrequentTagBaseline,
-  parseBrownFile, reduceBrownTag, UNIVERSAL_TAGS,
+  brownDocuments,
+  brownPosDataset,
+  brownSentenceText,
+  brownText,
+  brownToUniversal,
+  mostFrequentTagBaseline,
+  parseBrownFile,
+  reduceBrownTag,
+  UNIVERSAL_TAGS,
 } from '../../src/data/brown.js';
 
 const docs = brownDocuments(); // read once (~0.5 s)
@@ -14,20 +21,35 @@ describe('Brown corpus', () => {
     expect(new Set(docs.map((d) => d.category)).size).toBe(15);
     expect(docs.reduce((a, d) => a + d.sentences.length, 0)).toBe(57_340);
     expect(docs.reduce((a, d) => a + d.sentences.reduce((b, s) => b + s.length, 0), 0)).toBe(1_161_192);
-    expect(docs[0]!.sentences[0]!.slice(0, 2)).toEqual([{ word: 'The', tag: 'at' }, { word: 'Fulton', tag: 'np-tl' }]);
+    expect(docs[0]!.sentences[0]!.slice(0, 2)).toEqual([
+      { word: 'The', tag: 'at' },
+      { word: 'Fulton', tag: 'np-tl' },
+    ]);
   });
 
   it('maps every token into the 12 universal tags with the counts NLTK gives', () => {
     const counts = new Map<string, number>();
-    for (const d of docs) for (const s of d.sentences) for (const t of s) {
-      const u = brownToUniversal(t.tag);
-      counts.set(u, (counts.get(u) ?? 0) + 1);
-    }
+    for (const d of docs)
+      for (const s of d.sentences)
+        for (const t of s) {
+          const u = brownToUniversal(t.tag);
+          counts.set(u, (counts.get(u) ?? 0) + 1);
+        }
     expect([...counts.keys()].every((t) => (UNIVERSAL_TAGS as readonly string[]).includes(t))).toBe(true);
     // brown.tagged_words(tagset='universal') in NLTK:
     expect(Object.fromEntries(counts)).toEqual({
-      NOUN: 275_558, VERB: 182_750, '.': 147_565, ADP: 144_766, DET: 137_019, ADJ: 83_721,
-      ADV: 56_239, PRON: 49_334, CONJ: 38_151, PRT: 29_829, NUM: 14_874, X: 1_386,
+      NOUN: 275_558,
+      VERB: 182_750,
+      '.': 147_565,
+      ADP: 144_766,
+      DET: 137_019,
+      ADJ: 83_721,
+      ADV: 56_239,
+      PRON: 49_334,
+      CONJ: 38_151,
+      PRT: 29_829,
+      NUM: 14_874,
+      X: 1_386,
     });
   });
 
@@ -45,10 +67,26 @@ describe('Brown corpus', () => {
 
   it('parses word/tag at the last slash and detokenises text', () => {
     expect(parseBrownFile('\n\n\t1/2/cd of/in it/pps ./.\n')).toEqual([
-      [{ word: '1/2', tag: 'cd' }, { word: 'of', tag: 'in' }, { word: 'it', tag: 'pps' }, { word: '.', tag: '.' }],
+      [
+        { word: '1/2', tag: 'cd' },
+        { word: 'of', tag: 'in' },
+        { word: 'it', tag: 'pps' },
+        { word: '.', tag: '.' },
+      ],
     ]);
     expect(() => parseBrownFile('word')).toThrow(/not word\/tag/);
-    const s = [['``', '``'], ['Only', 'rb'], ['so', 'rb'], ["''", "''"], [',', ','], ['(', '('], ['he', 'pps'], [')', ')'], ['said', 'vbd'], ['.', '.']];
+    const s = [
+      ['``', '``'],
+      ['Only', 'rb'],
+      ['so', 'rb'],
+      ["''", "''"],
+      [',', ','],
+      ['(', '('],
+      ['he', 'pps'],
+      [')', ')'],
+      ['said', 'vbd'],
+      ['.', '.'],
+    ];
     expect(brownSentenceText(s.map(([word]) => ({ word: word! })))).toBe('"Only so", (he) said.');
     expect(brownText(docs[0]!).split('\n')[0]).toBe(
       'The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced "no evidence" that any irregularities took place.',

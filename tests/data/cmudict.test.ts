@@ -22,7 +22,8 @@ describe('CMUdict', () => {
   });
 
   it('splits 90/5/5 by word: deterministic, disjoint, all pronunciations of a word together', () => {
-    const a = cmudictDataset(entries), b = cmudictDataset(entries);
+    const a = cmudictDataset(entries),
+      b = cmudictDataset(entries);
     expect([a.train.length, a.validation.length, a.test.length]).toEqual([120_144, 6_634, 6_691]);
     expect(b.validation.map((e) => e.word)).toEqual(a.validation.map((e) => e.word));
     const sideOf = new Map<string, string>();

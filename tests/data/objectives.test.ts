@@ -8,7 +8,12 @@ import { Rng } from '../../src/rng.js';
 import { randomSegmentation, randomSpansNoiseMask, spanCorruption } from '../../src/data/span-corruption.js';
 import { SequenceTooLongError, TokenIdError } from '../../src/errors.js';
 
-const PAD = 0, UNK = 100, CLS = 101, SEP = 102, MASK = 103, V = 30_522;
+const PAD = 0,
+  UNK = 100,
+  CLS = 101,
+  SEP = 102,
+  MASK = 103,
+  V = 30_522;
 const SPECIAL = [PAD, UNK, CLS, SEP, MASK];
 
 /** Random ids in [1000, V) — never special. */
@@ -20,12 +25,22 @@ describe('MLM masking', () => {
   it('chooses 15 % of maskable tokens, 80/10/10, never specials or padding, labels exactly there', () => {
     const rng = new Rng(11);
     const T = 128;
-    let maskable = 0, chosen = 0, toMask = 0, toRandom = 0, kept = 0, bad = 0;
+    let maskable = 0,
+      chosen = 0,
+      toMask = 0,
+      toRandom = 0,
+      kept = 0,
+      bad = 0;
     for (let seq = 0; seq < 1000; seq++) {
       // [CLS] body [SEP] [PAD]…, body length 20..125: 128k positions, ~73k maskable.
       const len = 20 + rng.int(106);
       const ids = [CLS, ...randomIds(rng, len), SEP, ...new Array(T - len - 2).fill(PAD)];
-      const { inputIds, labels } = maskTokens(ids, rng.fork(seq), { maskProb: 0.15, maskId: MASK, vocabSize: V, specialIds: SPECIAL });
+      const { inputIds, labels } = maskTokens(ids, rng.fork(seq), {
+        maskProb: 0.15,
+        maskId: MASK,
+        vocabSize: V,
+        specialIds: SPECIAL,
+      });
       maskable += len;
       for (let t = 0; t < T; t++) {
         const special = SPECIAL.includes(ids[t]!);
@@ -63,11 +78,19 @@ describe('MLM masking', () => {
 
   it('whole-word masking takes whole words and stays at or under the rate', () => {
     const rng = new Rng(13);
-    let chosen = 0, total = 0, split = 0;
+    let chosen = 0,
+      total = 0,
+      split = 0;
     for (let seq = 0; seq < 300; seq++) {
       const ids = randomIds(rng, 100);
       const starts = ids.map((_, i) => (i === 0 || rng.float() < 0.6 ? 1 : 0));
-      const { labels } = maskTokens(ids, rng, { maskProb: 0.15, maskId: MASK, vocabSize: V, specialIds: SPECIAL, wholeWord: starts });
+      const { labels } = maskTokens(ids, rng, {
+        maskProb: 0.15,
+        maskId: MASK,
+        vocabSize: V,
+        specialIds: SPECIAL,
+        wholeWord: starts,
+      });
       total += 100;
       for (let t = 0; t < 100; t++) {
         if (labels[t] !== IGNORE_INDEX) chosen++;
@@ -81,11 +104,35 @@ describe('MLM masking', () => {
   });
 
   it('masks batches row by row and rejects ids outside the vocabulary', () => {
-    const ids = Int32Array.from([CLS, 2000, 2001, 2002, 2003, 2004, 2005, SEP, CLS, 3000, 3001, SEP, PAD, PAD, PAD, PAD]);
-    const { labels } = maskBatch(ids, 8, new Rng(1), { maskProb: 0.5, maskId: MASK, vocabSize: V, specialIds: SPECIAL });
+    const ids = Int32Array.from([
+      CLS,
+      2000,
+      2001,
+      2002,
+      2003,
+      2004,
+      2005,
+      SEP,
+      CLS,
+      3000,
+      3001,
+      SEP,
+      PAD,
+      PAD,
+      PAD,
+      PAD,
+    ]);
+    const { labels } = maskBatch(ids, 8, new Rng(1), {
+      maskProb: 0.5,
+      maskId: MASK,
+      vocabSize: V,
+      specialIds: SPECIAL,
+    });
     expect(labels.subarray(0, 8).filter((l) => l !== IGNORE_INDEX).length).toBe(3);
     expect(labels.subarray(8).filter((l) => l !== IGNORE_INDEX).length).toBe(1);
-    expect(() => maskTokens([5, V], new Rng(1), { maskProb: 0.15, maskId: MASK, vocabSize: V, specialIds: SPECIAL })).toThrow(TokenIdError);
+    expect(() =>
+      maskTokens([5, V], new Rng(1), { maskProb: 0.15, maskId: MASK, vocabSize: V, specialIds: SPECIAL }),
+    ).toThrow(TokenIdError);
   });
 });
 
@@ -98,12 +145,14 @@ describe('NSP pairs', () => {
     const maxLen = 128;
     const inst = buildNspInstances(docs, new Rng(22), { maxLen, clsId: CLS, sepId: SEP });
     expect(inst.length).toBeGreaterThan(3000);
-    let notNext = 0, bad = 0;
+    let notNext = 0,
+      bad = 0;
     for (const x of inst) {
       const L = x.inputIds.length;
       const seps = [...x.inputIds.keys()].filter((i) => x.inputIds[i] === SEP);
       const first = seps[0]!;
-      if (L > maxLen || x.inputIds[0] !== CLS || seps.length !== 2 || seps[1] !== L - 1 || first < 2 || first > L - 3) bad++;
+      if (L > maxLen || x.inputIds[0] !== CLS || seps.length !== 2 || seps[1] !== L - 1 || first < 2 || first > L - 3)
+        bad++;
       for (let i = 0; i < L; i++) if (x.tokenTypeIds[i] !== (i <= first ? 0 : 1)) bad++;
       if (x.inputIds.includes(CLS, 1)) bad++;
       notNext += x.nextSentenceLabel;
@@ -113,9 +162,12 @@ describe('NSP pairs', () => {
   });
 
   it('IsNext pairs are contiguous text of one document', () => {
-    const small = docs.slice(0, 50).map((d, di) => d.map((s, si) => s.map((_, k) => 1_000_000 + di * 10_000 + si * 100 + k)));
+    const small = docs
+      .slice(0, 50)
+      .map((d, di) => d.map((s, si) => s.map((_, k) => 1_000_000 + di * 10_000 + si * 100 + k)));
     const inst = buildNspInstances(small, new Rng(23), { maxLen: 512, clsId: CLS, sepId: SEP, shortSeqProb: 0 });
-    let checked = 0, bad = 0;
+    let checked = 0,
+      bad = 0;
     for (const x of inst) {
       if (x.nextSentenceLabel !== 0) continue;
       const body = [...x.inputIds].filter((id) => id !== CLS && id !== SEP);
@@ -143,12 +195,14 @@ describe('NSP pairs', () => {
 });
 
 describe('T5 span corruption', () => {
-  const SENT0 = 32_099, EOS = 1;
+  const SENT0 = 32_099,
+    EOS = 1;
 
   it('segments uniformly into non-empty parts', () => {
     const rng = new Rng(31);
     for (let i = 0; i < 200; i++) {
-      const m = 1 + rng.int(50), k = 1 + rng.int(m);
+      const m = 1 + rng.int(50),
+        k = 1 + rng.int(m);
       const parts = randomSegmentation(m, k, rng);
       expect(parts.length).toBe(k);
       expect(parts.reduce((a, b) => a + b, 0)).toBe(m);
@@ -158,7 +212,10 @@ describe('T5 span corruption', () => {
 
   it('noise density 0.15 ± 0.01, mean span 3 ± 0.3, and the original is rebuilt exactly', () => {
     const rng = new Rng(32);
-    let noise = 0, tokens = 0, spans = 0, bad = 0;
+    let noise = 0,
+      tokens = 0,
+      spans = 0,
+      bad = 0;
     for (let i = 0; i < 2000; i++) {
       const n = 50 + rng.int(463);
       const ids = randomIds(rng, n);
@@ -176,7 +233,8 @@ describe('T5 span corruption', () => {
         if (isSentinel(id)) rebuilt.push(...spansOf.get(id)!);
         else rebuilt.push(id);
       }
-      if (rebuilt.join() !== ids.join() || inputIds[inputIds.length - 1] !== EOS || labels[labels.length - 1] !== EOS) bad++;
+      if (rebuilt.join() !== ids.join() || inputIds[inputIds.length - 1] !== EOS || labels[labels.length - 1] !== EOS)
+        bad++;
       // sentinels count down from <extra_id_0>
       const sentinels = [...labels].filter(isSentinel);
       if (sentinels.some((s, k) => s !== SENT0 - k)) bad++;
@@ -198,11 +256,18 @@ describe('T5 span corruption', () => {
 });
 
 describe('BART noise', () => {
-  const MASK_ID = 50_264, BOS = 0, EOS = 2;
+  const MASK_ID = 50_264,
+    BOS = 0,
+    EOS = 2;
 
   it('masks 30 % in Poisson(3) spans, one <mask> per span, target = original', () => {
     const rng = new Rng(41);
-    let masked = 0, tokens = 0, zero = 0, spans = 0, spanSum = 0, bad = 0;
+    let masked = 0,
+      tokens = 0,
+      zero = 0,
+      spans = 0,
+      spanSum = 0,
+      bad = 0;
     for (let i = 0; i < 1000; i++) {
       const sentences = Array.from({ length: 3 + rng.int(8) }, () => randomIds(rng, 5 + rng.int(25)));
       const original = sentences.flat();
@@ -215,7 +280,11 @@ describe('BART noise', () => {
       masked += m;
       tokens += original.length;
       // Includes each draw's last span, cut to hit the total exactly (pulls the mean down a little).
-      for (const l of spanLengths) { spans++; spanSum += l; if (l === 0) zero++; }
+      for (const l of spanLengths) {
+        spans++;
+        spanSum += l;
+        if (l === 0) zero++;
+      }
     }
     expect(bad).toBe(0);
     expect(Math.abs(masked / tokens - 0.3)).toBeLessThan(0.02);
@@ -230,7 +299,10 @@ describe('BART noise', () => {
     for (let i = 0; i < 2000; i++) {
       const l = poissonSpanLengths(300, 3, rng);
       l.pop(); // the cut one
-      for (const x of l) { hist[Math.min(x, 11)]!++; n++; }
+      for (const x of l) {
+        hist[Math.min(x, 11)]!++;
+        n++;
+      }
     }
     let fact = 1;
     for (let k = 0; k < 8; k++) {
@@ -266,7 +338,9 @@ describe('CLM packing', () => {
         const lab = batch.labels.subarray(b * T, (b + 1) * T);
         expect([...lab.subarray(0, T - 1)]).toEqual([...inp.subarray(1)]);
         // locate the window in the stream: windows start at multiples of T
-        const n = [...Array(packed.N).keys()].find((k) => stream[k * T] === inp[0] && stream.slice(k * T, k * T + T).join() === inp.join())!;
+        const n = [...Array(packed.N).keys()].find(
+          (k) => stream[k * T] === inp[0] && stream.slice(k * T, k * T + T).join() === inp.join(),
+        )!;
         expect(stream.slice(n * T + 1, n * T + T + 1)).toEqual([...lab]);
         seen[n]!++;
       }

@@ -12,7 +12,9 @@ function chiSquare(counts: ArrayLike<number>, total: number): number {
 
 describe('Rng', () => {
   it('is deterministic per seed and differs across seeds', () => {
-    const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+    const a = new Rng(42),
+      b = new Rng(42),
+      c = new Rng(43);
     const xa = Array.from({ length: 100 }, () => a.next());
     const xb = Array.from({ length: 100 }, () => b.next());
     const xc = Array.from({ length: 100 }, () => c.next());
@@ -23,7 +25,8 @@ describe('Rng', () => {
   });
 
   it('forks by seed key and stream id only, not by how much the parent drew', () => {
-    const a = new Rng(7), b = new Rng(7);
+    const a = new Rng(7),
+      b = new Rng(7);
     for (let i = 0; i < 1000; i++) b.next();
     expect(a.fork(3).next()).toBe(b.fork(3).next());
     expect(a.fork(3).next()).not.toBe(a.fork(4).next());
@@ -66,12 +69,19 @@ describe('Rng', () => {
   it('normal() and poisson() have the right mean and variance', () => {
     const r = new Rng(3);
     const N = 100_000;
-    let s = 0, s2 = 0, p = 0, p2 = 0, zeros = 0, big = 0;
+    let s = 0,
+      s2 = 0,
+      p = 0,
+      p2 = 0,
+      zeros = 0,
+      big = 0;
     for (let i = 0; i < N; i++) {
       const z = r.normal();
-      s += z; s2 += z * z;
+      s += z;
+      s2 += z * z;
       const k = r.poisson(3);
-      p += k; p2 += k * k;
+      p += k;
+      p2 += k * k;
       if (k === 0) zeros++;
       big += r.poisson(75);
     }
@@ -118,7 +128,9 @@ describe('hash32 and splits', () => {
     const s = splitByKey(keys, (k) => k, { train: 0.8, validation: 0.1, test: 0.1 });
     expect(Math.abs(s.train.length / 20_000 - 0.8)).toBeLessThan(0.015);
     expect(Math.abs(s.test.length / 20_000 - 0.1)).toBeLessThan(0.01);
-    expect(splitOf('doc5', { train: 0.8, validation: 0.1, test: 0.1 })).toBe(splitOf('doc5', { train: 0.8, validation: 0.1, test: 0.1 }));
+    expect(splitOf('doc5', { train: 0.8, validation: 0.1, test: 0.1 })).toBe(
+      splitOf('doc5', { train: 0.8, validation: 0.1, test: 0.1 }),
+    );
     expect(() => splitOf('x', { train: 0.8, validation: 0.1, test: 0.2 })).toThrow(/sum to 1/);
   });
 });

@@ -26,7 +26,8 @@ describe('SpamAssassin', () => {
   });
 
   it('splits 80/10/10 by message id, deterministic and disjoint', () => {
-    const a = spamDataset(messages), b = spamDataset(messages);
+    const a = spamDataset(messages),
+      b = spamDataset(messages);
     expect([a.train.length, a.validation.length, a.test.length]).toEqual([4825, 616, 605]);
     expect(b.test.map((m) => m.id)).toEqual(a.test.map((m) => m.id));
     const train = new Set(a.train.map((m) => m.id));
@@ -69,7 +70,9 @@ describe('e-mail parsing', () => {
       '',
     ].join('\n');
     expect(parseEmail(raw)).toEqual({ subject: 'Hello worldcafé au lait', body: 'naïve softbreak' });
-    const b64 = 'Subject: x\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n' + btoa('<html><head><title>t</title></head><body>A&amp;B<br>&#233;t&eacute;</body></html>');
+    const b64 =
+      'Subject: x\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n' +
+      btoa('<html><head><title>t</title></head><body>A&amp;B<br>&#233;t&eacute;</body></html>');
     expect(parseEmail(b64).body).toBe('A&B\nét&eacute;');
     expect(decodeHeaderWords('plain')).toBe('plain');
     expect(htmlToText('<style>p{}</style>a<!-- c -->b')).toBe(' a b');

@@ -49,37 +49,45 @@ describe('Chromium', () => {
   });
 
   for (const isolated of [true, false]) {
-    it(`runs the same script in a worker ${isolated ? 'with threads (cross-origin isolated)' : 'on one thread (not isolated)'}, to Node's bits`, async () => {
-      const { dir, browser, reference } = await ready();
-      const { server, url } = await serveStatic(
-        {
-          '/page.html': fileURLToPath(new URL('./browser/page.html', import.meta.url)),
-          '/bundle/': join(dir, 'bundle'),
-          '/build/': join(root, 'build'),
-          '/checkpoint/': join(dir, 'checkpoint'),
-        },
-        isolated,
-      );
-      const page = await browser.newPage();
-      try {
-        const errors: string[] = [];
-        page.on('pageerror', (err) => errors.push(err.message));
-        await page.goto(`${url}/page.html?threads=2`);
-        await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 30_000 });
-        type Message = { ok: boolean; error?: string; isolated: boolean; result: Result };
-        const m = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Message;
-        await page.screenshot({ path: join(ARTIFACTS, `chromium-${isolated ? 'isolated' : 'not-isolated'}.png`) });
-        expect(errors).toEqual([]);
-        expect(m.error).toBeUndefined();
-        console.log(`${m.result.runtime}: ${m.result.threads} thread(s), ${m.result.build} build`);
-        expect(m.isolated).toBe(isolated);
-        expect(m.result.threads).toBe(isolated ? 2 : 1);
-        expect(m.result.build).toBe(isolated ? 'threads' : 'single');
-        expect(comparable(m.result)).toEqual(comparable(reference));
-      } finally {
-        await page.close();
-        server.close();
-      }
-    }, LAUNCH_TIMEOUT); // the first may install Chromium (chromium.ts)
+    it(
+      `runs the same script in a worker ${isolated ? 'with threads (cross-origin isolated)' : 'on one thread (not isolated)'}, to Node's bits`,
+      async () => {
+        const { dir, browser, reference } = await ready();
+        const { server, url } = await serveStatic(
+          {
+            '/page.html': fileURLToPath(new URL('./browser/page.html', import.meta.url)),
+            '/bundle/': join(dir, 'bundle'),
+            '/build/': join(root, 'build'),
+            '/checkpoint/': join(dir, 'checkpoint'),
+          },
+          isolated,
+        );
+        const page = await browser.newPage();
+        try {
+          const errors: string[] = [];
+          page.on('pageerror', (err) => errors.push(err.message));
+          await page.goto(`${url}/page.html?threads=2`);
+          await page.waitForFunction(
+            () => (window as unknown as { __result?: unknown }).__result !== undefined,
+            undefined,
+            { timeout: 30_000 },
+          );
+          type Message = { ok: boolean; error?: string; isolated: boolean; result: Result };
+          const m = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Message;
+          await page.screenshot({ path: join(ARTIFACTS, `chromium-${isolated ? 'isolated' : 'not-isolated'}.png`) });
+          expect(errors).toEqual([]);
+          expect(m.error).toBeUndefined();
+          console.log(`${m.result.runtime}: ${m.result.threads} thread(s), ${m.result.build} build`);
+          expect(m.isolated).toBe(isolated);
+          expect(m.result.threads).toBe(isolated ? 2 : 1);
+          expect(m.result.build).toBe(isolated ? 'threads' : 'single');
+          expect(comparable(m.result)).toEqual(comparable(reference));
+        } finally {
+          await page.close();
+          server.close();
+        }
+      },
+      LAUNCH_TIMEOUT,
+    ); // the first may install Chromium (chromium.ts)
   }
 });

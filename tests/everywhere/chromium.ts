@@ -19,7 +19,8 @@ import { chromium, type Browser } from 'playwright-core';
 /** Debian's Chromium. */
 export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 /** What fixes a missing Chromium, for error messages. */
-const FIX = '`apt-get install -y chromium` (as root, Debian or Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary';
+const FIX =
+  '`apt-get install -y chromium` (as root, Debian or Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary';
 /** apt-get update + install may take minutes: the longest a test that launches Chromium first may need. */
 export const LAUNCH_TIMEOUT = 12 * 60_000;
 const INSTALL_LIMIT = 10 * 60_000;
@@ -36,7 +37,8 @@ function executable(path: string): boolean {
   }
 }
 
-const onPath = (cmd: string) => (process.env['PATH'] ?? '').split(delimiter).some((d) => d !== '' && executable(join(d, cmd)));
+const onPath = (cmd: string) =>
+  (process.env['PATH'] ?? '').split(delimiter).some((d) => d !== '' && executable(join(d, cmd)));
 
 let found: Promise<string> | undefined;
 /** The Chromium binary to launch (installs Debian's package when it may; see the top of this file). */
@@ -44,7 +46,10 @@ export function findChromium(): Promise<string> {
   return (found ??= (async () => {
     const asked = process.env['CHROMIUM_PATH'];
     if (asked) {
-      if (!executable(asked)) throw new Error(`CHROMIUM_PATH=${asked} is not an executable file: point it at a Chromium binary, or unset it to use ${DEBIAN_CHROMIUM}`);
+      if (!executable(asked))
+        throw new Error(
+          `CHROMIUM_PATH=${asked} is not an executable file: point it at a Chromium binary, or unset it to use ${DEBIAN_CHROMIUM}`,
+        );
       return asked;
     }
     if (executable(DEBIAN_CHROMIUM)) return DEBIAN_CHROMIUM;
@@ -52,10 +57,15 @@ export function findChromium(): Promise<string> {
     const debian = process.platform === 'linux' && existsSync('/etc/debian_version') && onPath('apt-get');
     if (!root || !debian) {
       const why = !debian ? 'this is not a Debian-like system with apt-get' : 'this process is not root';
-      throw new Error(`Chromium not found: CHROMIUM_PATH is not set and ${DEBIAN_CHROMIUM} is missing (${why}, so the tests cannot install it). Fix: ${FIX}`);
+      throw new Error(
+        `Chromium not found: CHROMIUM_PATH is not set and ${DEBIAN_CHROMIUM} is missing (${why}, so the tests cannot install it). Fix: ${FIX}`,
+      );
     }
     await installOnce();
-    if (!executable(DEBIAN_CHROMIUM)) throw new Error(`apt-get installed chromium but ${DEBIAN_CHROMIUM} is still missing (log: ${LOG}). Fix: set CHROMIUM_PATH to its binary`);
+    if (!executable(DEBIAN_CHROMIUM))
+      throw new Error(
+        `apt-get installed chromium but ${DEBIAN_CHROMIUM} is still missing (log: ${LOG}). Fix: set CHROMIUM_PATH to its binary`,
+      );
     return DEBIAN_CHROMIUM;
   })());
 }
@@ -97,7 +107,7 @@ async function installOnce(): Promise<void> {
       fd = openSync(LOCK, 'wx');
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
-      let holder = NaN;
+      let holder: number;
       try {
         holder = Number(readFileSync(LOCK, 'utf8').trim() || NaN);
       } catch {
@@ -105,7 +115,11 @@ async function installOnce(): Promise<void> {
       }
       // a lock whose process is gone is stale (a holder still writing its pid is given the benefit)
       if (Number.isInteger(holder) && !alive(holder)) rmSync(LOCK, { force: true });
-      else if (Date.now() > deadline) throw new Error(`another process (pid ${holder}) has held ${LOCK} for over ${INSTALL_LIMIT / 60_000} minutes while installing Chromium. Fix: ${FIX}`);
+      else if (Date.now() > deadline)
+        throw new Error(
+          `another process (pid ${holder}) has held ${LOCK} for over ${INSTALL_LIMIT / 60_000} minutes while installing Chromium. Fix: ${FIX}`,
+          { cause: err },
+        );
       else await sleep(1000);
       continue;
     }
@@ -113,7 +127,9 @@ async function installOnce(): Promise<void> {
       writeFileSync(fd, String(process.pid));
       closeSync(fd);
       if (executable(DEBIAN_CHROMIUM)) return; // installed between our check and the lock
-      console.warn(`${DEBIAN_CHROMIUM} is missing: installing Debian's chromium (apt-get update && apt-get install -y chromium, log ${LOG})`);
+      console.warn(
+        `${DEBIAN_CHROMIUM} is missing: installing Debian's chromium (apt-get update && apt-get install -y chromium, log ${LOG})`,
+      );
       const status = await aptInstall();
       if (status !== 0) {
         const tail = readFileSync(LOG, 'utf8').trim().split('\n').slice(-5).join('\n');
@@ -151,32 +167,66 @@ async function aptInstall(): Promise<number | string> {
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: await findChromium(),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+};
 
 /**
  * Serves folders on 127.0.0.1 (a free port): `routes` maps a URL prefix ending in '/' to a folder, or
  * an exact path to a file. With `isolated`, every response carries COOP/COEP (cross-origin isolation).
  */
-export function serveStatic(routes: Record<string, string>, isolated: boolean): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const prefix = Object.keys(routes)
-      .sort((a, b) => b.length - a.length)
-      .find((p) => (p.endsWith('/') ? path.startsWith(p) : path === p));
-    if (!prefix) return res.writeHead(404).end();
-    const file = prefix.endsWith('/') ? join(routes[prefix]!, normalize(path.slice(prefix.length) || 'index.html')) : routes[prefix]!;
-    try {
-      const body = await readFile(file);
-      const headers: Record<string, string> = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
-      if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-      res.writeHead(200, headers).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+export function serveStatic(
+  routes: Record<string, string>,
+  isolated: boolean,
+): Promise<{ server: Server; url: string }> {
+  // the handler answers every request itself, errors included: nothing for the server to await
+  const server = createServer(
+    (req, res) =>
+      void (async () => {
+        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        const prefix = Object.keys(routes)
+          .sort((a, b) => b.length - a.length)
+          .find((p) => (p.endsWith('/') ? path.startsWith(p) : path === p));
+        if (!prefix) return res.writeHead(404).end();
+        const file = prefix.endsWith('/')
+          ? join(routes[prefix]!, normalize(path.slice(prefix.length) || 'index.html'))
+          : routes[prefix]!;
+        try {
+          const body = await readFile(file);
+          const headers: Record<string, string> = {
+            'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          };
+          if (isolated)
+            Object.assign(headers, {
+              'cross-origin-opener-policy': 'same-origin',
+              'cross-origin-embedder-policy': 'require-corp',
+            });
+          res.writeHead(200, headers).end(body);
+        } catch {
+          res.writeHead(404).end();
+        }
+      })(),
+  );
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` }),
+    ),
+  );
 }

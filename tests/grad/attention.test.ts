@@ -24,7 +24,10 @@ const CASES: AttnCase[] = [
 
 describe('attention gradients by finite differences (float64 reference)', () => {
   for (const c of CASES) {
-    for (const [label, fn] of [['fused', attention], ['materialised', attentionMaterialised]] as const) {
+    for (const [label, fn] of [
+      ['fused', attention],
+      ['materialised', attentionMaterialised],
+    ] as const) {
       it(`${label} ${JSON.stringify(c)}`, () => {
         const d = makeCase(c);
         const a = refOf(e, d);

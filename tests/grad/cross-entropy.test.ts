@@ -17,7 +17,15 @@ describe('cross-entropy gradient by finite differences', () => {
     await e.dispose();
   });
 
-  const CASES: [number, number][] = [[1, 1], [1, 3], [3, 4], [4, 5], [5, 7], [3, 17], [7, 3]];
+  const CASES: [number, number][] = [
+    [1, 1],
+    [1, 3],
+    [3, 4],
+    [4, 5],
+    [5, 7],
+    [3, 17],
+    [7, 3],
+  ];
   for (const [N, V] of CASES) {
     for (const eps of [0, 0.1]) {
       it(`N=${N} V=${V} ε=${eps}`, () => {

@@ -12,7 +12,12 @@ describe('LayerNorm and RMSNorm gradients by finite differences', () => {
     const op = rms ? 'rmsNorm' : 'layerNorm';
     it(`${op} gradients (input, weight, bias) against finite differences`, async () => {
       const e = await Engine.create({ threads: 2 });
-      for (const [N, C] of [[1, 1], [3, 5], [37, 7], [70, 17]] as const) {
+      for (const [N, C] of [
+        [1, 1],
+        [3, 5],
+        [37, 7],
+        [70, 17],
+      ] as const) {
         const x = randn(N * C, N, -2, 2);
         const w = randn(C, C, 0.5, 1.5);
         const b = randn(C, C + 3);

@@ -16,7 +16,9 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 });
 
 const config = parseConfig({ model_type: 'bert', hidden_size: 8, num_attention_heads: 2, vocab_size: 10 });
-const tensors = (fill: number) => [{ name: 'embeddings.word_embeddings.weight', shape: [10, 8], data: new Float32Array(80).fill(fill) }];
+const tensors = (fill: number) => [
+  { name: 'embeddings.word_embeddings.weight', shape: [10, 8], data: new Float32Array(80).fill(fill) },
+];
 
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -32,10 +34,13 @@ describe('writeCheckpoint when the disk fails', () => {
       const before = await snapshot(dir);
       // The first call goes through, the second fails; later calls reach the real function again.
       const real = (await vi.importActual<typeof fsp>('node:fs/promises'))[fn];
-      const enospc = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+      const enospc = () =>
+        Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
       const mock = fsp[fn] as unknown as Mock<(...args: unknown[]) => Promise<unknown>>;
       mock.mockImplementationOnce(real as (...args: unknown[]) => Promise<unknown>).mockImplementationOnce(enospc);
-      await expect(writeCheckpoint(dir, { config, tensors: tensors(2), tokenizer: { version: '2.0' } })).rejects.toThrow(/ENOSPC/);
+      await expect(
+        writeCheckpoint(dir, { config, tensors: tensors(2), tokenizer: { version: '2.0' } }),
+      ).rejects.toThrow(/ENOSPC/);
       const after = await snapshot(dir);
       if (fn === 'open') {
         // Nothing renamed yet: every file is the old one.

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,9 +7,20 @@ import { readCheckpoint, writeCheckpoint } from '../../src/io/checkpoint.js';
 import { parseConfig } from '../../src/io/config.js';
 import { type NamedTensor, getFloat32 } from '../../src/io/safetensors.js';
 
-const config = parseConfig({ model_type: 'gpt2', n_embd: 8, n_head: 2, n_layer: 1, vocab_size: 11, n_positions: 5, bos_token_id: 0, eos_token_id: 0 });
+const config = parseConfig({
+  model_type: 'gpt2',
+  n_embd: 8,
+  n_head: 2,
+  n_layer: 1,
+  vocab_size: 11,
+  n_positions: 5,
+  bos_token_id: 0,
+  eos_token_id: 0,
+});
 const tensor = (name: string, shape: number[], fill: number): NamedTensor => ({
-  name, shape, data: new Float32Array(shape.reduce((a, d) => a * d, 1)).fill(fill),
+  name,
+  shape,
+  data: new Float32Array(shape.reduce((a, d) => a * d, 1)).fill(fill),
 });
 const tensors = [tensor('transformer.wte.weight', [11, 8], 0.5), tensor('transformer.wpe.weight', [5, 8], -1)];
 const tokenizer = { version: '1.0', model: { type: 'BPE', vocab: { a: 0 }, merges: [] } };
@@ -32,13 +43,21 @@ describe('writeCheckpoint / readCheckpoint', () => {
   it('round-trips config, tensors, tokenizer, generation config and extra files, creating the folder', async () => {
     const dir = path.join(root, 'runs', 'step-100');
     await writeCheckpoint(dir, {
-      config, tensors, tokenizer, generationConfig: { bos_token_id: 0, max_length: 20 },
+      config,
+      tensors,
+      tokenizer,
+      generationConfig: { bos_token_id: 0, max_length: 20 },
       extraFiles: { 'merges.txt': '#version: 0.2\n', 'blob.bin': new Uint8Array([1, 2, 3]) },
       metadata: { step: '100' },
     });
-    expect((await readdir(dir)).sort()).toEqual(
-      ['blob.bin', 'config.json', 'generation_config.json', 'merges.txt', 'model.safetensors', 'tokenizer.json'],
-    );
+    expect((await readdir(dir)).sort()).toEqual([
+      'blob.bin',
+      'config.json',
+      'generation_config.json',
+      'merges.txt',
+      'model.safetensors',
+      'tokenizer.json',
+    ]);
     const back = await readCheckpoint(dir);
     expect(back.config.parsed).toEqual({ ...config, architectures: ['GPT2LMHeadModel'] });
     expect(back.config.raw['model_type']).toBe('gpt2');
@@ -72,7 +91,9 @@ describe('writeCheckpoint / readCheckpoint', () => {
     await writeCheckpoint(root, { config, tensors, tokenizer });
     const before = await snapshot(root);
     const broken = [tensors[0]!, { name: 'transformer.wpe.weight', shape: [5, 9], data: new Float32Array(40) }];
-    await expect(writeCheckpoint(root, { config, tensors: broken, tokenizer: { other: true } })).rejects.toThrow(SafetensorsError);
+    await expect(writeCheckpoint(root, { config, tensors: broken, tokenizer: { other: true } })).rejects.toThrow(
+      SafetensorsError,
+    );
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     await expect(writeCheckpoint(root, { config, tensors, tokenizer: cyclic })).rejects.toThrow(TypeError);
@@ -81,7 +102,9 @@ describe('writeCheckpoint / readCheckpoint', () => {
 
   it('refuses extra file names that are folders or clash with the checkpoint files', async () => {
     for (const name of ['../escape.txt', 'sub/file.txt', 'config.json', '..', '']) {
-      await expect(writeCheckpoint(root, { config, tensors, extraFiles: { [name]: 'x' } })).rejects.toThrow(ArgumentError);
+      await expect(writeCheckpoint(root, { config, tensors, extraFiles: { [name]: 'x' } })).rejects.toThrow(
+        ArgumentError,
+      );
     }
     expect(await readdir(root)).toEqual([]);
   });
@@ -89,7 +112,10 @@ describe('writeCheckpoint / readCheckpoint', () => {
 
 describe('readCheckpoint errors', () => {
   async function expectError(dir: string, type: new (...a: never[]) => Error, message: RegExp) {
-    const err = await readCheckpoint(dir).then(() => undefined, (e: unknown) => e);
+    const err = await readCheckpoint(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(type);
     expect((err as Error).message).toMatch(message);
   }
@@ -119,7 +145,11 @@ describe('readCheckpoint errors', () => {
     await rm(path.join(root, 'tokenizer.json'));
     const bytes = await readFile(path.join(root, 'model.safetensors'));
     await writeFile(path.join(root, 'model.safetensors'), bytes.subarray(0, bytes.length - 3));
-    await expectError(root, SafetensorsError, new RegExp(`${root}/model.safetensors: tensor 'transformer.wte.weight'.*run past the end`));
+    await expectError(
+      root,
+      SafetensorsError,
+      new RegExp(`${root}/model.safetensors: tensor 'transformer.wte.weight'.*run past the end`),
+    );
     await writeFile(path.join(root, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_head: 0 }));
     await expectError(root, ConfigError, new RegExp(`${root}/config.json: gpt2 field "n_head"`));
     await writeFile(path.join(root, 'config.json'), '[]');

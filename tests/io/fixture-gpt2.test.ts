@@ -16,7 +16,9 @@ const dir = fixtureDir('hf-tiny-random-gpt2');
 
 /** Every name and shape GPT2LMHeadModel saves for n_layer 5, n_embd 32, n_positions 512, vocab 1000. */
 function expectedShapes(): Map<string, number[]> {
-  const C = 32, F = 4 * C, L = 5;
+  const C = 32,
+    F = 4 * C,
+    L = 5;
   const m = new Map<string, number[]>();
   for (let l = 0; l < L; l++) {
     const p = `transformer.h.${l}.`;
@@ -51,7 +53,9 @@ describe('HF tiny-random-gpt2 fixture', () => {
 
   it('holds finite weights, layer norms near 1 / 0 as initialised', () => {
     for (const t of file.tensors.values()) expect((t.data as Float32Array).every(Number.isFinite), t.name).toBe(true);
-    expect(Array.from(file.tensors.get('transformer.ln_f.weight')!.data as Float32Array).every((v) => Math.abs(v - 1) < 0.5)).toBe(true);
+    expect(
+      Array.from(file.tensors.get('transformer.ln_f.weight')!.data as Float32Array).every((v) => Math.abs(v - 1) < 0.5),
+    ).toBe(true);
   });
 
   it('is rewritten byte for byte by writeSafetensors', () => {
@@ -71,16 +75,32 @@ describe('HF tiny-random-gpt2 fixture', () => {
     const cfg = parseConfig(raw);
     if (cfg.model_type !== 'gpt2') throw new Error('expected gpt2');
     expect(cfg).toMatchObject({
-      vocab_size: 1000, n_positions: 512, n_embd: 32, n_layer: 5, n_head: 4, n_inner: null,
-      activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, bos_token_id: 98, eos_token_id: 98,
-      pad_token_id: 98, tie_word_embeddings: true, scale_attn_weights: true, architectures: ['GPT2LMHeadModel'],
+      vocab_size: 1000,
+      n_positions: 512,
+      n_embd: 32,
+      n_layer: 5,
+      n_head: 4,
+      n_inner: null,
+      activation_function: 'gelu_new',
+      layer_norm_epsilon: 1e-5,
+      bos_token_id: 98,
+      eos_token_id: 98,
+      pad_token_id: 98,
+      tie_word_embeddings: true,
+      scale_attn_weights: true,
+      architectures: ['GPT2LMHeadModel'],
       num_labels: 2,
     });
     expect(gpt2InnerDim(cfg)).toBe(128);
     // Fields GPT2Config does not have (left over from a BERT-style test config) are kept, not dropped.
     expect(cfg.extra).toMatchObject({
-      n_ctx: 512, intermediate_size: 37, hidden_act: 'gelu', type_vocab_size: 16,
-      transformers_version: '4.36.2', torch_dtype: 'float32', _name_or_path: 'hf-internal-testing/tiny-random-gpt2',
+      n_ctx: 512,
+      intermediate_size: 37,
+      hidden_act: 'gelu',
+      type_vocab_size: 16,
+      transformers_version: '4.36.2',
+      torch_dtype: 'float32',
+      _name_or_path: 'hf-internal-testing/tiny-random-gpt2',
     });
     const out = serializeConfig(cfg);
     for (const [k, v] of Object.entries(raw)) expect(out[k], k).toEqual(v);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export function fixtureDir(name: string): string {
   const dir = fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
-  if (!existsSync(dir)) throw new Error(`fixture ${name} not found at ${dir}: expected in tests/fixtures/ of the repository`);
+  if (!existsSync(dir))
+    throw new Error(`fixture ${name} not found at ${dir}: expected in tests/fixtures/ of the repository`);
   return dir;
 }

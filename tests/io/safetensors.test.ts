@@ -111,11 +111,15 @@ describe('writeSafetensors → readSafetensors', () => {
 
   it('refuses tensors it cannot write, naming them', () => {
     const ok = { name: 'x', shape: [2], data: new Float32Array(2) };
-    expect(() => writeSafetensors([{ ...ok, shape: [3] }])).toThrow(/tensor 'x': shape \[3\] has 3 elements but data has 2/);
+    expect(() => writeSafetensors([{ ...ok, shape: [3] }])).toThrow(
+      /tensor 'x': shape \[3\] has 3 elements but data has 2/,
+    );
     expect(() => writeSafetensors([ok, ok])).toThrow(/tensor 'x': name given twice/);
     expect(() => writeSafetensors([{ ...ok, name: '__metadata__' }])).toThrow(SafetensorsError);
     expect(() => writeSafetensors([{ ...ok, shape: [-2] }])).toThrow(/non-negative integers/);
-    expect(() => writeSafetensors([{ ...ok, data: new Float64Array(2) as unknown as Float32Array }])).toThrow(/Float32Array/);
+    expect(() => writeSafetensors([{ ...ok, data: new Float64Array(2) as unknown as Float32Array }])).toThrow(
+      /Float32Array/,
+    );
   });
 });
 
@@ -123,7 +127,9 @@ describe('readSafetensors dtypes', () => {
   it('converts F16 (normal, subnormal, ±Inf, NaN) to Float32Array and keeps the dtype', () => {
     const bits = [0x3c00, 0xc000, 0x7bff, 0x0001, 0x8000, 0x7c00, 0xfc00, 0x7e00];
     const data = new Uint8Array(new Uint16Array(bits).buffer);
-    const t = readSafetensors(build(`{"h":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]}}`, data)).tensors.get('h')!;
+    const t = readSafetensors(build(`{"h":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]}}`, data)).tensors.get(
+      'h',
+    )!;
     expect(t.dtype).toBe('F16');
     expect(Array.from(t.data as Float32Array)).toEqual([1, -2, 65504, 2 ** -24, -0, Infinity, -Infinity, NaN]);
     expect(f16ToF32(0x3555)).toBeCloseTo(1 / 3, 3);
@@ -133,13 +139,17 @@ describe('readSafetensors dtypes', () => {
     const f32 = new Float32Array([1.5, -3.25, 1e30]);
     const hi = new Uint16Array(3);
     new Uint32Array(f32.buffer).forEach((b, i) => (hi[i] = b >>> 16));
-    const bf = readSafetensors(build(`{"b":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]}}  `, new Uint8Array(hi.buffer)));
+    const bf = readSafetensors(
+      build(`{"b":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]}}  `, new Uint8Array(hi.buffer)),
+    );
     expect(bf.tensors.get('b')!.dtype).toBe('BF16');
     const truncated = new Float32Array(new Uint32Array(Array.from(hi, (h) => h << 16)).buffer); // bf16 = top half
     expect(Array.from(bf.tensors.get('b')!.data as Float32Array)).toEqual(Array.from(truncated));
     expect(truncated[2]).toBeCloseTo(1e30, -28);
     const f64 = new Float64Array([0.1, -2, 1e-300]);
-    const d = readSafetensors(build(`{"d":{"dtype":"F64","shape":[3],"data_offsets":[0,24]}}`, new Uint8Array(f64.buffer)));
+    const d = readSafetensors(
+      build(`{"d":{"dtype":"F64","shape":[3],"data_offsets":[0,24]}}`, new Uint8Array(f64.buffer)),
+    );
     expect(d.tensors.get('d')!.dtype).toBe('F64');
     expect(Array.from(d.tensors.get('d')!.data as Float32Array)).toEqual([Math.fround(0.1), -2, 0]);
   });
@@ -179,7 +189,12 @@ describe('readSafetensors on corrupt files', () => {
 
   it('gives a SafetensorsError for every truncation point (length prefix, header, data)', () => {
     for (let cut = 0; cut < good.length; cut++) {
-      const where = cut < 8 ? /8-byte header length/ : cut < 8 + headerLen ? /header length \d+ is larger/ : /run past the end|cover only/;
+      const where =
+        cut < 8
+          ? /8-byte header length/
+          : cut < 8 + headerLen
+            ? /header length \d+ is larger/
+            : /run past the end|cover only/;
       expectError(good.subarray(0, cut), where);
     }
   });
@@ -208,29 +223,74 @@ describe('readSafetensors on corrupt files', () => {
 
   it('rejects offsets out of range, reversed, overlapping or leaving gaps', () => {
     const d16 = new Uint8Array(16);
-    expectError(build('{"a":{"dtype":"F32","shape":[4],"data_offsets":[4,20]}}', d16), /tensor 'a': data_offsets \[4, 20\] run past the end of the data section \(16 bytes/);
-    expectError(build('{"a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}', d16), /tensor 'a': data_offsets \[8, 4\] end before they begin/);
-    expectError(build('{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}', new Uint8Array(12)),
-      /tensor 'b' data_offsets \[8, 12\] overlap tensor 'a' \[0, 12\]/);
-    expectError(build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}}', d16),
-      /tensor 'b' begins at 12, but the previous tensor 'a' ends at 8 \(gap of 4 bytes/);
-    expectError(build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}', new Uint8Array(12)), /first tensor should begin at 0/);
-    expectError(build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', d16), /data section is 16 bytes, but the tensors cover only 8/);
-    expectError(build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,-8]}}', d16), /data_offsets should be \[begin, end\]/);
-    expectError(build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}', d16), /data_offsets should be \[begin, end\]/);
+    expectError(
+      build('{"a":{"dtype":"F32","shape":[4],"data_offsets":[4,20]}}', d16),
+      /tensor 'a': data_offsets \[4, 20\] run past the end of the data section \(16 bytes/,
+    );
+    expectError(
+      build('{"a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}', d16),
+      /tensor 'a': data_offsets \[8, 4\] end before they begin/,
+    );
+    expectError(
+      build(
+        '{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}',
+        new Uint8Array(12),
+      ),
+      /tensor 'b' data_offsets \[8, 12\] overlap tensor 'a' \[0, 12\]/,
+    );
+    expectError(
+      build(
+        '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}}',
+        d16,
+      ),
+      /tensor 'b' begins at 12, but the previous tensor 'a' ends at 8 \(gap of 4 bytes/,
+    );
+    expectError(
+      build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}', new Uint8Array(12)),
+      /first tensor should begin at 0/,
+    );
+    expectError(
+      build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', d16),
+      /data section is 16 bytes, but the tensors cover only 8/,
+    );
+    expectError(
+      build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,-8]}}', d16),
+      /data_offsets should be \[begin, end\]/,
+    );
+    expectError(
+      build('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}', d16),
+      /data_offsets should be \[begin, end\]/,
+    );
   });
 
   it('rejects a byte length that does not match the shape and dtype', () => {
-    expectError(build('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}}', new Uint8Array(16)),
-      /tensor 'w': data_offsets \[0, 16\] hold 16 bytes, but shape \[2, 3\] of F32 needs 6 × 4 = 24 bytes/);
-    expectError(build('{"w":{"dtype":"F32","shape":[2,-1],"data_offsets":[0,8]}}', new Uint8Array(8)), /tensor 'w': shape should be an array of non-negative integers/);
-    expectError(build('{"w":{"dtype":"F32","shape":[1e300,1e300],"data_offsets":[0,8]}}', new Uint8Array(8)), /tensor 'w'/);
+    expectError(
+      build('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}}', new Uint8Array(16)),
+      /tensor 'w': data_offsets \[0, 16\] hold 16 bytes, but shape \[2, 3\] of F32 needs 6 × 4 = 24 bytes/,
+    );
+    expectError(
+      build('{"w":{"dtype":"F32","shape":[2,-1],"data_offsets":[0,8]}}', new Uint8Array(8)),
+      /tensor 'w': shape should be an array of non-negative integers/,
+    );
+    expectError(
+      build('{"w":{"dtype":"F32","shape":[1e300,1e300],"data_offsets":[0,8]}}', new Uint8Array(8)),
+      /tensor 'w'/,
+    );
   });
 
   it('rejects unknown and unsupported dtypes, listing what is known', () => {
-    expectError(build('{"w":{"dtype":"F31","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), /tensor 'w': unknown dtype "F31" \(safetensors dtypes: BOOL, U8/);
-    expectError(build('{"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}', new Uint8Array(4)), /tensor 'w': dtype U8 is valid safetensors but not readable here \(readable: F32, F16, BF16, F64, I32, I64\)/);
-    expectError(build('{"w":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), /tensor 'w': dtype should be a string/);
+    expectError(
+      build('{"w":{"dtype":"F31","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      /tensor 'w': unknown dtype "F31" \(safetensors dtypes: BOOL, U8/,
+    );
+    expectError(
+      build('{"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      /tensor 'w': dtype U8 is valid safetensors but not readable here \(readable: F32, F16, BF16, F64, I32, I64\)/,
+    );
+    expectError(
+      build('{"w":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      /tensor 'w': dtype should be a string/,
+    );
   });
 
   it('never throws anything but SafetensorsError on randomly damaged files', () => {
@@ -242,7 +302,7 @@ describe('readSafetensors on corrupt files', () => {
       try {
         readSafetensors(bad);
       } catch (e) {
-        if (!(e instanceof SafetensorsError)) throw new Error(`trial ${trial}: ${String(e)}`);
+        if (!(e instanceof SafetensorsError)) throw new Error(`trial ${trial}: ${String(e)}`, { cause: e });
       }
     }
   });

@@ -37,7 +37,11 @@ describe('AdamW against a float64 reference of torch.optim.AdamW', () => {
     it(`10 steps, weight decay ${weightDecay}`, () => {
       const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay };
       const params = makeParams(e, 3);
-      const refs = params.map((p) => ({ p: Float64Array.from(p.toArray()), m: new Float64Array(p.size), v: new Float64Array(p.size) }));
+      const refs = params.map((p) => ({
+        p: Float64Array.from(p.toArray()),
+        m: new Float64Array(p.size),
+        v: new Float64Array(p.size),
+      }));
       const state = new AdamWState(e);
       for (let t = 1; t <= 10; t++) {
         const grads = setGrads(e, params, t);
@@ -49,7 +53,13 @@ describe('AdamW against a float64 reference of torch.optim.AdamW', () => {
         const named = state.toNamed();
         // m averages gradients of both signs: near zero its float32 error is that of the gradient's scale
         const gScale = 10 ** ((i % 3) - 1);
-        expectClose(named.find((x) => x.name === `${p.name}.exp_avg`)!.data, refs[i]!.m, 1e-5, 1e-6 * gScale, `m ${p.name}`);
+        expectClose(
+          named.find((x) => x.name === `${p.name}.exp_avg`)!.data,
+          refs[i]!.m,
+          1e-5,
+          1e-6 * gScale,
+          `m ${p.name}`,
+        );
         expectClose(named.find((x) => x.name === `${p.name}.exp_avg_sq`)!.data, refs[i]!.v, 1e-5, 0, `v ${p.name}`);
         expect(state.stepOf(p.name)).toBe(10);
       });
@@ -105,11 +115,31 @@ describe('AdamW against a float64 reference of torch.optim.AdamW', () => {
     const named = state.toNamed();
     expect(named.map((x) => x.name)).toEqual(['w.exp_avg', 'w.exp_avg_sq', 'w.step']);
     expect(named[2]!.data[0]).toBe(1);
-    expect(() => AdamWState.fromNamed(e, named.filter((x) => x.name !== 'w.exp_avg_sq'))).toThrow(CheckpointError);
-    expect(() => AdamWState.fromNamed(e, named.filter((x) => x.name !== 'w.step'))).toThrow(/w: missing step/);
-    expect(() => AdamWState.fromNamed(e, [...named, { name: 'stray', data: new Float32Array(1), shape: [1] }])).toThrow(CheckpointError);
-    expect(() => AdamWState.fromNamed(e, named.map((x) => (x.name === 'w.exp_avg' ? { ...x, shape: [3, 2] } : x)))).toThrow(CheckpointError);
-    const loaded = AdamWState.fromNamed(e, named.map((x) => (x.name === 'w.step' ? x : { ...x, shape: [3, 2] })));
+    expect(() =>
+      AdamWState.fromNamed(
+        e,
+        named.filter((x) => x.name !== 'w.exp_avg_sq'),
+      ),
+    ).toThrow(CheckpointError);
+    expect(() =>
+      AdamWState.fromNamed(
+        e,
+        named.filter((x) => x.name !== 'w.step'),
+      ),
+    ).toThrow(/w: missing step/);
+    expect(() => AdamWState.fromNamed(e, [...named, { name: 'stray', data: new Float32Array(1), shape: [1] }])).toThrow(
+      CheckpointError,
+    );
+    expect(() =>
+      AdamWState.fromNamed(
+        e,
+        named.map((x) => (x.name === 'w.exp_avg' ? { ...x, shape: [3, 2] } : x)),
+      ),
+    ).toThrow(CheckpointError);
+    const loaded = AdamWState.fromNamed(
+      e,
+      named.map((x) => (x.name === 'w.step' ? x : { ...x, shape: [3, 2] })),
+    );
     expect(() => adamwStep([p], loaded, { lr: 1e-3 })).toThrow(/shape/);
     for (const s of [state, loaded]) s.dispose();
     p.dispose();

@@ -38,7 +38,10 @@ function check(c: AttnCase, rtol = 1e-5): AttnResult {
   const refO = refAttention(qb!, kb!, vb!, d.bias, a);
   const g = refAttentionBackward(qb!, kb!, vb!, d.bias, a, d.dO);
   const refGrads = c.fused ? [g.dq.map((x, i) => x + g.dk[i]! + g.dv[i]!)] : [g.dq, g.dk, g.dv];
-  for (const [label, r] of [['fused', fused], ['materialised', mat]] as const) {
+  for (const [label, r] of [
+    ['fused', fused],
+    ['materialised', mat],
+  ] as const) {
     close(r.o, refO, `${label} O ${name}`, rtol);
     refGrads.forEach((rg, i) => close(r.grads[i]!, rg, `${label} d${'qkv'[i]} ${name}`, rtol));
     if (d.bias) close(r.dbias!, g.dbias, `${label} dbias ${name}`, rtol);
@@ -62,14 +65,28 @@ describe('fused attention vs float64 reference and the materialised version', ()
 
   it('causal, including the Tk − Tq offset of a KV-cached step and Tq > Tk', () => {
     let seed = 200;
-    for (const [Tq, Tk] of [[5, 5], [17, 17], [67, 67], [130, 130], [1, 67], [4, 67], [7, 3], [67, 65]]) {
+    for (const [Tq, Tk] of [
+      [5, 5],
+      [17, 17],
+      [67, 67],
+      [130, 130],
+      [1, 67],
+      [4, 67],
+      [7, 3],
+      [67, 65],
+    ]) {
       for (const D of [3, 17]) check({ B: 2, H: 2, Tq: Tq!, Tk: Tk!, D, causal: true, seed: seed++ });
     }
   });
 
   it('key padding, with a fully padded batch giving zeros', () => {
     let seed = 300;
-    for (const [Tq, Tk, D] of [[5, 7, 3], [17, 67, 8], [67, 67, 17], [64, 130, 4]]) {
+    for (const [Tq, Tk, D] of [
+      [5, 7, 3],
+      [17, 67, 8],
+      [67, 67, 17],
+      [64, 130, 4],
+    ]) {
       const r = check({ B: 3, H: 2, Tq: Tq!, Tk: Tk!, D: D!, mask: 'full', seed: seed++ });
       const last = r.o.subarray(2 * Tq! * 2 * D!);
       expect(last.every((x) => x === 0)).toBe(true);
@@ -79,7 +96,12 @@ describe('fused attention vs float64 reference and the materialised version', ()
 
   it('cross-attention (Tq ≠ Tk) with a T5 bias and scale 1, hostile bias values', () => {
     let seed = 400;
-    for (const [Tq, Tk, D] of [[3, 67, 8], [17, 5, 17], [67, 64, 1], [1, 7, 64]]) {
+    for (const [Tq, Tk, D] of [
+      [3, 67, 8],
+      [17, 5, 17],
+      [67, 64, 1],
+      [1, 7, 64],
+    ]) {
       check({ B: 2, H: 3, Tq: Tq!, Tk: Tk!, D: D!, bias: true, scale: 1, seed: seed++ });
       check({ B: 2, H: 2, Tq: Tq!, Tk: Tk!, D: D!, bias: true, mask: 'some', seed: seed++ });
     }
@@ -91,7 +113,12 @@ describe('fused attention vs float64 reference and the materialised version', ()
 
   it('strided q, k, v from one fused [B, T, 3C] buffer (gradients add into one grad)', () => {
     let seed = 500;
-    for (const [T, D, H] of [[5, 3, 2], [17, 8, 3], [67, 17, 2], [64, 64, 1]]) {
+    for (const [T, D, H] of [
+      [5, 3, 2],
+      [17, 8, 3],
+      [67, 17, 2],
+      [64, 64, 1],
+    ]) {
       check({ B: 2, H: H!, Tq: T!, Tk: T!, D: D!, fused: true, causal: true, seed: seed++ });
       check({ B: 1, H: H!, Tq: T!, Tk: T!, D: D!, fused: true, bias: true, mask: 'some', seed: seed++ });
     }

@@ -13,7 +13,8 @@ import { backwardWith } from '../util/gradcheck.js';
 function makeLabels(N: number, V: number, seed: number, ignoreEvery = 0): Int32Array {
   const u = randn(N, seed, 0, 1);
   const labels = new Int32Array(N);
-  for (let i = 0; i < N; i++) labels[i] = ignoreEvery > 0 && i % ignoreEvery === ignoreEvery - 1 ? -100 : Math.min(V - 1, Math.floor(u[i]! * V));
+  for (let i = 0; i < N; i++)
+    labels[i] = ignoreEvery > 0 && i % ignoreEvery === ignoreEvery - 1 ? -100 : Math.min(V - 1, Math.floor(u[i]! * V));
   return labels;
 }
 
@@ -34,7 +35,18 @@ describe('cross-entropy against a float64 reference', () => {
   });
 
   const CASES: [number, number][] = [
-    [1, 1], [3, 1], [4, 3], [5, 4], [7, 5], [17, 7], [3, 17], [64, 64], [67, 67], [5, 1000], [3, 1027], [4, 50257],
+    [1, 1],
+    [3, 1],
+    [4, 3],
+    [5, 4],
+    [7, 5],
+    [17, 7],
+    [3, 17],
+    [64, 64],
+    [67, 67],
+    [5, 1000],
+    [3, 1027],
+    [4, 50257],
   ];
   for (const [N, V] of CASES) {
     for (const eps of [0, 0.1]) {
@@ -49,7 +61,13 @@ describe('cross-entropy against a float64 reference', () => {
           expectClose([loss.item()], [ref.loss], 2e-6, 1e-6, 'loss');
           backwardWith(e, loss, [1]);
           // |dlogits| ≤ 1/count: an absolute tolerance on that scale
-          expectClose(logits.grad!.toArray(), crossEntropyGradRef(x, labels, N, V, -100, eps), 1e-5, 1e-6 / Math.max(1, ref.count), 'dlogits');
+          expectClose(
+            logits.grad!.toArray(),
+            crossEntropyGradRef(x, labels, N, V, -100, eps),
+            1e-5,
+            1e-6 / Math.max(1, ref.count),
+            'dlogits',
+          );
           e.endStep();
         });
       }
@@ -93,7 +111,13 @@ describe('cross-entropy against a float64 reference', () => {
     e.endStep();
   });
 
-  for (const [V, at, bad] of [[2000, 5, NaN], [7, 6, NaN], [7, 2, NaN], [67, 64, Infinity], [5, 0, Infinity]] as const) {
+  for (const [V, at, bad] of [
+    [2000, 5, NaN],
+    [7, 6, NaN],
+    [7, 2, NaN],
+    [67, 64, Infinity],
+    [5, 0, Infinity],
+  ] as const) {
     it(`${bad} at column ${at} of V=${V} makes the loss NaN (as PyTorch)`, () => {
       const x = randn(3 * V, 11);
       x[V + at] = bad;
@@ -133,11 +157,17 @@ describe('cross-entropy against a float64 reference', () => {
 
   it('a label outside [0, V) that is not the ignore index is a TokenIdError, before any kernel', () => {
     const logits = stepLogits(e, randn(3 * 4, 16), 3, 4);
-    for (const bad of [[0, 4, 1], [0, -1, 1], [-100, 2, 7]]) {
+    for (const bad of [
+      [0, 4, 1],
+      [0, -1, 1],
+      [-100, 2, 7],
+    ]) {
       expect(() => crossEntropy(logits, Int32Array.from(bad))).toThrow(TokenIdError);
     }
     expect(() => crossEntropy(logits, Int32Array.from([0, 1, 2]), { ignoreIndex: 1 })).not.toThrow();
-    expect(() => crossEntropy(logits, Int32Array.from([0, -100, 2]), { ignoreIndex: 1 })).toThrow(/label -100 at row 1/);
+    expect(() => crossEntropy(logits, Int32Array.from([0, -100, 2]), { ignoreIndex: 1 })).toThrow(
+      /label -100 at row 1/,
+    );
     expect(e.tape.length).toBe(1); // only the valid call recorded
     e.endStep();
   });
@@ -145,7 +175,10 @@ describe('cross-entropy against a float64 reference', () => {
 
 describe('cross-entropy is bit-identical for 1, 2 and 3 threads', () => {
   it('loss and gradient, N=67 V=1027 and N=5 V=50257, ε = 0.1', async () => {
-    for (const [N, V] of [[67, 1027], [5, 50257]] as const) {
+    for (const [N, V] of [
+      [67, 1027],
+      [5, 50257],
+    ] as const) {
       const x = randn(N * V, N + V, -20, 20);
       const labels = makeLabels(N, V, 17, 5);
       const results: Float32Array[][] = [];

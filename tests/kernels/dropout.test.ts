@@ -61,7 +61,10 @@ describe('dropout', () => {
       const q = 1 - p;
       const within = (count: number, prob: number, what: string) => {
         const sigma = Math.sqrt(n * prob * (1 - prob));
-        expect(Math.abs(count - n * prob), `${what}: ${count} of ${n}, expected ${n * prob} ± ${sigma.toFixed(0)}`).toBeLessThan(5 * sigma);
+        expect(
+          Math.abs(count - n * prob),
+          `${what}: ${count} of ${n}, expected ${n * prob} ± ${sigma.toFixed(0)}`,
+        ).toBeLessThan(5 * sigma);
       };
       within(kept, q, 'kept');
       within(pairs, q * q, 'kept neighbour pairs');
@@ -77,7 +80,11 @@ describe('dropout', () => {
     expect(dropout(x, 0, 1)).toBe(x);
     expect(e.noGrad(() => dropout(x, 0.5, 1))).toBe(x);
     expect(e.tape.length).toBe(0);
-    expect(dropout(x, 1, 1).toArray().every((v) => v === 0)).toBe(true);
+    expect(
+      dropout(x, 1, 1)
+        .toArray()
+        .every((v) => v === 0),
+    ).toBe(true);
     e.endStep();
   });
 

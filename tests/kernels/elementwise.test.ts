@@ -48,9 +48,27 @@ describe('elementwise kernels against float64', () => {
     const b = randn(n, n + 2, -3, 3);
     const [ta, tb] = [e.tensor(a), e.tensor(b)];
     e.noGrad(() => {
-      expectClose(add(ta, tb).toArray(), zip(a, b, (x, y) => x + y), 1e-7, 0, 'add');
-      expectClose(mul(ta, tb).toArray(), zip(a, b, (x, y) => x * y), 1e-7, 0, 'mul');
-      expectClose(geluGate(ta, tb).toArray(), zip(a, b, (x, y) => geluTanh(x) * y), 2e-6, 1e-7, 'geluGate');
+      expectClose(
+        add(ta, tb).toArray(),
+        zip(a, b, (x, y) => x + y),
+        1e-7,
+        0,
+        'add',
+      );
+      expectClose(
+        mul(ta, tb).toArray(),
+        zip(a, b, (x, y) => x * y),
+        1e-7,
+        0,
+        'mul',
+      );
+      expectClose(
+        geluGate(ta, tb).toArray(),
+        zip(a, b, (x, y) => geluTanh(x) * y),
+        2e-6,
+        1e-7,
+        'geluGate',
+      );
     });
     e.endStep();
   });
@@ -78,7 +96,14 @@ describe('elementwise kernels are bit-identical for threads 1, 2, 3', () => {
     for (const threads of [1, 2, 3]) {
       const e = await Engine.create({ threads });
       const [tx, ty] = [e.tensor(x), e.tensor(y)];
-      outs.push(e.noGrad(() => [gelu(tx).toArray(), gelu(tx, 'tanh').toArray(), tanh(tx).toArray(), geluGate(tx, ty).toArray()]));
+      outs.push(
+        e.noGrad(() => [
+          gelu(tx).toArray(),
+          gelu(tx, 'tanh').toArray(),
+          tanh(tx).toArray(),
+          geluGate(tx, ty).toArray(),
+        ]),
+      );
       await e.dispose();
     }
     for (const o of outs.slice(1)) o.forEach((v, i) => expectBitIdentical(v, outs[0]![i]!, `output ${i}`));

@@ -22,7 +22,9 @@ describe('embedding', () => {
       const out = embedding(t, ids, [7, 43]);
       expect(out.shape).toEqual([7, 43, C]);
       const o = out.toArray();
-      ids.forEach((id, n) => expect(Array.from(o.subarray(n * C, (n + 1) * C))).toEqual(Array.from(table.subarray(id * C, (id + 1) * C))));
+      ids.forEach((id, n) =>
+        expect(Array.from(o.subarray(n * C, (n + 1) * C))).toEqual(Array.from(table.subarray(id * C, (id + 1) * C))),
+      );
       backwardWith(e, out, g);
       runs.push([o, t.grad!.toArray()]);
       await e.dispose();
@@ -56,7 +58,11 @@ describe('embedding', () => {
       const x = e.parameter('x', data, [R, C]);
       const y = gather(x, rows, [2, 2]);
       expect(y.shape).toEqual([2, 2, C]);
-      rows.forEach((r, n) => expect(Array.from(y.toArray().subarray(n * C, (n + 1) * C))).toEqual(Array.from(data.subarray(r * C, (r + 1) * C))));
+      rows.forEach((r, n) =>
+        expect(Array.from(y.toArray().subarray(n * C, (n + 1) * C))).toEqual(
+          Array.from(data.subarray(r * C, (r + 1) * C)),
+        ),
+      );
       backwardWith(e, y, g);
       grads.push(x.grad!.toArray());
       x.dispose();

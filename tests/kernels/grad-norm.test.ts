@@ -52,7 +52,15 @@ describe('gradient norm and clipping', () => {
     const maxNorm = norm / 3;
     expect(clipGradNorm(params, maxNorm)).toBeCloseTo(norm, 9);
     const c = maxNorm / (norm + 1e-6);
-    params.forEach((p, i) => expectClose(p.grad!.toArray(), Float64Array.from(grads[i]!, (g) => g * c), 1e-6, 0, `clipped ${p.name}`));
+    params.forEach((p, i) =>
+      expectClose(
+        p.grad!.toArray(),
+        Float64Array.from(grads[i]!, (g) => g * c),
+        1e-6,
+        0,
+        `clipped ${p.name}`,
+      ),
+    );
     expectClose([gradNorm(params)], [maxNorm], 1e-6, 0, 'norm after clipping');
     scaleGrads(params, 0.5);
     expectClose([gradNorm(params)], [maxNorm / 2], 1e-6, 0, 'norm after scaleGrads(0.5)');

@@ -24,7 +24,11 @@ describe('LayerNorm and RMSNorm', () => {
       const w = randn(C, C, 0.5, 1.5);
       const b = randn(C, C + 1);
       for (const bias of [b, null]) {
-        const y = e.noGrad(() => (rms ? rmsNorm(e.tensor(x, [N, C]), e.tensor(w), 1e-6, bias && e.tensor(bias)) : layerNorm(e.tensor(x, [N, C]), e.tensor(w), bias && e.tensor(bias), 1e-5)));
+        const y = e.noGrad(() =>
+          rms
+            ? rmsNorm(e.tensor(x, [N, C]), e.tensor(w), 1e-6, bias && e.tensor(bias))
+            : layerNorm(e.tensor(x, [N, C]), e.tensor(w), bias && e.tensor(bias), 1e-5),
+        );
         expectClose(y.toArray(), normRef(x, w, bias, C, rms ? 1e-6 : 1e-5, rms), 1e-5, 1e-5, op);
       }
       await e.dispose();
@@ -33,7 +37,9 @@ describe('LayerNorm and RMSNorm', () => {
 
   it('a constant row gives no NaN (variance 0: rstd = 1/√eps)', async () => {
     const e = await Engine.create({ threads: 1 });
-    const y = e.noGrad(() => layerNorm(e.tensor(new Float32Array(9).fill(1000), [1, 9]), e.tensor(new Float32Array(9).fill(1)), null, 1e-5));
+    const y = e.noGrad(() =>
+      layerNorm(e.tensor(new Float32Array(9).fill(1000), [1, 9]), e.tensor(new Float32Array(9).fill(1)), null, 1e-5),
+    );
     expect(Array.from(y.toArray())).toEqual(new Array(9).fill(0));
     await e.dispose();
   });

@@ -22,7 +22,8 @@ const LAYOUTS = [
   { transposeA: true, transposeB: false },
   { transposeA: true, transposeB: true },
 ];
-const tag = (l: { transposeA: boolean; transposeB: boolean }) => `${l.transposeA ? 'Aᵀ' : 'A'}·${l.transposeB ? 'Bᵀ' : 'B'}`;
+const tag = (l: { transposeA: boolean; transposeB: boolean }) =>
+  `${l.transposeA ? 'Aᵀ' : 'A'}·${l.transposeB ? 'Bᵀ' : 'B'}`;
 
 /** |out − ref| ≤ 1e-5 · Σ_k |a_ik·b_kj|: relative error under 1e-5 of the sum's own scale. */
 function expectMatmulClose(out: Float32Array, ref: { c: Float64Array; magnitude: Float64Array }, what: string) {

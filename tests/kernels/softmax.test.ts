@@ -17,7 +17,13 @@ afterAll(async () => {
 });
 
 /** Forward and backward of softmax on engine e; returns y and dx (for seeded dy). */
-function run(e: Engine, data: Float32Array, shape: number[], opts: { scale?: number; causal?: boolean }, dy: Float32Array) {
+function run(
+  e: Engine,
+  data: Float32Array,
+  shape: number[],
+  opts: { scale?: number; causal?: boolean },
+  dy: Float32Array,
+) {
   const x = e.tensor(data, shape);
   x.requiresGrad = true;
   const y = softmax(x, opts);

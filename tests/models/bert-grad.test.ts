@@ -23,28 +23,58 @@ describe('BERT gradients by finite differences of the loss', () => {
 
   const config = (architecture: string, extra: Record<string, unknown> = {}) =>
     parseConfig({
-      model_type: 'bert', architectures: [architecture], vocab_size: 12, hidden_size: 8, num_hidden_layers: 2, num_attention_heads: 2,
-      intermediate_size: 16, max_position_embeddings: 16, pad_token_id: 0, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, ...extra,
+      model_type: 'bert',
+      architectures: [architecture],
+      vocab_size: 12,
+      hidden_size: 8,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      intermediate_size: 16,
+      max_position_embeddings: 16,
+      pad_token_id: 0,
+      hidden_dropout_prob: 0,
+      attention_probs_dropout_prob: 0,
+      ...extra,
     }) as BertConfig;
   // two rows of 6: [CLS] A [SEP] B [SEP] in the first, the second padded after 4 tokens
   const base = {
     inputIds: Int32Array.from([2, 5, 4, 3, 7, 3, 2, 9, 11, 3, 0, 0]),
     tokenTypeIds: Int32Array.from([0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0]),
     attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
-    B: 2, T: 6,
+    B: 2,
+    T: 6,
   };
   const cases: [string, BertConfig, BertBatch, string[]][] = [
     [
       'pre-training (MLM + NSP), post-LN',
       config('BertForPreTraining'),
-      { ...base, labels: Int32Array.from([-100, 6, 4, -100, 8, -100, -100, 10, -100, -100, -100, -100]), nextSentenceLabel: Int32Array.from([0, 1]) },
-      ['embeddings.word.weight', 'embeddings.token_type.weight', 'embeddings.position.weight', 'layer.0.attn.qkv.weight', 'mlm.bias', 'mlm.transform.weight', 'pooler.weight', 'nsp.weight'],
+      {
+        ...base,
+        labels: Int32Array.from([-100, 6, 4, -100, 8, -100, -100, 10, -100, -100, -100, -100]),
+        nextSentenceLabel: Int32Array.from([0, 1]),
+      },
+      [
+        'embeddings.word.weight',
+        'embeddings.token_type.weight',
+        'embeddings.position.weight',
+        'layer.0.attn.qkv.weight',
+        'mlm.bias',
+        'mlm.transform.weight',
+        'pooler.weight',
+        'nsp.weight',
+      ],
     ],
     [
       'masked LM, pre-LN',
       config('BertForMaskedLM', { pre_norm: true }),
       { ...base, labels: Int32Array.from([-100, 6, -100, -100, 8, -100, -100, 10, 5, -100, -100, -100]) },
-      ['embeddings.word.weight', 'embeddings.norm.weight', 'layer.1.ffn.down.weight', 'final_norm.bias', 'mlm.norm.weight'],
+      [
+        'embeddings.word.weight',
+        'embeddings.norm.weight',
+        'layer.1.ffn.down.weight',
+        'final_norm.bias',
+        'mlm.norm.weight',
+      ],
     ],
     [
       'sequence classification',

@@ -13,8 +13,18 @@ import { expectBitIdentical, expectClose } from '../util/check.js';
 
 function config(architecture: string, over: Record<string, unknown> = {}): BertConfig {
   return parseConfig({
-    model_type: 'bert', architectures: [architecture], vocab_size: 41, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
-    intermediate_size: 32, max_position_embeddings: 24, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, pad_token_id: 0, ...over,
+    model_type: 'bert',
+    architectures: [architecture],
+    vocab_size: 41,
+    hidden_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 24,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+    pad_token_id: 0,
+    ...over,
   }) as BertConfig;
 }
 
@@ -61,7 +71,14 @@ describe('BERT', () => {
     const m = new Bert(e, config('BertForPreTraining'), 3);
     const input = ids(10, 7);
     const labels = input.map((t, i) => (i % 3 === 0 ? t : -100));
-    const out = e.noGrad(() => m.forward({ inputIds: [input], tokenTypeIds: [input.map((_, i) => (i < 5 ? 0 : 1))], labels: [labels], nextSentenceLabel: [1] }));
+    const out = e.noGrad(() =>
+      m.forward({
+        inputIds: [input],
+        tokenTypeIds: [input.map((_, i) => (i < 5 ? 0 : 1))],
+        labels: [labels],
+        nextSentenceLabel: [1],
+      }),
+    );
     expect(out.logits.shape).toEqual([1, 10, 41]);
     expect(out.seqRelationshipLogits!.shape).toEqual([1, 2]);
     expect(out.loss).toBeGreaterThan(Math.log(41) * 0.5);
@@ -72,7 +89,14 @@ describe('BERT', () => {
     await m.save(dir);
     const file = readSafetensors(await readFile(join(dir, 'model.safetensors')));
     const names = [...file.tensors.keys()];
-    for (const n of ['bert.embeddings.word_embeddings.weight', 'bert.encoder.layer.1.attention.self.key.weight', 'bert.encoder.layer.0.output.LayerNorm.bias', 'bert.pooler.dense.weight', 'cls.predictions.bias', 'cls.seq_relationship.weight']) {
+    for (const n of [
+      'bert.embeddings.word_embeddings.weight',
+      'bert.encoder.layer.1.attention.self.key.weight',
+      'bert.encoder.layer.0.output.LayerNorm.bias',
+      'bert.pooler.dense.weight',
+      'cls.predictions.bias',
+      'cls.seq_relationship.weight',
+    ]) {
       expect(names).toContain(n);
     }
     expect(file.tensors.get('bert.encoder.layer.0.attention.self.query.weight')!.shape).toEqual([16, 16]);
@@ -92,7 +116,13 @@ describe('BERT', () => {
     const m = new Bert(e, config('BertForPreTraining'), 6);
     const input = ids(14, 11);
     const labels = input.map((t, i) => (i % 4 === 1 ? t : -100));
-    const batch = { inputIds: Int32Array.from(input), B: 1, T: 14, labels: Int32Array.from(labels), nextSentenceLabel: Int32Array.of(0) };
+    const batch = {
+      inputIds: Int32Array.from(input),
+      B: 1,
+      T: 14,
+      labels: Int32Array.from(labels),
+      nextSentenceLabel: Int32Array.of(0),
+    };
     const full = e.noGrad(() => m.forward({ inputIds: [input], labels: [labels], nextSentenceLabel: [0] }).loss!);
     e.endStep();
     const picked = m.loss(batch);
@@ -105,12 +135,19 @@ describe('BERT', () => {
 
   it('the masked LM learns to use context: on fresh sequences of doubled tokens it predicts a masked token from its twin', () => {
     // [a a b b c c …]: without context a masked token is one of 36 ids (2.8 %); from its neighbour, certain
-    const m = new Bert(e, config('BertForMaskedLM', { hidden_size: 32, num_attention_heads: 4, intermediate_size: 64 }), 7);
-    const B = 32, T = 16, MASK = 1;
+    const m = new Bert(
+      e,
+      config('BertForMaskedLM', { hidden_size: 32, num_attention_heads: 4, intermediate_size: 64 }),
+      7,
+    );
+    const B = 32,
+      T = 16,
+      MASK = 1;
     let seed = 11;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0), seed % n);
     const batch = () => {
-      const inputIds = new Int32Array(B * T), labels = new Int32Array(B * T).fill(-100);
+      const inputIds = new Int32Array(B * T),
+        labels = new Int32Array(B * T).fill(-100);
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t += 2) inputIds[b * T + t] = inputIds[b * T + t + 1] = 5 + rand(36);
         const p = b * T + rand(T);
@@ -143,7 +180,8 @@ describe('BERT', () => {
     const labels = Int32Array.from([0, 1, 1, 0]);
     const trainer = new Trainer(m, { lr: 3e-3, totalSteps: 200, schedule: 'constant', weightDecay: 0 });
     let loss = Infinity;
-    for (let s = 0; s < 200 && loss > 0.02; s++) loss = trainer.step({ inputIds: Int32Array.from(rows.flat()), B: 4, T: 9, labels }).loss;
+    for (let s = 0; s < 200 && loss > 0.02; s++)
+      loss = trainer.step({ inputIds: Int32Array.from(rows.flat()), B: 4, T: 9, labels }).loss;
     expect(loss).toBeLessThan(0.02);
     m.train(false);
     const logits = e.noGrad(() => m.forward({ inputIds: rows }).logits.toArray());

@@ -17,7 +17,17 @@ import { fixtureDir } from '../io/fixtures.js';
 const FIXTURE = fixtureDir('hf-tiny-random-gpt2');
 
 export function tinyConfig(over: Record<string, unknown> = {}): Gpt2Config {
-  return parseConfig({ model_type: 'gpt2', vocab_size: 37, n_positions: 24, n_embd: 16, n_layer: 2, n_head: 2, bos_token_id: null, eos_token_id: null, ...over }) as Gpt2Config;
+  return parseConfig({
+    model_type: 'gpt2',
+    vocab_size: 37,
+    n_positions: 24,
+    n_embd: 16,
+    n_layer: 2,
+    n_head: 2,
+    bos_token_id: null,
+    eos_token_id: null,
+    ...over,
+  }) as Gpt2Config;
 }
 
 function ids(n: number, seed: number, V = 37): number[] {
@@ -84,7 +94,9 @@ describe('GPT', () => {
     // the prompt (6 tokens) at once, then one token at a time
     let pos = 0;
     for (const chunk of [seq.slice(0, 6), ...seq.slice(6).map((t) => [t])]) {
-      const logits = e.noGrad(() => m.head(m.hidden(Int32Array.from(chunk), 1, chunk.length, { start: pos, caches })).toArray());
+      const logits = e.noGrad(() =>
+        m.head(m.hidden(Int32Array.from(chunk), 1, chunk.length, { start: pos, caches })).toArray(),
+      );
       e.endStep();
       expectClose(logits, full.subarray(pos * V, (pos + chunk.length) * V), 1e-5, 1e-5, `positions ${pos}…`);
       pos += chunk.length;
@@ -100,12 +112,20 @@ describe('GPT', () => {
   it('overfits one batch to a loss under 0.05', () => {
     const m = new GPT(e, tinyConfig({ n_embd: 32, n_head: 4 }), 3);
     const batch = [ids(16, 7), ids(16, 8)];
-    const trainer = new Trainer(m, { lr: 3e-3, totalSteps: 300, warmup: 10, schedule: 'constant', weightDecay: 0, clip: 1 });
+    const trainer = new Trainer(m, {
+      lr: 3e-3,
+      totalSteps: 300,
+      warmup: 10,
+      schedule: 'constant',
+      weightDecay: 0,
+      clip: 1,
+    });
     const flat = Int32Array.from(batch.flat());
     const targets = new Int32Array(32).fill(-100);
     for (let b = 0; b < 2; b++) for (let t = 0; t < 15; t++) targets[b * 16 + t] = flat[b * 16 + t + 1]!;
     let loss = Infinity;
-    for (let s = 0; s < 300 && loss > 0.05; s++) loss = trainer.step({ inputIds: flat, labels: targets, B: 2, T: 16 }).loss;
+    for (let s = 0; s < 300 && loss > 0.05; s++)
+      loss = trainer.step({ inputIds: flat, labels: targets, B: 2, T: 16 }).loss;
     expect(loss).toBeLessThan(0.05);
     expect(m.forward({ inputIds: batch, labels: batch }).loss).toBeLessThan(0.05);
     e.endStep();
@@ -147,7 +167,8 @@ describe('GPT', () => {
     const m = new GPT(e, tinyConfig(), 6);
     await m.save(dir);
     const back = await loadModel(e, dir);
-    for (const [n, t] of m.namedParameters()) expectBitIdentical(back.namedParameters().get(n)!.toArray(), t.toArray(), n);
+    for (const [n, t] of m.namedParameters())
+      expectBitIdentical(back.namedParameters().get(n)!.toArray(), t.toArray(), n);
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
     expect(config.model_type).toBe('gpt2');
     expect(config.architectures).toEqual(['GPT2LMHeadModel']);

@@ -25,7 +25,15 @@ function ids(n: number, seed: number, lo = 3): number[] {
 
 const FAMILIES: [string, (e: Engine, seed: number) => EncoderDecoder][] = [
   ['T5 (ReLU, tied head)', (e, s) => new T5(e, tinyT5(), s)],
-  ['T5 v1.1 (gated-GELU, untied head, heads × d_kv ≠ d_model, 3 decoder layers)', (e, s) => new T5(e, tinyT5({ feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, d_kv: 6, num_decoder_layers: 3 }), s)],
+  [
+    'T5 v1.1 (gated-GELU, untied head, heads × d_kv ≠ d_model, 3 decoder layers)',
+    (e, s) =>
+      new T5(
+        e,
+        tinyT5({ feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, d_kv: 6, num_decoder_layers: 3 }),
+        s,
+      ),
+  ],
   ['BART', (e, s) => new Bart(e, tinyBart(), s)],
 ];
 
@@ -81,8 +89,9 @@ describe('encoder-decoder models', () => {
         const dec = [ids(6, 3)];
         const src = ids(8, 4);
         const base = logitsOf(m, [src], dec).logits;
-        const changed = logitsOf(m, [[...src.slice(0, 7), (src[7]! + 1 - 3) % (V - 3) + 3]], dec).logits;
-        for (let t = 0; t < 6; t++) expect(changed.subarray(t * V, (t + 1) * V)).not.toEqual(base.subarray(t * V, (t + 1) * V));
+        const changed = logitsOf(m, [[...src.slice(0, 7), ((src[7]! + 1 - 3) % (V - 3)) + 3]], dec).logits;
+        for (let t = 0; t < 6; t++)
+          expect(changed.subarray(t * V, (t + 1) * V)).not.toEqual(base.subarray(t * V, (t + 1) * V));
         // the same source padded to 11 with two different fillers: the same logits
         const mask = [[...new Array(8).fill(1), 0, 0, 0]];
         const p1 = logitsOf(m, [[...src, 5, 6, 7]], dec, mask).logits;
@@ -105,12 +114,17 @@ describe('encoder-decoder models', () => {
         const caches = m.newCaches(1, 10);
         let pos = 0;
         for (const chunk of [dec.slice(0, 3), ...dec.slice(3).map((t) => [t])]) {
-          const logits = e.noGrad(() => m.head(m.decode(Int32Array.from(chunk), 1, chunk.length, memoryKV, { start: pos, caches })).toArray());
+          const logits = e.noGrad(() =>
+            m.head(m.decode(Int32Array.from(chunk), 1, chunk.length, memoryKV, { start: pos, caches })).toArray(),
+          );
           expectClose(logits, full.subarray(pos * V, (pos + chunk.length) * V), 1e-5, 1e-5, `positions ${pos}…`);
           pos += chunk.length;
         }
         e.endStep();
-        for (const c of caches) c.k.dispose(), c.v.dispose();
+        for (const c of caches) {
+          c.k.dispose();
+          c.v.dispose();
+        }
         m.dispose();
       });
 
@@ -119,7 +133,13 @@ describe('encoder-decoder models', () => {
         const src = [ids(5, 7), ids(5, 8)];
         const labels = [ids(4, 9), [...ids(2, 10), -100, -100]];
         const dec = m.shiftRight(Int32Array.from(labels.flat()), 2, 4);
-        expect([...dec]).toEqual([m.decoderStartId, ...labels[0]!.slice(0, 3), m.decoderStartId, ...labels[1]!.slice(0, 2), m.padId]);
+        expect([...dec]).toEqual([
+          m.decoderStartId,
+          ...labels[0]!.slice(0, 3),
+          m.decoderStartId,
+          ...labels[1]!.slice(0, 2),
+          m.padId,
+        ]);
         const r = e.noGrad(() => m.forward({ inputIds: src, labels }));
         const logits = r.logits.toArray();
         let sum = 0;
@@ -155,7 +175,9 @@ describe('encoder-decoder models', () => {
         const dir = await mkdtemp(join(tmpdir(), 'sf-s2s-'));
         try {
           await m.save(dir);
-          const st = readSafetensors(new Uint8Array(await (await import('node:fs/promises')).readFile(join(dir, 'model.safetensors'))));
+          const st = readSafetensors(
+            new Uint8Array(await (await import('node:fs/promises')).readFile(join(dir, 'model.safetensors'))),
+          );
           const names = [...st.tensors.keys()];
           if (m instanceof T5) {
             expect(names).toContain('shared.weight');
@@ -184,7 +206,11 @@ describe('encoder-decoder models', () => {
           expect(back.constructor).toBe(m.constructor);
           const src = [ids(6, 11)];
           const dec = [ids(5, 12)];
-          expectBitIdentical(logitsOf(back, src, dec).logits, logitsOf(m, src, dec).logits, 'logits after the round trip');
+          expectBitIdentical(
+            logitsOf(back, src, dec).logits,
+            logitsOf(m, src, dec).logits,
+            'logits after the round trip',
+          );
           back.dispose();
         } finally {
           await rm(dir, { recursive: true, force: true });
@@ -197,21 +223,35 @@ describe('encoder-decoder models', () => {
         // every parameter random (norm weights around 1), so no name or layout mistake can hide behind a zero or a one
         let seed = 77;
         const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0), seed / 2 ** 32 - 0.5);
-        for (const [name, t] of m.namedParameters()) t.set(Float32Array.from({ length: t.size }, () => (/norm|layer_norm/.test(name) && name.endsWith('weight') ? 1 : 0) + 0.8 * rnd()));
+        for (const [name, t] of m.namedParameters())
+          t.set(
+            Float32Array.from(
+              { length: t.size },
+              () => (/norm|layer_norm/.test(name) && name.endsWith('weight') ? 1 : 0) + 0.8 * rnd(),
+            ),
+          );
         const dir = await mkdtemp(join(tmpdir(), 'sf-s2s-ref-'));
         try {
           await m.save(dir);
-          const st = readSafetensors(new Uint8Array(await (await import('node:fs/promises')).readFile(join(dir, 'model.safetensors'))));
+          const st = readSafetensors(
+            new Uint8Array(await (await import('node:fs/promises')).readFile(join(dir, 'model.safetensors'))),
+          );
           const get = (n: string) => {
             if (!st.tensors.has(n)) throw new Error(`no ${n} in the checkpoint`);
             return Float64Array.from(getFloat32(st, n));
           };
           const srcs = [ids(7, 41), [...ids(4, 42), 0, 0, 0]];
-          const masks = [[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]];
+          const masks = [
+            [1, 1, 1, 1, 1, 1, 1],
+            [1, 1, 1, 1, 0, 0, 0],
+          ];
           const decs = [ids(5, 43), ids(5, 44)];
           const got = logitsOf(m, srcs, decs, masks).logits;
           for (let b = 0; b < 2; b++) {
-            const want = m instanceof T5 ? t5Ref(get, m.config, srcs[b]!, masks[b]!, decs[b]!) : bartRef(get, (m as Bart).config, srcs[b]!, masks[b]!, decs[b]!);
+            const want =
+              m instanceof T5
+                ? t5Ref(get, m.config, srcs[b]!, masks[b]!, decs[b]!)
+                : bartRef(get, (m as Bart).config, srcs[b]!, masks[b]!, decs[b]!);
             expectClose(got.subarray(b * 5 * V, (b + 1) * 5 * V), want, 1e-4, 1e-4, `row ${b}`);
           }
         } finally {
@@ -247,7 +287,10 @@ describe('encoder-decoder models', () => {
     const VV = 5;
     const src = [3, 4, 2, 3];
     const probs = (model: EncoderDecoder, prefix: number[]) => {
-      const l = logitsOf(model, [src], [[model.decoderStartId, ...prefix]]).logits.subarray(prefix.length * VV, (prefix.length + 1) * VV);
+      const l = logitsOf(model, [src], [[model.decoderStartId, ...prefix]]).logits.subarray(
+        prefix.length * VV,
+        (prefix.length + 1) * VV,
+      );
       const max = Math.max(...l);
       const z = l.reduce((s, x) => s + Math.exp(x - max), 0);
       return Array.from(l, (x) => Math.exp(x - max) / z);
@@ -257,31 +300,39 @@ describe('encoder-decoder models', () => {
       [m, (prefix: number[]) => probs(m, prefix).map(Math.log)],
       [[m, m2], (prefix: number[]) => probs(m, prefix).map((p, v) => Math.log((p + probs(m2, prefix)[v]!) / 2))],
     ] as const)
-    for (const lengthPenalty of [1, 0, -0.5]) {
-      const all: { tokens: number[]; score: number }[] = [];
-      const walk = (prefix: number[], lp: number) => {
-        const p = logProbs(prefix);
-        for (let v = 0; v < VV; v++) {
-          const tokens = [...prefix, v];
-          const s = lp + p[v]!;
-          if (v === 1 || tokens.length === 3) all.push({ tokens, score: s / tokens.length ** lengthPenalty });
-          else walk(tokens, s);
-        }
-      };
-      walk([], 0);
-      all.sort((a, b) => b.score - a.score);
-      // 25 beams hold every prefix of length ≤ 2: the search is exhaustive
-      const got = beamSearch(models, [src], { numBeams: 25, maxNewTokens: 3, lengthPenalty, earlyStopping: true, numReturnSequences: 5 })[0]!;
-      expect(got.map((h) => h.tokens)).toEqual(all.slice(0, 5).map((h) => h.tokens));
-      got.forEach((h, i) => expect(h.score).toBeCloseTo(all[i]!.score, 4));
-    }
+      for (const lengthPenalty of [1, 0, -0.5]) {
+        const all: { tokens: number[]; score: number }[] = [];
+        const walk = (prefix: number[], lp: number) => {
+          const p = logProbs(prefix);
+          for (let v = 0; v < VV; v++) {
+            const tokens = [...prefix, v];
+            const s = lp + p[v]!;
+            if (v === 1 || tokens.length === 3) all.push({ tokens, score: s / tokens.length ** lengthPenalty });
+            else walk(tokens, s);
+          }
+        };
+        walk([], 0);
+        all.sort((a, b) => b.score - a.score);
+        // 25 beams hold every prefix of length ≤ 2: the search is exhaustive
+        const got = beamSearch(models, [src], {
+          numBeams: 25,
+          maxNewTokens: 3,
+          lengthPenalty,
+          earlyStopping: true,
+          numReturnSequences: 5,
+        })[0]!;
+        expect(got.map((h) => h.tokens)).toEqual(all.slice(0, 5).map((h) => h.tokens));
+        got.forEach((h, i) => expect(h.score).toBeCloseTo(all[i]!.score, 4));
+      }
     // a model in an ensemble with itself decodes as it does alone
     const alone = beamSearch(m2, [src, [2, 3]], { numBeams: 3, maxNewTokens: 3, numReturnSequences: 3 });
     const twice = beamSearch([m2, m2], [src, [2, 3]], { numBeams: 3, maxNewTokens: 3, numReturnSequences: 3 });
     expect(twice.map((hs) => hs.map((h) => h.tokens))).toEqual(alone.map((hs) => hs.map((h) => h.tokens)));
     twice.flat().forEach((h, i) => expect(h.logProb).toBeCloseTo(alone.flat()[i]!.logProb, 10));
     const other = new T5(e, tinyT5({ vocab_size: 6, eos_token_id: 1 }), 23);
-    expect(() => beamSearch([m, other], [src], { numBeams: 2, maxNewTokens: 3 })).toThrow(/ensemble: model 2 has vocabulary size 6, model 1 has 5/);
+    expect(() => beamSearch([m, other], [src], { numBeams: 2, maxNewTokens: 3 })).toThrow(
+      /ensemble: model 2 has vocabulary size 6, model 1 has 5/,
+    );
     for (const x of [m, m2, other]) x.dispose();
   });
 
@@ -301,7 +352,9 @@ describe('encoder-decoder models', () => {
     expect(beam).toEqual(beamSearch(m, [src], { numBeams: 3, maxNewTokens: 7 })[0]![0]!.tokens);
     expect(() => beamSearch(m, [src], { numBeams: 2, maxNewTokens: 7, numReturnSequences: 3 })).toThrow(ArgumentError);
     expect(() => m.forward({ inputIds: [[1, 2, 99]], decoderInputIds: [[2]] })).toThrow(TokenIdError);
-    expect(() => m.forward({ inputIds: [new Array(40).fill(5)], decoderInputIds: [[2]] })).toThrow(/longer than the 32 positions/);
+    expect(() => m.forward({ inputIds: [new Array(40).fill(5)], decoderInputIds: [[2]] })).toThrow(
+      /longer than the 32 positions/,
+    );
     m.dispose();
   });
 
@@ -317,9 +370,42 @@ describe('encoder-decoder models', () => {
       const target = (x: number[]) => (task === 'copy' ? x : [...x].reverse());
       const m: EncoderDecoder =
         family === 'T5'
-          ? new T5(e, tinyT5({ vocab_size: 10, d_model: 32, d_kv: 8, d_ff: 64, num_heads: 4, num_layers: 2, relative_attention_num_buckets: 32 }), 3)
-          : new Bart(e, tinyBart({ vocab_size: 10, d_model: 32, encoder_ffn_dim: 64, decoder_ffn_dim: 64, pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0, bos_token_id: null }), 3);
-      const trainer = new Trainer(m, { lr, totalSteps: steps, warmup: 20, schedule: 'linear', weightDecay: 0, clip: 1, seed: 1 });
+          ? new T5(
+              e,
+              tinyT5({
+                vocab_size: 10,
+                d_model: 32,
+                d_kv: 8,
+                d_ff: 64,
+                num_heads: 4,
+                num_layers: 2,
+                relative_attention_num_buckets: 32,
+              }),
+              3,
+            )
+          : new Bart(
+              e,
+              tinyBart({
+                vocab_size: 10,
+                d_model: 32,
+                encoder_ffn_dim: 64,
+                decoder_ffn_dim: 64,
+                pad_token_id: 0,
+                eos_token_id: 1,
+                decoder_start_token_id: 0,
+                bos_token_id: null,
+              }),
+              3,
+            );
+      const trainer = new Trainer(m, {
+        lr,
+        totalSteps: steps,
+        warmup: 20,
+        schedule: 'linear',
+        weightDecay: 0,
+        clip: 1,
+        seed: 1,
+      });
       let s = 12345;
       const rand = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
       const sample = () => Array.from({ length: 3 + Math.floor(rand() * 3) }, () => 2 + Math.floor(rand() * 8));
@@ -329,7 +415,10 @@ describe('encoder-decoder models', () => {
       const tests: number[][] = [];
       while (tests.length < 50) {
         const x = sample();
-        if (!seen.has(x.join())) seen.add(x.join()), tests.push(x);
+        if (!seen.has(x.join())) {
+          seen.add(x.join());
+          tests.push(x);
+        }
       }
       const out = beamSearch(m, tests, { numBeams: 1, maxNewTokens: 7 });
       const correct = tests.filter((x, i) => out[i]![0]!.tokens.join() === [...target(x), 1].join()).length;

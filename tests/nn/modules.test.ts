@@ -61,7 +61,15 @@ describe('modules: gradients of every parameter and input', () => {
   afterAll(async () => {
     await e.dispose();
   });
-  const input = (shape: number[], seed: number) => e.parameter('x', randn(shape.reduce((a, b) => a * b), seed), shape);
+  const input = (shape: number[], seed: number) =>
+    e.parameter(
+      'x',
+      randn(
+        shape.reduce((a, b) => a * b),
+        seed,
+      ),
+      shape,
+    );
 
   it('Linear (both layouts), LayerNorm, RMSNorm, Embedding', () => {
     for (const layout of ['out_in', 'in_out'] as const) {
@@ -92,7 +100,15 @@ describe('modules: gradients of every parameter and input', () => {
   });
 
   it('SelfAttention (causal, padded, biased) and CrossAttention', () => {
-    const shape = { dModel: 8, heads: 2, headDim: 3, bias: true, layout: 'in_out' as const, scale: 1 / Math.sqrt(3), init };
+    const shape = {
+      dModel: 8,
+      heads: 2,
+      headDim: 3,
+      bias: true,
+      layout: 'in_out' as const,
+      scale: 1 / Math.sqrt(3),
+      init,
+    };
     const sa = new SelfAttention(e, shape, true);
     const x = input([2, 5, 8], 30);
     const keyMask = Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
@@ -106,10 +122,26 @@ describe('modules: gradients of every parameter and input', () => {
 
   it('TransformerBlock: pre and post norm, with cross-attention', () => {
     const base: BlockConfig = {
-      dModel: 8, heads: 2, headDim: 4, dFF: 12, activation: 'gelu', norm: 'pre', normType: 'layernorm', eps: 1e-5,
-      bias: true, layout: 'out_in', causal: true, cross: false, scale: 0.5, init,
+      dModel: 8,
+      heads: 2,
+      headDim: 4,
+      dFF: 12,
+      activation: 'gelu',
+      norm: 'pre',
+      normType: 'layernorm',
+      eps: 1e-5,
+      bias: true,
+      layout: 'out_in',
+      causal: true,
+      cross: false,
+      scale: 0.5,
+      init,
     };
-    for (const config of [base, { ...base, norm: 'post' as const, causal: false }, { ...base, normType: 'rmsnorm' as const, bias: false, cross: true, activation: 'gated-gelu' as const }]) {
+    for (const config of [
+      base,
+      { ...base, norm: 'post' as const, causal: false },
+      { ...base, normType: 'rmsnorm' as const, bias: false, cross: true, activation: 'gated-gelu' as const },
+    ]) {
       const block = new TransformerBlock(e, config);
       const x = input([2, 4, 8], 40);
       const mem = input([2, 3, 8], 41);
@@ -125,8 +157,20 @@ describe('TransformerBlock causality', () => {
     const rng = new Rng(5);
     for (const causal of [true, false]) {
       const block = new TransformerBlock(e, {
-        dModel: 16, heads: 4, headDim: 4, dFF: 32, activation: 'gelu_tanh', norm: 'pre', normType: 'layernorm',
-        eps: 1e-5, bias: true, layout: 'in_out', causal, cross: false, scale: 0.5, init: () => rng.normal() * 0.2,
+        dModel: 16,
+        heads: 4,
+        headDim: 4,
+        dFF: 32,
+        activation: 'gelu_tanh',
+        norm: 'pre',
+        normType: 'layernorm',
+        eps: 1e-5,
+        bias: true,
+        layout: 'in_out',
+        causal,
+        cross: false,
+        scale: 0.5,
+        init: () => rng.normal() * 0.2,
       });
       const a = randn(9 * 16, 1);
       const b = a.slice();

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodePhonemes, editDistance, encodeG2p, g2pSource, g2pTokenizer, scoreG2p } from '../../src/recipes/g2p-data.js';
+import {
+  decodePhonemes,
+  editDistance,
+  encodeG2p,
+  g2pSource,
+  g2pTokenizer,
+  scoreG2p,
+} from '../../src/recipes/g2p-data.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 
 describe('grapheme-to-phoneme data', () => {
@@ -15,9 +22,16 @@ describe('grapheme-to-phoneme data', () => {
     expect(source.at(-1)).toBe(1);
     expect(target).toEqual([...['K', 'AE', 'T'].map((p) => tok.tokenToId(p)), 1]);
     expect(decodePhonemes(tok, target)).toEqual(['K', 'AE', 'T']);
-    expect(encodeG2p(tok, { word: 'CAZ', phonemes: ['K'] }, 1).source).toEqual([tok.tokenToId('c'), tok.tokenToId('a'), 2, 1]);
+    expect(encodeG2p(tok, { word: 'CAZ', phonemes: ['K'] }, 1).source).toEqual([
+      tok.tokenToId('c'),
+      tok.tokenToId('a'),
+      2,
+      1,
+    ]);
     // letters are lower case and phonemes upper case, so none is both
-    expect(tok.vocabSize).toBe(3 + new Set("o'briencat").size + new Set(['OW', 'B', 'R', 'AY', 'AH', 'N', 'K', 'AE', 'T']).size);
+    expect(tok.vocabSize).toBe(
+      3 + new Set("o'briencat").size + new Set(['OW', 'B', 'R', 'AY', 'AH', 'N', 'K', 'AE', 'T']).size,
+    );
   });
 
   it('edit distance and scores: any pronunciation counts; PER against the closest one', () => {
@@ -26,8 +40,19 @@ describe('grapheme-to-phoneme data', () => {
     expect(editDistance([], ['A', 'B'])).toBe(2);
     expect(editDistance(['A', 'B', 'C', 'D'], ['B', 'A', 'D'])).toBe(2);
     const s = scoreG2p(
-      [['T', 'AH', 'M', 'EY', 'T', 'OW'], ['K', 'AE'], ['D', 'AO', 'G']],
-      [[['T', 'AH', 'M', 'AA', 'T', 'OW'], ['T', 'AH', 'M', 'EY', 'T', 'OW']], [['K', 'AE', 'T']], [['D', 'AO', 'G']]],
+      [
+        ['T', 'AH', 'M', 'EY', 'T', 'OW'],
+        ['K', 'AE'],
+        ['D', 'AO', 'G'],
+      ],
+      [
+        [
+          ['T', 'AH', 'M', 'AA', 'T', 'OW'],
+          ['T', 'AH', 'M', 'EY', 'T', 'OW'],
+        ],
+        [['K', 'AE', 'T']],
+        [['D', 'AO', 'G']],
+      ],
     );
     expect(s).toMatchObject({ words: 3, wordErrors: 1, phonemeEdits: 1, referencePhonemes: 12 });
     expect(s.wer).toBeCloseTo(1 / 3, 12);

@@ -26,11 +26,28 @@ describe('BERT pre-training: checkpoints and resume', () => {
     const text = join(dir, 'text.txt');
     const animals = ['fox', 'dog', 'cat', 'owl', 'hen', 'elk', 'yak'];
     const para = (i: number) =>
-      [0, 1, 2].map((k) => `The ${animals[(i + k) % 7]} number ${(i * 3 + k) % 11} runs past the ${animals[(i * k) % 7]} again.`).join(' ');
+      [0, 1, 2]
+        .map(
+          (k) => `The ${animals[(i + k) % 7]} number ${(i * 3 + k) % 11} runs past the ${animals[(i * k) % 7]} again.`,
+        )
+        .join(' ');
     await writeFile(text, Array.from({ length: 20 }, (_, i) => para(i)).join('\n\n'));
     base = {
-      ...BERT_PRETRAIN_DEFAULTS, data: text, out: '', vocabSize: 80, layers: 1, dModel: 16, heads: 2, ffn: 32,
-      batch: 4, maxLen: 16, steps: 24, lr: 3e-3, warmup: 4, evalEvery: 0, checkpointEvery: 0
+      ...BERT_PRETRAIN_DEFAULTS,
+      data: text,
+      out: '',
+      vocabSize: 80,
+      layers: 1,
+      dModel: 16,
+      heads: 2,
+      ffn: 32,
+      batch: 4,
+      maxLen: 16,
+      steps: 24,
+      lr: 3e-3,
+      warmup: 4,
+      evalEvery: 0,
+      checkpointEvery: 0,
     };
   });
   afterAll(() => rm(dir, { recursive: true }));
@@ -59,7 +76,10 @@ describe('BERT pre-training: checkpoints and resume', () => {
     expect(wb.length).toBe(wa.length);
     wb.forEach((w, i) => expectBitIdentical(w, wa[i]!, `parameter ${i}`));
     // held-out evaluations went to metrics.jsonl, appended across the resume
-    const lines = (await readFile(join(dir, 'b', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(dir, 'b', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.at(-1)).toMatchObject({ step: 24 });
     expect(lines.at(-1).loss).toBeGreaterThan(0);
   });

@@ -8,7 +8,12 @@ export interface RefAttention extends ResolvedAttention {
 const at = (s: Strided, b: number, h: number, t: number) => s.offset + b * s.batch + h * s.head + t * s.row;
 
 /** Probabilities [B, H, Tq, Tk] (zeros where masked, and for a row with no key), float64. */
-export function refProbs(q: ArrayLike<number>, k: ArrayLike<number>, bias: ArrayLike<number> | null, a: RefAttention): Float64Array {
+export function refProbs(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  a: RefAttention,
+): Float64Array {
   const { B, H, Tq, Tk, D } = a;
   const P = new Float64Array(B * H * Tq * Tk);
   const s = new Float64Array(Tk);
@@ -39,7 +44,13 @@ export function refProbs(q: ArrayLike<number>, k: ArrayLike<number>, bias: Array
 }
 
 /** O [B, Tq, H, D] in float64. */
-export function refAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, bias: ArrayLike<number> | null, a: RefAttention): Float64Array {
+export function refAttention(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  a: RefAttention,
+): Float64Array {
   const { B, H, Tq, Tk, D } = a;
   const P = refProbs(q, k, bias, a);
   const o = new Float64Array(B * Tq * H * D);
@@ -64,7 +75,11 @@ export function refAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: Arra
  * add them when q, k, v share one buffer) and dbias [H, Tq, Tk].
  */
 export function refAttentionBackward(
-  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, bias: ArrayLike<number> | null, a: RefAttention,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  a: RefAttention,
   dO: ArrayLike<number>,
 ): { dq: Float64Array; dk: Float64Array; dv: Float64Array; dbias: Float64Array } {
   const { B, H, Tq, Tk, D } = a;
@@ -91,7 +106,9 @@ export function refAttentionBackward(
           if (p === 0) continue;
           const ds = p * (dP[j]! - dot);
           dbias[(h * Tq + i) * Tk + j] = dbias[(h * Tq + i) * Tk + j]! + ds;
-          const qi = at(a.q, b, h, i), kj = at(a.k, b, h, j), vj = at(a.v, b, h, j);
+          const qi = at(a.q, b, h, i),
+            kj = at(a.k, b, h, j),
+            vj = at(a.v, b, h, j);
           for (let d = 0; d < D; d++) {
             dv[vj + d] = dv[vj + d]! + p * dO[orow + d]!;
             dq[qi + d] = dq[qi + d]! + a.scale * ds * k[kj + d]!;

@@ -3,14 +3,20 @@
  * independently of the engine: Conv1D weights [in, out], fused c_attn = q|k|v, causal softmax with
  * 1/√d scaling, gelu_new, pre-LN blocks, ln_f, LM head tied to wte. Returns logits [T, V].
  */
-export function gpt2Ref(get: (name: string) => { data: ArrayLike<number>; shape: number[] }, ids: number[], cfg: { n_layer: number; n_head: number; eps: number }): Float64Array {
+export function gpt2Ref(
+  get: (name: string) => { data: ArrayLike<number>; shape: number[] },
+  ids: number[],
+  cfg: { n_layer: number; n_head: number; eps: number },
+): Float64Array {
   const wte = get('transformer.wte.weight');
   const [V, C] = wte.shape as [number, number];
   const T = ids.length;
   const H = cfg.n_head;
   const D = C / H;
   const wpe = get('transformer.wpe.weight').data;
-  let x = Array.from({ length: T }, (_, t) => Float64Array.from({ length: C }, (_, c) => wte.data[ids[t]! * C + c]! + wpe[t * C + c]!));
+  let x = Array.from({ length: T }, (_, t) =>
+    Float64Array.from({ length: C }, (_, c) => wte.data[ids[t]! * C + c]! + wpe[t * C + c]!),
+  );
   const ln = (v: Float64Array, p: string) => {
     const w = get(`${p}.weight`).data;
     const b = get(`${p}.bias`).data;
@@ -46,7 +52,8 @@ export function gpt2Ref(get: (name: string) => { data: ArrayLike<number>; shape:
         const m = Math.max(...s);
         const e = s.map((z) => Math.exp(z - m));
         const z = e.reduce((a, b) => a + b, 0);
-        for (let j = 0; j <= i; j++) for (let c = 0; c < D; c++) att[i]![h * D + c]! += (e[j]! / z) * qkv[j]![2 * C + h * D + c]!;
+        for (let j = 0; j <= i; j++)
+          for (let c = 0; c < D; c++) att[i]![h * D + c]! += (e[j]! / z) * qkv[j]![2 * C + h * D + c]!;
       }
     x = x.map((v, t) => v.map((z, c) => z + conv1d(att[t]!, `${p}.attn.c_proj`)[c]!));
     x = x.map((v) => {

@@ -1,5 +1,12 @@
 /** LayerNorm (rms = false) or RMSNorm over rows of C, in float64. */
-export function normRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, C: number, eps: number, rms: boolean): Float64Array {
+export function normRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number> | null,
+  C: number,
+  eps: number,
+  rms: boolean,
+): Float64Array {
   const N = x.length / C;
   const y = new Float64Array(x.length);
   for (let r = 0; r < N; r++) {

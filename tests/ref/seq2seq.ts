@@ -68,7 +68,17 @@ const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) 
  * Multi-head attention for one batch row: q [Tq, H·D], k, v [Tk, H·D]; scores·scale + bias[h][i][j],
  * keys with mask 0 and (causal) later keys left out.
  */
-function attend(q: Float64Array, k: Float64Array, v: Float64Array, Tq: number, Tk: number, H: number, D: number, scale: number, opts: { bias?: (h: number, i: number, j: number) => number; mask?: ArrayLike<number>; causal?: boolean }): Float64Array {
+function attend(
+  q: Float64Array,
+  k: Float64Array,
+  v: Float64Array,
+  Tq: number,
+  Tk: number,
+  H: number,
+  D: number,
+  scale: number,
+  opts: { bias?: (h: number, i: number, j: number) => number; mask?: ArrayLike<number>; causal?: boolean },
+): Float64Array {
   const I = H * D;
   const out = new Float64Array(Tq * I);
   for (let h = 0; h < H; h++)
@@ -103,13 +113,24 @@ function bucket(rel: number, bidirectional: boolean, nb: number, maxDistance: nu
   } else r = Math.max(-rel, 0);
   const maxExact = Math.floor(n / 2);
   if (r < maxExact) return ret + r;
-  return ret + Math.min(n - 1, maxExact + Math.floor((Math.log(r / maxExact) / Math.log(maxDistance / maxExact)) * (n - maxExact)));
+  return (
+    ret +
+    Math.min(n - 1, maxExact + Math.floor((Math.log(r / maxExact) / Math.log(maxDistance / maxExact)) * (n - maxExact)))
+  );
 }
 
 export interface T5RefConfig {
-  d_model: number; d_kv: number; num_heads: number; num_layers: number; num_decoder_layers: number; vocab_size: number;
-  relative_attention_num_buckets: number; relative_attention_max_distance: number; layer_norm_epsilon: number;
-  feed_forward_proj: string; tie_word_embeddings: boolean;
+  d_model: number;
+  d_kv: number;
+  num_heads: number;
+  num_layers: number;
+  num_decoder_layers: number;
+  vocab_size: number;
+  relative_attention_num_buckets: number;
+  relative_attention_max_distance: number;
+  layer_norm_epsilon: number;
+  feed_forward_proj: string;
+  tie_word_embeddings: boolean;
 }
 
 /** Logits [T, V] of one source (with its mask) and decoder input. */
@@ -126,16 +147,29 @@ export function t5Ref(get: Get, c: T5RefConfig, src: number[], mask: number[], d
   };
   const ff = (p: string, x: Float64Array, n: number) => {
     if (c.feed_forward_proj === 'gated-gelu') {
-      const g = linear(x, n, get(`${p}.DenseReluDense.wi_0.weight`), get(`${p}.DenseReluDense.wi_0.weight`).length / d).map(geluTanh);
+      const g = linear(
+        x,
+        n,
+        get(`${p}.DenseReluDense.wi_0.weight`),
+        get(`${p}.DenseReluDense.wi_0.weight`).length / d,
+      ).map(geluTanh);
       const u = linear(x, n, get(`${p}.DenseReluDense.wi_1.weight`), g.length / n);
-      return linear(g.map((v, i) => v * u[i]!), n, get(`${p}.DenseReluDense.wo.weight`), d);
+      return linear(
+        g.map((v, i) => v * u[i]!),
+        n,
+        get(`${p}.DenseReluDense.wo.weight`),
+        d,
+      );
     }
-    const h = linear(x, n, get(`${p}.DenseReluDense.wi.weight`), get(`${p}.DenseReluDense.wi.weight`).length / d).map((v) => Math.max(v, 0));
+    const h = linear(x, n, get(`${p}.DenseReluDense.wi.weight`), get(`${p}.DenseReluDense.wi.weight`).length / d).map(
+      (v) => Math.max(v, 0),
+    );
     return linear(h, n, get(`${p}.DenseReluDense.wo.weight`), d);
   };
   const relBias = (side: string, bidirectional: boolean) => {
     const table = get(`${side}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`);
-    return (h: number, i: number, j: number) => table[bucket(j - i, bidirectional, c.relative_attention_num_buckets, c.relative_attention_max_distance) * H + h]!;
+    return (h: number, i: number, j: number) =>
+      table[bucket(j - i, bidirectional, c.relative_attention_num_buckets, c.relative_attention_max_distance) * H + h]!;
   };
   const S = src.length;
   let x = emb(src);
@@ -143,7 +177,15 @@ export function t5Ref(get: Get, c: T5RefConfig, src: number[], mask: number[], d
     const p = `encoder.block.${l}.layer`;
     const n = rms(x, d, get(`${p}.0.layer_norm.weight`), c.layer_norm_epsilon);
     const [q, k, v] = ['q', 'k', 'v'].map((w) => linear(n, S, get(`${p}.0.SelfAttention.${w}.weight`), I));
-    x = add(x, linear(attend(q!, k!, v!, S, S, H, D, 1, { bias: relBias('encoder', true), mask }), S, get(`${p}.0.SelfAttention.o.weight`), d));
+    x = add(
+      x,
+      linear(
+        attend(q!, k!, v!, S, S, H, D, 1, { bias: relBias('encoder', true), mask }),
+        S,
+        get(`${p}.0.SelfAttention.o.weight`),
+        d,
+      ),
+    );
     x = add(x, ff(`${p}.1`, rms(x, d, get(`${p}.1.layer_norm.weight`), c.layer_norm_epsilon), S));
   }
   const memory = rms(x, d, get('encoder.final_layer_norm.weight'), c.layer_norm_epsilon);
@@ -153,7 +195,15 @@ export function t5Ref(get: Get, c: T5RefConfig, src: number[], mask: number[], d
     const p = `decoder.block.${l}.layer`;
     let n = rms(y, d, get(`${p}.0.layer_norm.weight`), c.layer_norm_epsilon);
     const [q, k, v] = ['q', 'k', 'v'].map((w) => linear(n, T, get(`${p}.0.SelfAttention.${w}.weight`), I));
-    y = add(y, linear(attend(q!, k!, v!, T, T, H, D, 1, { bias: relBias('decoder', false), causal: true }), T, get(`${p}.0.SelfAttention.o.weight`), d));
+    y = add(
+      y,
+      linear(
+        attend(q!, k!, v!, T, T, H, D, 1, { bias: relBias('decoder', false), causal: true }),
+        T,
+        get(`${p}.0.SelfAttention.o.weight`),
+        d,
+      ),
+    );
     n = rms(y, d, get(`${p}.1.layer_norm.weight`), c.layer_norm_epsilon);
     const cq = linear(n, T, get(`${p}.1.EncDecAttention.q.weight`), I);
     const ck = linear(memory, S, get(`${p}.1.EncDecAttention.k.weight`), I);
@@ -161,19 +211,36 @@ export function t5Ref(get: Get, c: T5RefConfig, src: number[], mask: number[], d
     y = add(y, linear(attend(cq, ck, cv, T, S, H, D, 1, { mask }), T, get(`${p}.1.EncDecAttention.o.weight`), d));
     y = add(y, ff(`${p}.2`, rms(y, d, get(`${p}.2.layer_norm.weight`), c.layer_norm_epsilon), T));
   }
-  let h = rms(y, d, get('decoder.final_layer_norm.weight'), c.layer_norm_epsilon);
-  if (c.tie_word_embeddings) return linear(h.map((v) => v * d ** -0.5), T, get('shared.weight'), c.vocab_size);
+  const h = rms(y, d, get('decoder.final_layer_norm.weight'), c.layer_norm_epsilon);
+  if (c.tie_word_embeddings)
+    return linear(
+      h.map((v) => v * d ** -0.5),
+      T,
+      get('shared.weight'),
+      c.vocab_size,
+    );
   return linear(h, T, get('lm_head.weight'), c.vocab_size);
 }
 
 export interface BartRefConfig {
-  d_model: number; encoder_layers: number; decoder_layers: number; encoder_attention_heads: number; decoder_attention_heads: number;
-  vocab_size: number; scale_embedding: boolean; activation_function: string;
+  d_model: number;
+  encoder_layers: number;
+  decoder_layers: number;
+  encoder_attention_heads: number;
+  decoder_attention_heads: number;
+  vocab_size: number;
+  scale_embedding: boolean;
+  activation_function: string;
 }
 
 export function bartRef(get: Get, c: BartRefConfig, src: number[], mask: number[], dec: number[]): Float64Array {
   const d = c.d_model;
-  const act = c.activation_function === 'gelu' ? gelu : c.activation_function === 'relu' ? (x: number) => Math.max(x, 0) : geluTanh;
+  const act =
+    c.activation_function === 'gelu'
+      ? gelu
+      : c.activation_function === 'relu'
+        ? (x: number) => Math.max(x, 0)
+        : geluTanh;
   const embed = (side: string, ids: number[]) => {
     const w = get('model.shared.weight');
     const pos = get(`model.${side}.embed_positions.weight`);
@@ -182,10 +249,24 @@ export function bartRef(get: Get, c: BartRefConfig, src: number[], mask: number[
     ids.forEach((id, t) => {
       for (let k = 0; k < d; k++) x[t * d + k] = w[id * d + k]! * scale + pos[(t + 2) * d + k]!;
     });
-    return layerNorm(x, d, get(`model.${side}.layernorm_embedding.weight`), get(`model.${side}.layernorm_embedding.bias`));
+    return layerNorm(
+      x,
+      d,
+      get(`model.${side}.layernorm_embedding.weight`),
+      get(`model.${side}.layernorm_embedding.bias`),
+    );
   };
-  const proj = (p: string, x: Float64Array, n: number) => linear(x, n, get(`${p}.weight`), get(`${p}.bias`).length, get(`${p}.bias`));
-  const mha = (p: string, x: Float64Array, n: number, mem: Float64Array, m: number, H: number, opts: { mask?: number[]; causal?: boolean }) => {
+  const proj = (p: string, x: Float64Array, n: number) =>
+    linear(x, n, get(`${p}.weight`), get(`${p}.bias`).length, get(`${p}.bias`));
+  const mha = (
+    p: string,
+    x: Float64Array,
+    n: number,
+    mem: Float64Array,
+    m: number,
+    H: number,
+    opts: { mask?: number[]; causal?: boolean },
+  ) => {
     const q = proj(`${p}.q_proj`, x, n);
     const k = proj(`${p}.k_proj`, mem, m);
     const v = proj(`${p}.v_proj`, mem, m);
@@ -204,8 +285,14 @@ export function bartRef(get: Get, c: BartRefConfig, src: number[], mask: number[
   let y = embed('decoder', dec);
   for (let l = 0; l < c.decoder_layers; l++) {
     const p = `model.decoder.layers.${l}`;
-    y = ln(`${p}.self_attn_layer_norm`, add(y, mha(`${p}.self_attn`, y, T, y, T, c.decoder_attention_heads, { causal: true })));
-    y = ln(`${p}.encoder_attn_layer_norm`, add(y, mha(`${p}.encoder_attn`, y, T, x, S, c.decoder_attention_heads, { mask })));
+    y = ln(
+      `${p}.self_attn_layer_norm`,
+      add(y, mha(`${p}.self_attn`, y, T, y, T, c.decoder_attention_heads, { causal: true })),
+    );
+    y = ln(
+      `${p}.encoder_attn_layer_norm`,
+      add(y, mha(`${p}.encoder_attn`, y, T, x, S, c.decoder_attention_heads, { mask })),
+    );
     y = ln(`${p}.final_layer_norm`, add(y, ffn(p, y, T)));
   }
   const logits = linear(y, T, get('model.shared.weight'), c.vocab_size);

@@ -2,7 +2,12 @@
  * Float64 reference of softmax(scale·x) over the last dim of x [rows, T]; causal: row r is query
  * i = r mod Tq and sees keys j < i + (T − Tq) + 1. A row that sees nothing, or only −∞, gives zeros.
  */
-export function refSoftmax(x: ArrayLike<number>, rows: number, T: number, opts: { scale?: number; causal?: boolean; Tq?: number } = {}): Float64Array {
+export function refSoftmax(
+  x: ArrayLike<number>,
+  rows: number,
+  T: number,
+  opts: { scale?: number; causal?: boolean; Tq?: number } = {},
+): Float64Array {
   const scale = opts.scale ?? 1;
   const Tq = opts.Tq ?? 1;
   const y = new Float64Array(rows * T);
@@ -19,7 +24,13 @@ export function refSoftmax(x: ArrayLike<number>, rows: number, T: number, opts: 
 }
 
 /** dx = scale · y ⊙ (dy − Σ dy·y) per row, in float64. */
-export function refSoftmaxBackward(y: ArrayLike<number>, dy: ArrayLike<number>, rows: number, T: number, scale = 1): Float64Array {
+export function refSoftmaxBackward(
+  y: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  rows: number,
+  T: number,
+  scale = 1,
+): Float64Array {
   const dx = new Float64Array(rows * T);
   for (let r = 0; r < rows; r++) {
     let dot = 0;

@@ -103,7 +103,12 @@ describe('engine threads', () => {
     const many = await Engine.create({ threads: 5 });
     expect(liveWorkers()).toBe(4);
     const t = many.tensor(randn(300 * 300, 2), [300, 300]);
-    expect(many.noGrad(() => matmul(t, t)).toArray().every(Number.isFinite)).toBe(true);
+    expect(
+      many
+        .noGrad(() => matmul(t, t))
+        .toArray()
+        .every(Number.isFinite),
+    ).toBe(true);
     await many.dispose();
     expect(liveWorkers()).toBe(0);
   });

@@ -49,29 +49,44 @@ const runCalls = (js: string) => [...js.matchAll(/\.run\(\s*["']([a-z0-9_]+)["']
 
 /** Kernel names in `kernels:` fields (a string or an array of strings) of a file's code. */
 const kernelsFields = (js: string) =>
-  [...js.matchAll(/\bkernels:\s*("[^"]*"|'[^']*'|\[[^\]]*\])/g)].flatMap((m) => m[1]!.match(/[a-z0-9_]+_f32(?:__[a-z0-9x]+)?/g) ?? []);
+  [...js.matchAll(/\bkernels:\s*("[^"]*"|'[^']*'|\[[^\]]*\])/g)].flatMap(
+    (m) => m[1]!.match(/[a-z0-9_]+_f32(?:__[a-z0-9x]+)?/g) ?? [],
+  );
 
 describe('the kernel table', () => {
-  it.each(['single', 'threads', 'relaxed'] as const)('lists every export of the %s build and nothing else', async (build) => {
-    if (build === 'relaxed') expect(await enableRelaxedSimd()).toBe(true);
-    const module = await compileKernels(build);
-    const exported = WebAssembly.Module.exports(module).map((x) => x.name);
-    const kernels = exported.filter((n) => !(NON_KERNEL_EXPORTS as readonly string[]).includes(n));
-    expect(kernels.sort()).toEqual([...KERNEL_NAMES].sort());
-    // one import only: the memory
-    expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-  });
+  it.each(['single', 'threads', 'relaxed'] as const)(
+    'lists every export of the %s build and nothing else',
+    async (build) => {
+      if (build === 'relaxed') expect(await enableRelaxedSimd()).toBe(true);
+      const module = await compileKernels(build);
+      const exported = WebAssembly.Module.exports(module).map((x) => x.name);
+      const kernels = exported.filter((n) => !(NON_KERNEL_EXPORTS as readonly string[]).includes(n));
+      expect(kernels.sort()).toEqual([...KERNEL_NAMES].sort());
+      // one import only: the memory
+      expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    },
+  );
 
   it("every kernel is run by a run('<name>', …) call in src/ that a test reaches, and named in a benchmark's kernels field", () => {
     // comments do not count: the code is esbuild's output, and a test reaches a file by importing it, transitively
-    expect(runCalls(strip("// rt.run('matmul_f32', [])\nrt.run('mul_fwd_f32', [y, a, b], n);"))).toEqual(['mul_fwd_f32']);
-    expect(kernelsFields(strip("/* kernels: 'relu_fwd_f32' */ const s = { kernels: ['tanh_fwd_f32', 'tanh_bwd_f32'] };"))).toEqual(['tanh_fwd_f32', 'tanh_bwd_f32']);
+    expect(runCalls(strip("// rt.run('matmul_f32', [])\nrt.run('mul_fwd_f32', [y, a, b], n);"))).toEqual([
+      'mul_fwd_f32',
+    ]);
+    expect(
+      kernelsFields(strip("/* kernels: 'relu_fwd_f32' */ const s = { kernels: ['tanh_fwd_f32', 'tanh_bwd_f32'] };")),
+    ).toEqual(['tanh_fwd_f32', 'tanh_bwd_f32']);
     const tests = filesUnder(join(root, 'tests')).filter((f) => f.endsWith('.test.ts'));
     const src = [...reachedFrom(tests)].filter((f) => f.startsWith(join(root, 'src') + sep));
     const run = new Set(src.flatMap((f) => runCalls(code(f))));
     const benched = new Set(filesUnder(join(root, 'bench')).flatMap((f) => kernelsFields(code(f))));
-    expect(KERNEL_NAMES.filter((n) => !run.has(n)), 'kernels that no tested src/ code runs').toEqual([]);
-    expect(KERNEL_NAMES.filter((n) => !benched.has(n)), 'kernels in no benchmark kernels field').toEqual([]);
+    expect(
+      KERNEL_NAMES.filter((n) => !run.has(n)),
+      'kernels that no tested src/ code runs',
+    ).toEqual([]);
+    expect(
+      KERNEL_NAMES.filter((n) => !benched.has(n)),
+      'kernels in no benchmark kernels field',
+    ).toEqual([]);
   });
 
   it('a kernel call takes exactly its arguments (checked by the compiler: tsc -p tsconfig.json)', () => {

@@ -9,7 +9,7 @@ import { fixtureDir } from '../io/fixtures.js';
 const FIXTURE = join(fixtureDir('hf-tiny-random-gpt2'), 'tokenizer.json');
 
 const CORPUS = [
-  'The jury said it did find that many of Georgia\'s registration and election laws are outmoded or inadequate.',
+  "The jury said it did find that many of Georgia's registration and election laws are outmoded or inadequate.",
   'It recommended that Fulton legislators act to have these laws studied and revised to the end of modernizing them.',
   'The grand jury commented on a number of other topics, among them the Atlanta and Fulton County purchasing departments.',
   '中文的句子，还有 emoji 😀🎉 and numbers 12345 and tabs\tand\r\nnewlines.',

@@ -4,9 +4,9 @@ import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { bertWords, trainWordPiece } from '../../src/tokenizers/wordpiece.js';
 
 const CORPUS = [
-  'The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced no evidence.',
+  "The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced no evidence.",
   'The jury further said in term-end presentments that the City Executive Committee deserves the praise and thanks of the City.',
-  'Café société: naïve résumé! The jury\'s investigation, the jurors\' investigations; investigating investigators.',
+  "Café société: naïve résumé! The jury's investigation, the jurors' investigations; investigating investigators.",
   '中文句子很好。日本語も。 The end.',
 ];
 
@@ -66,7 +66,8 @@ describe('WordPiece', () => {
     const big = Tokenizer.fromJson(trainWordPiece(brownDocuments().map(brownText), { vocabSize: 8000 }));
     expect(big.vocabSize).toBe(8000);
     // common words are whole pieces; a rare one splits into ## continuations
-    const pieces = (t: string) => big.encode(t, undefined, { addSpecialTokens: false }).ids.map((i) => big.idToToken(i)!);
+    const pieces = (t: string) =>
+      big.encode(t, undefined, { addSpecialTokens: false }).ids.map((i) => big.idToToken(i)!);
     expect(pieces('the jury said it was')).toEqual(['the', 'jury', 'said', 'it', 'was']);
     const rare = pieces('unbelievableness');
     expect(rare.length).toBeGreaterThan(1);

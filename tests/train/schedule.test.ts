@@ -12,7 +12,8 @@ describe('learning-rate schedule', () => {
   });
 
   it('one cycle is the plain schedule', () => {
-    for (let step = 0; step <= 403; step += 7) expect(learningRate({ ...base, cycles: [1] }, step)).toBe(learningRate(base, step));
+    for (let step = 0; step <= 403; step += 7)
+      expect(learningRate({ ...base, cycles: [1] }, step)).toBe(learningRate(base, step));
   });
 
   it('warm restarts: the first cycle is the plain schedule ending early; each later one warms up to restartRatio × lr and decays to zero at its end', () => {
@@ -21,7 +22,10 @@ describe('learning-rate schedule', () => {
     expect(ends).toEqual([Math.round(403 / 2), Math.round((403 * 3) / 4), 403]);
     const first = { ...base, total: ends[0]! };
     for (let step = 0; step < ends[0]!; step += 3) expect(learningRate(s, step)).toBe(learningRate(first, step));
-    for (const [c, begin] of [[1, ends[0]!], [2, ends[1]!]] as const) {
+    for (const [c, begin] of [
+      [1, ends[0]!],
+      [2, ends[1]!],
+    ] as const) {
       const end = ends[c]!;
       expect(learningRate(s, begin)).toBeCloseTo(0.01 / 5, 12); // the restart's warm-up, from its first step
       expect(learningRate(s, begin + 4)).toBeCloseTo(0.01, 12);

@@ -23,7 +23,16 @@ afterAll(async () => {
 });
 
 const config = () =>
-  parseConfig({ model_type: 'gpt2', vocab_size: 29, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2, bos_token_id: null, eos_token_id: null }) as Gpt2Config;
+  parseConfig({
+    model_type: 'gpt2',
+    vocab_size: 29,
+    n_positions: 16,
+    n_embd: 16,
+    n_layer: 2,
+    n_head: 2,
+    bos_token_id: null,
+    eos_token_id: null,
+  }) as Gpt2Config;
 
 function batch(seed: number): LmBatch {
   const B = 3;
@@ -91,7 +100,8 @@ describe('Trainer', () => {
     expect((err as Error).message).toContain('step 2');
     const after = [...m.namedParameters().values()].map((p) => p.toArray());
     after.forEach((w, i) => {
-      if (i !== [...m.namedParameters().keys()].indexOf('ln_f.weight')) expectBitIdentical(w, before[i]!, `parameter ${i}`);
+      if (i !== [...m.namedParameters().keys()].indexOf('ln_f.weight'))
+        expectBitIdentical(w, before[i]!, `parameter ${i}`);
     });
     await e.dispose();
   });
@@ -100,8 +110,22 @@ describe('Trainer', () => {
     const dir = await mkdtemp(join(tmpdir(), 'simdformer-resume-'));
     const text = join(dir, 'text.txt');
     const para = (i: number) => `Paragraph ${i}: the quick brown fox ${i % 7} jumps over the lazy dog ${i % 5} times.`;
-    await (await import('node:fs/promises')).writeFile(text, Array.from({ length: 120 }, (_, i) => para(i)).join('\n\n'));
-    const base = { ...GPT_PRETRAIN_DEFAULTS, data: text, context: 32, layers: 2, dModel: 16, heads: 2, ffn: 32, batch: 4, evalEvery: 0, logEvery: 5, warmup: 3 };
+    await (
+      await import('node:fs/promises')
+    ).writeFile(text, Array.from({ length: 120 }, (_, i) => para(i)).join('\n\n'));
+    const base = {
+      ...GPT_PRETRAIN_DEFAULTS,
+      data: text,
+      context: 32,
+      layers: 2,
+      dModel: 16,
+      heads: 2,
+      ffn: 32,
+      batch: 4,
+      evalEvery: 0,
+      logEvery: 5,
+      warmup: 3,
+    };
     const straight = await run({ ...base, out: join(dir, 'a'), steps: 20, checkpointEvery: 0 });
     const wa = [...straight.model.namedParameters().values()].map((p) => p.toArray());
     // a run of 20 steps that dies after its checkpoint at step 10
@@ -137,7 +161,8 @@ describe('weight average (ema)', () => {
       params.forEach((p, i) => {
         const w = p.view();
         const a = expected[i]!;
-        for (let j = 0; j < a.length; j++) a[j] = Math.fround(Math.fround(Math.fround(d) * a[j]!) + Math.fround(Math.fround(1 - d) * w[j]!));
+        for (let j = 0; j < a.length; j++)
+          a[j] = Math.fround(Math.fround(Math.fround(d) * a[j]!) + Math.fround(Math.fround(1 - d) * w[j]!));
       });
     }
     const live = params.map((p) => p.toArray());

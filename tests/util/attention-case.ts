@@ -39,7 +39,15 @@ export function makeCase(c: AttnCase): AttnData {
   const C = H * D;
   const r = c.range ?? 1;
   let bufs: Float32Array[];
-  const opts: AttentionOptions = { batch: B, heads: H, queryLen: Tq, keyLen: Tk, headDim: D, causal: c.causal, scale: c.scale };
+  const opts: AttentionOptions = {
+    batch: B,
+    heads: H,
+    queryLen: Tq,
+    keyLen: Tk,
+    headDim: D,
+    causal: c.causal,
+    scale: c.scale,
+  };
   if (c.fused) {
     if (Tq !== Tk) throw new Error('fused q, k, v need Tq = Tk');
     const x = randn(B * Tq * 3 * C, c.seed, -r, r);
@@ -48,7 +56,11 @@ export function makeCase(c: AttnCase): AttnData {
     opts.k = { offset: C, rowStride: 3 * C };
     opts.v = { offset: 2 * C, rowStride: 3 * C };
   } else {
-    bufs = [randn(B * Tq * C, c.seed, -r, r), randn(B * Tk * C, c.seed + 1, -r, r), randn(B * Tk * C, c.seed + 2, -r, r)];
+    bufs = [
+      randn(B * Tq * C, c.seed, -r, r),
+      randn(B * Tk * C, c.seed + 1, -r, r),
+      randn(B * Tk * C, c.seed + 2, -r, r),
+    ];
   }
   let mask: Int32Array | undefined;
   if (c.mask) {

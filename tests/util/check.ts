@@ -19,7 +19,8 @@ export function expectClose(out: ArrayLike<number>, ref: ArrayLike<number>, rtol
       if (bad.length < 8) bad.push(`[${i}] got ${o}, want ${r}`);
     }
   }
-  if (count > 0) expect.fail(`${what}: ${count} of ${ref.length} elements differ (rtol ${rtol}, atol ${atol}):\n${bad.join('\n')}`);
+  if (count > 0)
+    expect.fail(`${what}: ${count} of ${ref.length} elements differ (rtol ${rtol}, atol ${atol}):\n${bad.join('\n')}`);
 }
 
 /** Asserts two float arrays are bit-identical. */

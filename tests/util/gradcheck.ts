@@ -64,8 +64,13 @@ export function expectModelGradients(
   for (const p of params) {
     const t = named.get(p)!;
     const g = grads.get(p)!;
-    expect(g.some((x) => x !== 0), `${p} has a gradient`).toBe(true);
-    const idx = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 6);
+    expect(
+      g.some((x) => x !== 0),
+      `${p} has a gradient`,
+    ).toBe(true);
+    const idx = Array.from(g.keys())
+      .sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!))
+      .slice(0, 6);
     for (const i of idx) {
       const v = t.view()[i]!;
       t.view()[i] = v + h;
@@ -74,7 +79,9 @@ export function expectModelGradients(
       const down = lossValue();
       t.view()[i] = v;
       const fd = (up - down) / (2 * h);
-      expect(Math.abs(fd - g[i]!), `${p}[${i}]: finite difference ${fd}, backward ${g[i]}`).toBeLessThan(2e-3 + 0.02 * Math.abs(g[i]!));
+      expect(Math.abs(fd - g[i]!), `${p}[${i}]: finite difference ${fd}, backward ${g[i]}`).toBeLessThan(
+        2e-3 + 0.02 * Math.abs(g[i]!),
+      );
     }
   }
 }

@@ -7,7 +7,7 @@ import { writeLossCurve } from './report.js';
 export const DEMO: CommandSpec = {
   name: 'demo',
   summary:
-    'Train a small GPT on the Brown corpus (embedded, byte-level) on all cores, then compare its greedy, top-k and top-p samples with the untrained model\'s.',
+    "Train a small GPT on the Brown corpus (embedded, byte-level) on all cores, then compare its greedy, top-k and top-p samples with the untrained model's.",
   usage: 'simdformer demo [--steps N] [--out DIR] [--threads N] [--simd plain|relaxed]',
   flags: {
     steps: { type: 'string', help: 'training steps (about 3 minutes on 2 cores)', default: '1500' },
@@ -29,7 +29,12 @@ async function samples(model: GPT): Promise<string[]> {
   for (const prompt of PROMPTS) {
     for (const d of DECODERS) {
       const ids: number[] = [];
-      for await (const id of model.generate(tok.encode(prompt, undefined, { addSpecialTokens: false }).ids, { maxNewTokens: 80, seed: 1, ...d.opts })) ids.push(id);
+      for await (const id of model.generate(tok.encode(prompt, undefined, { addSpecialTokens: false }).ids, {
+        maxNewTokens: 80,
+        seed: 1,
+        ...d.opts,
+      }))
+        ids.push(id);
       out.push(`${prompt}${tok.decode(ids)}`.replace(/\s+/g, ' '));
     }
   }
@@ -62,10 +67,16 @@ export async function run(argv: string[]): Promise<void> {
       evalEvery: 200,
       checkpointEvery: 0,
       onStart: async (model, data) => {
-        process.stdout.write(`${data.train.N.toLocaleString('en-US')} training windows of ${o.context} bytes; ${engineText(engine)}\n`);
+        process.stdout.write(
+          `${data.train.N.toLocaleString('en-US')} training windows of ${o.context} bytes; ${engineText(engine)}\n`,
+        );
         before = await samples(model);
       },
-      onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3), 'tok/s': Math.round(r.tokensPerSecond).toLocaleString('en-US') }),
+      onStep: (r) =>
+        progress.update(r.step + 1, {
+          loss: r.loss.toFixed(3),
+          'tok/s': Math.round(r.tokensPerSecond).toLocaleString('en-US'),
+        }),
     });
     progress.finish();
     const after = await samples(result.model);
@@ -82,5 +93,7 @@ export async function run(argv: string[]): Promise<void> {
     }
   });
   const svg = await writeLossCurve(out);
-  process.stdout.write(`\ncheckpoint: ${out}/ (config.json, model.safetensors, tokenizer.json — loads in Hugging Face transformers)\nmetrics:    ${out}/metrics.jsonl\nloss curve: ${svg}\n`);
+  process.stdout.write(
+    `\ncheckpoint: ${out}/ (config.json, model.safetensors, tokenizer.json — loads in Hugging Face transformers)\nmetrics:    ${out}/metrics.jsonl\nloss curve: ${svg}\n`,
+  );
 }

@@ -6,23 +6,51 @@ import { asCausalLM, asSeq2Seq, loadModel } from '../../models/load.js';
 import { evaluateFinetuned } from '../../recipes/finetune-bert.js';
 import { evaluateG2p } from '../../recipes/g2p.js';
 import { validationBatches } from '../../recipes/pretrain-gpt.js';
-import { ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, withEngine, type CommandSpec } from '../args.js';
+import {
+  ENGINE_FLAGS,
+  helpText,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  stringFlag,
+  withEngine,
+  type CommandSpec,
+} from '../args.js';
 
 export const EVAL: CommandSpec = {
   name: 'eval',
-  summary: 'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), word and phoneme error on g2p (T5/BART), or the metrics of a fine-tuned BERT on its task.',
+  summary:
+    'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), word and phoneme error on g2p (T5/BART), or the metrics of a fine-tuned BERT on its task.',
   usage:
     'simdformer eval --from <dir> --data <file|dir|brown> [options]\n' +
     '       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1] [--ensemble <dir>,<dir>…]\n' +
     '       simdformer eval --from <dir> --task classify|tag --data spam|brown-pos|<jsonl> [--split test] [--max-len N] [--ensemble <dir>,<dir>…]',
   flags: {
     from: { type: 'string', help: 'checkpoint folder' },
-    data: { type: 'string', help: "text to score: a file, a folder, or 'brown'; with --task classify|tag: spam, brown-pos or a .jsonl file, as finetune reads it" },
-    task: { type: 'string', help: "score on a task instead: 'g2p' (an encoder-decoder on CMUdict), 'classify' or 'tag' (a fine-tuned BERT)", choices: ['g2p', 'classify', 'tag'] },
-    split: { type: 'string', help: 'with --task: the split to score', default: 'test', choices: ['validation', 'test'] },
+    data: {
+      type: 'string',
+      help: "text to score: a file, a folder, or 'brown'; with --task classify|tag: spam, brown-pos or a .jsonl file, as finetune reads it",
+    },
+    task: {
+      type: 'string',
+      help: "score on a task instead: 'g2p' (an encoder-decoder on CMUdict), 'classify' or 'tag' (a fine-tuned BERT)",
+      choices: ['g2p', 'classify', 'tag'],
+    },
+    split: {
+      type: 'string',
+      help: 'with --task: the split to score',
+      default: 'test',
+      choices: ['validation', 'test'],
+    },
     beams: { type: 'string', help: 'with --task: beam width (1: greedy)', default: '5' },
-    ensemble: { type: 'string', help: 'with --task: more checkpoint folders, comma-separated, scored with --from as one ensemble (the mean of their probabilities)' },
-    'max-len': { type: 'string', help: "with --task classify|tag: tokens per example (default: each model's max_position_embeddings)" },
+    ensemble: {
+      type: 'string',
+      help: 'with --task: more checkpoint folders, comma-separated, scored with --from as one ensemble (the mean of their probabilities)',
+    },
+    'max-len': {
+      type: 'string',
+      help: "with --task classify|tag: tokens per example (default: each model's max_position_embeddings)",
+    },
     'length-penalty': { type: 'string', help: 'with --task: rank beams by log-probability / length^p', default: '1' },
     words: { type: 'string', help: 'with --task: score only the first N words of the split (0: all)', default: '0' },
     batch: { type: 'string', help: 'windows (with --task classify|tag: examples) per forward pass', default: '8' },
@@ -39,13 +67,32 @@ export async function run(argv: string[]): Promise<void> {
   }
   await withEngine(v, async (engine) => {
     if (v.task !== undefined) {
-      const dirs = [stringFlag(v, 'from'), ...(v.ensemble === undefined ? [] : String(v.ensemble).split(',').filter((d) => d !== ''))];
+      const dirs = [
+        stringFlag(v, 'from'),
+        ...(v.ensemble === undefined
+          ? []
+          : String(v.ensemble)
+              .split(',')
+              .filter((d) => d !== '')),
+      ];
       if (v.task === 'classify' || v.task === 'tag') {
         const m = await evaluateFinetuned(engine, {
-          task: v.task, data: stringFlag(v, 'data'), from: dirs, split: v.split as 'validation' | 'test',
-          maxLen: v['max-len'] === undefined ? undefined : intFlag(v, 'max-len', 2, 1 << 16), batch: intFlag(v, 'batch'),
+          task: v.task,
+          data: stringFlag(v, 'data'),
+          from: dirs,
+          split: v.split as 'validation' | 'test',
+          maxLen: v['max-len'] === undefined ? undefined : intFlag(v, 'max-len', 2, 1 << 16),
+          batch: intFlag(v, 'batch'),
         });
-        const result = { task: v.task, data: v.data, ...(dirs.length > 1 ? { models: dirs } : {}), split: v.split, ...m, threads: engine.threads, simd: engine.simd };
+        const result = {
+          task: v.task,
+          data: v.data,
+          ...(dirs.length > 1 ? { models: dirs } : {}),
+          split: v.split,
+          ...m,
+          threads: engine.threads,
+          simd: engine.simd,
+        };
         process.stdout.write(JSON.stringify(result, null, 2) + '\n');
         return;
       }
@@ -56,8 +103,17 @@ export async function run(argv: string[]): Promise<void> {
       const lengthPenalty = numberFlag(v, 'length-penalty', -10, 10);
       const s = evaluateG2p(models, split, { beams, lengthPenalty, limit: intFlag(v, 'words', 0) || undefined });
       const result = {
-        task: 'g2p', ...(dirs.length > 1 ? { models: dirs } : {}), split: v.split, beams, lengthPenalty, words: s.words,
-        wordErrorRate: s.wer, phonemeErrorRate: s.per, wordsPerSecond: s.words / s.seconds, threads: engine.threads, simd: engine.simd,
+        task: 'g2p',
+        ...(dirs.length > 1 ? { models: dirs } : {}),
+        split: v.split,
+        beams,
+        lengthPenalty,
+        words: s.words,
+        wordErrorRate: s.wer,
+        phonemeErrorRate: s.per,
+        wordsPerSecond: s.words / s.seconds,
+        threads: engine.threads,
+        simd: engine.simd,
       };
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       return;
@@ -79,7 +135,13 @@ export async function run(argv: string[]): Promise<void> {
     const tokens = ids.reduce((s, d) => s + d.length + 1, 0);
     const bytes = docs.reduce((s, d) => s + new TextEncoder().encode(d.text).length + 1, 0);
     const loss = sum / n;
-    const result = { windows: n, tokens: n * model.config.n_positions, loss, perplexity: Math.exp(loss), bitsPerByte: loss / Math.LN2 / (bytes / tokens) };
+    const result = {
+      windows: n,
+      tokens: n * model.config.n_positions,
+      loss,
+      perplexity: Math.exp(loss),
+      bitsPerByte: loss / Math.LN2 / (bytes / tokens),
+    };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   });
 }

@@ -3,11 +3,21 @@ import { Bart } from '../../models/bart.js';
 import { asCausalLM, loadModel } from '../../models/load.js';
 import { T5 } from '../../models/t5.js';
 import { Engine } from '../../tensor/engine.js';
-import { engineFlags, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import {
+  engineFlags,
+  ENGINE_FLAGS,
+  helpText,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  stringFlag,
+  type CommandSpec,
+} from '../args.js';
 
 export const GENERATE: CommandSpec = {
   name: 'generate',
-  summary: 'Generate text from a checkpoint, streaming tokens as they come: a continuation (GPT) or a target for the prompt as source (T5, BART).',
+  summary:
+    'Generate text from a checkpoint, streaming tokens as they come: a continuation (GPT) or a target for the prompt as source (T5, BART).',
   usage: 'simdformer generate --from <dir> --prompt "…" [options]',
   flags: {
     from: { type: 'string', help: 'checkpoint folder' },
@@ -16,10 +26,18 @@ export const GENERATE: CommandSpec = {
     temperature: { type: 'string', help: 'sampling temperature (with --top-k / --top-p or --sample)', default: '1' },
     'top-k': { type: 'string', help: 'sample from the k most likely tokens (0: all)', default: '0' },
     'top-p': { type: 'string', help: 'sample from the smallest set with this mass (1: all)', default: '1' },
-    sample: { type: 'boolean', help: 'sample even without top-k/top-p (default: greedy unless one is set)', default: false },
+    sample: {
+      type: 'boolean',
+      help: 'sample even without top-k/top-p (default: greedy unless one is set)',
+      default: false,
+    },
     seed: { type: 'string', help: 'sampling seed', default: '0' },
     beams: { type: 'string', help: 'T5/BART: beam search with this many beams (1: greedy or sampling)', default: '1' },
-    'length-penalty': { type: 'string', help: 'T5/BART beam search: score = log-probability / length^this', default: '1' },
+    'length-penalty': {
+      type: 'string',
+      help: 'T5/BART beam search: score = log-probability / length^this',
+      default: '1',
+    },
     ...ENGINE_FLAGS,
   },
 };

@@ -6,10 +6,14 @@ import { helpText, parseFlags, stringFlag, type CommandSpec } from '../args.js';
 
 export const PREDICT: CommandSpec = {
   name: 'predict',
-  summary: 'Labels of a text (sequence classification) or of its words (tagging), with probabilities, from a fine-tuned BERT.',
+  summary:
+    'Labels of a text (sequence classification) or of its words (tagging), with probabilities, from a fine-tuned BERT.',
   usage: 'simdformer predict --from <dir> --text "…" [--pair "…"]',
   flags: {
-    from: { type: 'string', help: 'a fine-tuned checkpoint (BertForSequenceClassification or BertForTokenClassification)' },
+    from: {
+      type: 'string',
+      help: 'a fine-tuned checkpoint (BertForSequenceClassification or BertForTokenClassification)',
+    },
     text: { type: 'string', help: 'the text' },
     pair: { type: 'string', help: 'a second text, for sentence-pair classification' },
   },
@@ -31,13 +35,16 @@ export async function run(argv: string[]): Promise<void> {
   const engine = await Engine.create({ threads: 1 });
   try {
     const model = await loadModel(engine, stringFlag(v, 'from'));
-    if (!(model instanceof Bert) || !model.classifier) throw new ArgumentError(`${v.from} is not a fine-tuned classifier or tagger`);
+    if (!(model instanceof Bert) || !model.classifier)
+      throw new ArgumentError(`${v.from} is not a fine-tuned classifier or tagger`);
     const tok = model.tokenizer!;
     const labels = model.config.id2label;
     const K = model.config.num_labels;
     if (model.task === 'sequence-classification') {
       const e = tok.encode(stringFlag(v, 'text'), typeof v.pair === 'string' ? v.pair : undefined);
-      const logits = engine.noGrad(() => model.forward({ inputIds: [e.ids], tokenTypeIds: [e.tokenTypeIds] }).logits.toArray());
+      const logits = engine.noGrad(() =>
+        model.forward({ inputIds: [e.ids], tokenTypeIds: [e.tokenTypeIds] }).logits.toArray(),
+      );
       const p = softmax(logits);
       const order = p.map((x, k) => [x, k] as const).sort((a, b) => b[0] - a[0]);
       for (const [x, k] of order) process.stdout.write(`${labels[k]}\t${x.toFixed(4)}\n`);

@@ -4,21 +4,52 @@ import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../
 import { pretrainSeq2Seq, SEQ2SEQ_PRETRAIN_DEFAULTS } from '../../recipes/pretrain-seq2seq.js';
 import type { ScheduleName } from '../../train/schedule.js';
 import {
-  engineText, ENGINE_FLAGS, helpText, intFlag, numberFlag, parseFlags, stringFlag, withEngine, type CommandSpec, type FlagSpec, type Parsed,
+  engineText,
+  ENGINE_FLAGS,
+  helpText,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  stringFlag,
+  withEngine,
+  type CommandSpec,
+  type FlagSpec,
+  type Parsed,
 } from '../args.js';
 import { Progress } from '../progress.js';
 import { writeLossCurve } from './report.js';
 
-type Defaults = Partial<Record<'steps' | 'batch' | 'lr' | 'warmup' | 'layers' | 'dModel' | 'heads' | 'ffn' | 'seed' | 'evalEvery' | 'checkpointEvery', number>>;
+type Defaults = Partial<
+  Record<
+    | 'steps'
+    | 'batch'
+    | 'lr'
+    | 'warmup'
+    | 'layers'
+    | 'dModel'
+    | 'heads'
+    | 'ffn'
+    | 'seed'
+    | 'evalEvery'
+    | 'checkpointEvery',
+    number
+  >
+>;
 
 /**
  * The flags the three pre-training commands share, with each family's defaults and words: one list, so
  * that a flag reads the same in every `pretrain … --help`.
  */
-function sharedFlags(d: Defaults, words: { model: string; width: string; layers: string; ffn: string; seed: string }): Record<string, FlagSpec> {
+function sharedFlags(
+  d: Defaults,
+  words: { model: string; width: string; layers: string; ffn: string; seed: string },
+): Record<string, FlagSpec> {
   const n = (x: number | undefined) => String(x);
   const flags: Record<string, FlagSpec> = {
-    data: { type: 'string', help: "training text: a file, a folder of text files, 'brown' or 'spam' (embedded: the Brown corpus; the SpamAssassin training split's messages)" },
+    data: {
+      type: 'string',
+      help: "training text: a file, a folder of text files, 'brown' or 'spam' (embedded: the Brown corpus; the SpamAssassin training split's messages)",
+    },
     out: { type: 'string', help: `checkpoint folder (${words.model})` },
     steps: { type: 'string', help: 'optimizer steps', default: n(d.steps) },
     batch: { type: 'string', help: 'sequences per step', default: n(d.batch) },
@@ -30,11 +61,23 @@ function sharedFlags(d: Defaults, words: { model: string; width: string; layers:
     ffn: { type: 'string', help: words.ffn, default: n(d.ffn) },
     ...ENGINE_FLAGS,
     seed: { type: 'string', help: words.seed, default: n(d.seed) },
-    'eval-every': { type: 'string', help: 'evaluate on held-out documents every N steps (0: only at the end)', default: n(d.evalEvery) },
+    'eval-every': {
+      type: 'string',
+      help: 'evaluate on held-out documents every N steps (0: only at the end)',
+      default: n(d.evalEvery),
+    },
   };
   if (d.checkpointEvery !== undefined) {
-    flags['checkpoint-every'] = { type: 'string', help: 'save the checkpoint with the optimizer state every N steps (0: only at the end)', default: n(d.checkpointEvery) };
-    flags['resume'] = { type: 'boolean', help: 'continue the run saved in --out (weights, optimizer, step); give the options it was started with', default: false };
+    flags['checkpoint-every'] = {
+      type: 'string',
+      help: 'save the checkpoint with the optimizer state every N steps (0: only at the end)',
+      default: n(d.checkpointEvery),
+    };
+    flags['resume'] = {
+      type: 'boolean',
+      help: 'continue the run saved in --out (weights, optimizer, step); give the options it was started with',
+      default: false,
+    };
   }
   return flags;
 }
@@ -57,7 +100,10 @@ function sharedOptions(v: Parsed, width: string) {
     ffn: intFlag(v, 'ffn', 1, 1 << 20),
     seed: intFlag(v, 'seed', 0),
     evalEvery: intFlag(v, 'eval-every', 0),
-    ...(v['checkpoint-every'] !== undefined && { checkpointEvery: intFlag(v, 'checkpoint-every', 0), resume: v.resume === true }),
+    ...(v['checkpoint-every'] !== undefined && {
+      checkpointEvery: intFlag(v, 'checkpoint-every', 0),
+      resume: v.resume === true,
+    }),
   };
 }
 
@@ -68,9 +114,25 @@ export const PRETRAIN_GPT: CommandSpec = {
   summary: 'Pre-train a GPT (decoder-only, causal LM) on text.',
   usage: 'simdformer pretrain gpt --data <file|dir|brown|spam> --out <dir> [options]',
   flags: {
-    ...sharedFlags(d, { model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl', width: 'd-model', layers: 'transformer blocks', ffn: 'feed-forward width (n_inner)', seed: 'seed of initialisation and batch order' }),
-    tokenizer: { type: 'string', help: "'bytes', 'bpe:<vocab size>', or a tokenizer.json", default: d.tokenizer, choices: ['bytes', 'bpe:'] as const },
-    schedule: { type: 'string', help: 'learning-rate schedule after warm-up', default: d.schedule, choices: ['constant', 'cosine', 'linear'] },
+    ...sharedFlags(d, {
+      model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl',
+      width: 'd-model',
+      layers: 'transformer blocks',
+      ffn: 'feed-forward width (n_inner)',
+      seed: 'seed of initialisation and batch order',
+    }),
+    tokenizer: {
+      type: 'string',
+      help: "'bytes', 'bpe:<vocab size>', or a tokenizer.json",
+      default: d.tokenizer,
+      choices: ['bytes', 'bpe:'] as const,
+    },
+    schedule: {
+      type: 'string',
+      help: 'learning-rate schedule after warm-up',
+      default: d.schedule,
+      choices: ['constant', 'cosine', 'linear'],
+    },
     'weight-decay': { type: 'string', help: 'AdamW decoupled weight decay', default: String(d.weightDecay) },
     clip: { type: 'string', help: 'clip the global gradient norm (0: off)', default: String(d.clip) },
     context: { type: 'string', help: 'context length (n_positions)', default: String(d.context) },
@@ -97,14 +159,33 @@ const db = BERT_PRETRAIN_DEFAULTS;
 
 export const PRETRAIN_BERT: CommandSpec = {
   name: 'pretrain bert',
-  summary: 'Pre-train a BERT (encoder, masked LM + next-sentence prediction) on text, with a WordPiece vocabulary trained on it.',
+  summary:
+    'Pre-train a BERT (encoder, masked LM + next-sentence prediction) on text, with a WordPiece vocabulary trained on it.',
   usage: 'simdformer pretrain bert --data <file|dir|brown|spam> --out <dir> [options]',
   flags: {
-    ...sharedFlags(db, { model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl', width: 'hidden', layers: 'encoder blocks', ffn: 'intermediate size', seed: 'seed of initialisation, pairs and masks' }),
+    ...sharedFlags(db, {
+      model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl',
+      width: 'hidden',
+      layers: 'encoder blocks',
+      ffn: 'intermediate size',
+      seed: 'seed of initialisation, pairs and masks',
+    }),
     vocab: { type: 'string', help: 'WordPiece vocabulary size', default: String(db.vocabSize) },
-    'no-nsp': { type: 'boolean', help: 'masked LM alone (RoBERTa style): single segments, no NSP head', default: false },
-    'whole-word': { type: 'boolean', help: "whole-word masking: a word's ## pieces are masked with it", default: false },
-    'pre-norm': { type: 'boolean', help: 'pre-LN blocks and a final LayerNorm (simdformer option: trains faster at small scale; not loadable by transformers)', default: false },
+    'no-nsp': {
+      type: 'boolean',
+      help: 'masked LM alone (RoBERTa style): single segments, no NSP head',
+      default: false,
+    },
+    'whole-word': {
+      type: 'boolean',
+      help: "whole-word masking: a word's ## pieces are masked with it",
+      default: false,
+    },
+    'pre-norm': {
+      type: 'boolean',
+      help: 'pre-LN blocks and a final LayerNorm (simdformer option: trains faster at small scale; not loadable by transformers)',
+      default: false,
+    },
     'max-len': { type: 'string', help: 'tokens per sequence, [CLS] and [SEP]s included', default: String(db.maxLen) },
   },
 };
@@ -130,7 +211,9 @@ async function runBert(argv: string[]): Promise<void> {
       ...opts,
       onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3) }),
       onEval: (ev) =>
-        progress.note(`step ${ev.step}: held-out loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %${ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : ''}`),
+        progress.note(
+          `step ${ev.step}: held-out loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %${ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : ''}`,
+        ),
     });
     progress.finish();
     const ev = result.lastEval;
@@ -147,11 +230,22 @@ const ds = SEQ2SEQ_PRETRAIN_DEFAULTS;
 
 export const PRETRAIN_SEQ2SEQ: CommandSpec = {
   name: 'pretrain t5|bart',
-  summary: 'Pre-train an encoder-decoder by denoising: T5 span corruption or BART text infilling + sentence permutation, with a byte-level BPE trained on the text.',
+  summary:
+    'Pre-train an encoder-decoder by denoising: T5 span corruption or BART text infilling + sentence permutation, with a byte-level BPE trained on the text.',
   usage: 'simdformer pretrain t5|bart --data <file|dir|brown|spam> --out <dir> [options]',
   flags: {
-    ...sharedFlags(ds, { model: 'config.json, model.safetensors, tokenizer.json', width: 'd-model', layers: 'encoder and decoder blocks (each)', ffn: 'feed-forward width', seed: 'seed of initialisation, order and noise' }),
-    vocab: { type: 'string', help: 'BPE vocabulary size (special tokens and T5 sentinels included)', default: String(ds.vocabSize) },
+    ...sharedFlags(ds, {
+      model: 'config.json, model.safetensors, tokenizer.json',
+      width: 'd-model',
+      layers: 'encoder and decoder blocks (each)',
+      ffn: 'feed-forward width',
+      seed: 'seed of initialisation, order and noise',
+    }),
+    vocab: {
+      type: 'string',
+      help: 'BPE vocabulary size (special tokens and T5 sentinels included)',
+      default: String(ds.vocabSize),
+    },
     'max-len': { type: 'string', help: 'tokens of text per example before noising', default: String(ds.maxLen) },
   },
 };
@@ -162,7 +256,13 @@ async function runSeq2Seq(family: 't5' | 'bart', argv: string[]): Promise<void> 
     process.stdout.write(helpText(PRETRAIN_SEQ2SEQ));
     return;
   }
-  const opts = { ...ds, ...sharedOptions(v, 'd-model'), family, vocabSize: intFlag(v, 'vocab', 16, 1 << 20), maxLen: intFlag(v, 'max-len', 16, 4096) };
+  const opts = {
+    ...ds,
+    ...sharedOptions(v, 'd-model'),
+    family,
+    vocabSize: intFlag(v, 'vocab', 16, 1 << 20),
+    maxLen: intFlag(v, 'max-len', 16, 4096),
+  };
   const progress = new Progress(opts.steps);
   await withEngine(v, async (engine) => {
     const r = await pretrainSeq2Seq(engine, {
@@ -199,14 +299,20 @@ export async function run(argv: string[]): Promise<void> {
   await withEngine(v, async (engine) => {
     const result = await pretrainGpt(engine, {
       ...opts,
-      onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3), 'tok/s': Math.round(r.tokensPerSecond).toLocaleString('en-US') }),
+      onStep: (r) =>
+        progress.update(r.step + 1, {
+          loss: r.loss.toFixed(3),
+          'tok/s': Math.round(r.tokensPerSecond).toLocaleString('en-US'),
+        }),
     });
     progress.finish();
     const svg = await writeLossCurve(opts.out);
     const ev = result.lastEval;
     process.stdout.write(
       `trained ${result.trainer.globalStep} steps in ${result.seconds.toFixed(0)} s on ${engineText(engine)}\n` +
-        (ev ? `validation: loss ${ev.loss.toFixed(3)}, perplexity ${ev.perplexity.toFixed(2)}, ${ev.bitsPerByte.toFixed(3)} bits per byte\n` : '') +
+        (ev
+          ? `validation: loss ${ev.loss.toFixed(3)}, perplexity ${ev.perplexity.toFixed(2)}, ${ev.bitsPerByte.toFixed(3)} bits per byte\n`
+          : '') +
         `checkpoint: ${opts.out}\nmetrics:    ${opts.out}/metrics.jsonl\nloss curve: ${svg}\n`,
     );
   });

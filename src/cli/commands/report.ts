@@ -9,7 +9,11 @@ export async function writeLossCurve(dir: string): Promise<string> {
   const rows = lines.map((l) => JSON.parse(l) as { step: number; loss: number; valLoss?: number });
   const svg = lineChart('Loss', 'step', 'cross-entropy (nats per token)', [
     { name: 'training', points: rows.map((r) => [r.step, r.loss]), color: '#1f77b4' },
-    { name: 'validation', points: rows.filter((r) => r.valLoss !== undefined).map((r) => [r.step, r.valLoss!]), color: '#d62728' },
+    {
+      name: 'validation',
+      points: rows.filter((r) => r.valLoss !== undefined).map((r) => [r.step, r.valLoss!]),
+      color: '#d62728',
+    },
   ]);
   const file = path.join(dir, 'loss.svg');
   await fs.writeFile(file, svg);
@@ -28,8 +32,16 @@ export async function writeG2pCurve(dir: string): Promise<string> {
     { name: 'phoneme error', points: rows.map((r) => [r.step, 100 * r.valPer]), color: '#1f77b4' },
     ...(averaged.length
       ? [
-          { name: 'word error, averaged weights', points: averaged.map((r) => [r.step, 100 * r.emaValWer!] as [number, number]), color: '#ff9896' },
-          { name: 'phoneme error, averaged weights', points: averaged.map((r) => [r.step, 100 * r.emaValPer!] as [number, number]), color: '#aec7e8' },
+          {
+            name: 'word error, averaged weights',
+            points: averaged.map((r) => [r.step, 100 * r.emaValWer!] as [number, number]),
+            color: '#ff9896',
+          },
+          {
+            name: 'phoneme error, averaged weights',
+            points: averaged.map((r) => [r.step, 100 * r.emaValPer!] as [number, number]),
+            color: '#aec7e8',
+          },
         ]
       : []),
   ]);

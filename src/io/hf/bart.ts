@@ -12,18 +12,34 @@ import type { NameMap } from '../name-rules.js';
 import { divisible, type CommonConfig, type ConfigTable } from './family.js';
 
 export interface BartFields {
-  vocab_size: number; d_model: number; max_position_embeddings: number;
-  encoder_layers: number; decoder_layers: number;
-  encoder_attention_heads: number; decoder_attention_heads: number;
-  encoder_ffn_dim: number; decoder_ffn_dim: number;
+  vocab_size: number;
+  d_model: number;
+  max_position_embeddings: number;
+  encoder_layers: number;
+  decoder_layers: number;
+  encoder_attention_heads: number;
+  decoder_attention_heads: number;
+  encoder_ffn_dim: number;
+  decoder_ffn_dim: number;
   activation_function: Activation;
-  dropout: number; attention_dropout: number; activation_dropout: number; classifier_dropout: number;
-  encoder_layerdrop: number; decoder_layerdrop: number;
-  init_std: number; scale_embedding: boolean; use_cache: boolean; is_encoder_decoder: boolean;
-  pad_token_id: number | null; bos_token_id: number | null; eos_token_id: number | null;
-  decoder_start_token_id: number | null; forced_eos_token_id: number | null;
+  dropout: number;
+  attention_dropout: number;
+  activation_dropout: number;
+  classifier_dropout: number;
+  encoder_layerdrop: number;
+  decoder_layerdrop: number;
+  init_std: number;
+  scale_embedding: boolean;
+  use_cache: boolean;
+  is_encoder_decoder: boolean;
+  pad_token_id: number | null;
+  bos_token_id: number | null;
+  eos_token_id: number | null;
+  decoder_start_token_id: number | null;
+  forced_eos_token_id: number | null;
   /** Legacy fields of older BartConfig files; BART is post-LN without a final layer norm, so both must be false. */
-  normalize_before: boolean; add_final_layer_norm: boolean;
+  normalize_before: boolean;
+  add_final_layer_norm: boolean;
   tie_word_embeddings: boolean;
 }
 
@@ -31,17 +47,33 @@ export type BartConfig = { model_type: 'bart' } & BartFields & CommonConfig;
 
 export const BART_TABLE: ConfigTable<BartFields> = {
   fields: {
-    vocab_size: int(50265), d_model: int(1024), max_position_embeddings: int(1024),
-    encoder_layers: int(12), decoder_layers: int(12),
-    encoder_attention_heads: int(16), decoder_attention_heads: int(16),
-    encoder_ffn_dim: int(4096), decoder_ffn_dim: int(4096),
+    vocab_size: int(50265),
+    d_model: int(1024),
+    max_position_embeddings: int(1024),
+    encoder_layers: int(12),
+    decoder_layers: int(12),
+    encoder_attention_heads: int(16),
+    decoder_attention_heads: int(16),
+    encoder_ffn_dim: int(4096),
+    decoder_ffn_dim: int(4096),
     activation_function: activation('gelu'),
-    dropout: prob(0.1), attention_dropout: prob(0.0), activation_dropout: prob(0.0), classifier_dropout: prob(0.0),
-    encoder_layerdrop: prob(0.0), decoder_layerdrop: prob(0.0),
-    init_std: num(0.02, { min: 0 }), scale_embedding: bool(false), use_cache: bool(true), is_encoder_decoder: bool(true),
-    pad_token_id: tokenId(1), bos_token_id: tokenId(0), eos_token_id: tokenId(2),
-    decoder_start_token_id: tokenId(2), forced_eos_token_id: tokenId(2),
-    normalize_before: bool(false), add_final_layer_norm: bool(false),
+    dropout: prob(0.1),
+    attention_dropout: prob(0.0),
+    activation_dropout: prob(0.0),
+    classifier_dropout: prob(0.0),
+    encoder_layerdrop: prob(0.0),
+    decoder_layerdrop: prob(0.0),
+    init_std: num(0.02, { min: 0 }),
+    scale_embedding: bool(false),
+    use_cache: bool(true),
+    is_encoder_decoder: bool(true),
+    pad_token_id: tokenId(1),
+    bos_token_id: tokenId(0),
+    eos_token_id: tokenId(2),
+    decoder_start_token_id: tokenId(2),
+    forced_eos_token_id: tokenId(2),
+    normalize_before: bool(false),
+    add_final_layer_norm: bool(false),
     tie_word_embeddings: bool(true),
   },
   aliases: { hidden_size: 'd_model', num_attention_heads: 'encoder_attention_heads' },
@@ -64,7 +96,10 @@ export const BART_TABLE: ConfigTable<BartFields> = {
 const EL = 'model.encoder.layers.$1';
 const DL = 'model.decoder.layers.$1';
 const layer = (side: 'encoder' | 'decoder', L: string) => [
-  { internal: `${side}\\.layers\\.(\\d+)\\.attn\\.qkv\\.(weight|bias)`, hf: ['q', 'k', 'v'].map((p) => `${L}.self_attn.${p}_proj.$2`) },
+  {
+    internal: `${side}\\.layers\\.(\\d+)\\.attn\\.qkv\\.(weight|bias)`,
+    hf: ['q', 'k', 'v'].map((p) => `${L}.self_attn.${p}_proj.$2`),
+  },
   { internal: `${side}\\.layers\\.(\\d+)\\.attn\\.o\\.(weight|bias)`, hf: `${L}.self_attn.out_proj.$2` },
   { internal: `${side}\\.layers\\.(\\d+)\\.attn_norm\\.(weight|bias)`, hf: `${L}.self_attn_layer_norm.$2` },
   { internal: `${side}\\.layers\\.(\\d+)\\.ffn\\.up\\.(weight|bias)`, hf: `${L}.fc1.$2` },
@@ -80,7 +115,10 @@ export const BART_NAMES: NameMap = {
     ...layer('encoder', EL),
     ...layer('decoder', DL),
     { internal: 'decoder\\.layers\\.(\\d+)\\.cross\\.q\\.(weight|bias)', hf: `${DL}.encoder_attn.q_proj.$2` },
-    { internal: 'decoder\\.layers\\.(\\d+)\\.cross\\.kv\\.(weight|bias)', hf: [`${DL}.encoder_attn.k_proj.$2`, `${DL}.encoder_attn.v_proj.$2`] },
+    {
+      internal: 'decoder\\.layers\\.(\\d+)\\.cross\\.kv\\.(weight|bias)',
+      hf: [`${DL}.encoder_attn.k_proj.$2`, `${DL}.encoder_attn.v_proj.$2`],
+    },
     { internal: 'decoder\\.layers\\.(\\d+)\\.cross\\.o\\.(weight|bias)', hf: `${DL}.encoder_attn.out_proj.$2` },
     { internal: 'decoder\\.layers\\.(\\d+)\\.cross_norm\\.(weight|bias)', hf: `${DL}.encoder_attn_layer_norm.$2` },
     { internal: 'final_logits_bias', hf: 'final_logits_bias' },

@@ -6,16 +6,34 @@
  * embeddings (`cls.predictions.decoder.weight` is that tensor again; its bias is `cls.predictions.bias`);
  * `position_ids` is a buffer.
  */
-import { activation, bool, int, num, oneOf, orNull, positive, prob, tokenId, type Activation } from '../config-fields.js';
+import {
+  activation,
+  bool,
+  int,
+  num,
+  oneOf,
+  orNull,
+  positive,
+  prob,
+  tokenId,
+  type Activation,
+} from '../config-fields.js';
 import type { NameMap } from '../name-rules.js';
 import { divisible, type CommonConfig, type ConfigTable } from './family.js';
 
 export interface BertFields {
-  vocab_size: number; hidden_size: number; num_hidden_layers: number; num_attention_heads: number;
-  intermediate_size: number; hidden_act: Activation;
-  hidden_dropout_prob: number; attention_probs_dropout_prob: number;
-  max_position_embeddings: number; type_vocab_size: number;
-  initializer_range: number; layer_norm_eps: number;
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: Activation;
+  hidden_dropout_prob: number;
+  attention_probs_dropout_prob: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  initializer_range: number;
+  layer_norm_eps: number;
   position_embedding_type: 'absolute' | 'relative_key' | 'relative_key_query';
   /**
    * simdformer's pre-LN option (not a transformers field): blocks compute x + f(LN(x)) and a final
@@ -23,8 +41,11 @@ export interface BertFields {
    * field and would run such weights post-LN, so keep pre-LN checkpoints to simdformer.
    */
   pre_norm: boolean;
-  use_cache: boolean; classifier_dropout: number | null;
-  pad_token_id: number | null; bos_token_id: number | null; eos_token_id: number | null;
+  use_cache: boolean;
+  classifier_dropout: number | null;
+  pad_token_id: number | null;
+  bos_token_id: number | null;
+  eos_token_id: number | null;
   tie_word_embeddings: boolean;
 }
 
@@ -32,15 +53,25 @@ export type BertConfig = { model_type: 'bert' } & BertFields & CommonConfig;
 
 export const BERT_TABLE: ConfigTable<BertFields> = {
   fields: {
-    vocab_size: int(30522), hidden_size: int(768), num_hidden_layers: int(12), num_attention_heads: int(12),
-    intermediate_size: int(3072), hidden_act: activation('gelu'),
-    hidden_dropout_prob: prob(0.1), attention_probs_dropout_prob: prob(0.1),
-    max_position_embeddings: int(512), type_vocab_size: int(2),
-    initializer_range: num(0.02, { min: 0 }), layer_norm_eps: positive(1e-12),
+    vocab_size: int(30522),
+    hidden_size: int(768),
+    num_hidden_layers: int(12),
+    num_attention_heads: int(12),
+    intermediate_size: int(3072),
+    hidden_act: activation('gelu'),
+    hidden_dropout_prob: prob(0.1),
+    attention_probs_dropout_prob: prob(0.1),
+    max_position_embeddings: int(512),
+    type_vocab_size: int(2),
+    initializer_range: num(0.02, { min: 0 }),
+    layer_norm_eps: positive(1e-12),
     position_embedding_type: oneOf('absolute', ['absolute', 'relative_key', 'relative_key_query'] as const),
     pre_norm: bool(false),
-    use_cache: bool(true), classifier_dropout: orNull(prob(0.1)),
-    pad_token_id: tokenId(0), bos_token_id: tokenId(null), eos_token_id: tokenId(null),
+    use_cache: bool(true),
+    classifier_dropout: orNull(prob(0.1)),
+    pad_token_id: tokenId(0),
+    bos_token_id: tokenId(null),
+    eos_token_id: tokenId(null),
     tie_word_embeddings: bool(true),
   },
   aliases: {},
@@ -59,7 +90,10 @@ export const BERT_NAMES: NameMap = {
     { internal: 'embeddings\\.position\\.weight', hf: 'bert.embeddings.position_embeddings.weight' },
     { internal: 'embeddings\\.token_type\\.weight', hf: 'bert.embeddings.token_type_embeddings.weight' },
     { internal: 'embeddings\\.norm\\.(weight|bias)', hf: 'bert.embeddings.LayerNorm.$1' },
-    { internal: 'layer\\.(\\d+)\\.attn\\.qkv\\.(weight|bias)', hf: [`${L}.attention.self.query.$2`, `${L}.attention.self.key.$2`, `${L}.attention.self.value.$2`] },
+    {
+      internal: 'layer\\.(\\d+)\\.attn\\.qkv\\.(weight|bias)',
+      hf: [`${L}.attention.self.query.$2`, `${L}.attention.self.key.$2`, `${L}.attention.self.value.$2`],
+    },
     { internal: 'layer\\.(\\d+)\\.attn\\.o\\.(weight|bias)', hf: `${L}.attention.output.dense.$2` },
     { internal: 'layer\\.(\\d+)\\.attn_norm\\.(weight|bias)', hf: `${L}.attention.output.LayerNorm.$2` },
     { internal: 'layer\\.(\\d+)\\.ffn\\.up\\.(weight|bias)', hf: `${L}.intermediate.dense.$2` },

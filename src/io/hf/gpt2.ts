@@ -4,23 +4,48 @@
  * layout); the fused q|k|v projection is one tensor there too (`c_attn`). The LM head is tied to `wte`
  * and not stored; `attn.bias` / `attn.masked_bias` are causal-mask buffers of older versions.
  */
-import { activation, bool, int, num, oneOf, orNull, positive, prob, str, tokenId, type Activation } from '../config-fields.js';
+import {
+  activation,
+  bool,
+  int,
+  num,
+  oneOf,
+  orNull,
+  positive,
+  prob,
+  str,
+  tokenId,
+  type Activation,
+} from '../config-fields.js';
 import type { NameMap } from '../name-rules.js';
 import { divisible, type CommonConfig, type ConfigTable } from './family.js';
 
 export interface Gpt2Fields {
-  vocab_size: number; n_positions: number; n_embd: number; n_layer: number; n_head: number;
+  vocab_size: number;
+  n_positions: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
   /** Feed-forward width; null means 4·n_embd (see gpt2InnerDim). */
   n_inner: number | null;
   activation_function: Activation;
-  resid_pdrop: number; embd_pdrop: number; attn_pdrop: number;
-  layer_norm_epsilon: number; initializer_range: number;
+  resid_pdrop: number;
+  embd_pdrop: number;
+  attn_pdrop: number;
+  layer_norm_epsilon: number;
+  initializer_range: number;
   summary_type: 'last' | 'first' | 'mean' | 'cls_index' | 'attn';
-  summary_use_proj: boolean; summary_activation: string | null; summary_proj_to_labels: boolean;
+  summary_use_proj: boolean;
+  summary_activation: string | null;
+  summary_proj_to_labels: boolean;
   summary_first_dropout: number;
-  scale_attn_weights: boolean; use_cache: boolean;
-  scale_attn_by_inverse_layer_idx: boolean; reorder_and_upcast_attn: boolean;
-  bos_token_id: number | null; eos_token_id: number | null; pad_token_id: number | null;
+  scale_attn_weights: boolean;
+  use_cache: boolean;
+  scale_attn_by_inverse_layer_idx: boolean;
+  reorder_and_upcast_attn: boolean;
+  bos_token_id: number | null;
+  eos_token_id: number | null;
+  pad_token_id: number | null;
   tie_word_embeddings: boolean;
 }
 
@@ -28,19 +53,38 @@ export type Gpt2Config = { model_type: 'gpt2' } & Gpt2Fields & CommonConfig;
 
 export const GPT2_TABLE: ConfigTable<Gpt2Fields> = {
   fields: {
-    vocab_size: int(50257), n_positions: int(1024), n_embd: int(768), n_layer: int(12), n_head: int(12),
-    n_inner: orNull(int(3072)), activation_function: activation('gelu_new'),
-    resid_pdrop: prob(0.1), embd_pdrop: prob(0.1), attn_pdrop: prob(0.1),
-    layer_norm_epsilon: positive(1e-5), initializer_range: num(0.02, { min: 0 }),
+    vocab_size: int(50257),
+    n_positions: int(1024),
+    n_embd: int(768),
+    n_layer: int(12),
+    n_head: int(12),
+    n_inner: orNull(int(3072)),
+    activation_function: activation('gelu_new'),
+    resid_pdrop: prob(0.1),
+    embd_pdrop: prob(0.1),
+    attn_pdrop: prob(0.1),
+    layer_norm_epsilon: positive(1e-5),
+    initializer_range: num(0.02, { min: 0 }),
     summary_type: oneOf('cls_index', ['last', 'first', 'mean', 'cls_index', 'attn'] as const),
-    summary_use_proj: bool(true), summary_activation: orNull(str('tanh')), summary_proj_to_labels: bool(true),
+    summary_use_proj: bool(true),
+    summary_activation: orNull(str('tanh')),
+    summary_proj_to_labels: bool(true),
     summary_first_dropout: prob(0.1),
-    scale_attn_weights: bool(true), use_cache: bool(true),
-    scale_attn_by_inverse_layer_idx: bool(false), reorder_and_upcast_attn: bool(false),
-    bos_token_id: tokenId(50256), eos_token_id: tokenId(50256), pad_token_id: tokenId(null),
+    scale_attn_weights: bool(true),
+    use_cache: bool(true),
+    scale_attn_by_inverse_layer_idx: bool(false),
+    reorder_and_upcast_attn: bool(false),
+    bos_token_id: tokenId(50256),
+    eos_token_id: tokenId(50256),
+    pad_token_id: tokenId(null),
     tie_word_embeddings: bool(true),
   },
-  aliases: { hidden_size: 'n_embd', max_position_embeddings: 'n_positions', num_attention_heads: 'n_head', num_hidden_layers: 'n_layer' },
+  aliases: {
+    hidden_size: 'n_embd',
+    max_position_embeddings: 'n_positions',
+    num_attention_heads: 'n_head',
+    num_hidden_layers: 'n_layer',
+  },
   defaultNumLabels: 2,
   defaultArchitecture: 'GPT2LMHeadModel',
   finish(c) {

@@ -14,18 +14,27 @@ import type { NameMap } from '../name-rules.js';
 import type { CommonConfig, ConfigTable } from './family.js';
 
 export interface T5Fields {
-  vocab_size: number; d_model: number; d_kv: number; d_ff: number;
+  vocab_size: number;
+  d_model: number;
+  d_kv: number;
+  d_ff: number;
   num_layers: number;
   /** null in the file means num_layers; parseConfig resolves it, as transformers does on load. */
   num_decoder_layers: number;
   num_heads: number;
-  relative_attention_num_buckets: number; relative_attention_max_distance: number;
-  dropout_rate: number; classifier_dropout: number;
-  layer_norm_epsilon: number; initializer_factor: number;
+  relative_attention_num_buckets: number;
+  relative_attention_max_distance: number;
+  dropout_rate: number;
+  classifier_dropout: number;
+  layer_norm_epsilon: number;
+  initializer_factor: number;
   /** "relu" (T5) or "gated-gelu" (T5 v1.1, flan-T5); in general "<act>" or "gated-<act>": see t5FeedForward. */
   feed_forward_proj: string;
-  is_encoder_decoder: boolean; use_cache: boolean;
-  pad_token_id: number | null; eos_token_id: number | null; bos_token_id: number | null;
+  is_encoder_decoder: boolean;
+  use_cache: boolean;
+  pad_token_id: number | null;
+  eos_token_id: number | null;
+  bos_token_id: number | null;
   /** transformers leaves this null; every released T5 config sets it to 0 (= pad_token_id). */
   decoder_start_token_id: number | null;
   tie_word_embeddings: boolean;
@@ -35,17 +44,26 @@ export type T5Config = { model_type: 't5' } & T5Fields & CommonConfig;
 
 export const T5_TABLE: ConfigTable<T5Fields> = {
   fields: {
-    vocab_size: int(32128), d_model: int(512), d_kv: int(64), d_ff: int(2048),
+    vocab_size: int(32128),
+    d_model: int(512),
+    d_kv: int(64),
+    d_ff: int(2048),
     num_layers: int(6),
     // null reads as 0 here and becomes num_layers in finish(), as T5Config does
     num_decoder_layers: { def: 6, read: (v, where) => (v === null ? 0 : int(6).read(v, where)) },
     num_heads: int(8),
-    relative_attention_num_buckets: int(32), relative_attention_max_distance: int(128),
-    dropout_rate: prob(0.1), classifier_dropout: prob(0.0),
-    layer_norm_epsilon: positive(1e-6), initializer_factor: num(1.0, { min: 0 }),
+    relative_attention_num_buckets: int(32),
+    relative_attention_max_distance: int(128),
+    dropout_rate: prob(0.1),
+    classifier_dropout: prob(0.0),
+    layer_norm_epsilon: positive(1e-6),
+    initializer_factor: num(1.0, { min: 0 }),
     feed_forward_proj: str('relu'),
-    is_encoder_decoder: bool(true), use_cache: bool(true),
-    pad_token_id: tokenId(0), eos_token_id: tokenId(1), bos_token_id: tokenId(null),
+    is_encoder_decoder: bool(true),
+    use_cache: bool(true),
+    pad_token_id: tokenId(0),
+    eos_token_id: tokenId(1),
+    bos_token_id: tokenId(null),
     decoder_start_token_id: tokenId(null),
     tie_word_embeddings: bool(true),
   },
@@ -54,7 +72,8 @@ export const T5_TABLE: ConfigTable<T5Fields> = {
   defaultArchitecture: 'T5ForConditionalGeneration',
   finish(c, raw) {
     // transformers: num_decoder_layers = num_decoder_layers if not None else num_layers
-    if (raw['num_decoder_layers'] === undefined || raw['num_decoder_layers'] === null) c.num_decoder_layers = c.num_layers;
+    if (raw['num_decoder_layers'] === undefined || raw['num_decoder_layers'] === null)
+      c.num_decoder_layers = c.num_layers;
     t5FeedForward(c); // throws on a malformed feed_forward_proj
   },
 };
@@ -80,16 +99,34 @@ export function t5Names(opts: { gated: boolean; tied: boolean }): NameMap {
   const E = 'encoder.block.$1.layer';
   const D = 'decoder.block.$1.layer';
   const ffn = (at: string) => [
-    { internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn\\.up\\.weight`, hf: `${at}.${at === E ? 1 : 2}.DenseReluDense.${opts.gated ? 'wi_1' : 'wi'}.weight` },
-    { internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn\\.gate\\.weight`, hf: `${at}.${at === E ? 1 : 2}.DenseReluDense.wi_0.weight` },
-    { internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn\\.down\\.weight`, hf: `${at}.${at === E ? 1 : 2}.DenseReluDense.wo.weight` },
-    { internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn_norm\\.weight`, hf: `${at}.${at === E ? 1 : 2}.layer_norm.weight` },
+    {
+      internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn\\.up\\.weight`,
+      hf: `${at}.${at === E ? 1 : 2}.DenseReluDense.${opts.gated ? 'wi_1' : 'wi'}.weight`,
+    },
+    {
+      internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn\\.gate\\.weight`,
+      hf: `${at}.${at === E ? 1 : 2}.DenseReluDense.wi_0.weight`,
+    },
+    {
+      internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn\\.down\\.weight`,
+      hf: `${at}.${at === E ? 1 : 2}.DenseReluDense.wo.weight`,
+    },
+    {
+      internal: `${at === E ? 'encoder' : 'decoder'}\\.block\\.(\\d+)\\.ffn_norm\\.weight`,
+      hf: `${at}.${at === E ? 1 : 2}.layer_norm.weight`,
+    },
   ];
   const selfAttn = (side: 'encoder' | 'decoder', at: string) => [
-    { internal: `${side}\\.block\\.(\\d+)\\.attn\\.qkv\\.weight`, hf: ['q', 'k', 'v'].map((p) => `${at}.0.SelfAttention.${p}.weight`) },
+    {
+      internal: `${side}\\.block\\.(\\d+)\\.attn\\.qkv\\.weight`,
+      hf: ['q', 'k', 'v'].map((p) => `${at}.0.SelfAttention.${p}.weight`),
+    },
     { internal: `${side}\\.block\\.(\\d+)\\.attn\\.o\\.weight`, hf: `${at}.0.SelfAttention.o.weight` },
     { internal: `${side}\\.block\\.(\\d+)\\.attn_norm\\.weight`, hf: `${at}.0.layer_norm.weight` },
-    { internal: `${side}\\.relative_attention_bias`, hf: `${side}.block.0.layer.0.SelfAttention.relative_attention_bias.weight` },
+    {
+      internal: `${side}\\.relative_attention_bias`,
+      hf: `${side}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`,
+    },
     { internal: `${side}\\.final_layer_norm\\.weight`, hf: `${side}.final_layer_norm.weight` },
   ];
   return {
@@ -99,7 +136,10 @@ export function t5Names(opts: { gated: boolean; tied: boolean }): NameMap {
       ...ffn(E),
       ...selfAttn('decoder', D),
       { internal: 'decoder\\.block\\.(\\d+)\\.cross\\.q\\.weight', hf: `${D}.1.EncDecAttention.q.weight` },
-      { internal: 'decoder\\.block\\.(\\d+)\\.cross\\.kv\\.weight', hf: [`${D}.1.EncDecAttention.k.weight`, `${D}.1.EncDecAttention.v.weight`] },
+      {
+        internal: 'decoder\\.block\\.(\\d+)\\.cross\\.kv\\.weight',
+        hf: [`${D}.1.EncDecAttention.k.weight`, `${D}.1.EncDecAttention.v.weight`],
+      },
       { internal: 'decoder\\.block\\.(\\d+)\\.cross\\.o\\.weight', hf: `${D}.1.EncDecAttention.o.weight` },
       { internal: 'decoder\\.block\\.(\\d+)\\.cross_norm\\.weight', hf: `${D}.1.layer_norm.weight` },
       ...ffn(D),

@@ -44,7 +44,8 @@ export function adamwStep(params: readonly Tensor[], state: AdamWSlots, hyper: A
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
     throw new ArgumentError(`adamw: betas must be in [0, 1), got ${beta1}, ${beta2}`);
   }
-  if (!(eps >= 0) || !(weightDecay >= 0)) throw new ArgumentError(`adamw: eps and weightDecay must be ≥ 0, got ${eps}, ${weightDecay}`);
+  if (!(eps >= 0) || !(weightDecay >= 0))
+    throw new ArgumentError(`adamw: eps and weightDecay must be ≥ 0, got ${eps}, ${weightDecay}`);
   const rt = state.engine.runtime;
   for (const p of params) {
     const g = p.grad;
@@ -55,6 +56,11 @@ export function adamwStep(params: readonly Tensor[], state: AdamWSlots, hyper: A
     const bc1 = 1 - beta1 ** s.step;
     const bc2 = 1 - beta2 ** s.step;
     const n = p.size;
-    rt.run('adamw_f32', [p.ptr, s.m.ptr, s.v.ptr, g.ptr, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2], Math.ceil(n / CHUNK), n * 12);
+    rt.run(
+      'adamw_f32',
+      [p.ptr, s.m.ptr, s.v.ptr, g.ptr, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2],
+      Math.ceil(n / CHUNK),
+      n * 12,
+    );
   }
 }

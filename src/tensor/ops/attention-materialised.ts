@@ -36,7 +36,8 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
         for (let i = 0; i < Tq; i++) {
           const r = ((b * H + h) * Tq + i) * Tk;
           for (let j = 0; j < Tk; j++) {
-            s[r + j] = mask && mask[b * Tk + j] === 0 ? -Infinity : a.scale * s[r + j]! + (bv ? bv[(h * Tq + i) * Tk + j]! : 0);
+            s[r + j] =
+              mask && mask[b * Tk + j] === 0 ? -Infinity : a.scale * s[r + j]! + (bv ? bv[(h * Tq + i) * Tk + j]! : 0);
           }
         }
       }
@@ -58,7 +59,21 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
           // dP = dO·Vᵀ ; dV += Pᵀ·dO
           gemm(rt, sAt(dP.ptr, b, h), Tk, oAt(dO.ptr, b, h), H * D, 1, at(a.v, v, b, h), 1, a.v.row, Tq, Tk, D, false);
           if (v.requiresGrad) {
-            gemm(rt, at(a.v, e.gradOf(v), b, h), a.v.row, sAt(P.ptr, b, h), 1, Tk, oAt(dO.ptr, b, h), H * D, 1, Tk, D, Tq, true);
+            gemm(
+              rt,
+              at(a.v, e.gradOf(v), b, h),
+              a.v.row,
+              sAt(P.ptr, b, h),
+              1,
+              Tk,
+              oAt(dO.ptr, b, h),
+              H * D,
+              1,
+              Tk,
+              D,
+              Tq,
+              true,
+            );
           }
         }
       }
@@ -75,10 +90,38 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
         for (let h = 0; h < H; h++) {
           // dQ += dS·K ; dK += dSᵀ·Q
           if (q.requiresGrad) {
-            gemm(rt, at(a.q, e.gradOf(q), b, h), a.q.row, sAt(dS.ptr, b, h), Tk, 1, at(a.k, k, b, h), a.k.row, 1, Tq, D, Tk, true);
+            gemm(
+              rt,
+              at(a.q, e.gradOf(q), b, h),
+              a.q.row,
+              sAt(dS.ptr, b, h),
+              Tk,
+              1,
+              at(a.k, k, b, h),
+              a.k.row,
+              1,
+              Tq,
+              D,
+              Tk,
+              true,
+            );
           }
           if (k.requiresGrad) {
-            gemm(rt, at(a.k, e.gradOf(k), b, h), a.k.row, sAt(dS.ptr, b, h), 1, Tk, at(a.q, q, b, h), a.q.row, 1, Tk, D, Tq, true);
+            gemm(
+              rt,
+              at(a.k, e.gradOf(k), b, h),
+              a.k.row,
+              sAt(dS.ptr, b, h),
+              1,
+              Tk,
+              at(a.q, q, b, h),
+              a.q.row,
+              1,
+              Tk,
+              D,
+              Tq,
+              true,
+            );
           }
         }
       }

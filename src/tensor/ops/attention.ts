@@ -64,9 +64,22 @@ export interface ResolvedAttention {
 
 const isCount = (n: number) => Number.isInteger(n) && n >= 0;
 
-function resolveView(name: string, t: Tensor, view: AttentionView | undefined, B: number, H: number, T: number, D: number): Strided {
+function resolveView(
+  name: string,
+  t: Tensor,
+  view: AttentionView | undefined,
+  B: number,
+  H: number,
+  T: number,
+  D: number,
+): Strided {
   const row = view?.rowStride ?? H * D;
-  const s: Strided = { offset: view?.offset ?? 0, row, head: view?.headStride ?? D, batch: view?.batchStride ?? T * row };
+  const s: Strided = {
+    offset: view?.offset ?? 0,
+    row,
+    head: view?.headStride ?? D,
+    batch: view?.batchStride ?? T * row,
+  };
   for (const [k, val] of Object.entries(s)) {
     if (!isCount(val)) throw new ShapeError(`attention: ${name}.${k} must be a non-negative integer, got ${val}`);
   }
@@ -96,10 +109,17 @@ export function resolveAttention(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
   }
   const bias = opts.bias;
   if (bias && (bias.shape.length !== 3 || bias.shape[0] !== H || bias.shape[1] !== Tq || bias.shape[2] !== Tk)) {
-    throw new ShapeError(`attention: bias must be [heads, queryLen, keyLen] = [${H}, ${Tq}, ${Tk}], got [${bias.shape.join(', ')}]`);
+    throw new ShapeError(
+      `attention: bias must be [heads, queryLen, keyLen] = [${H}, ${Tq}, ${Tk}], got [${bias.shape.join(', ')}]`,
+    );
   }
   return {
-    B, H, Tq, Tk, D, scale,
+    B,
+    H,
+    Tq,
+    Tk,
+    D,
+    scale,
     causal: !!opts.causal,
     q: resolveView('q', q, opts.q, B, H, Tq, D),
     k: resolveView('k', k, opts.k, B, H, Tk, D),
@@ -113,7 +133,21 @@ export function resolveAttention(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
  */
 export const slotBytes = (D: number) => 7 * 256 * Math.ceil(D / 8) * 8 + (5 * 64 * 64 + 2 * 64) * 4;
 /** Int32 slots of the kernel descriptor (assembly/kernels/attention.ts). */
-export const DESC = { B: 0, H: 1, Tq: 2, Tk: 3, D: 4, causal: 5, scale: 6, slots: 7, q: 8, k: 11, v: 14, slotBytes: 17, length: 18 } as const;
+export const DESC = {
+  B: 0,
+  H: 1,
+  Tq: 2,
+  Tk: 3,
+  D: 4,
+  causal: 5,
+  scale: 6,
+  slots: 7,
+  q: 8,
+  k: 11,
+  v: 14,
+  slotBytes: 17,
+  length: 18,
+} as const;
 
 const f32bits = new Int32Array(new Float32Array([0]).buffer);
 const f32val = new Float32Array(f32bits.buffer);
@@ -159,7 +193,12 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const [qp, kp, vp] = [ptrs(a.q, q), ptrs(a.k, k), ptrs(a.v, v)];
   const work = B * H * Tq * Math.max(Tk, 1) * D * 2;
   if (o.size > 0) {
-    rt.run('attention_fwd_f32', [o.ptr, lse.ptr, qp, kp, vp, mask, bias?.ptr ?? 0, desc, rt.scratch(slots * slotBytes(D))], slots, work);
+    rt.run(
+      'attention_fwd_f32',
+      [o.ptr, lse.ptr, qp, kp, vp, mask, bias?.ptr ?? 0, desc, rt.scratch(slots * slotBytes(D))],
+      slots,
+      work,
+    );
   }
   if (e.needsGrad(q, k, v, bias)) {
     e.record([o], () => {

@@ -25,7 +25,12 @@ export function copyRows(
   const S = rowLength(src);
   const ok = (row: number, R: number, col: number, C: number) =>
     Number.isInteger(row) && row >= 0 && row + rows <= R && col >= 0 && col + cols.width <= C;
-  if (!Number.isInteger(rows) || rows < 0 || !ok(dstRow, rowCount(dst), cols.dst, D) || !ok(srcRow, rowCount(src), cols.src, S)) {
+  if (
+    !Number.isInteger(rows) ||
+    rows < 0 ||
+    !ok(dstRow, rowCount(dst), cols.dst, D) ||
+    !ok(srcRow, rowCount(src), cols.src, S)
+  ) {
     throw new ShapeError(
       `copyRows: ${rows} rows of ${cols.width} from [${src.shape.join(', ')}] row ${srcRow} column ${cols.src} ` +
         `to [${dst.shape.join(', ')}] row ${dstRow} column ${cols.dst} run past a tensor`,
@@ -49,7 +54,9 @@ export function copyRows(
 export function rowView(t: Tensor, row: number, rows: number, shape: readonly number[] = [rows, rowLength(t)]): Tensor {
   const C = rowLength(t);
   if (!Number.isInteger(row) || row < 0 || row + rows > rowCount(t) || sizeOf(shape) !== rows * C) {
-    throw new ShapeError(`rowView: rows ${row} … ${row + rows - 1} as [${shape.join(', ')}] of a [${t.shape.join(', ')}] tensor`);
+    throw new ShapeError(
+      `rowView: rows ${row} … ${row + rows - 1} as [${shape.join(', ')}] of a [${t.shape.join(', ')}] tensor`,
+    );
   }
   return new Tensor(t.engine, t.ptr + row * C * 4, shape, t.region);
 }

@@ -50,7 +50,9 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
   const w = opts.classWeights;
   if (w) {
     if (w.length !== V) throw new ShapeError(`crossEntropy: ${w.length} class weights for ${V} classes`);
-    for (let k = 0; k < V; k++) if (!(w[k]! >= 0) || !Number.isFinite(w[k]!)) throw new ArgumentError(`crossEntropy: class weight ${k} is ${w[k]}; weights must be finite and ≥ 0`);
+    for (let k = 0; k < V; k++)
+      if (!(w[k]! >= 0) || !Number.isFinite(w[k]!))
+        throw new ArgumentError(`crossEntropy: class weight ${k} is ${w[k]}; weights must be finite and ≥ 0`);
     if (eps > 0) throw new ArgumentError('crossEntropy: classWeights and labelSmoothing are not supported together');
   }
   // count: rows counted, or the sum of their class weights
@@ -59,7 +61,9 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
     const y = labels[i]!;
     if (y === ignoreIndex) continue;
     if (y < 0 || y >= V) {
-      throw new TokenIdError(`crossEntropy: label ${y} at row ${i} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);
+      throw new TokenIdError(
+        `crossEntropy: label ${y} at row ${i} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`,
+      );
     }
     count += w ? w[y]! : 1;
   }
@@ -72,10 +76,16 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
     rt.i32.set(labels, labelsPtr >>> 2);
     const rowLoss = rt.arena.allocStep(N * 4); // [N]
     const lse = rt.arena.allocStep(N * 4); // [N] logsumexp per row
-    rt.run('cross_entropy_fwd_f32', [rowLoss, lse, g ? g.ptr : 0, logits.ptr, labelsPtr, V, ignoreIndex, eps], N, N * V * 8);
+    rt.run(
+      'cross_entropy_fwd_f32',
+      [rowLoss, lse, g ? g.ptr : 0, logits.ptr, labelsPtr, V, ignoreIndex, eps],
+      N,
+      N * V * 8,
+    );
     const f32 = rt.f32;
     let sum = 0;
-    for (let i = 0, o = rowLoss >>> 2; i < N; i++) sum += w ? (labels[i] === ignoreIndex ? 0 : w[labels[i]!]! * f32[o + i]!) : f32[o + i]!;
+    for (let i = 0, o = rowLoss >>> 2; i < N; i++)
+      sum += w ? (labels[i] === ignoreIndex ? 0 : w[labels[i]!]! * f32[o + i]!) : f32[o + i]!;
     out.view()[0] = count > 0 ? sum / count : 0;
   } else {
     out.view()[0] = 0;

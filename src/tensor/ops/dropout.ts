@@ -35,7 +35,8 @@ export function dropoutKeys(p: number, seed: number): { key0: number; key1: numb
 export function dropout(x: Tensor, p: number, seed: number): Tensor {
   const e = x.engine;
   if (!(p >= 0 && p <= 1)) throw new ArgumentError(`dropout: p must be in [0, 1], got ${p}`);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentError(`dropout: seed must be a non-negative safe integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new ArgumentError(`dropout: seed must be a non-negative safe integer, got ${seed}`);
   if (p === 0 || !e.tape.enabled) return x;
   if (p === 1) return e.zeros(x.shape, 'step');
   const { key0, key1, threshold } = dropoutKeys(p, seed);

@@ -6,7 +6,13 @@ import type { Tensor } from '../tensor.js';
  * TokenIdError before any kernel runs. Backward as gatherRows.
  */
 export function embedding(table: Tensor, ids: ArrayLike<number>, shape: number[] = [ids.length]): Tensor {
-  return gather('embedding', table, ids, shape, (id, n, V) => new TokenIdError(`token id ${id} at position ${n} is outside the vocabulary [0, ${V})`));
+  return gather(
+    'embedding',
+    table,
+    ids,
+    shape,
+    (id, n, V) => new TokenIdError(`token id ${id} at position ${n} is outside the vocabulary [0, ${V})`),
+  );
 }
 
 /**
@@ -16,7 +22,13 @@ export function embedding(table: Tensor, ids: ArrayLike<number>, shape: number[]
  * distinct row sums its positions in order.
  */
 export function gatherRows(x: Tensor, rows: ArrayLike<number>, shape: number[] = [rows.length]): Tensor {
-  return gather('gatherRows', x, rows, shape, (row, n, R) => new ArgumentError(`gatherRows: row ${row} at position ${n} is outside [0, ${R})`));
+  return gather(
+    'gatherRows',
+    x,
+    rows,
+    shape,
+    (row, n, R) => new ArgumentError(`gatherRows: row ${row} at position ${n} is outside [0, ${R})`),
+  );
 }
 
 /** embedding and gatherRows: one kernel pair, two names for what the index means (a token, a row). */
@@ -33,7 +45,8 @@ function gather(
   if (table.shape.length !== 2) throw new ShapeError(`${op}: ${tableIs}, got [${table.shape.join(', ')}]`);
   const [V, C] = table.shape as [number, number];
   const N = ids.length;
-  if (shape.reduce((a, b) => a * b, 1) !== N) throw new ShapeError(`${op}: ${N} ${idsAre} do not fill shape [${shape.join(', ')}]`);
+  if (shape.reduce((a, b) => a * b, 1) !== N)
+    throw new ShapeError(`${op}: ${N} ${idsAre} do not fill shape [${shape.join(', ')}]`);
   const idsPtr = rt.arena.allocStep(N * 4);
   const i32 = rt.i32;
   for (let n = 0; n < N; n++) {
@@ -68,7 +81,12 @@ function gather(
     v32.set(starts, (buf >>> 2) + N);
     v32.set(uniq, (buf >>> 2) + N + U + 1);
     e.record([out], () => {
-      rt.run('embedding_bwd_f32', [e.gradOf(table).ptr, out.grad!.ptr, buf, buf + N * 4, buf + (N + U + 1) * 4, C], U, N * C);
+      rt.run(
+        'embedding_bwd_f32',
+        [e.gradOf(table).ptr, out.grad!.ptr, buf, buf + N * 4, buf + (N + U + 1) * 4, C],
+        U,
+        N * C,
+      );
     });
   }
   return out;

@@ -44,7 +44,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
       }
       if (weight.requiresGrad) {
         const dw = e.gradOf(weight).ptr;
-        if (transposeB) matmulInto(rt, dw, dy, x.ptr, Out, In, M, { transposeA: true, accumulate: true }); // [Out,In] += dyᵀ·x
+        if (transposeB)
+          matmulInto(rt, dw, dy, x.ptr, Out, In, M, { transposeA: true, accumulate: true }); // [Out,In] += dyᵀ·x
         else matmulInto(rt, dw, x.ptr, dy, In, Out, M, { transposeA: true, accumulate: true }); // [In,Out] += xᵀ·dy
       }
       if (bias?.requiresGrad) {

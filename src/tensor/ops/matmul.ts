@@ -72,7 +72,11 @@ export function matmulInto(
 }
 
 /** The [M, K, N] of op(A)·op(B) for 2-D shapes, or a ShapeError saying what does not fit. */
-function matmulDims(aShape: readonly number[], bShape: readonly number[], layout: MatmulLayout): [number, number, number] {
+function matmulDims(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  layout: MatmulLayout,
+): [number, number, number] {
   if (aShape.length !== 2 || bShape.length !== 2) {
     throw new ShapeError(`matmul takes 2-D tensors, got [${aShape.join(', ')}] and [${bShape.join(', ')}]`);
   }

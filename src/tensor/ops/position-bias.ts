@@ -9,12 +9,14 @@ import type { Tensor } from '../tensor.js';
  */
 export function positionBias(table: Tensor, buckets: Int32Array, Tq: number, Tk: number): Tensor {
   const e = table.engine;
-  if (table.shape.length !== 2) throw new ShapeError(`positionBias: table must be [buckets, heads], got [${table.shape.join(', ')}]`);
+  if (table.shape.length !== 2)
+    throw new ShapeError(`positionBias: table must be [buckets, heads], got [${table.shape.join(', ')}]`);
   const [nb, H] = table.shape as [number, number];
   const P = Tq * Tk;
   if (buckets.length !== P) throw new ShapeError(`positionBias: ${buckets.length} buckets for ${Tq}×${Tk} pairs`);
   for (let p = 0; p < P; p++) {
-    if (buckets[p]! < 0 || buckets[p]! >= nb) throw new ShapeError(`positionBias: bucket ${buckets[p]} outside [0, ${nb})`);
+    if (buckets[p]! < 0 || buckets[p]! >= nb)
+      throw new ShapeError(`positionBias: bucket ${buckets[p]} outside [0, ${nb})`);
   }
   const out = e.empty([H, Tq, Tk], 'step');
   const f32 = e.runtime.f32;

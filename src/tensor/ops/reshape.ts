@@ -6,7 +6,10 @@ import { sizeOf, Tensor } from '../tensor.js';
  * (dx += dy), so ops that need a 2-D view ([B·T, C]) of a [B, T, C] tensor stay differentiable.
  */
 export function reshape(x: Tensor, shape: number[]): Tensor {
-  if (sizeOf(shape) !== x.size) throw new ShapeError(`reshape: [${x.shape.join(', ')}] has ${x.size} elements, [${shape.join(', ')}] needs ${sizeOf(shape)}`);
+  if (sizeOf(shape) !== x.size)
+    throw new ShapeError(
+      `reshape: [${x.shape.join(', ')}] has ${x.size} elements, [${shape.join(', ')}] needs ${sizeOf(shape)}`,
+    );
   const e = x.engine;
   const y = new Tensor(e, x.ptr, [...shape], 'step');
   if (e.needsGrad(x)) {

@@ -13,12 +13,31 @@ export interface SoftmaxOptions {
 }
 
 /** y = softmax(scale·x) over the last dim of x viewed as [rows, T], on raw pointers (y may be x). */
-export function softmaxInto(rt: Runtime, y: number, x: number, rows: number, T: number, Tq: number, causal: boolean, scale: number): void {
+export function softmaxInto(
+  rt: Runtime,
+  y: number,
+  x: number,
+  rows: number,
+  T: number,
+  Tq: number,
+  causal: boolean,
+  scale: number,
+): void {
   rt.run('softmax_fwd_f32', [y, x, T, Tq, causal ? 1 : 0, scale], rows, rows * T * 8);
 }
 
 /** dx += scale · y ⊙ (dy − Σ dy·y) per row (dx must not be y or dy). */
-export function softmaxBackwardInto(rt: Runtime, dx: number, y: number, dy: number, rows: number, T: number, Tq: number, causal: boolean, scale: number): void {
+export function softmaxBackwardInto(
+  rt: Runtime,
+  dx: number,
+  y: number,
+  dy: number,
+  rows: number,
+  T: number,
+  Tq: number,
+  causal: boolean,
+  scale: number,
+): void {
   rt.run('softmax_bwd_f32', [dx, y, dy, T, Tq, causal ? 1 : 0, scale], rows, rows * T * 4);
 }
 
@@ -47,7 +66,8 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
   if (y.size > 0) softmaxInto(rt, y.ptr, x.ptr, rows, T, Tq, causal, scale);
   if (e.needsGrad(x)) {
     e.record([y], () => {
-      if (x.requiresGrad && y.size > 0) softmaxBackwardInto(rt, e.gradOf(x).ptr, y.ptr, y.grad!.ptr, rows, T, Tq, causal, scale);
+      if (x.requiresGrad && y.size > 0)
+        softmaxBackwardInto(rt, e.gradOf(x).ptr, y.ptr, y.grad!.ptr, rows, T, Tq, causal, scale);
     });
   }
   return y;

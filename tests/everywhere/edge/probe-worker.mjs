@@ -10,7 +10,8 @@ import weights from './model.safetensors';
 import kernels from './simdformer.wasm';
 import tokenizer from './tokenizer.json';
 
-const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status, body) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 export default {
   async fetch(request) {
@@ -20,7 +21,12 @@ export default {
     } catch {
       return json(400, { error: 'the body is not JSON: POST {"threads"?: number}' });
     }
-    if (body === null || typeof body !== 'object' || Array.isArray(body) || !(body.threads === undefined || Number.isInteger(body.threads))) {
+    if (
+      body === null ||
+      typeof body !== 'object' ||
+      Array.isArray(body) ||
+      !(body.threads === undefined || Number.isInteger(body.threads))
+    ) {
       return json(400, { error: 'expected {"threads"?: integer, "wasm"?: false}' });
     }
     const files = new Map([

@@ -63,7 +63,10 @@ export async function sameScript(simdformer, { threads, wasm, checkpoint }) {
       abT: bitsHash(engine.noGrad(() => ops.matmul(a, bt, { transposeB: true })).toArray()),
       aTb: bitsHash(engine.noGrad(() => ops.matmul(at, b, { transposeA: true })).toArray()),
     };
-    const scores = engine.tensor(values(4 * 67 * 67, 5).map((v) => 30 * v), [4, 67, 67]); // [H, Tq, Tk]
+    const scores = engine.tensor(
+      values(4 * 67 * 67, 5).map((v) => 30 * v),
+      [4, 67, 67],
+    ); // [H, Tq, Tk]
     out.softmax = bitsHash(ops.softmax(scores, { causal: true, scale: 0.125 }).toArray());
     engine.endStep();
     if (checkpoint === undefined) return out;
@@ -71,7 +74,11 @@ export async function sameScript(simdformer, { threads, wasm, checkpoint }) {
     // 2. a checkpoint: the logits of a prompt, then 20 greedy tokens
     const model =
       checkpoint instanceof Map
-        ? simdformer.modelFromCheckpoint(engine, simdformer.decodeCheckpoint((n) => checkpoint.get(n), 'files'), 'files')
+        ? simdformer.modelFromCheckpoint(
+            engine,
+            simdformer.decodeCheckpoint((n) => checkpoint.get(n), 'files'),
+            'files',
+          )
         : await simdformer.loadModel(engine, checkpoint);
     const ids = model.tokenizer.encode('The jury said', undefined, { addSpecialTokens: false }).ids;
     out.logits = bitsHash(engine.noGrad(() => model.forward({ inputIds: [ids] }).logits.toArray()));
@@ -81,8 +88,15 @@ export async function sameScript(simdformer, { threads, wasm, checkpoint }) {
 
     // 3. training: AdamW steps on one batch (dropout on, masks seeded by step): losses, then the weights
     const T = 16;
-    const text = model.tokenizer.encode('the cat sat on the mat and the dog sat on the log', undefined, { addSpecialTokens: false }).ids;
-    const batch = { inputIds: Int32Array.from(text.slice(0, T)), labels: Int32Array.from(text.slice(1, T + 1)), B: 1, T };
+    const text = model.tokenizer.encode('the cat sat on the mat and the dog sat on the log', undefined, {
+      addSpecialTokens: false,
+    }).ids;
+    const batch = {
+      inputIds: Int32Array.from(text.slice(0, T)),
+      labels: Int32Array.from(text.slice(1, T + 1)),
+      B: 1,
+      T,
+    };
     const trainer = new simdformer.Trainer(model, { lr: 1e-2, totalSteps: 8, schedule: 'constant', seed: 3 });
     out.losses = [];
     for (let s = 0; s < 8; s++) out.losses.push(trainer.step(batch).loss);
