@@ -12,17 +12,13 @@ import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from
 import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import { beamSearch } from '../generate/beam.js';
-import { parseConfig } from '../io/config.js';
-import { type BartConfig, type T5Config } from '../io/hf/index.js';
-import { Bart } from '../models/bart.js';
 import { asSeq2Seq, loadModel } from '../models/load.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
-import { T5 } from '../models/t5.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { cycleEnds } from '../train/schedule.js';
 import { Trainer, withLossOptions, type StepResult } from '../train/trainer.js';
-import { due, MetricsLog, TimeBudget, type ModelShape, type OptimChoice } from './run.js';
+import { due, MetricsLog, seq2seqModel, TimeBudget, type ModelShape, type OptimChoice } from './run.js';
 
 export interface G2pOptions extends ModelShape, OptimChoice {
   /** A pre-trained T5/BART checkpoint, or 'none'. */
@@ -110,48 +106,28 @@ export const G2P_DEFAULTS: Omit<G2pOptions, 'from' | 'out'> = {
 /** A fresh model over a word-level tokenizer (vocabulary from the training words). */
 function scratchModel(engine: Engine, o: G2pOptions, train: readonly CmuEntry[]): EncoderDecoder {
   const tokenizer = Tokenizer.fromJson(g2pTokenizer(train));
-  const V = tokenizer.vocabSize;
-  let model: EncoderDecoder;
-  if (o.arch === 't5') {
-    const cfg = parseConfig({
-      model_type: 't5',
-      vocab_size: V,
-      d_model: o.dModel,
-      d_kv: o.dModel / o.heads,
-      d_ff: o.ffn,
-      num_layers: o.layers,
-      num_heads: o.heads,
-      relative_attention_num_buckets: 32,
-      relative_attention_max_distance: 64,
-      dropout_rate: o.dropout,
-      feed_forward_proj: o.activation,
-      pad_token_id: 0,
-      eos_token_id: 1,
-      decoder_start_token_id: 0,
-    }) as T5Config;
-    model = new T5(engine, cfg, o.seed);
-  } else {
-    const cfg = parseConfig({
-      model_type: 'bart',
-      vocab_size: V,
-      d_model: o.dModel,
-      max_position_embeddings: 64,
-      encoder_layers: o.layers,
-      decoder_layers: o.layers,
-      encoder_attention_heads: o.heads,
-      decoder_attention_heads: o.heads,
-      encoder_ffn_dim: o.ffn,
-      decoder_ffn_dim: o.ffn,
-      activation_function: o.activation,
-      dropout: o.dropout,
-      pad_token_id: 0,
-      eos_token_id: 1,
-      bos_token_id: null,
-      decoder_start_token_id: 0,
-      forced_eos_token_id: 1,
-    }) as BartConfig;
-    model = new Bart(engine, cfg, o.seed);
-  }
+  const fields =
+    o.arch === 't5'
+      ? {
+          relative_attention_num_buckets: 32,
+          relative_attention_max_distance: 64,
+          dropout_rate: o.dropout,
+          feed_forward_proj: o.activation,
+          pad_token_id: 0,
+          eos_token_id: 1,
+          decoder_start_token_id: 0,
+        }
+      : {
+          max_position_embeddings: 64,
+          activation_function: o.activation,
+          dropout: o.dropout,
+          pad_token_id: 0,
+          eos_token_id: 1,
+          bos_token_id: null,
+          decoder_start_token_id: 0,
+          forced_eos_token_id: 1,
+        };
+  const model = seq2seqModel(engine, o.arch, o, tokenizer.vocabSize, fields, o.seed);
   model.tokenizer = tokenizer;
   return model;
 }

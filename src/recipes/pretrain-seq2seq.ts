@@ -11,16 +11,11 @@ import { spanCorruption, type Seq2SeqExample } from '../data/span-corruption.js'
 import { splitByKey } from '../data/split.js';
 import { loadTextDocuments, splitSentences } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
-import { parseConfig } from '../io/config.js';
-import { type BartConfig, type T5Config } from '../io/hf/index.js';
-import { Bart } from '../models/bart.js';
-import type { EncoderDecoder } from '../models/seq2seq.js';
-import { T5 } from '../models/t5.js';
 import type { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { Trainer, type StepResult } from '../train/trainer.js';
-import { due, type ModelShape, type OptimChoice } from './run.js';
+import { due, seq2seqModel, type ModelShape, type OptimChoice } from './run.js';
 
 export interface Seq2SeqPretrainOptions extends ModelShape, OptimChoice {
   family: 't5' | 'bart';
@@ -69,44 +64,19 @@ export async function pretrainSeq2Seq(engine: Engine, o: Seq2SeqPretrainOptions)
     ),
   );
   const id = (t: string) => tokenizer.tokenToId(t)!;
-  const V = tokenizer.vocabSize;
-  let model: EncoderDecoder;
-  if (o.family === 't5') {
-    const cfg = parseConfig({
-      model_type: 't5',
-      vocab_size: V,
-      d_model: o.dModel,
-      d_kv: o.dModel / o.heads,
-      d_ff: o.ffn,
-      num_layers: o.layers,
-      num_heads: o.heads,
-      dropout_rate: 0.1,
-      pad_token_id: id('<pad>'),
-      eos_token_id: id('</s>'),
-      decoder_start_token_id: id('<pad>'),
-    }) as T5Config;
-    model = new T5(engine, cfg, o.seed);
-  } else {
-    const cfg = parseConfig({
-      model_type: 'bart',
-      vocab_size: V,
-      d_model: o.dModel,
-      max_position_embeddings: o.maxLen + 2,
-      encoder_layers: o.layers,
-      decoder_layers: o.layers,
-      encoder_attention_heads: o.heads,
-      decoder_attention_heads: o.heads,
-      encoder_ffn_dim: o.ffn,
-      decoder_ffn_dim: o.ffn,
-      dropout: 0.1,
-      bos_token_id: id('<s>'),
-      pad_token_id: id('<pad>'),
-      eos_token_id: id('</s>'),
-      decoder_start_token_id: id('</s>'),
-      forced_eos_token_id: id('</s>'),
-    }) as BartConfig;
-    model = new Bart(engine, cfg, o.seed);
-  }
+  const fields =
+    o.family === 't5'
+      ? { dropout_rate: 0.1, pad_token_id: id('<pad>'), eos_token_id: id('</s>'), decoder_start_token_id: id('<pad>') }
+      : {
+          max_position_embeddings: o.maxLen + 2,
+          dropout: 0.1,
+          bos_token_id: id('<s>'),
+          pad_token_id: id('<pad>'),
+          eos_token_id: id('</s>'),
+          decoder_start_token_id: id('</s>'),
+          forced_eos_token_id: id('</s>'),
+        };
+  const model = seq2seqModel(engine, o.family, o, tokenizer.vocabSize, fields, o.seed);
   model.tokenizer = tokenizer;
   const encodeDoc = (text: string) =>
     splitSentences(text)

@@ -7,6 +7,10 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
+import { parseConfig } from '../io/config.js';
+import { createModel } from '../models/registry.js';
+import type { EncoderDecoder } from '../models/seq2seq.js';
+import type { Engine } from '../tensor/engine.js';
 
 /** The shape of a model built from scratch. */
 export interface ModelShape {
@@ -16,6 +20,38 @@ export interface ModelShape {
   heads: number;
   /** Feed-forward width. */
   ffn: number;
+}
+
+/**
+ * A T5 or BART of the given shape (encoder and decoder alike) over V ids, with random weights from
+ * `seed`; `fields` are the other config.json fields (special ids, dropout, positions, activation).
+ */
+export function seq2seqModel(
+  engine: Engine,
+  family: 't5' | 'bart',
+  shape: ModelShape,
+  V: number,
+  fields: Record<string, unknown>,
+  seed: number,
+): EncoderDecoder {
+  const { dModel, layers, heads, ffn } = shape;
+  const config =
+    family === 't5'
+      ? { d_model: dModel, d_kv: dModel / heads, d_ff: ffn, num_layers: layers, num_heads: heads }
+      : {
+          d_model: dModel,
+          encoder_layers: layers,
+          decoder_layers: layers,
+          encoder_attention_heads: heads,
+          decoder_attention_heads: heads,
+          encoder_ffn_dim: ffn,
+          decoder_ffn_dim: ffn,
+        };
+  return createModel(
+    engine,
+    parseConfig({ model_type: family, vocab_size: V, ...config, ...fields }),
+    seed,
+  ) as EncoderDecoder;
 }
 
 /** AdamW with warm-up and decay (Trainer options). */

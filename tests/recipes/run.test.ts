@@ -1,36 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/io/config.js';
-import type { Gpt2Config } from '../../src/io/hf/index.js';
-import { GPT, type LmBatch } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt.js';
 import { TimeBudget } from '../../src/recipes/run.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { Trainer } from '../../src/train/trainer.js';
-
-const config = () =>
-  parseConfig({
-    model_type: 'gpt2',
-    vocab_size: 29,
-    n_positions: 16,
-    n_embd: 16,
-    n_layer: 2,
-    n_head: 2,
-    bos_token_id: null,
-    eos_token_id: null,
-  }) as Gpt2Config;
-
-function batch(seed: number): LmBatch {
-  const B = 3;
-  const T = 16;
-  const inputIds = new Int32Array(B * T);
-  const labels = new Int32Array(B * T);
-  let s = seed;
-  for (let i = 0; i < B * T; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    inputIds[i] = s % 29;
-    labels[i] = (s >>> 8) % 29;
-  }
-  return { inputIds, labels, B, T };
-}
+import { tinyGptBatch as batch, tinyGptConfig as config } from '../util/tiny-gpt.js';
 
 describe("TimeBudget (the G2P recipe's --max-minutes)", () => {
   it('a time budget: the schedule runs on the used share of the budget when steps lag, and training is finished when it is spent', async () => {

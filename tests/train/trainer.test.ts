@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NonFiniteLossError } from '../../src/errors.js';
-import { parseConfig } from '../../src/io/config.js';
-import { type Gpt2Config } from '../../src/io/hf/index.js';
-import { GPT, type LmBatch } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { pretrainGpt, GPT_PRETRAIN_DEFAULTS } from '../../src/recipes/pretrain-gpt.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { expectBitIdentical } from '../util/check.js';
+import { tinyGptBatch as batch, tinyGptConfig as config } from '../util/tiny-gpt.js';
 
 /** Runs the recipe on a 2-thread engine of its own (disposed after the tests, with what the runs left in it). */
 const engines: Engine[] = [];
@@ -21,32 +20,6 @@ async function run(opts: Parameters<typeof pretrainGpt>[1]) {
 afterAll(async () => {
   for (const e of engines.splice(0)) await e.dispose();
 });
-
-const config = () =>
-  parseConfig({
-    model_type: 'gpt2',
-    vocab_size: 29,
-    n_positions: 16,
-    n_embd: 16,
-    n_layer: 2,
-    n_head: 2,
-    bos_token_id: null,
-    eos_token_id: null,
-  }) as Gpt2Config;
-
-function batch(seed: number): LmBatch {
-  const B = 3;
-  const T = 16;
-  const inputIds = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  let s = seed;
-  for (let i = 0; i < B * T; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    inputIds[i] = s % 29;
-    targets[i] = (s >>> 8) % 29;
-  }
-  return { inputIds, labels: targets, B, T };
-}
 
 async function trainSteps(threads: number, steps: number) {
   const e = await Engine.create({ threads });
