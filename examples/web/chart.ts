@@ -77,10 +77,17 @@ export function drawLossChart(canvas: HTMLCanvasElement, losses: readonly number
   g.textAlign = 'center';
   g.fillText('loss', 0, 0);
   g.restore();
-  g.textAlign = 'center';
   g.textBaseline = 'top';
   const last = losses.length - 1;
-  for (const i of [0, Math.round(last / 2), last]) g.fillText(`step ${i + 1}`, x(i), H - bottom + 6);
+  const labels = [
+    [0, 'left'],
+    [Math.round(last / 2), 'center'],
+    [last, 'right'],
+  ] as const;
+  for (const [i, align] of labels) {
+    g.textAlign = align;
+    g.fillText(`step ${i + 1}`, x(i), H - bottom + 6);
+  }
   // the curve
   g.strokeStyle = '#1f77b4';
   g.lineWidth = 1.5;

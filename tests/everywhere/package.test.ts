@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { comparable, nodeBinary, nodeResult, root, runJson, writeCheckpoint, type Result } from './fixture.js';
-import { packAndInstall, type Installed } from './installed.js';
+import { npm, packAndInstall, type Installed } from './installed.js';
 
 // The npm package as a user gets it: `npm pack` (of the dist/ and build/ that `npm ci` built), installed
 // from the tarball into a fresh folder with its runtime dependencies only (never the devDependencies),
@@ -99,6 +99,29 @@ describe('the npm package', () => {
       (f) => !/^package\/(dist\/|build\/[^/]+\.wasm$|package\.json$|README\.md$|LICENSE)/.test(f),
     );
     expect(strays).toEqual([]);
+  });
+
+  it('`npm pack` after a build packs without rebuilding (prepare builds only what is missing or stale)', () => {
+    const r = spawnSync(npm, ['pack', '--dry-run'], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/prepare: build\/ and dist\/ are newer than their sources/);
+    expect(r.stdout + r.stderr).not.toMatch(/asc assembly|tsc -p/);
+  });
+
+  it('every `npm run <script>` the README, the docs and the examples name is a script of package.json', async () => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const files = [
+      'README.md',
+      ...['architecture', 'commands', 'runtimes'].map((d) => `docs/${d}.md`),
+      ...['edge/config.capnp', 'edge/build.mjs', 'edge/serve.mjs', 'edge/worker.ts', 'web/vite.config.ts'].map(
+        (f) => `examples/${f}`,
+      ),
+    ];
+    const named = new Set<string>();
+    for (const f of files)
+      for (const m of (await readFile(join(root, f), 'utf8')).matchAll(/npm run ([\w:-]+)/g)) named.add(m[1]!);
+    expect(named).toContain('edge:build');
+    expect([...named].filter((s) => !(s in pkg.scripts))).toEqual([]);
   });
 
   it('needs no devDependency at run time: every package dist/ imports is a dependency', async () => {
