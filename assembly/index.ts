@@ -2,9 +2,19 @@
 // no mutable globals: it can be instantiated any number of times, on any thread, over one memory.
 // Every export is listed in src/runtime/kernels.ts (a test fails if one is missing there).
 
+import { madd } from './kernels/math';
+
 /** First byte the host may use: above the module's static data (there is none) and stack. */
 export function heap_base(): usize {
   return __heap_base;
+}
+
+/**
+ * Lane 0 of the kernels' madd(a, b, c) (kernels/math.ts). The host calls it once: the relaxed build's
+ * f32x4.relaxed_madd may be fused (one rounding) or a multiply then an add, as the runtime chooses.
+ */
+export function madd_probe(a: f32, b: f32, c: f32): f32 {
+  return f32x4.extract_lane(madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
 }
 
 export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';

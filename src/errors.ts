@@ -100,3 +100,17 @@ export class TokenizerError extends SimdformerError {
     super('TOKENIZER', message);
   }
 }
+
+/**
+ * A package simdformer loads only when asked for it (a data set that is an optional peer dependency) is
+ * not installed. `install` is the command that installs it.
+ */
+export class MissingDependencyError extends SimdformerError {
+  readonly packageName: string;
+  readonly install: string;
+  constructor(packageName: string, install: string, message: string) {
+    super('MISSING_DEPENDENCY', message);
+    this.packageName = packageName;
+    this.install = install;
+  }
+}

@@ -30,7 +30,13 @@ export { trainWordPiece, type WordPieceOptions } from './tokenizers/wordpiece.js
 export { Trainer, type TrainerOptions, type StepResult, type TrainableModel } from './train/trainer.js';
 export { AdamWState, type NamedArray } from './train/adamw.js';
 export { learningRate, type Schedule, type ScheduleName } from './train/schedule.js';
-export { generateTokens, type GenerateOptions } from './generate/generate.js';
+export {
+  generateTokens,
+  type FinishReason,
+  type GenerateOptions,
+  type GenerateResult,
+  type TokenStream,
+} from './generate/generate.js';
 export { beamSearch, type BeamHypothesis, type BeamSearchOptions } from './generate/beam.js';
 export { type Seq2SeqGenerateOptions } from './generate/seq2seq.js';
 export { pickToken, truncatedDistribution, type SamplingOptions } from './generate/sampling.js';

@@ -32,7 +32,7 @@ const LAYERS = [
 const NODE_ALLOWED = [
   /^runtime\//,
   /^io\/checkpoint\.ts$/,
-  /^data\/(text|brown|spam|cmudict)\.ts$/,
+  /^data\/(text|brown|spam|cmudict|packages)\.ts$/,
   /^recipes\//,
   /^cli\//,
 ];

@@ -1,5 +1,5 @@
 // Bundles the edge worker into examples/edge/out/ with the single-thread kernels and a checkpoint:
-//   node examples/edge/build.mjs <checkpoint dir>
+//   npm run edge:build -- <checkpoint dir>     (node examples/edge/build.mjs <checkpoint dir>)
 import { build } from 'esbuild';
 import { cp, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -1,6 +1,6 @@
-# workerd config: the bundled worker (worker.js, made by `npm run edge:build`), the single-thread kernel
-# build bound as a wasm module, and a checkpoint as text/data modules. Serves on 127.0.0.1:8787
-# (override with --socket-addr http=127.0.0.1:<port>).
+# workerd config: the bundled worker (worker.js, made by `npm run edge:build -- <checkpoint folder>`), the
+# single-thread kernel build bound as a wasm module, and a checkpoint as text/data modules. `npm run edge`
+# serves it on 127.0.0.1:8787 (override with `npm run edge -- --socket-addr http=127.0.0.1:<port>`).
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (

@@ -4,8 +4,9 @@
 // there are no workers: one thread, the single-thread build.
 //
 //   POST / {"prompt": "The jury said", "maxNewTokens": 20, "doSample": false, "temperature": 1,
-//           "topK": 0, "topP": 1, "seed": 0}
-//   → 200 {"completion": "…", "tokens": [..]}  |  400 {"error": "…"}  |  500 {"error": "…"}
+//           "topK": 0, "topP": 1, "seed": 0, "contextFull": "stop" | "slide"}
+//   → 200 {"completion": "…", "tokens": [..], "finishReason": "length" | "eos" | "context"}
+//   | 400 {"error": "…"}  |  500 {"error": "…"}
 import configText from './config.json';
 import weights from './model.safetensors';
 import kernels from './simdformer.wasm';
@@ -51,6 +52,7 @@ interface CompletionRequest {
   topK?: number;
   topP?: number;
   seed?: number;
+  contextFull?: 'stop' | 'slide';
 }
 
 export default {
@@ -74,8 +76,10 @@ export default {
       const tok = m.tokenizer!;
       const ids = tok.encode(body.prompt, undefined, { addSpecialTokens: false }).ids;
       const tokens: number[] = [];
-      for await (const t of m.generate(ids, { ...body, maxNewTokens })) tokens.push(t);
-      return json(200, { completion: tok.decode(tokens), tokens });
+      const stream = m.generate(ids, { ...body, maxNewTokens });
+      let next = await stream.next();
+      for (; !next.done; next = await stream.next()) tokens.push(next.value);
+      return json(200, { completion: tok.decode(tokens), tokens, finishReason: next.value.finishReason });
     } catch (err) {
       // bad input (too long a prompt, bad sampling options) is the client's; anything else is ours
       if (err instanceof SimdformerError) return json(400, { error: err.message, code: err.code });

@@ -8,6 +8,7 @@ type In =
       type: 'generate';
       prompt: string;
       maxNewTokens: number;
+      greedy: boolean;
       temperature: number;
       topK: number;
       topP: number;
@@ -29,19 +30,23 @@ self.onmessage = async (e: MessageEvent<In>) => {
         build: session.engine.runtime.build,
         isolated: (self as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated,
       });
-      let t0 = performance.now();
+      const began = performance.now();
+      let t0 = began;
+      let last = { step: 0, loss: NaN };
       for (let i = 0; i < m.steps; i++) {
-        const r = session.step();
+        const r = (last = session.step());
         const now = performance.now();
         post({ type: 'step', ...r, tokensPerSecond: (8 * 64) / ((now - t0) / 1000) });
         t0 = now;
         if (i % 4 === 3) await new Promise((res) => setTimeout(res, 0)); // let messages out
       }
-      post({ type: 'trained' });
+      post({ type: 'trained', steps: m.steps, loss: last.loss, seconds: (performance.now() - began) / 1000 });
     } else if (m.type === 'generate') {
       if (!session) throw new Error('train first');
-      for await (const piece of session.generate(m.prompt, m)) post({ type: 'token', text: piece });
-      post({ type: 'generated' });
+      const pieces = session.generate(m.prompt, m);
+      let next = await pieces.next();
+      for (; !next.done; next = await pieces.next()) post({ type: 'token', text: next.value });
+      post({ type: 'generated', seed: m.seed, greedy: m.greedy, finish: next.value });
     } else if (m.type === 'save') {
       if (!session) throw new Error('train first');
       const files = [...session.files()].map(([name, bytes]) => ({ name, bytes }));

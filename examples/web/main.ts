@@ -1,10 +1,11 @@
 // The page: talks to the engine in a worker, draws the loss, streams generated text.
+import { drawLossChart } from './chart.js';
 import { SAMPLE } from './sample.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module' });
 const losses: number[] = [];
-const state = { steps: 0, done: false, generated: '' };
+const state = { steps: 0, done: false, generated: '', generations: 0 };
 (window as unknown as { __simdformer: typeof state & { losses: number[] } }).__simdformer = Object.assign(state, {
   losses,
 });
@@ -17,29 +18,13 @@ for (const id of ['temperature', 'topK', 'topP']) {
   const input = $<HTMLInputElement>(id);
   input.oninput = () => ($(`${id}Value`).textContent = input.value);
 }
+// greedy decoding has no temperature, top-k or top-p
+const greedy = $<HTMLInputElement>('greedy');
+greedy.onchange = () => {
+  for (const id of ['temperature', 'topK', 'topP']) $<HTMLInputElement>(id).disabled = greedy.checked;
+};
 
-function draw(): void {
-  const c = $<HTMLCanvasElement>('chart');
-  const g = c.getContext('2d')!;
-  g.clearRect(0, 0, c.width, c.height);
-  if (losses.length < 2) return;
-  const max = Math.max(...losses);
-  const min = Math.min(...losses);
-  g.strokeStyle = '#1f77b4';
-  g.lineWidth = 1.5;
-  g.beginPath();
-  losses.forEach((l, i) => {
-    const x = 40 + (i / (losses.length - 1)) * (c.width - 50);
-    const y = 10 + (1 - (l - min) / (max - min || 1)) * (c.height - 30);
-    if (i) g.lineTo(x, y);
-    else g.moveTo(x, y);
-  });
-  g.stroke();
-  g.fillStyle = '#444';
-  g.fillText(max.toFixed(2), 2, 14);
-  g.fillText(min.toFixed(2), 2, c.height - 16);
-  g.fillText(`step ${losses.length}`, c.width - 60, c.height - 4);
-}
+const draw = () => drawLossChart($<HTMLCanvasElement>('chart'), losses);
 
 worker.onmessage = (e) => {
   const m = e.data;
@@ -53,6 +38,8 @@ worker.onmessage = (e) => {
     if (m.step % 5 === 0) draw();
   } else if (m.type === 'trained') {
     draw();
+    $('status').textContent =
+      `done: ${m.steps} steps in ${m.seconds.toFixed(1)} s, final loss ${m.loss.toFixed(3)}. Generate below.`;
     state.done = true;
     $<HTMLButtonElement>('train').disabled = false;
     $<HTMLButtonElement>('generate').disabled = false;
@@ -61,6 +48,18 @@ worker.onmessage = (e) => {
     state.generated += m.text;
     $('out').textContent += m.text;
   } else if (m.type === 'generated') {
+    const how = m.greedy ? 'greedy' : `sampled with seed ${m.seed}`;
+    const why: Record<string, string> = {
+      length: 'the tokens asked for',
+      eos: 'an end-of-text token',
+      stop: 'a stop string',
+      context: 'the context is full',
+    };
+    const f = m.finish as { finishReason: string; newTokens: number; slides: number } | undefined;
+    $('genStatus').textContent = f
+      ? `done: ${f.newTokens} tokens, ${how}; stopped at ${why[f.finishReason] ?? f.finishReason}` +
+        (f.slides > 0 ? ` (the context window slid ${f.slides} time${f.slides === 1 ? '' : 's'})` : '')
+      : `done, ${how}`;
     $<HTMLButtonElement>('generate').disabled = false;
   } else if (m.type === 'files') {
     const box = $('downloads');
@@ -76,6 +75,7 @@ worker.onmessage = (e) => {
   } else if (m.type === 'error') {
     $('status').textContent = `error: ${m.message}`;
     $<HTMLButtonElement>('train').disabled = false;
+    $<HTMLButtonElement>('generate').disabled = !state.done;
   }
 };
 
@@ -95,15 +95,19 @@ $('train').onclick = () => {
 $('generate').onclick = () => {
   $<HTMLButtonElement>('generate').disabled = true;
   state.generated = '';
+  // each click samples with the next seed (shown when it is done), so Generate does not repeat itself
+  state.generations++;
+  $('genStatus').textContent = 'generating…';
   $('out').textContent = $<HTMLInputElement>('prompt').value;
   worker.postMessage({
     type: 'generate',
     prompt: $<HTMLInputElement>('prompt').value,
     maxNewTokens: 120,
+    greedy: greedy.checked,
     temperature: Number($<HTMLInputElement>('temperature').value),
     topK: Number($<HTMLInputElement>('topK').value),
     topP: Number($<HTMLInputElement>('topP').value),
-    seed: 1,
+    seed: state.generations,
   });
 };
 $('save').onclick = () => worker.postMessage({ type: 'save' });

@@ -8,6 +8,7 @@ import {
   trainBpe,
   Tokenizer,
   Trainer,
+  type GenerateResult,
   type Gpt2Config,
   type LmBatch,
 } from '../../src/index.js';
@@ -76,16 +77,39 @@ export class Session {
     return { step: res.step, loss: res.loss };
   }
 
+  /**
+   * Text pieces as the tokens come: greedy, or sampled with the seed. A long prompt keeps its end, and
+   * when the context is full the window slides (its last half is kept), so maxNewTokens always come.
+   * Returns how generation ended.
+   */
   async *generate(
     prompt: string,
-    opts: { maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number },
-  ): AsyncGenerator<string> {
+    opts: {
+      maxNewTokens: number;
+      greedy: boolean;
+      temperature: number;
+      topK: number;
+      topP: number;
+      seed: number;
+    },
+  ): AsyncGenerator<string, GenerateResult | undefined> {
     const tok = this.model.tokenizer!;
-    const ids = tok.encode(prompt, undefined, { addSpecialTokens: false }).ids.slice(-SESSION_MODEL.context + 1);
+    const ids = tok.encode(prompt, undefined, { addSpecialTokens: false }).ids;
     const out: number[] = [];
     let shown = '';
-    const doSample = opts.temperature !== 1 || opts.topK > 0 || opts.topP < 1;
-    for await (const t of this.model.generate(ids, { ...opts, doSample })) {
+    let finish: GenerateResult | undefined;
+    const { maxNewTokens, temperature, topK, topP, seed } = opts;
+    for await (const t of this.model.generate(ids, {
+      maxNewTokens,
+      doSample: !opts.greedy,
+      temperature,
+      topK,
+      topP,
+      seed,
+      truncate: 'left',
+      contextFull: 'slide',
+      onFinish: (r) => (finish = r),
+    })) {
       out.push(t);
       const text = tok.decode(out);
       if (!text.endsWith('\uFFFD')) {
@@ -93,6 +117,7 @@ export class Session {
         shown = text;
       }
     }
+    return finish;
   }
 
   /** The checkpoint's files (Hugging Face layout), for download. */

@@ -40,7 +40,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): Parsed | 'help' {
   } catch (err) {
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new ArgumentError(
-      `${spec.name}: ${msg}\naccepted: ${Object.keys(spec.flags)
+      `${msg}\naccepted: ${Object.keys(spec.flags)
         .map((f) => `--${f}`)
         .join(' ')} --help`,
     );
@@ -55,7 +55,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): Parsed | 'help' {
       !f.choices.includes(v) &&
       !f.choices.some((c) => c.endsWith(':') && v.startsWith(c))
     ) {
-      throw new ArgumentError(`${spec.name}: --${name} ${v} is not one of ${f.choices.join(', ')}`);
+      throw new ArgumentError(`--${name} ${v} is not one of ${f.choices.join(', ')}`);
     }
   }
   return values;
@@ -117,9 +117,10 @@ export async function withEngine<T>(values: Parsed, fn: (engine: Engine) => Prom
 /** "1 thread", "2 threads". */
 export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
 
-/** What the engine runs on: "2 threads", or "2 threads, relaxed SIMD". */
+/** What the engine runs on: "2 threads", "2 threads, relaxed SIMD", or "2 threads, plain SIMD (<why>)". */
 export const engineText = (e: Engine): string =>
-  threadsText(e.threads) + (e.simd === 'relaxed' ? ', relaxed SIMD' : '');
+  threadsText(e.threads) +
+  (e.simd === 'relaxed' ? ', relaxed SIMD' : e.simdFallback ? `, plain SIMD (${e.simdFallback})` : '');
 
 /** A fraction as a percentage with two decimals: 0.2654 → "26.54 %". */
 export const percent = (x: number): string => `${(x * 100).toFixed(2)} %`;

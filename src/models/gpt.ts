@@ -18,7 +18,7 @@ import { Module, ModuleList, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { add, crossEntropy, dropout, linear } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { generateTokens, type GenerateOptions } from '../generate/generate.js';
+import { generateTokens, type GenerateOptions, type TokenStream } from '../generate/generate.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 
 export type { Gpt2Config };
@@ -167,7 +167,7 @@ export class GPT extends Module {
   }
 
   /** Tokens after the prompt, as they come (see GenerateOptions). */
-  generate(inputIds: ArrayLike<number>, options: GenerateOptions): AsyncGenerator<number, void, undefined> {
+  generate(inputIds: ArrayLike<number>, options: GenerateOptions): TokenStream {
     return generateTokens(this, inputIds, options);
   }
 

@@ -14,6 +14,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { beamSearch, type BeamHypothesis, type BeamSearchOptions } from '../generate/beam.js';
 import { seq2seqTokens, type Seq2SeqGenerateOptions, type Seq2SeqLM } from '../generate/seq2seq.js';
+import type { TokenStream } from '../generate/generate.js';
 import { flatten } from './inputs.js';
 
 /** A flat batch: B sources of S ids and B decoder rows of T ids. */
@@ -226,9 +227,10 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
 
   /**
    * Target tokens for one source, as they are chosen (streaming): greedy, sampling (temperature, top-k,
-   * top-p) or, with numBeams > 1, the best beam's tokens once the search ends. Stops after eos.
+   * top-p) or, with numBeams > 1, the best beam's tokens once the search ends. Stops after eos. Returns
+   * (and hands options.onFinish) why it ended.
    */
-  generate(inputIds: ArrayLike<number>, options: Seq2SeqGenerateOptions): AsyncGenerator<number, void, undefined> {
+  generate(inputIds: ArrayLike<number>, options: Seq2SeqGenerateOptions): TokenStream {
     return seq2seqTokens(this, inputIds, options);
   }
 

@@ -100,5 +100,8 @@ export const KERNEL_ID: Readonly<Record<KernelName, number>> = Object.fromEntrie
   KERNEL_NAMES.map((name, i) => [name, i]),
 ) as Record<KernelName, number>;
 
-/** Exports of the module that are not kernels. */
-export const NON_KERNEL_EXPORTS = ['heap_base', 'memory'] as const;
+/**
+ * Exports of the module that are not kernels: where the host's memory starts, and the probe that tells
+ * whether the runtime fuses relaxed SIMD's multiply-add (module.ts maddIsFused).
+ */
+export const NON_KERNEL_EXPORTS = ['heap_base', 'madd_probe', 'memory'] as const;

@@ -1,5 +1,5 @@
 import { SimdformerError } from '../errors.js';
-import { isNode } from './platform.js';
+import { isNode, nodeModule } from './platform.js';
 
 /** Where the kernel wasm comes from: a compiled module (edge runtimes), bytes, or a URL / path. */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | Uint8Array<ArrayBuffer> | URL | string;
@@ -42,7 +42,10 @@ export async function compileKernels(build: BuildName, source?: WasmSource): Pro
   const url =
     source === undefined ? buildUrl(build) : source instanceof URL ? source : new URL(source, buildUrl(build));
   if (url.protocol === 'file:' && isNode) {
-    const [{ readFile }, { fileURLToPath }] = await Promise.all([import('node:fs/promises'), import('node:url')]);
+    const [{ readFile }, { fileURLToPath }] = await Promise.all([
+      nodeModule<typeof import('node:fs/promises')>('node:fs/promises'),
+      nodeModule<typeof import('node:url')>('node:url'),
+    ]);
     try {
       return await WebAssembly.compile(await readFile(fileURLToPath(url)));
     } catch (err) {
@@ -70,7 +73,7 @@ export async function compileKernels(build: BuildName, source?: WasmSource): Pro
 export async function enableRelaxedSimd(): Promise<boolean> {
   if (relaxedSimdSupported()) return true;
   if (isNode) {
-    const v8 = await import('node:v8');
+    const v8 = await nodeModule<typeof import('node:v8')>('node:v8');
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   }
   return relaxedSimdSupported();
@@ -88,4 +91,20 @@ export function relaxedSimdSupported(): boolean {
   } catch {
     return false;
   }
+}
+
+/** 1 + 2⁻¹²: its square is 1 + 2⁻¹¹ + 2⁻²⁴, whose last term a float32 multiply rounds away (a tie, to even). */
+const PROBE_X = 1 + 2 ** -12;
+
+/**
+ * Whether a build's multiply-add is fused in this runtime: the spec lets f32x4.relaxed_madd round once
+ * (fused: V8 on x64 with FMA) or twice (a multiply then an add: Bun's JavaScriptCore), and only the fused
+ * one gives the relaxed build its own results. Asks the build's madd_probe export for x·x − 1: fused it
+ * is 2⁻¹¹ + 2⁻²⁴, rounded twice 2⁻¹¹. The instance lives on a one-page memory of its own.
+ */
+export async function maddIsFused(module: WebAssembly.Module, shared: boolean): Promise<boolean> {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared });
+  const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
+  const probe = exports.madd_probe as (a: number, b: number, c: number) => number;
+  return probe(PROBE_X, PROBE_X, -1) === 2 ** -11 + 2 ** -24;
 }

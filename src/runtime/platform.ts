@@ -7,6 +7,15 @@ export const isNode =
   typeof (globalThis as { Deno?: unknown }).Deno === 'undefined' &&
   typeof (globalThis as { Bun?: unknown }).Bun === 'undefined';
 
+/**
+ * A Node built-in, imported through a specifier that bundlers do not follow (Vite, webpack, esbuild): a
+ * page's or worker's bundle never tries to resolve, externalise or warn about node: modules, which only
+ * Node reaches (each caller checks isNode first).
+ */
+export function nodeModule<T>(specifier: `node:${string}`): Promise<T> {
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
+}
+
 /** Shared memory and Atomics.wait in workers: true in Node, Deno, Bun, and cross-origin-isolated pages. */
 export function sharedMemoryAvailable(): boolean {
   if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
@@ -38,7 +47,7 @@ export function canBlock(): boolean {
 /** Logical cores, for `threads: 'auto'`. */
 export async function hardwareConcurrency(): Promise<number> {
   if (isNode) {
-    const os = await import('node:os');
+    const os = await nodeModule<typeof import('node:os')>('node:os');
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   }
   const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;

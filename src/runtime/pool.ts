@@ -1,5 +1,5 @@
 import { WorkerError } from '../errors.js';
-import { isNode } from './platform.js';
+import { isNode, nodeModule } from './platform.js';
 import { NODE_WORKER_SOURCE, WEB_WORKER_SOURCE } from './worker-source.js';
 
 /** Int32 slots of the control block (shared with worker-source.ts). */
@@ -171,7 +171,7 @@ async function spawn(init: WorkerInit): Promise<PoolWorker> {
 }
 
 async function spawnNode(init: WorkerInit): Promise<PoolWorker> {
-  const { Worker } = await import('node:worker_threads');
+  const { Worker } = await nodeModule<typeof import('node:worker_threads')>('node:worker_threads');
   const w = new Worker(NODE_WORKER_SOURCE, { eval: true });
   live++;
   const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));

@@ -1,7 +1,7 @@
 import { ArgumentError } from '../errors.js';
 import { Arena } from './arena.js';
 import { KERNEL_ID, KERNEL_NAMES, type ArgsOf, type KernelName } from './kernels.js';
-import { compileKernels, enableRelaxedSimd, type BuildName, type WasmSource } from './module.js';
+import { compileKernels, enableRelaxedSimd, maddIsFused, type BuildName, type WasmSource } from './module.js';
 import { canBlock, hardwareConcurrency, sharedMemoryAvailable, workersAvailable } from './platform.js';
 import { CTL_BYTES, Pool, type KernelFn } from './pool.js';
 
@@ -17,8 +17,10 @@ export interface RuntimeOptions {
   initialMemoryMiB?: number;
   /**
    * 'relaxed' uses the build with fused multiply-add (f32x4.relaxed_madd) where the runtime has relaxed
-   * SIMD (Chromium; Node 20 after V8's flag, which this sets), falling back to 'plain' elsewhere. Its
-   * results are bit-identical across thread counts but not to the plain builds'. Default 'plain'.
+   * SIMD and fuses it (Node 22+, Deno, Chromium, workerd given the relaxed module; Node 20 after V8's
+   * flag, which this sets), falling back to 'plain' elsewhere (Bun, whose multiply-add is not fused; a
+   * page without shared memory), `simdFallback` saying why. Its results are bit-identical across thread
+   * counts and runtimes but not to the plain builds'. Default 'plain'.
    */
   simd?: Simd;
   /** Where the kernel builds come from (edge runtimes pass compiled modules). Default: files in the package. */
@@ -27,6 +29,37 @@ export interface RuntimeOptions {
 
 /** The SIMD build: 'plain' (SIMD, or SIMD + threads) or 'relaxed' (fused multiply-add). */
 export type Simd = 'plain' | 'relaxed';
+
+/**
+ * The relaxed build, compiled, where it can run and its multiply-add is fused; else the plain build and
+ * why. Only a fused multiply-add makes the relaxed build's results its own: unfused, they are the plain
+ * build's, and reporting 'relaxed' would promise results the runtime does not give.
+ */
+async function relaxedOrPlain(
+  plain: BuildName,
+  shared: boolean,
+  wasm: RuntimeOptions['wasm'],
+): Promise<{ build: BuildName; module: WebAssembly.Module; fallback: string | undefined }> {
+  const fallBack = async (why: string) => ({
+    build: plain,
+    module: await compileKernels(plain, wasm?.[plain]),
+    fallback: `relaxed SIMD was asked for, the plain build runs: ${why}`,
+  });
+  if (!shared) return fallBack('the relaxed build needs shared memory (a cross-origin isolated page)');
+  if (!(await enableRelaxedSimd())) return fallBack('this runtime does not validate relaxed SIMD');
+  if (wasm !== undefined && wasm.relaxed === undefined)
+    return fallBack('the wasm option gives no relaxed build (wasm: { relaxed: <simdformer.relaxed.wasm> })');
+  let module: WebAssembly.Module;
+  try {
+    module = await compileKernels('relaxed', wasm?.relaxed);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'KERNELS_NOT_FOUND') throw err;
+    return fallBack((err as Error).message);
+  }
+  if (!(await maddIsFused(module, true)))
+    return fallBack("this runtime's relaxed multiply-add is not fused, so the plain build's results are what it gives");
+  return { build: 'relaxed', module, fallback: undefined };
+}
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -50,6 +83,8 @@ export class Runtime {
   private constructor(
     readonly memory: WebAssembly.Memory,
     readonly build: BuildName,
+    /** Why simd: 'relaxed' was asked for and a plain build runs; undefined otherwise. */
+    readonly simdFallback: string | undefined,
     private readonly pool: Pool | undefined,
     exports: WebAssembly.Exports,
     arenaBase: number,
@@ -76,14 +111,16 @@ export class Runtime {
     // one thread where threads cannot be had: no shared memory (a page that is not cross-origin
     // isolated) or no workers (edge runtimes have shared memory but no Worker)
     const threads = !shared || !workersAvailable() ? 1 : asked === 'auto' ? cores : asked;
-    const relaxed = options.simd === 'relaxed' && shared && (await enableRelaxedSimd());
-    const build: BuildName = relaxed ? 'relaxed' : threads > 1 ? 'threads' : 'single';
+    const plain: BuildName = threads > 1 ? 'threads' : 'single';
+    const { build, module, fallback } =
+      options.simd === 'relaxed'
+        ? await relaxedOrPlain(plain, shared, options.wasm)
+        : { build: plain, module: await compileKernels(plain, options.wasm?.[plain]), fallback: undefined };
     const maxPages = Math.min(MAX_PAGES, Math.floor((maxMiB * 2 ** 20) / PAGE));
     const initialPages = Math.min(
       maxPages,
       Math.max(1, Math.ceil(((options.initialMemoryMiB ?? 16) * 2 ** 20) / PAGE)),
     );
-    const module = await compileKernels(build, options.wasm?.[build]);
     const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: build !== 'single' });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const exports = instance.exports;
@@ -109,7 +146,7 @@ export class Runtime {
             canWait: canBlock(),
           })
         : undefined;
-    return new Runtime(memory, build, pool, exports, arenaBase, maxPages * PAGE);
+    return new Runtime(memory, build, fallback, pool, exports, arenaBase, maxPages * PAGE);
   }
 
   /** Threads that run kernels, the caller included. */

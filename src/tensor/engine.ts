@@ -26,9 +26,17 @@ export class Engine {
     return this.runtime.threads;
   }
 
-  /** The SIMD build running: 'relaxed' (fused multiply-add) only when asked for and available. */
+  /**
+   * The SIMD build running: 'relaxed' (fused multiply-add) only when asked for, available and fused in
+   * this runtime. Runs with the same value give the same bits in every runtime.
+   */
   get simd(): Simd {
     return this.runtime.build === 'relaxed' ? 'relaxed' : 'plain';
+  }
+
+  /** Why simd: 'relaxed' was asked for and a plain build runs (undefined when it was not asked for, or runs). */
+  get simdFallback(): string | undefined {
+    return this.runtime.simdFallback;
   }
 
   /** An uninitialised tensor. */

@@ -101,6 +101,27 @@ describe('the simdformer command', () => {
         '1',
       );
       expect(s1.stdout).toBe(s2.stdout);
+      // past the 32 positions: stops there and says so on stderr; --slide goes on to --max-new
+      const full = cli('generate', '--from', out, '--prompt', 'The cat', '--max-new', '40', '--threads', '1');
+      expect(full.status).toBe(0);
+      expect(full.stderr).toMatch(
+        /^simdformer generate: stopped after 26 of 40 new tokens: the model's 32 positions are full/,
+      );
+      const slid = cli(
+        'generate',
+        '--from',
+        out,
+        '--prompt',
+        'The cat',
+        '--max-new',
+        '40',
+        '--slide',
+        '--threads',
+        '1',
+      );
+      expect(slid.status).toBe(0);
+      expect(slid.stderr).toBe('');
+      expect(slid.stdout.startsWith(full.stdout.trimEnd())).toBe(true);
 
       const ev = cli('eval', '--from', out, '--data', join(dir, 'text.txt'), '--threads', '1');
       expect(ev.status).toBe(0);
@@ -608,5 +629,13 @@ describe('the simdformer command', () => {
     const missing = cli('generate', '--from', join(dir, 'nope'), '--prompt', 'a', '--threads', '1');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/nope/);
+    // the command is named once: `simdformer generate: …`, not `simdformer generate: generate: …`
+    const unknownFlag = cli('generate', '--bogus');
+    expect(unknownFlag.stderr).toMatch(/^simdformer generate: Unknown option '--bogus'/);
+    expect(cli('finetune', 'classify', '--frob').stderr).toMatch(/^simdformer finetune: Unknown option '--frob'/);
+    expect(cli('pretrain', 'llama2').stderr).not.toMatch(/pretrain: pretrain:/);
+    const version = cli('--version');
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });

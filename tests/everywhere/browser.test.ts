@@ -10,7 +10,8 @@ import { ARTIFACTS, comparable, expectBuilt, nodeResult, root, writeCheckpoint, 
 
 // Real Chromium (found or installed by chromium.ts, driven by playwright-core): the same script as Node, Deno and Bun runs
 // in a Web Worker of a page served from 127.0.0.1, once cross-origin isolated (COOP/COEP: threads) and
-// once not (one thread, the single-thread build), and must give Node's bits. A screenshot of each page
+// once not (one thread, the single-thread build), and must give Node's bits; with simd: 'relaxed' (isolated,
+// so the relaxed build can run) it must give Node's relaxed bits. A screenshot of each page
 // goes to test-artifacts/. Setup runs inside the tests, so a missing Chromium fails them (a failing
 // beforeAll would only mark them skipped).
 
@@ -18,6 +19,7 @@ interface Setup {
   dir: string;
   browser: Browser;
   reference: Result;
+  relaxed: Result;
 }
 let setup: Promise<Setup> | undefined;
 const ready = () =>
@@ -38,7 +40,12 @@ const ready = () =>
       logLevel: 'silent',
     });
     await mkdir(ARTIFACTS, { recursive: true });
-    return { dir, browser, reference: nodeResult(1, join(dir, 'checkpoint')) };
+    return {
+      dir,
+      browser,
+      reference: nodeResult(1, join(dir, 'checkpoint')),
+      relaxed: nodeResult(2, join(dir, 'checkpoint'), 'relaxed'),
+    };
   })());
 
 describe('Chromium', () => {
@@ -48,11 +55,19 @@ describe('Chromium', () => {
     if (s) await rm(s.dir, { recursive: true, force: true });
   });
 
-  for (const isolated of [true, false]) {
+  const cases = [
+    { isolated: true, simd: 'plain' },
+    { isolated: false, simd: 'plain' },
+    { isolated: true, simd: 'relaxed' },
+  ] as const;
+  for (const { isolated, simd } of cases) {
+    const name = `${isolated ? 'isolated' : 'not-isolated'}${simd === 'relaxed' ? '-relaxed' : ''}`;
     it(
-      `runs the same script in a worker ${isolated ? 'with threads (cross-origin isolated)' : 'on one thread (not isolated)'}, to Node's bits`,
+      simd === 'relaxed'
+        ? "runs the same script with simd: 'relaxed' (cross-origin isolated): the relaxed build, to Node's relaxed bits"
+        : `runs the same script in a worker ${isolated ? 'with threads (cross-origin isolated)' : 'on one thread (not isolated)'}, to Node's bits`,
       async () => {
-        const { dir, browser, reference } = await ready();
+        const { dir, browser, reference, relaxed } = await ready();
         const { server, url } = await serveStatic(
           {
             '/page.html': fileURLToPath(new URL('./browser/page.html', import.meta.url)),
@@ -66,7 +81,7 @@ describe('Chromium', () => {
         try {
           const errors: string[] = [];
           page.on('pageerror', (err) => errors.push(err.message));
-          await page.goto(`${url}/page.html?threads=2`);
+          await page.goto(`${url}/page.html?threads=2&simd=${simd}`);
           await page.waitForFunction(
             () => (window as unknown as { __result?: unknown }).__result !== undefined,
             undefined,
@@ -74,14 +89,17 @@ describe('Chromium', () => {
           );
           type Message = { ok: boolean; error?: string; isolated: boolean; result: Result };
           const m = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Message;
-          await page.screenshot({ path: join(ARTIFACTS, `chromium-${isolated ? 'isolated' : 'not-isolated'}.png`) });
+          await page.screenshot({ path: join(ARTIFACTS, `chromium-${name}.png`) });
           expect(errors).toEqual([]);
           expect(m.error).toBeUndefined();
-          console.log(`${m.result.runtime}: ${m.result.threads} thread(s), ${m.result.build} build`);
+          console.log(
+            `${m.result.runtime}: ${m.result.threads} thread(s), ${m.result.build} build, engine.simd ${m.result.simd}`,
+          );
           expect(m.isolated).toBe(isolated);
           expect(m.result.threads).toBe(isolated ? 2 : 1);
-          expect(m.result.build).toBe(isolated ? 'threads' : 'single');
-          expect(comparable(m.result)).toEqual(comparable(reference));
+          expect(m.result.build).toBe(simd === 'relaxed' ? 'relaxed' : isolated ? 'threads' : 'single');
+          expect(m.result.simd).toBe(simd);
+          expect(comparable(m.result)).toEqual(comparable(simd === 'relaxed' ? relaxed : reference));
         } finally {
           await page.close();
           server.close();

@@ -19,9 +19,11 @@ import {
 
 // Cloudflare's workerd (the npm package's binary) on 127.0.0.1, no workers, the kernels bound as a wasm
 // module. Two workers: the same script as every other runtime (tests/everywhere/edge/probe-worker.mjs,
-// bundled with the built package), to Node's bits; and examples/edge/, whose completions must equal
-// Node's and whose bad requests get a 400 with a JSON error. Setup runs inside the tests (a failing
-// beforeAll would only mark them skipped).
+// bundled with the built package), to Node's bits, and with simd: 'relaxed' to Node's relaxed bits when the
+// relaxed build is bound, to the plain bits (engine.simd 'plain') when only the single-thread one is; and
+// examples/edge/ (built and served by its npm scripts), whose completions must equal Node's and whose bad
+// requests get a 400 with a JSON error. Setup runs inside the tests (a failing beforeAll would only mark
+// them skipped).
 
 interface Workerd {
   url: string;
@@ -29,12 +31,19 @@ interface Workerd {
   output: () => string;
 }
 
-/** `workerd serve <config>` on a free port of 127.0.0.1, once it answers. */
-async function serve(config: string): Promise<Workerd> {
+/**
+ * `workerd serve <config>` on a free port of 127.0.0.1, once it answers; or, for examples/edge/, `npm run
+ * edge` (examples/edge/serve.mjs, which finds workerd in its npm package and serves config.capnp).
+ */
+async function serve(config: string | 'npm run edge'): Promise<Workerd> {
   const port = await freePort();
-  const child = spawn(WORKERD(), ['serve', config, '--socket-addr', `http=127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const socket = ['--socket-addr', `http=127.0.0.1:${port}`];
+  const child =
+    config === 'npm run edge'
+      ? spawn(process.execPath, [join(root, 'examples', 'edge', 'serve.mjs'), ...socket], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(WORKERD(), ['serve', config, ...socket], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -55,6 +64,7 @@ interface Setup {
   dir: string;
   model: GPT;
   reference: Result;
+  relaxed: Result;
   probe: Workerd;
   example: Workerd;
 }
@@ -74,10 +84,18 @@ const ready = () =>
       platform: 'neutral',
       mainFields: ['module', 'main'],
       outfile: join(dir, 'probe.js'),
-      external: ['./simdformer.wasm', './config.json', './tokenizer.json', './model.safetensors', 'node:*'],
+      external: [
+        './simdformer.wasm',
+        './simdformer.relaxed.wasm',
+        './config.json',
+        './tokenizer.json',
+        './model.safetensors',
+        'node:*',
+      ],
       logLevel: 'warning',
     });
-    await copyFile(join(root, 'build', 'simdformer.wasm'), join(dir, 'simdformer.wasm'));
+    for (const f of ['simdformer.wasm', 'simdformer.relaxed.wasm'])
+      await copyFile(join(root, 'build', f), join(dir, f));
     for (const f of ['config.json', 'tokenizer.json', 'model.safetensors'])
       await copyFile(join(checkpoint, f), join(dir, f));
     await writeFile(
@@ -91,6 +109,7 @@ const worker :Workerd.Worker = (
   modules = [
     (name = "probe.js", esModule = embed "probe.js"),
     (name = "simdformer.wasm", wasm = embed "simdformer.wasm"),
+    (name = "simdformer.relaxed.wasm", wasm = embed "simdformer.relaxed.wasm"),
     (name = "config.json", data = embed "config.json"),
     (name = "tokenizer.json", data = embed "tokenizer.json"),
     (name = "model.safetensors", data = embed "model.safetensors"),
@@ -100,15 +119,19 @@ const worker :Workerd.Worker = (
 `,
     );
 
-    const built = spawnSync(process.execPath, [join(root, 'examples', 'edge', 'build.mjs'), checkpoint], {
-      encoding: 'utf8',
-    });
-    if (built.status !== 0) throw new Error(`examples/edge/build.mjs failed: ${built.stderr}`);
-    const [probe, example] = await Promise.all([
-      serve(join(dir, 'probe.capnp')),
-      serve(join(root, 'examples', 'edge', 'config.capnp')),
-    ]);
-    return { dir, model, probe, example, reference: nodeResult(1, checkpoint) };
+    // as the README says: npm run edge:build -- <checkpoint>, then npm run edge
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const built = spawnSync(npm, ['run', '--silent', 'edge:build', '--', checkpoint], { cwd: root, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`npm run edge:build failed: ${built.stderr}`);
+    const [probe, example] = await Promise.all([serve(join(dir, 'probe.capnp')), serve('npm run edge')]);
+    return {
+      dir,
+      model,
+      probe,
+      example,
+      reference: nodeResult(1, checkpoint),
+      relaxed: nodeResult(1, checkpoint, 'relaxed'),
+    };
   })());
 
 async function post(url: string, body: string | undefined) {
@@ -148,6 +171,28 @@ describe('workerd', () => {
     }
   });
 
+  it("simd: 'relaxed' with only the single-thread build bound: the plain build runs (engine.simd 'plain'), to the plain bits", async () => {
+    const { probe, reference } = await ready();
+    const r = await post(probe.url, JSON.stringify({ simd: 'relaxed' }));
+    expect(r.status, `${JSON.stringify(r.json)}\n${probe.output()}`).toBe(200);
+    const result = r.json as unknown as Result;
+    expect(result).toMatchObject({ threads: 1, build: 'single', simd: 'plain' });
+    expect(comparable(result)).toEqual(comparable(reference));
+  });
+
+  it("simd: 'relaxed' with the relaxed build bound too: the relaxed build on one thread, to Node's relaxed bits", async () => {
+    const { probe, relaxed } = await ready();
+    expect(relaxed).toMatchObject({ build: 'relaxed', simd: 'relaxed' });
+    const r = await post(probe.url, JSON.stringify({ simd: 'relaxed', wasm: 'both' }));
+    expect(r.status, `${JSON.stringify(r.json)}\n${probe.output()}`).toBe(200);
+    const result = r.json as unknown as Result;
+    console.log(
+      `workerd, simd: 'relaxed': ${result.threads} thread(s), ${result.build} build, engine.simd ${result.simd}`,
+    );
+    expect(result).toMatchObject({ threads: 1, build: 'relaxed', simd: 'relaxed' });
+    expect(comparable(result)).toEqual(comparable(relaxed));
+  });
+
   it('an engine given no wasm there fails with KERNELS_NOT_FOUND, saying to pass the module', async () => {
     const { probe } = await ready();
     const r = await post(probe.url, JSON.stringify({ wasm: false }));
@@ -158,7 +203,7 @@ describe('workerd', () => {
 
   it('the same-script worker answers a bad request with a 400 and a JSON error', async () => {
     const { probe } = await ready();
-    for (const body of [...NOT_A_REQUEST, '{"threads": "two"}']) {
+    for (const body of [...NOT_A_REQUEST, '{"threads": "two"}', '{"simd": "fast"}', '{"wasm": "all"}']) {
       const r = await post(probe.url, body);
       expect(r.status, String(body)).toBe(400);
       expect(r.json.error).toBeTypeOf('string');
@@ -207,5 +252,18 @@ describe('workerd', () => {
       expect(r.json.error).toBeTypeOf('string');
     }
     expect((await post(example.url, JSON.stringify({ prompt: 'ok', maxNewTokens: 3 }))).status).toBe(200);
+  });
+
+  it('examples/edge: says why a completion ended, and slides the window when asked', async () => {
+    const { example } = await ready();
+    // the checkpoint's context is 64 positions: 'ok' (2 tokens) leaves room for 63 new ones
+    const short = await post(example.url, JSON.stringify({ prompt: 'ok', maxNewTokens: 3 }));
+    expect(short.json).toMatchObject({ finishReason: 'length' });
+    const full = await post(example.url, JSON.stringify({ prompt: 'ok', maxNewTokens: 100 }));
+    expect(full.json).toMatchObject({ finishReason: 'context' });
+    expect(full.json.tokens).toHaveLength(63);
+    const slid = await post(example.url, JSON.stringify({ prompt: 'ok', maxNewTokens: 100, contextFull: 'slide' }));
+    expect(slid.json).toMatchObject({ finishReason: 'length' });
+    expect(slid.json.tokens).toHaveLength(100);
   });
 });

@@ -27,6 +27,8 @@ export interface Result {
   runtime: string;
   threads: number;
   build: string;
+  /** engine.simd: which SIMD build's bits the result has. */
+  simd?: string;
   matmul: { ab: string; abT: string; aTb: string };
   softmax: string;
   logits?: string;
@@ -35,9 +37,9 @@ export interface Result {
   weights?: string;
 }
 
-/** The fields that must be bit-identical across runtimes and thread counts. */
-export function comparable(r: Result): Omit<Result, 'runtime' | 'threads' | 'build'> {
-  const { runtime: _r, threads: _t, build: _b, ...rest } = r;
+/** The fields that must be bit-identical across runtimes and thread counts (for one engine.simd). */
+export function comparable(r: Result): Omit<Result, 'runtime' | 'threads' | 'build' | 'simd'> {
+  const { runtime: _r, threads: _t, build: _b, simd: _s, ...rest } = r;
   return rest;
 }
 
@@ -124,8 +126,13 @@ export function runJson<T>(cmd: string, args: string[], cwd = root): T {
 }
 
 /** The same script under Node (the reference every other runtime is compared with). */
-export function nodeResult(threads: number, checkpoint?: string): Result {
-  return runJson<Result>(process.execPath, [CLI, String(threads), ...(checkpoint ? [checkpoint] : [])]);
+export function nodeResult(threads: number, checkpoint?: string, simd: 'plain' | 'relaxed' = 'plain'): Result {
+  return runJson<Result>(process.execPath, [
+    CLI,
+    String(threads),
+    ...(checkpoint ? [checkpoint] : []),
+    `--simd=${simd}`,
+  ]);
 }
 
 function newest(dir: string): { path: string; mtime: number } {

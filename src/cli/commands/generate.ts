@@ -2,6 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import { Bart } from '../../models/bart.js';
 import { asCausalLM, loadModel } from '../../models/load.js';
 import { T5 } from '../../models/t5.js';
+import type { GenerateResult } from '../../generate/generate.js';
 import { Engine } from '../../tensor/engine.js';
 import {
   engineFlags,
@@ -38,9 +39,25 @@ export const GENERATE: CommandSpec = {
       help: 'T5/BART beam search: score = log-probability / length^this',
       default: '1',
     },
+    slide: {
+      type: 'boolean',
+      help: 'GPT: when the context is full, keep its last half and go on (default: stop there, saying so)',
+      default: false,
+    },
     ...ENGINE_FLAGS,
   },
 };
+
+/**
+ * A line on stderr when generation stopped short of --max-new for want of positions, so a short output
+ * never passes for a finished one.
+ */
+function noticeIfShort(r: GenerateResult | undefined, asked: number, positions: number, slide: string): void {
+  if (r?.finishReason !== 'context') return;
+  process.stderr.write(
+    `simdformer generate: stopped after ${r.newTokens} of ${asked} new tokens: the model's ${positions} positions are full${slide}\n`,
+  );
+}
 
 export async function run(argv: string[]): Promise<void> {
   const v = parseFlags(GENERATE, argv);
@@ -68,16 +85,19 @@ export async function run(argv: string[]): Promise<void> {
       if (!tok) throw new ArgumentError(`${from} has no tokenizer.json to encode the prompt`);
       const source = [...tok.encode(prompt, undefined, { addSpecialTokens: false }).ids, loaded.eosId];
       const beams = intFlag(v, 'beams', 1, 64);
+      const maxNew = intFlag(v, 'max-new', 1);
       const out: number[] = [];
       let shown = '';
+      let finish: GenerateResult | undefined;
       for await (const id of loaded.generate(source, {
         ...sampling,
         doSample: beams > 1 ? false : sampling.doSample,
-        maxNewTokens: Math.min(intFlag(v, 'max-new', 1), loaded.maxPositions),
+        maxNewTokens: maxNew,
         numBeams: beams,
         lengthPenalty: numberFlag(v, 'length-penalty'),
+        onFinish: (r) => (finish = r),
       })) {
-        if (id === loaded.eosId) break;
+        if (id === loaded.eosId) continue; // the last token: not shown
         out.push(id);
         const text = tok.decode(out, { skipSpecialTokens: true });
         if (!text.endsWith('\uFFFD') && text.startsWith(shown)) {
@@ -86,19 +106,24 @@ export async function run(argv: string[]): Promise<void> {
         }
       }
       process.stdout.write('\n');
+      noticeIfShort(finish, maxNew, loaded.maxPositions, '');
       return;
     }
     const model = asCausalLM(loaded, from);
     const tok = model.tokenizer;
     if (!tok) throw new ArgumentError(`${from} has no tokenizer.json to encode the prompt`);
     const ids = tok.encode(prompt, undefined, { addSpecialTokens: false }).ids;
+    const maxNew = intFlag(v, 'max-new', 0);
     process.stdout.write(prompt);
     const out: number[] = [];
     let shown = '';
+    let finish: GenerateResult | undefined;
     for await (const id of model.generate(ids, {
-      maxNewTokens: intFlag(v, 'max-new', 0),
+      maxNewTokens: maxNew,
       ...sampling,
       eosTokenId: model.config.eos_token_id ?? undefined,
+      contextFull: v.slide === true ? 'slide' : 'stop',
+      onFinish: (r) => (finish = r),
     })) {
       out.push(id);
       const text = tok.decode(out);
@@ -108,6 +133,7 @@ export async function run(argv: string[]): Promise<void> {
       }
     }
     process.stdout.write('\n');
+    noticeIfShort(finish, maxNew, model.contextLength, ' (--slide keeps going on the last half of the context)');
   } finally {
     await engine.dispose();
   }

@@ -1,14 +1,13 @@
 import { ArgumentError } from '../../errors.js';
 import { Bert } from '../../models/bert.js';
 import { loadModel } from '../../models/load.js';
-import { Engine } from '../../tensor/engine.js';
-import { helpText, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { ENGINE_FLAGS, helpText, parseFlags, stringFlag, withEngine, type CommandSpec } from '../args.js';
 
 export const PREDICT: CommandSpec = {
   name: 'predict',
   summary:
     'Labels of a text (sequence classification) or of its words (tagging), with probabilities, from a fine-tuned BERT.',
-  usage: 'simdformer predict --from <dir> --text "…" [--pair "…"]',
+  usage: 'simdformer predict --from <dir> --text "…" [--pair "…"] [--threads N] [--simd relaxed]',
   flags: {
     from: {
       type: 'string',
@@ -16,6 +15,7 @@ export const PREDICT: CommandSpec = {
     },
     text: { type: 'string', help: 'the text' },
     pair: { type: 'string', help: 'a second text, for sentence-pair classification' },
+    ...ENGINE_FLAGS,
   },
 };
 
@@ -32,16 +32,17 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(helpText(PREDICT));
     return;
   }
-  const engine = await Engine.create({ threads: 1 });
-  try {
-    const model = await loadModel(engine, stringFlag(v, 'from'));
+  const from = stringFlag(v, 'from');
+  const text = stringFlag(v, 'text');
+  await withEngine(v, async (engine) => {
+    const model = await loadModel(engine, from);
     if (!(model instanceof Bert) || !model.classifier)
-      throw new ArgumentError(`${v.from} is not a fine-tuned classifier or tagger`);
+      throw new ArgumentError(`${from} is not a fine-tuned classifier or tagger`);
     const tok = model.tokenizer!;
     const labels = model.config.id2label;
     const K = model.config.num_labels;
     if (model.task === 'sequence-classification') {
-      const e = tok.encode(stringFlag(v, 'text'), typeof v.pair === 'string' ? v.pair : undefined);
+      const e = tok.encode(text, typeof v.pair === 'string' ? v.pair : undefined);
       const logits = engine.noGrad(() =>
         model.forward({ inputIds: [e.ids], tokenTypeIds: [e.tokenTypeIds] }).logits.toArray(),
       );
@@ -49,7 +50,7 @@ export async function run(argv: string[]): Promise<void> {
       const order = p.map((x, k) => [x, k] as const).sort((a, b) => b[0] - a[0]);
       for (const [x, k] of order) process.stdout.write(`${labels[k]}\t${x.toFixed(4)}\n`);
     } else {
-      const words = stringFlag(v, 'text').split(/\s+/).filter(Boolean);
+      const words = text.split(/\s+/).filter(Boolean);
       const ids = [tok.clsId!];
       const first: number[] = [];
       for (const w of words) {
@@ -64,7 +65,5 @@ export async function run(argv: string[]): Promise<void> {
         process.stdout.write(`${w}\t${labels[k]}\t${p[k]!.toFixed(4)}\n`);
       });
     }
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

