@@ -10,11 +10,12 @@ import { GPT2_NAMES } from '../io/hf/gpt2.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { flatten, shiftLabels } from './inputs.js';
+import { checkParameterMemory, type ParameterTerm } from './size.js';
 import type { KVCache } from '../nn/attention.js';
-import { TransformerBlock } from '../nn/block.js';
+import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
-import { Module, ModuleList, type Init } from '../nn/module.js';
+import { Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { add, crossEntropy, dropout, linear } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -54,6 +55,45 @@ export function gptActivation(act: string): Activation {
   throw new ArgumentError(`GPT-2 activation ${act} is not supported (gelu_new, gelu_pytorch_tanh, gelu, relu)`);
 }
 
+/** The block config of a GPT-2 (every block alike); `init` draws the weights, `outInit` the residual projections. */
+function gptBlock(c: Gpt2Config, init: Init, outInit: Init): BlockConfig {
+  return {
+    dModel: c.n_embd,
+    heads: c.n_head,
+    headDim: c.n_embd / c.n_head,
+    dFF: gpt2InnerDim(c),
+    activation: gptActivation(c.activation_function),
+    norm: 'pre',
+    normType: 'layernorm',
+    eps: c.layer_norm_epsilon,
+    bias: true,
+    layout: 'in_out',
+    causal: true,
+    cross: false,
+    scale: c.scale_attn_weights ? 1 / Math.sqrt(c.n_embd / c.n_head) : 1,
+    init,
+    outInit,
+    // resid_pdrop; attn_pdrop (dropout on attention probabilities) is not applied: the fused
+    // attention kernel has no dropout
+    dropout: c.resid_pdrop,
+  };
+}
+
+/** The parameters a GPT-2 of this config holds, by the fields that size them (nothing is allocated). */
+export function gptParameters(c: Gpt2Config): ParameterTerm[] {
+  const C = c.n_embd;
+  const block = blockParameterCount(gptBlock(c, zerosInit, zerosInit));
+  return [
+    { what: `vocab_size (${c.vocab_size}) × n_embd (${C}), the token embeddings`, count: c.vocab_size * C },
+    { what: `n_positions (${c.n_positions}) × n_embd (${C}), the position embeddings`, count: c.n_positions * C },
+    {
+      what: `n_layer (${c.n_layer}) blocks of n_embd ${C} and n_inner ${gpt2InnerDim(c)}, ${block} parameters each`,
+      count: c.n_layer * block,
+    },
+    { what: `the final LayerNorm of n_embd (${C})`, count: 2 * C },
+  ];
+}
+
 export class GPT extends Module {
   readonly kind = 'causal-lm';
   readonly wte: Embedding;
@@ -70,6 +110,7 @@ export class GPT extends Module {
     super(engine);
     const c = config;
     if (!c.tie_word_embeddings) throw new ArgumentError('GPT-2 with an untied LM head is not supported');
+    checkParameterMemory(engine, 'gpt2', gptParameters(c));
     const rng = new Rng(seed);
     const normal =
       (std: number): Init =>
@@ -79,31 +120,9 @@ export class GPT extends Module {
     this.wte = this.child('wte', new Embedding(engine, c.vocab_size, c.n_embd, normal(std)));
     this.wpe = this.child('wpe', new Embedding(engine, c.n_positions, c.n_embd, normal(std)));
     const blocks: TransformerBlock[] = [];
-    for (let i = 0; i < c.n_layer; i++) {
-      blocks.push(
-        new TransformerBlock(engine, {
-          dModel: c.n_embd,
-          heads: c.n_head,
-          headDim: c.n_embd / c.n_head,
-          dFF: gpt2InnerDim(c),
-          activation: gptActivation(c.activation_function),
-          norm: 'pre',
-          normType: 'layernorm',
-          eps: c.layer_norm_epsilon,
-          bias: true,
-          layout: 'in_out',
-          causal: true,
-          cross: false,
-          scale: c.scale_attn_weights ? 1 / Math.sqrt(c.n_embd / c.n_head) : 1,
-          init: normal(std),
-          // GPT-2: residual projections scaled by 1/√(2·n_layer)
-          outInit: normal(std / Math.sqrt(2 * c.n_layer)),
-          // resid_pdrop; attn_pdrop (dropout on attention probabilities) is not applied: the fused
-          // attention kernel has no dropout
-          dropout: c.resid_pdrop,
-        }),
-      );
-    }
+    // GPT-2: residual projections scaled by 1/√(2·n_layer)
+    const block = gptBlock(c, normal(std), normal(std / Math.sqrt(2 * c.n_layer)));
+    for (let i = 0; i < c.n_layer; i++) blocks.push(new TransformerBlock(engine, block));
     this.h = this.child('h', new ModuleList(engine, blocks));
     this.ln_f = this.child('ln_f', new LayerNorm(engine, c.n_embd, c.layer_norm_epsilon));
   }
