@@ -9,6 +9,7 @@ import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import type { BertConfig } from '../io/hf/index.js';
 import { BERT_NAMES } from '../io/hf/bert.js';
+import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
@@ -352,12 +353,16 @@ export class Bert extends Module {
 
   /** Writes config.json, model.safetensors, tokenizer.json and any `extraFiles` (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    await saveHF(
-      dir,
-      { ...this.config, architectures: [ARCHITECTURES[this.task]] },
-      this.hfTensors(),
-      this.tokenizer?.toJson(),
-      extraFiles,
-    );
+    const { config, tensors } = this.checkpointInput();
+    await saveHF(dir, config, tensors, this.tokenizer?.toJson(), extraFiles);
+  }
+
+  /** What a checkpoint of this model holds: its config (head class named), HF tensors and tokenizer. */
+  checkpointInput(): CheckpointInput {
+    return {
+      config: { ...this.config, architectures: [ARCHITECTURES[this.task]] },
+      tensors: this.hfTensors(),
+      tokenizer: this.tokenizer?.toJson(),
+    };
   }
 }

@@ -7,6 +7,7 @@ import { Rng } from '../rng.js';
 import { ArgumentError, SequenceTooLongError } from '../errors.js';
 import { gpt2InnerDim, type Gpt2Config } from '../io/hf/index.js';
 import { GPT2_NAMES } from '../io/hf/gpt2.js';
+import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { flatten, shiftLabels } from './inputs.js';
@@ -204,14 +205,18 @@ export class GPT extends Module {
     loadHF(this, GPT2_NAMES, get, names);
   }
 
+  /** What a checkpoint of this model holds: its config (head class named), HF tensors and tokenizer. */
+  checkpointInput(): CheckpointInput {
+    return {
+      config: { ...this.config, architectures: ['GPT2LMHeadModel'] },
+      tensors: this.hfTensors(),
+      tokenizer: this.tokenizer?.toJson(),
+    };
+  }
+
   /** Writes config.json, model.safetensors and tokenizer.json (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    await saveHF(
-      dir,
-      { ...this.config, architectures: ['GPT2LMHeadModel'] },
-      this.hfTensors(),
-      this.tokenizer?.toJson(),
-      extraFiles,
-    );
+    const { config, tensors } = this.checkpointInput();
+    await saveHF(dir, config, tensors, this.tokenizer?.toJson(), extraFiles);
   }
 }
