@@ -221,11 +221,16 @@ export async function writeGeneration(
   const name = `${GENERATION_PREFIX}${step}`;
   const target = join(dir, name);
   let previous: string | undefined;
-  const kept = () => (previous ? `the latest generation is still ${previous}, whole` : 'no generation was saved');
+  const kept = () =>
+    previous === name
+      ? `${name} was saved and is the latest`
+      : previous
+        ? `the latest generation is still ${previous}, whole`
+        : 'no generation was saved';
   let tmp: string | undefined;
   try {
-    await fsOp('mkdir', dir, () => mkdir(dir, { recursive: true }));
     previous = await readLatest(dir);
+    await fsOp('mkdir', dir, () => mkdir(dir, { recursive: true }));
     if (previous === name) {
       throw new CheckpointError(
         `${target} is the latest generation of the run in ${dir}; a save of the same step would replace it in place`,
@@ -246,8 +251,8 @@ export async function writeGeneration(
     const pointer = join(dir, `${TEMP_PREFIX}${LATEST_FILE}-${tempSuffix()}`);
     await writeFileSynced(pointer, new TextEncoder().encode(`${name}\n`));
     await fsOp('rename', pointer, () => rename(pointer, join(dir, LATEST_FILE)));
-    await syncFolder(dir);
     previous = name;
+    await syncFolder(dir);
   } catch (e) {
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     throw saveFailed(dir, e, kept());
