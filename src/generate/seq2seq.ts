@@ -69,9 +69,10 @@ export async function* seq2seqTokens(
   if (max > model.maxPositions)
     throw new ArgumentError(`maxNewTokens ${max} exceeds the ${model.maxPositions} positions of this model`);
   const { memoryKV, memoryMask } = encodeForDecoding(model, [source], 1);
-  const caches = model.newCaches(1, max);
+  let caches: KVCache[] = [];
   const rng = new Rng(options.seed ?? 0);
   try {
+    caches = model.newCaches(1, max); // inside: the memory's keys and values are freed if the caches do not fit
     let token = model.decoderStartId;
     for (let step = 0; step < max; step++) {
       const logProbs = stepLogProbs(model, Int32Array.of(token), memoryKV, memoryMask, caches, step);

@@ -11,7 +11,7 @@ import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { flatten, shiftLabels } from './inputs.js';
-import { checkParameterMemory, type ParameterTerm } from './size.js';
+import { checkParameterMemory, newCachesAllOrNone, type ParameterTerm } from './size.js';
 import type { KVCache } from '../nn/attention.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
@@ -183,7 +183,12 @@ export class GPT extends Module {
 
   /** Empty KV caches for decoding up to `capacity` positions. */
   newCaches(B: number, capacity: number): KVCache[] {
-    return this.h.items.map((b) => b.attn.newCache(B, capacity));
+    return newCachesAllOrNone(
+      this.engine,
+      this.h.items.map((b) => b.attn),
+      B,
+      capacity,
+    );
   }
 
   /** Tokens after the prompt, as they come (see GenerateOptions). */

@@ -15,6 +15,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { beamSearch, type BeamHypothesis, type BeamSearchOptions } from '../generate/beam.js';
 import { seq2seqTokens, type Seq2SeqGenerateOptions, type Seq2SeqLM } from '../generate/seq2seq.js';
 import { flatten } from './inputs.js';
+import { newCachesAllOrNone } from './size.js';
 
 /** A flat batch: B sources of S ids and B decoder rows of T ids. */
 export interface Seq2SeqBatch {
@@ -221,7 +222,12 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
 
   /** Empty self-attention caches of the decoder for B rows of up to `capacity` positions. */
   newCaches(B: number, capacity: number): KVCache[] {
-    return this.decoderLayers.items.map((b) => b.attn.newCache(B, capacity));
+    return newCachesAllOrNone(
+      this.engine,
+      this.decoderLayers.items.map((b) => b.attn),
+      B,
+      capacity,
+    );
   }
 
   /**

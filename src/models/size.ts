@@ -4,7 +4,8 @@
  * and a config that cannot fit is refused in microseconds with the field and the bytes, never allocated,
  * initialised or looped over (a config.json with `n_layer: 2147483647` is one line of text).
  */
-import { CheckpointError, ConfigError } from '../errors.js';
+import { CheckpointError, ConfigError, OutOfMemoryError } from '../errors.js';
+import type { KVCache } from '../nn/attention.js';
 import type { Engine } from '../tensor/engine.js';
 
 /** A part of a model's parameters: what sizes it, in words of its config fields, and how many floats it is. */
@@ -53,4 +54,33 @@ export function checkParametersInFile(
       `hold ${fileValues.toLocaleString('en-US')} values in all: the config does not describe these weights ` +
       `(its largest part is ${top.what}, ${top.count.toLocaleString('en-US')} parameters)`,
   );
+}
+
+/**
+ * Empty KV caches of B rows × `capacity` positions for these self-attentions, all or none: their size is checked
+ * against the engine's free memory first (an OutOfMemoryError before anything is allocated: a decoding budget of
+ * 2^31 tokens is refused, not half-allocated), and what was made is released if one still does not fit.
+ */
+export function newCachesAllOrNone(
+  engine: Engine,
+  attentions: readonly { inner: number; newCache(B: number, capacity: number): KVCache }[],
+  B: number,
+  capacity: number,
+): KVCache[] {
+  // keys and values, float32, of every layer (each layer's cache is [B, capacity, inner] twice)
+  const need = attentions.reduce((sum, a) => sum + 2 * 4 * B * capacity * a.inner, 0);
+  if (need > engine.memoryAvailableBytes) {
+    throw new OutOfMemoryError(need, engine.memoryLimitBytes, `KV caches of ${attentions.length} layers × ${B} × ${capacity} positions`);
+  }
+  const caches: KVCache[] = [];
+  try {
+    for (const a of attentions) caches.push(a.newCache(B, capacity));
+  } catch (e) {
+    for (const c of caches) {
+      c.k.dispose();
+      c.v.dispose();
+    }
+    throw e;
+  }
+  return caches;
 }
