@@ -19,7 +19,7 @@ import type { Engine } from '../tensor/engine.js';
 import { add, crossEntropy, dropout, gatherRows, gelu, linear, relu, reshape, tanh } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { flatten } from './inputs.js';
+import { flatten, ignoreEmptyRows } from './inputs.js';
 import { checkParameterMemory, type ParameterTerm } from './size.js';
 import type { Activation } from '../nn/feed-forward.js';
 
@@ -130,6 +130,19 @@ export function bertParameters(c: BertConfig): ParameterTerm[] {
         (head.endsWith('classification') ? linear(C, c.num_labels) : 0),
     },
   ];
+}
+
+/**
+ * A row whose attention mask is all 0 sees no real token anywhere: its labels (tokens, its class, its NSP label)
+ * are ignored, as a left-padded GPT's pads are (models/inputs.ts).
+ */
+function withoutEmptyRowLabels(batch: BertBatch): BertBatch {
+  const mask = batch.attentionMask;
+  if (!mask) return batch;
+  const out = { ...batch };
+  if (batch.labels) out.labels = ignoreEmptyRows(batch.labels, mask, batch.B, batch.T);
+  if (batch.nextSentenceLabel) out.nextSentenceLabel = ignoreEmptyRows(batch.nextSentenceLabel, mask, batch.B, batch.T);
+  return out;
 }
 
 export class Bert extends Module {
@@ -273,6 +286,7 @@ export class Bert extends Module {
     options: BertLossOptions = {},
   ): { logits: Tensor; seqRelationshipLogits?: Tensor; loss?: Tensor } {
     const { B, T } = batch;
+    batch = withoutEmptyRowLabels(batch);
     const seq = this.encode(batch);
     switch (this.task) {
       case 'pretraining': {

@@ -10,7 +10,7 @@ import { GPT2_NAMES } from '../io/hf/gpt2.js';
 import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
-import { flatten, shiftLabels } from './inputs.js';
+import { flatten, ignoreBeforeFirstToken, shiftLabels } from './inputs.js';
 import { checkParameterMemory, newCachesAllOrNone, type ParameterTerm } from './size.js';
 import type { KVCache } from '../nn/attention.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
@@ -164,20 +164,27 @@ export class GPT extends Module {
     return linear(hidden, this.wte.weight, null, 'out_in');
   }
 
-  /** The training loss of a flat batch: mean next-token cross-entropy (tape on, for Trainer). */
+  /**
+   * The training loss of a flat batch: mean next-token cross-entropy (tape on, for Trainer). With an attention
+   * mask, positions that see no real token (left padding) are not counted (ignoreBeforeFirstToken).
+   */
   loss(batch: LmBatch): Tensor {
-    const logits = this.head(this.hidden(batch.inputIds, batch.B, batch.T, { attentionMask: batch.attentionMask }));
-    return crossEntropy(logits, batch.labels);
+    const { B, T, attentionMask: mask } = batch;
+    const logits = this.head(this.hidden(batch.inputIds, B, T, { attentionMask: mask }));
+    return crossEntropy(logits, mask ? ignoreBeforeFirstToken(batch.labels, mask, B, T) : batch.labels);
   }
 
-  /** Hugging Face-style forward: logits [B, T, V] and, with labels, the mean shifted loss. */
+  /**
+   * Hugging Face-style forward: logits [B, T, V] and, with labels, the mean shifted loss. Positions that see no
+   * real token (the pads before a left-padded row's first token) are not counted; transformers counts them.
+   */
   forward(inputs: ForwardInputs): ForwardOutput {
     const { ids, B, T } = flatten(inputs.inputIds, 'inputIds');
     const mask = inputs.attentionMask ? flatten(inputs.attentionMask, 'attentionMask', B, T).ids : undefined;
     const logits = this.head(this.hidden(ids, B, T, { attentionMask: mask }));
     if (!inputs.labels) return { logits };
-    const labels = flatten(inputs.labels, 'labels', B, T).ids;
-    const loss = crossEntropy(logits, shiftLabels(labels, B, T)).item();
+    const shifted = shiftLabels(flatten(inputs.labels, 'labels', B, T).ids, B, T);
+    const loss = crossEntropy(logits, mask ? ignoreBeforeFirstToken(shifted, mask, B, T) : shifted).item();
     return { logits, loss };
   }
 

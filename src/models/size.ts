@@ -70,7 +70,11 @@ export function newCachesAllOrNone(
   // keys and values, float32, of every layer (each layer's cache is [B, capacity, inner] twice)
   const need = attentions.reduce((sum, a) => sum + 2 * 4 * B * capacity * a.inner, 0);
   if (need > engine.memoryAvailableBytes) {
-    throw new OutOfMemoryError(need, engine.memoryLimitBytes, `KV caches of ${attentions.length} layers × ${B} × ${capacity} positions`);
+    throw new OutOfMemoryError(
+      need,
+      engine.memoryLimitBytes,
+      `KV caches of ${attentions.length} layers × ${B} × ${capacity} positions`,
+    );
   }
   const caches: KVCache[] = [];
   try {

@@ -87,7 +87,9 @@ export async function loadTaskData(task: Task, data: string): Promise<Splits<Tex
   try {
     text = await fs.readFile(data, 'utf8');
   } catch (e) {
-    throw new ArgumentError(`--data ${data}: could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ArgumentError(
+      `--data ${data}: could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const examples = text
     .split('\n')
@@ -115,7 +117,9 @@ const isText = (v: unknown) => typeof v === 'string' || typeof v === 'number' ||
 function classifyExample(row: unknown, where: string): TextExample {
   const r = row as Record<string, unknown>;
   if (row === null || typeof row !== 'object' || Array.isArray(row) || !isText(r.text) || !isText(r.label)) {
-    throw new ArgumentError(`${where}: expected {"text": "…", "pair"?: "…", "label": "…"}, got ${JSON.stringify(row)?.slice(0, 80)}`);
+    throw new ArgumentError(
+      `${where}: expected {"text": "…", "pair"?: "…", "label": "…"}, got ${JSON.stringify(row)?.slice(0, 80)}`,
+    );
   }
   if (r.pair !== undefined && !isText(r.pair)) throw new ArgumentError(`${where}: "pair" should be text`);
   return { text: String(r.text), pair: r.pair === undefined ? undefined : String(r.pair), label: String(r.label) };
@@ -125,11 +129,15 @@ function tagExample(row: unknown, where: string): TagExample {
   const r = row as Record<string, unknown>;
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
   if (row === null || typeof row !== 'object' || !strings(r.words) || !strings(r.tags)) {
-    throw new ArgumentError(`${where}: expected {"words": ["…"], "tags": ["…"]}, got ${JSON.stringify(row)?.slice(0, 80)}`);
+    throw new ArgumentError(
+      `${where}: expected {"words": ["…"], "tags": ["…"]}, got ${JSON.stringify(row)?.slice(0, 80)}`,
+    );
   }
   const { words, tags } = r as { words: string[]; tags: string[] };
   if (words.length !== tags.length || words.length === 0) {
-    throw new ArgumentError(`${where}: ${words.length} words and ${tags.length} tags; expected one tag per word, at least one`);
+    throw new ArgumentError(
+      `${where}: ${words.length} words and ${tags.length} tags; expected one tag per word, at least one`,
+    );
   }
   return { words, tags };
 }
