@@ -11,6 +11,14 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(xs.length)]!;
 
+/** A value that stands for arrays nested thousands deep: written out as such by `jsonText`. */
+export const DEEP = '\u0000deep';
+const DEEP_TEXT = '['.repeat(5000) + ']'.repeat(5000);
+
+/** JSON text of a tree, with every DEEP value written as arrays nested 5000 deep. */
+export const jsonText = (v: unknown, indent?: number): string =>
+  JSON.stringify(v, null, indent).replaceAll(JSON.stringify(DEEP), DEEP_TEXT);
+
 /** Values at the edges: zero, signs, powers of two, past int32 and 2^53, fractions, the wrong types. */
 export const INTERESTING: readonly Json[] = [
   0,
@@ -50,6 +58,7 @@ export const INTERESTING: readonly Json[] = [
   {},
   { a: 1 },
   'a'.repeat(5000),
+  DEEP,
 ];
 
 /** Sizes that fit the bounds and ask for a model far larger than any fuzzed file holds. */
@@ -186,7 +195,7 @@ export const show = (v: unknown): string => {
 };
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const jsonBytes = (v: unknown): Uint8Array => utf8(JSON.stringify(v, null, 2));
+export const jsonBytes = (v: unknown): Uint8Array => utf8(jsonText(v, 2));
 
 /** The JSON of `bytes`, or undefined when they are not JSON. */
 export function parseJson(bytes: Uint8Array): Json | undefined {
@@ -214,7 +223,7 @@ function split(bytes: Uint8Array): Parts | undefined {
 }
 
 function join(header: Json, data: Uint8Array, lengthDelta = 0n): Uint8Array {
-  const json = utf8(JSON.stringify(header));
+  const json = utf8(jsonText(header));
   const padded = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + padded + data.length);
   new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(padded) + lengthDelta), true);

@@ -23,6 +23,7 @@ import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
 import { metrics, type Metrics } from '../train/metrics.js';
 import { Trainer, withLossOptions } from '../train/trainer.js';
+import { jsonTextNestsWithin } from '../io/json.js';
 
 export type Task = 'classify' | 'tag';
 export interface TextExample {
@@ -98,6 +99,7 @@ export async function loadTaskData(task: Task, data: string): Promise<Splits<Tex
     .map(({ l, line }) => {
       let row: unknown;
       try {
+        if (!jsonTextNestsWithin(l)) throw new Error('nested too deeply');
         row = JSON.parse(l);
       } catch {
         throw new ArgumentError(`${data}:${line} is not JSON`);

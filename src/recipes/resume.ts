@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ArgumentError, CheckpointError } from '../errors.js';
 import { encodeCheckpoint, WEIGHTS_FILE, type CheckpointInput } from '../io/checkpoint-format.js';
 import { removeGenerations, resolveCheckpointDir, writeGeneration } from '../io/checkpoint.js';
+import { jsonTextNestsWithin } from '../io/json.js';
 import { getFloat32, readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import type { Trainer } from '../train/trainer.js';
 
@@ -79,7 +80,7 @@ export async function restoreTrainingState(dir: string, trainer: Trainer<unknown
   const text = (await read(STATE_FILE)).toString('utf8');
   let saved: Record<string, unknown> | undefined;
   try {
-    saved = JSON.parse(text);
+    if (jsonTextNestsWithin(text)) saved = JSON.parse(text);
   } catch {
     // reported below
   }

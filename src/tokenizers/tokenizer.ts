@@ -6,6 +6,7 @@
  */
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from '../errors.js';
+import { MAX_JSON_DEPTH, valueNestsWithin } from '../io/json.js';
 
 export interface Encoded {
   ids: number[];
@@ -97,6 +98,9 @@ export class Tokenizer {
       }
     }
     if (!obj || typeof obj !== 'object' || !('model' in obj)) throw new TokenizerError('tokenizer.json has no "model"');
+    if (!valueNestsWithin(obj)) {
+      throw new TokenizerError(`tokenizer.json nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     return new Tokenizer(obj as Record<string, unknown>);
   }
 
