@@ -13,7 +13,7 @@ export type { PretrainedModel } from './registry.js';
 
 /** Builds the model a checkpoint's config names (`model_type`), with its weights and tokenizer. */
 export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'checkpoint'): PretrainedModel {
-  checkCheckpointHoldsModel(ck, where); // before anything is allocated
+  checkCheckpointHoldsModel(engine, ck, where); // before anything is allocated
   const tokenizer = ck.tokenizer ? Tokenizer.fromJson(ck.tokenizer) : undefined; // so is a bad tokenizer.json
   const model = createModel(engine, ck.config.parsed);
   const get = (n: string) => {

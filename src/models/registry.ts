@@ -8,7 +8,7 @@ import type { Engine } from '../tensor/engine.js';
 import { Bart, bartParameters } from './bart.js';
 import { Bert, bertParameters } from './bert.js';
 import { GPT, gptParameters } from './gpt.js';
-import { checkParametersInFile, type ParameterTerm } from './size.js';
+import { checkParameterMemory, checkParametersInFile, type ParameterTerm } from './size.js';
 import { T5, t5Parameters } from './t5.js';
 
 /** model_type → the family's class; the compiler fails when a type of src/io/hf has no class here. */
@@ -41,13 +41,16 @@ export function modelParameters(config: ModelConfig): ParameterTerm[] {
 }
 
 /**
- * A CheckpointError unless the checkpoint's float tensors hold at least the parameters its config.json
- * describes: checked before the model is built, so a config whose sizes do not describe its weights
- * allocates nothing (src/models/size.ts).
+ * Before the checkpoint's model is built: a ConfigError if its parameters would not fit in the engine's free
+ * memory, a CheckpointError if the checkpoint's float tensors hold fewer values than the config describes. So a
+ * config whose sizes do not describe its weights allocates nothing (src/models/size.ts).
  */
-export function checkCheckpointHoldsModel(ck: Checkpoint, where: string): void {
+export function checkCheckpointHoldsModel(engine: Engine, ck: Checkpoint, where: string): void {
+  const type = ck.config.parsed.model_type;
+  const terms = modelParameters(ck.config.parsed);
+  checkParameterMemory(engine, type, terms);
   let values = 0;
   for (const t of ck.tensors.tensors.values())
     if (t.dtype !== 'I32' && t.dtype !== 'I64') values += t.shape.reduce((a, d) => a * d, 1);
-  checkParametersInFile(ck.config.parsed.model_type, modelParameters(ck.config.parsed), values, where);
+  checkParametersInFile(type, terms, values, where);
 }

@@ -146,21 +146,47 @@ describe('model sizes from their configs', () => {
     for (const [json] of cases) expect(() => parseConfig(json)).toThrow(ConfigError);
   });
 
-  it('a checkpoint whose config describes more parameters than its weights hold is refused before the model is built', async () => {
+  it('loadModel of a checkpoint whose config needs more than the engine has: a ConfigError, before anything is read into the engine', async () => {
     const small = createModel(engine, gpt());
-    const dir = join(root, 'grown');
+    const dir = join(root, 'huge');
     await writeCheckpoint(dir, { config: small.config, tensors: small.hfTensors() });
     small.dispose();
-    // the same weights under a config of 48 layers of 2048 (9.7 GB)
     await writeFile(
       join(dir, 'config.json'),
       JSON.stringify({
         model_type: 'gpt2',
         vocab_size: 19,
         n_positions: 9,
-        n_embd: 2048,
-        n_head: 16,
+        n_embd: 4096,
+        n_head: 32,
         n_layer: 48,
+        bos_token_id: 0,
+        eos_token_id: 0,
+      }),
+    );
+    const before = engine.memoryAvailableBytes;
+    await expect(loadModel(engine, dir)).rejects.toThrow(ConfigError);
+    await expect(loadModel(engine, dir)).rejects.toThrow(
+      /gpt2 config needs 38,[\d,]+ bytes for its parameters .* the largest part is n_layer \(48\) blocks/,
+    );
+    expect(engine.memoryAvailableBytes).toBe(before);
+  });
+
+  it('a checkpoint whose config describes more parameters than its weights hold is refused before the model is built', async () => {
+    const small = createModel(engine, gpt());
+    const dir = join(root, 'grown');
+    await writeCheckpoint(dir, { config: small.config, tensors: small.hfTensors() });
+    small.dispose();
+    // the same weights under a config of 8 layers of 256: 25 MB, which the engine has room for
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        model_type: 'gpt2',
+        vocab_size: 19,
+        n_positions: 9,
+        n_embd: 256,
+        n_head: 4,
+        n_layer: 8,
         bos_token_id: 0,
         eos_token_id: 0,
       }),
@@ -168,7 +194,7 @@ describe('model sizes from their configs', () => {
     const before = engine.memoryAvailableBytes;
     await expect(loadModel(engine, dir)).rejects.toThrow(CheckpointError);
     await expect(loadModel(engine, dir)).rejects.toThrow(
-      /config.json describes a gpt2 model of 2,417,\d{3},\d{3} parameters, but its weights hold 4,128 values in all: the config does not describe these weights \(its largest part is n_layer \(48\) blocks/,
+      /config.json describes a gpt2 model of 6,3\d{2},\d{3} parameters, but its weights hold 4,128 values in all: the config does not describe these weights \(its largest part is n_layer \(8\) blocks/,
     );
     expect(engine.memoryAvailableBytes).toBe(before);
   });
