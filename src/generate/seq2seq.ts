@@ -87,9 +87,10 @@ export async function* seq2seqTokens(
     return finish(tokens.at(-1) === model.eosId ? 'eos' : ran(tokens.length), tokens.length);
   }
   const { memoryKV, memoryMask } = encodeForDecoding(model, [source], 1);
-  const caches = model.newCaches(1, max);
+  let caches: KVCache[] = [];
   const rng = new Rng(options.seed ?? 0);
   try {
+    caches = model.newCaches(1, max); // inside: the memory's keys and values are freed if the caches do not fit
     let token = model.decoderStartId;
     for (let step = 0; step < max; step++) {
       const logProbs = stepLogProbs(model, Int32Array.of(token), memoryKV, memoryMask, caches, step);

@@ -11,6 +11,7 @@
  */
 import { ArgumentError, CheckpointError, ConfigError, SafetensorsError } from '../errors.js';
 import { type ModelConfig, parseConfig, serializeConfig } from './config.js';
+import { MAX_JSON_DEPTH, jsonTextNestsWithin } from './json.js';
 import { type NamedTensor, type SafetensorsFile, readSafetensors, writeSafetensors } from './safetensors.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -113,9 +114,13 @@ export function decodeCheckpoint(read: (name: string) => Uint8Array | undefined,
 }
 
 function jsonFile(bytes: Uint8Array, name: string, where: string): Record<string, unknown> {
+  const text = new TextDecoder().decode(bytes);
+  if (!jsonTextNestsWithin(text)) {
+    throw new CheckpointError(`${where}/${name} nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let v: unknown;
   try {
-    v = JSON.parse(new TextDecoder().decode(bytes));
+    v = JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(`${where}/${name} is not valid JSON: ${(e as Error).message}`);
   }

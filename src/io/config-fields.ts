@@ -17,13 +17,44 @@ function fail(where: string, expected: string, got: unknown): never {
   throw new ConfigError(`${where}: expected ${expected}, got ${describe(got)}`);
 }
 
-export function int(def: number, min = 1): Field<number> {
-  const expected = min === 1 ? 'a positive integer' : `an integer ≥ ${min}`;
+export function int(def: number, min = 1, max = Number.MAX_SAFE_INTEGER): Field<number> {
+  const upTo = max === Number.MAX_SAFE_INTEGER ? '' : ` ≤ ${max.toLocaleString('en-US')}`;
+  const expected = (min === 1 ? 'a positive integer' : `an integer ≥ ${min}`) + upTo;
   return {
     def,
-    read: (v, where) => (Number.isSafeInteger(v) && (v as number) >= min ? (v as number) : fail(where, expected, v)),
+    read: (v, where) =>
+      Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max
+        ? (v as number)
+        : fail(where, expected, v),
   };
 }
+
+/**
+ * Bounds on the sizes a config.json may give: far above any released model, far below where a count of
+ * parameters overflows or a loop over layers or labels hangs. Whether a model of these sizes fits in memory
+ * is checked (from the sizes, before anything is allocated) by the model layer against the engine's limit.
+ */
+export const SIZE_LIMITS = {
+  /** vocab_size */
+  vocab: 2 ** 24,
+  /** n_positions, max_position_embeddings, type_vocab_size */
+  positions: 2 ** 20,
+  /** n_embd, hidden_size, d_model, d_kv */
+  width: 2 ** 16,
+  /** n_inner, intermediate_size, d_ff, encoder_ffn_dim, decoder_ffn_dim */
+  ffn: 2 ** 20,
+  /** n_layer, num_hidden_layers, num_layers, num_decoder_layers, encoder_layers, decoder_layers */
+  layers: 2 ** 12,
+  /** n_head, num_attention_heads, num_heads, encoder_attention_heads, decoder_attention_heads */
+  heads: 2 ** 12,
+  /** num_labels (id2label is made with one entry per label) */
+  labels: 2 ** 16,
+  /** relative_attention_num_buckets, relative_attention_max_distance */
+  buckets: 2 ** 20,
+} as const;
+
+/** A size field: a positive integer up to `max` (one of SIZE_LIMITS). */
+export const size = (def: number, max: number): Field<number> => int(def, 1, max);
 
 export function num(def: number, range: { min?: number; max?: number; aboveZero?: boolean } = {}): Field<number> {
   const { min = -Infinity, max = Infinity, aboveZero = false } = range;

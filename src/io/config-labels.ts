@@ -3,6 +3,7 @@
  * num_labels, num_labels alone means LABEL_0 … LABEL_{n-1}, label2id defaults to the inverse of id2label.
  */
 import { ConfigError } from '../errors.js';
+import { SIZE_LIMITS } from './config-fields.js';
 import { describe } from './describe.js';
 
 /** id2label wins over num_labels, as in transformers; label2id defaults to the inverse of id2label. */
@@ -30,8 +31,10 @@ export function readLabels(raw: Record<string, unknown>, defaultNumLabels: numbe
     }
   } else {
     const n = rawNum === undefined || rawNum === null ? defaultNumLabels : rawNum;
-    if (!Number.isSafeInteger(n) || (n as number) < 0) {
-      throw new ConfigError(`config field "num_labels": expected an integer ≥ 0, got ${describe(n)}`);
+    if (!Number.isSafeInteger(n) || (n as number) < 0 || (n as number) > SIZE_LIMITS.labels) {
+      throw new ConfigError(
+        `config field "num_labels": expected an integer ≥ 0 and ≤ ${SIZE_LIMITS.labels.toLocaleString('en-US')}, got ${describe(n)}`,
+      );
     }
     id2label = defaultId2label(n as number);
   }

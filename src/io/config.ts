@@ -14,6 +14,7 @@
 import { ConfigError } from '../errors.js';
 import { isDefaultLabels, readLabels } from './config-labels.js';
 import { describe } from './describe.js';
+import { MAX_JSON_DEPTH, valueNestsWithin } from './json.js';
 import { MODEL_TYPES, TABLES, type ModelConfig, type ModelType } from './hf/index.js';
 
 export * from './hf/index.js';
@@ -24,6 +25,9 @@ export type { Activation } from './config-fields.js';
 export function parseConfig(json: unknown): ModelConfig {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new ConfigError(`config should be a JSON object, got ${describe(json)}`);
+  }
+  if (!valueNestsWithin(json)) {
+    throw new ConfigError(`config nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
   }
   const raw: Record<string, unknown> = structuredClone(json as Record<string, unknown>);
   const modelType = raw['model_type'];

@@ -19,6 +19,7 @@
  */
 import { SafetensorsError } from '../errors.js';
 import { describe } from './describe.js';
+import { jsonTextNestsWithin } from './json.js';
 
 /** A tensor handed to the writer: row-major float32 data of `product(shape)` elements. */
 export interface NamedTensor {
@@ -133,6 +134,9 @@ function parseHeaderJson(headerBytes: Uint8Array): Record<string, unknown> {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     throw new SafetensorsError(`header (${headerBytes.length} bytes) is not valid UTF-8`);
+  }
+  if (!jsonTextNestsWithin(text, 8)) {
+    throw new SafetensorsError(`header nests objects or arrays deeper than 8 levels (a header nests 3)`);
   }
   if (!text.startsWith('{')) {
     throw new SafetensorsError(

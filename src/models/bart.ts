@@ -9,7 +9,7 @@ import { ArgumentError } from '../errors.js';
 import type { BartConfig } from '../io/hf/index.js';
 import { BART_NAMES } from '../io/hf/bart.js';
 import type { NamedTensor } from '../io/safetensors.js';
-import { TransformerBlock } from '../nn/block.js';
+import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
 import { Group, ModuleList, zerosInit, type Init } from '../nn/module.js';
@@ -18,6 +18,7 @@ import { add, dropout, linear, reshape, scale } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { EncoderDecoder } from './seq2seq.js';
+import { checkParameterMemory, type ParameterTerm } from './size.js';
 
 export type { BartConfig };
 
@@ -28,6 +29,50 @@ function bartActivation(act: string): Exclude<Activation, 'gated-gelu'> {
   if (act === 'gelu' || act === 'relu') return act;
   if (act === 'gelu_new' || act === 'gelu_pytorch_tanh' || act === 'gelu_fast') return 'gelu_tanh';
   throw new ArgumentError(`BART activation_function ${act} is not supported (gelu, gelu_new, relu)`);
+}
+
+function bartBlock(c: BartConfig, side: 'encoder' | 'decoder', init: Init): BlockConfig {
+  const heads = side === 'encoder' ? c.encoder_attention_heads : c.decoder_attention_heads;
+  return {
+    dModel: c.d_model,
+    heads,
+    headDim: c.d_model / heads,
+    dFF: side === 'encoder' ? c.encoder_ffn_dim : c.decoder_ffn_dim,
+    activation: bartActivation(c.activation_function),
+    norm: 'post',
+    normType: 'layernorm',
+    eps: 1e-5,
+    bias: true,
+    layout: 'out_in',
+    causal: side === 'decoder',
+    cross: side === 'decoder',
+    scale: (c.d_model / heads) ** -0.5,
+    init,
+    dropout: c.dropout,
+  };
+}
+
+/** The parameters a BART of this config holds, by the fields that size them (nothing is allocated). */
+export function bartParameters(c: BartConfig): ParameterTerm[] {
+  const C = c.d_model;
+  const enc = blockParameterCount(bartBlock(c, 'encoder', zerosInit));
+  const dec = blockParameterCount(bartBlock(c, 'decoder', zerosInit));
+  // each stack: its position table (two offset rows) and the LayerNorm on its embeddings
+  const stackExtra = (c.max_position_embeddings + BART_POSITION_OFFSET) * C + 2 * C;
+  return [
+    {
+      what: `vocab_size (${c.vocab_size}) × d_model (${C}), the shared embeddings and final_logits_bias`,
+      count: c.vocab_size * C + c.vocab_size,
+    },
+    {
+      what: `encoder_layers (${c.encoder_layers}) blocks of d_model ${C} and encoder_ffn_dim ${c.encoder_ffn_dim}, ${enc} parameters each`,
+      count: c.encoder_layers * enc + stackExtra,
+    },
+    {
+      what: `decoder_layers (${c.decoder_layers}) blocks of d_model ${C} and decoder_ffn_dim ${c.decoder_ffn_dim}, ${dec} parameters each`,
+      count: c.decoder_layers * dec + stackExtra,
+    },
+  ];
 }
 
 interface Stack {
@@ -51,6 +96,7 @@ export class Bart extends EncoderDecoder {
     super(engine);
     const c = config;
     if (!c.tie_word_embeddings) throw new ArgumentError('BART with an untied LM head is not supported');
+    checkParameterMemory(engine, 'bart', bartParameters(c));
     const rng = new Rng(seed);
     const init: Init = () => rng.normal() * c.init_std;
     const pad = c.pad_token_id;
@@ -58,27 +104,10 @@ export class Bart extends EncoderDecoder {
     if (pad !== null && pad < c.vocab_size) this.shared.weight.view().fill(0, pad * c.d_model, (pad + 1) * c.d_model);
     const stack = (side: 'encoder' | 'decoder'): Stack => {
       const group = this.child(side, new Group(engine));
-      const heads = side === 'encoder' ? c.encoder_attention_heads : c.decoder_attention_heads;
+      const block = bartBlock(c, side, init);
       const blocks = Array.from(
         { length: side === 'encoder' ? c.encoder_layers : c.decoder_layers },
-        () =>
-          new TransformerBlock(engine, {
-            dModel: c.d_model,
-            heads,
-            headDim: c.d_model / heads,
-            dFF: side === 'encoder' ? c.encoder_ffn_dim : c.decoder_ffn_dim,
-            activation: bartActivation(c.activation_function),
-            norm: 'post',
-            normType: 'layernorm',
-            eps: 1e-5,
-            bias: true,
-            layout: 'out_in',
-            causal: side === 'decoder',
-            cross: side === 'decoder',
-            scale: (c.d_model / heads) ** -0.5,
-            init,
-            dropout: c.dropout,
-          }),
+        () => new TransformerBlock(engine, block),
       );
       return {
         positions: group.add(

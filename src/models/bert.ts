@@ -9,16 +9,18 @@ import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import type { BertConfig } from '../io/hf/index.js';
 import { BERT_NAMES } from '../io/hf/bert.js';
+import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
-import { TransformerBlock } from '../nn/block.js';
+import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Group, Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { add, crossEntropy, dropout, gatherRows, gelu, linear, relu, reshape, tanh } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { flatten } from './inputs.js';
+import { flatten, ignoreEmptyRows } from './inputs.js';
+import { checkParameterMemory, type ParameterTerm } from './size.js';
 import type { Activation } from '../nn/feed-forward.js';
 
 export type BertHead = 'pretraining' | 'masked-lm' | 'sequence-classification' | 'token-classification';
@@ -81,6 +83,68 @@ export interface BertLossOptions {
   classWeights?: Float32Array;
 }
 
+function bertBlock(c: BertConfig, activation: Exclude<Activation, 'gated-gelu'>, init: Init): BlockConfig {
+  const C = c.hidden_size;
+  return {
+    dModel: C,
+    heads: c.num_attention_heads,
+    headDim: C / c.num_attention_heads,
+    dFF: c.intermediate_size,
+    activation,
+    norm: c.pre_norm ? 'pre' : 'post',
+    normType: 'layernorm',
+    eps: c.layer_norm_eps,
+    bias: true,
+    layout: 'out_in',
+    causal: false,
+    cross: false,
+    scale: 1 / Math.sqrt(C / c.num_attention_heads),
+    init,
+    dropout: c.hidden_dropout_prob,
+  };
+}
+
+/** The parameters a BERT of this config (and the head its `architectures` names) holds; nothing is allocated. */
+export function bertParameters(c: BertConfig): ParameterTerm[] {
+  const C = c.hidden_size;
+  const head = bertHead(c);
+  const block = blockParameterCount(bertBlock(c, bertActivation(c.hidden_act), zerosInit));
+  const linear = (i: number, o: number) => i * o + o;
+  const mlm = head === 'pretraining' || head === 'masked-lm';
+  const pooled = head === 'pretraining' || head === 'sequence-classification';
+  return [
+    {
+      what: `(vocab_size ${c.vocab_size} + max_position_embeddings ${c.max_position_embeddings} + type_vocab_size ${c.type_vocab_size}) × hidden_size (${C}), the embeddings`,
+      count: (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * C + 2 * C,
+    },
+    {
+      what: `num_hidden_layers (${c.num_hidden_layers}) blocks of hidden_size ${C} and intermediate_size ${c.intermediate_size}, ${block} parameters each`,
+      count: c.num_hidden_layers * block + (c.pre_norm ? 2 * C : 0),
+    },
+    {
+      what: `the ${head} head${head.endsWith('classification') ? ` of num_labels (${c.num_labels}) classes` : ''}`,
+      count:
+        (pooled ? linear(C, C) : 0) +
+        (mlm ? linear(C, C) + 2 * C + c.vocab_size : 0) +
+        (head === 'pretraining' ? linear(C, 2) : 0) +
+        (head.endsWith('classification') ? linear(C, c.num_labels) : 0),
+    },
+  ];
+}
+
+/**
+ * A row whose attention mask is all 0 sees no real token anywhere: its labels (tokens, its class, its NSP label)
+ * are ignored, as a left-padded GPT's pads are (models/inputs.ts).
+ */
+function withoutEmptyRowLabels(batch: BertBatch): BertBatch {
+  const mask = batch.attentionMask;
+  if (!mask) return batch;
+  const out = { ...batch };
+  if (batch.labels) out.labels = ignoreEmptyRows(batch.labels, mask, batch.B, batch.T);
+  if (batch.nextSentenceLabel) out.nextSentenceLabel = ignoreEmptyRows(batch.nextSentenceLabel, mask, batch.B, batch.T);
+  return out;
+}
+
 export class Bert extends Module {
   readonly kind = 'encoder';
   readonly word: Embedding;
@@ -115,6 +179,7 @@ export class Bert extends Module {
     }
     this.task = bertHead(c);
     this.activation = bertActivation(c.hidden_act);
+    checkParameterMemory(engine, 'bert', bertParameters(c));
     const rng = new Rng(seed);
     const init: Init = () => rng.normal() * c.initializer_range;
     const C = c.hidden_size;
@@ -125,27 +190,8 @@ export class Bert extends Module {
     this.embNorm = emb.add('norm', new LayerNorm(engine, C, c.layer_norm_eps));
     if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size)
       this.word.weight.view().fill(0, c.pad_token_id * C, (c.pad_token_id + 1) * C);
-    const blocks = Array.from(
-      { length: c.num_hidden_layers },
-      () =>
-        new TransformerBlock(engine, {
-          dModel: C,
-          heads: c.num_attention_heads,
-          headDim: C / c.num_attention_heads,
-          dFF: c.intermediate_size,
-          activation: this.activation,
-          norm: c.pre_norm ? 'pre' : 'post',
-          normType: 'layernorm',
-          eps: c.layer_norm_eps,
-          bias: true,
-          layout: 'out_in',
-          causal: false,
-          cross: false,
-          scale: 1 / Math.sqrt(C / c.num_attention_heads),
-          init,
-          dropout: c.hidden_dropout_prob,
-        }),
-    );
+    const block = bertBlock(c, this.activation, init);
+    const blocks = Array.from({ length: c.num_hidden_layers }, () => new TransformerBlock(engine, block));
     this.layer = this.child('layer', new ModuleList(engine, blocks));
     this.finalNorm = c.pre_norm ? this.child('final_norm', new LayerNorm(engine, C, c.layer_norm_eps)) : null;
     const h = this.task;
@@ -240,6 +286,7 @@ export class Bert extends Module {
     options: BertLossOptions = {},
   ): { logits: Tensor; seqRelationshipLogits?: Tensor; loss?: Tensor } {
     const { B, T } = batch;
+    batch = withoutEmptyRowLabels(batch);
     const seq = this.encode(batch);
     switch (this.task) {
       case 'pretraining': {
@@ -320,12 +367,16 @@ export class Bert extends Module {
 
   /** Writes config.json, model.safetensors, tokenizer.json and any `extraFiles` (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    await saveHF(
-      dir,
-      { ...this.config, architectures: [ARCHITECTURES[this.task]] },
-      this.hfTensors(),
-      this.tokenizer?.toJson(),
-      extraFiles,
-    );
+    const { config, tensors } = this.checkpointInput();
+    await saveHF(dir, config, tensors, this.tokenizer?.toJson(), extraFiles);
+  }
+
+  /** What a checkpoint of this model holds: its config (head class named), HF tensors and tokenizer. */
+  checkpointInput(): CheckpointInput {
+    return {
+      config: { ...this.config, architectures: [ARCHITECTURES[this.task]] },
+      tensors: this.hfTensors(),
+      tokenizer: this.tokenizer?.toJson(),
+    };
   }
 }

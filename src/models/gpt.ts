@@ -7,14 +7,16 @@ import { Rng } from '../rng.js';
 import { ArgumentError, SequenceTooLongError } from '../errors.js';
 import { gpt2InnerDim, type Gpt2Config } from '../io/hf/index.js';
 import { GPT2_NAMES } from '../io/hf/gpt2.js';
+import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
-import { flatten, shiftLabels } from './inputs.js';
+import { flatten, ignoreBeforeFirstToken, shiftLabels } from './inputs.js';
+import { checkParameterMemory, newCachesAllOrNone, type ParameterTerm } from './size.js';
 import type { KVCache } from '../nn/attention.js';
-import { TransformerBlock } from '../nn/block.js';
+import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
-import { Module, ModuleList, type Init } from '../nn/module.js';
+import { Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { add, crossEntropy, dropout, linear } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -54,6 +56,45 @@ export function gptActivation(act: string): Activation {
   throw new ArgumentError(`GPT-2 activation ${act} is not supported (gelu_new, gelu_pytorch_tanh, gelu, relu)`);
 }
 
+/** The block config of a GPT-2 (every block alike); `init` draws the weights, `outInit` the residual projections. */
+function gptBlock(c: Gpt2Config, init: Init, outInit: Init): BlockConfig {
+  return {
+    dModel: c.n_embd,
+    heads: c.n_head,
+    headDim: c.n_embd / c.n_head,
+    dFF: gpt2InnerDim(c),
+    activation: gptActivation(c.activation_function),
+    norm: 'pre',
+    normType: 'layernorm',
+    eps: c.layer_norm_epsilon,
+    bias: true,
+    layout: 'in_out',
+    causal: true,
+    cross: false,
+    scale: c.scale_attn_weights ? 1 / Math.sqrt(c.n_embd / c.n_head) : 1,
+    init,
+    outInit,
+    // resid_pdrop; attn_pdrop (dropout on attention probabilities) is not applied: the fused
+    // attention kernel has no dropout
+    dropout: c.resid_pdrop,
+  };
+}
+
+/** The parameters a GPT-2 of this config holds, by the fields that size them (nothing is allocated). */
+export function gptParameters(c: Gpt2Config): ParameterTerm[] {
+  const C = c.n_embd;
+  const block = blockParameterCount(gptBlock(c, zerosInit, zerosInit));
+  return [
+    { what: `vocab_size (${c.vocab_size}) × n_embd (${C}), the token embeddings`, count: c.vocab_size * C },
+    { what: `n_positions (${c.n_positions}) × n_embd (${C}), the position embeddings`, count: c.n_positions * C },
+    {
+      what: `n_layer (${c.n_layer}) blocks of n_embd ${C} and n_inner ${gpt2InnerDim(c)}, ${block} parameters each`,
+      count: c.n_layer * block,
+    },
+    { what: `the final LayerNorm of n_embd (${C})`, count: 2 * C },
+  ];
+}
+
 export class GPT extends Module {
   readonly kind = 'causal-lm';
   readonly wte: Embedding;
@@ -70,6 +111,7 @@ export class GPT extends Module {
     super(engine);
     const c = config;
     if (!c.tie_word_embeddings) throw new ArgumentError('GPT-2 with an untied LM head is not supported');
+    checkParameterMemory(engine, 'gpt2', gptParameters(c));
     const rng = new Rng(seed);
     const normal =
       (std: number): Init =>
@@ -79,31 +121,9 @@ export class GPT extends Module {
     this.wte = this.child('wte', new Embedding(engine, c.vocab_size, c.n_embd, normal(std)));
     this.wpe = this.child('wpe', new Embedding(engine, c.n_positions, c.n_embd, normal(std)));
     const blocks: TransformerBlock[] = [];
-    for (let i = 0; i < c.n_layer; i++) {
-      blocks.push(
-        new TransformerBlock(engine, {
-          dModel: c.n_embd,
-          heads: c.n_head,
-          headDim: c.n_embd / c.n_head,
-          dFF: gpt2InnerDim(c),
-          activation: gptActivation(c.activation_function),
-          norm: 'pre',
-          normType: 'layernorm',
-          eps: c.layer_norm_epsilon,
-          bias: true,
-          layout: 'in_out',
-          causal: true,
-          cross: false,
-          scale: c.scale_attn_weights ? 1 / Math.sqrt(c.n_embd / c.n_head) : 1,
-          init: normal(std),
-          // GPT-2: residual projections scaled by 1/√(2·n_layer)
-          outInit: normal(std / Math.sqrt(2 * c.n_layer)),
-          // resid_pdrop; attn_pdrop (dropout on attention probabilities) is not applied: the fused
-          // attention kernel has no dropout
-          dropout: c.resid_pdrop,
-        }),
-      );
-    }
+    // GPT-2: residual projections scaled by 1/√(2·n_layer)
+    const block = gptBlock(c, normal(std), normal(std / Math.sqrt(2 * c.n_layer)));
+    for (let i = 0; i < c.n_layer; i++) blocks.push(new TransformerBlock(engine, block));
     this.h = this.child('h', new ModuleList(engine, blocks));
     this.ln_f = this.child('ln_f', new LayerNorm(engine, c.n_embd, c.layer_norm_epsilon));
   }
@@ -144,26 +164,38 @@ export class GPT extends Module {
     return linear(hidden, this.wte.weight, null, 'out_in');
   }
 
-  /** The training loss of a flat batch: mean next-token cross-entropy (tape on, for Trainer). */
+  /**
+   * The training loss of a flat batch: mean next-token cross-entropy (tape on, for Trainer). With an attention
+   * mask, positions that see no real token (left padding) are not counted (ignoreBeforeFirstToken).
+   */
   loss(batch: LmBatch): Tensor {
-    const logits = this.head(this.hidden(batch.inputIds, batch.B, batch.T, { attentionMask: batch.attentionMask }));
-    return crossEntropy(logits, batch.labels);
+    const { B, T, attentionMask: mask } = batch;
+    const logits = this.head(this.hidden(batch.inputIds, B, T, { attentionMask: mask }));
+    return crossEntropy(logits, mask ? ignoreBeforeFirstToken(batch.labels, mask, B, T) : batch.labels);
   }
 
-  /** Hugging Face-style forward: logits [B, T, V] and, with labels, the mean shifted loss. */
+  /**
+   * Hugging Face-style forward: logits [B, T, V] and, with labels, the mean shifted loss. Positions that see no
+   * real token (the pads before a left-padded row's first token) are not counted; transformers counts them.
+   */
   forward(inputs: ForwardInputs): ForwardOutput {
     const { ids, B, T } = flatten(inputs.inputIds, 'inputIds');
     const mask = inputs.attentionMask ? flatten(inputs.attentionMask, 'attentionMask', B, T).ids : undefined;
     const logits = this.head(this.hidden(ids, B, T, { attentionMask: mask }));
     if (!inputs.labels) return { logits };
-    const labels = flatten(inputs.labels, 'labels', B, T).ids;
-    const loss = crossEntropy(logits, shiftLabels(labels, B, T)).item();
+    const shifted = shiftLabels(flatten(inputs.labels, 'labels', B, T).ids, B, T);
+    const loss = crossEntropy(logits, mask ? ignoreBeforeFirstToken(shifted, mask, B, T) : shifted).item();
     return { logits, loss };
   }
 
   /** Empty KV caches for decoding up to `capacity` positions. */
   newCaches(B: number, capacity: number): KVCache[] {
-    return this.h.items.map((b) => b.attn.newCache(B, capacity));
+    return newCachesAllOrNone(
+      this.engine,
+      this.h.items.map((b) => b.attn),
+      B,
+      capacity,
+    );
   }
 
   /** Tokens after the prompt, as they come (see GenerateOptions). */
@@ -185,14 +217,18 @@ export class GPT extends Module {
     loadHF(this, GPT2_NAMES, get, names);
   }
 
+  /** What a checkpoint of this model holds: its config (head class named), HF tensors and tokenizer. */
+  checkpointInput(): CheckpointInput {
+    return {
+      config: { ...this.config, architectures: ['GPT2LMHeadModel'] },
+      tensors: this.hfTensors(),
+      tokenizer: this.tokenizer?.toJson(),
+    };
+  }
+
   /** Writes config.json, model.safetensors and tokenizer.json (atomically, file by file) into dir. */
   async save(dir: string, extraFiles?: Record<string, Uint8Array | string>): Promise<void> {
-    await saveHF(
-      dir,
-      { ...this.config, architectures: ['GPT2LMHeadModel'] },
-      this.hfTensors(),
-      this.tokenizer?.toJson(),
-      extraFiles,
-    );
+    const { config, tensors } = this.checkpointInput();
+    await saveHF(dir, config, tensors, this.tokenizer?.toJson(), extraFiles);
   }
 }

@@ -6,13 +6,15 @@ import { getFloat32 } from '../io/safetensors.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { GPT } from './gpt.js';
-import { createModel, type PretrainedModel } from './registry.js';
+import { checkCheckpointHoldsModel, createModel, type PretrainedModel } from './registry.js';
 import type { EncoderDecoder } from './seq2seq.js';
 
 export type { PretrainedModel } from './registry.js';
 
 /** Builds the model a checkpoint's config names (`model_type`), with its weights and tokenizer. */
-export function modelFromCheckpoint(engine: Engine, ck: Checkpoint): PretrainedModel {
+export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'checkpoint'): PretrainedModel {
+  checkCheckpointHoldsModel(engine, ck, where); // before anything is allocated
+  const tokenizer = ck.tokenizer ? Tokenizer.fromJson(ck.tokenizer) : undefined; // so is a bad tokenizer.json
   const model = createModel(engine, ck.config.parsed);
   const get = (n: string) => {
     const t = ck.tensors.tensors.get(n);
@@ -24,7 +26,7 @@ export function modelFromCheckpoint(engine: Engine, ck: Checkpoint): PretrainedM
     model.dispose();
     throw err;
   }
-  if (ck.tokenizer) model.tokenizer = Tokenizer.fromJson(ck.tokenizer);
+  if (tokenizer) model.tokenizer = tokenizer;
   return model;
 }
 
@@ -46,11 +48,12 @@ export async function loadModel(engine: Engine, from: string | URL): Promise<Pre
     return modelFromCheckpoint(
       engine,
       decodeCheckpoint((n) => files.get(n), base),
+      base,
     );
   }
   const { readCheckpoint } = await nodeCheckpointFiles();
   const dir = url ? decodeURIComponent(url.pathname) : (from as string);
-  return modelFromCheckpoint(engine, await readCheckpoint(dir));
+  return modelFromCheckpoint(engine, await readCheckpoint(dir), dir);
 }
 
 /** The model as a causal language model (GPT), or an ArgumentError naming what the checkpoint holds. */

@@ -2,12 +2,14 @@
  * The model families, by the `model_type` of their config.json. Adding a family: its model file here,
  * its Hugging Face file (src/io/hf/<family>.ts), and one line in FAMILIES (docs/architecture.md).
  */
+import type { Checkpoint } from '../io/checkpoint-format.js';
 import type { ModelConfig, ModelType } from '../io/hf/index.js';
 import type { Engine } from '../tensor/engine.js';
-import { Bart } from './bart.js';
-import { Bert } from './bert.js';
-import { GPT } from './gpt.js';
-import { T5 } from './t5.js';
+import { Bart, bartParameters } from './bart.js';
+import { Bert, bertParameters } from './bert.js';
+import { GPT, gptParameters } from './gpt.js';
+import { checkParameterMemory, checkParametersInFile, type ParameterTerm } from './size.js';
+import { T5, t5Parameters } from './t5.js';
 
 /** model_type → the family's class; the compiler fails when a type of src/io/hf has no class here. */
 export const FAMILIES = { gpt2: GPT, bert: Bert, t5: T5, bart: Bart } as const satisfies Record<ModelType, unknown>;
@@ -24,4 +26,31 @@ export function createModel(engine: Engine, config: ModelConfig, seed = 0): Pret
     seed?: number,
   ) => PretrainedModel;
   return new Family(engine, config, seed);
+}
+
+const PARAMETERS = {
+  gpt2: gptParameters,
+  bert: bertParameters,
+  t5: t5Parameters,
+  bart: bartParameters,
+} as const satisfies Record<ModelType, unknown>;
+
+/** The parameters the config's model holds, by the fields that size them, counted without building it. */
+export function modelParameters(config: ModelConfig): ParameterTerm[] {
+  return (PARAMETERS[config.model_type] as (c: ModelConfig) => ParameterTerm[])(config);
+}
+
+/**
+ * Before the checkpoint's model is built: a ConfigError if its parameters would not fit in the engine's free
+ * memory, a CheckpointError if the checkpoint's float tensors hold fewer values than the config describes. So a
+ * config whose sizes do not describe its weights allocates nothing (src/models/size.ts).
+ */
+export function checkCheckpointHoldsModel(engine: Engine, ck: Checkpoint, where: string): void {
+  const type = ck.config.parsed.model_type;
+  const terms = modelParameters(ck.config.parsed);
+  checkParameterMemory(engine, type, terms);
+  let values = 0;
+  for (const t of ck.tensors.tensors.values())
+    if (t.dtype !== 'I32' && t.dtype !== 'I64') values += t.shape.reduce((a, d) => a * d, 1);
+  checkParametersInFile(type, terms, values, where);
 }

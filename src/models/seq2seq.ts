@@ -15,7 +15,8 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { beamSearch, type BeamHypothesis, type BeamSearchOptions } from '../generate/beam.js';
 import { seq2seqTokens, type Seq2SeqGenerateOptions, type Seq2SeqLM } from '../generate/seq2seq.js';
 import type { TokenStream } from '../generate/generate.js';
-import { flatten } from './inputs.js';
+import { flatten, ignoreEmptyRows } from './inputs.js';
+import { newCachesAllOrNone } from './size.js';
 
 /** A flat batch: B sources of S ids and B decoder rows of T ids. */
 export interface Seq2SeqBatch {
@@ -146,7 +147,18 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
    */
   loss(batch: Seq2SeqBatch, options: { labelSmoothing?: number } = {}): Tensor {
     if (!batch.labels) throw new ArgumentError('the batch has no labels');
-    return crossEntropy(this.logits(batch), batch.labels, { labelSmoothing: options.labelSmoothing ?? 0 });
+    return crossEntropy(this.logits(batch), this.countedLabels(batch)!, {
+      labelSmoothing: options.labelSmoothing ?? 0,
+    });
+  }
+
+  /**
+   * The labels the loss counts: those of a row whose source mask is all 0 are ignored (its decoder's
+   * cross-attention sees no real token; models/inputs.ts).
+   */
+  private countedLabels(batch: { labels?: Int32Array; attentionMask?: Int32Array; B: number; S: number }) {
+    const { labels, attentionMask: mask } = batch;
+    return labels && mask ? ignoreEmptyRows(labels, mask, batch.B, batch.S) : labels;
   }
 
   /**
@@ -176,7 +188,7 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
     let sum = 0;
     let n = 0;
     for (const b of batches) {
-      const tokens = b.labels!.filter((y) => y >= 0).length;
+      const tokens = this.countedLabels(b)!.filter((y) => y >= 0).length;
       sum += this.engine.noGrad(() => this.loss(b).item()) * tokens;
       n += tokens;
       this.engine.endStep();
@@ -217,12 +229,18 @@ export abstract class EncoderDecoder extends Module implements Seq2SeqLM {
     }
     const memory = this.encode(ids, B, S, mask);
     const logits = this.head(this.decode(dec.ids, B, dec.T, this.projectMemory(memory), { memoryMask: mask }));
-    return { logits, loss: labels ? crossEntropy(logits, labels).item() : undefined, encoderLastHiddenState: memory };
+    const counted = this.countedLabels({ labels, attentionMask: mask, B, S });
+    return { logits, loss: counted ? crossEntropy(logits, counted).item() : undefined, encoderLastHiddenState: memory };
   }
 
   /** Empty self-attention caches of the decoder for B rows of up to `capacity` positions. */
   newCaches(B: number, capacity: number): KVCache[] {
-    return this.decoderLayers.items.map((b) => b.attn.newCache(B, capacity));
+    return newCachesAllOrNone(
+      this.engine,
+      this.decoderLayers.items.map((b) => b.attn),
+      B,
+      capacity,
+    );
   }
 
   /**

@@ -12,16 +12,17 @@ import { t5FeedForward, type T5Config } from '../io/hf/index.js';
 import { t5Names } from '../io/hf/t5.js';
 import type { NameMap } from '../io/name-rules.js';
 import type { NamedTensor } from '../io/safetensors.js';
-import { TransformerBlock } from '../nn/block.js';
+import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
-import { Group, ModuleList, type Init } from '../nn/module.js';
+import { Group, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import { relativePositionBuckets } from '../nn/relative-position.js';
 import type { Engine } from '../tensor/engine.js';
 import { dropout, linear, positionBias, scale } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
 import { EncoderDecoder } from './seq2seq.js';
+import { checkParameterMemory, type ParameterTerm } from './size.js';
 
 export type { T5Config };
 
@@ -35,6 +36,56 @@ function t5Activation(c: T5Config): Activation {
   if (act === 'relu' || act === 'gelu') return act;
   if (act === 'gelu_new' || act === 'gelu_pytorch_tanh') return 'gelu_tanh';
   throw new ArgumentError(`T5 feed_forward_proj ${c.feed_forward_proj} is not supported (relu, gelu, gated-gelu)`);
+}
+
+function t5Block(
+  c: T5Config,
+  activation: Activation,
+  side: 'encoder' | 'decoder',
+  init: Init,
+  outInit: Init,
+): BlockConfig {
+  return {
+    dModel: c.d_model,
+    heads: c.num_heads,
+    headDim: c.d_kv,
+    dFF: c.d_ff,
+    activation,
+    norm: 'pre',
+    normType: 'rmsnorm',
+    eps: c.layer_norm_epsilon,
+    bias: false,
+    layout: 'out_in',
+    causal: side === 'decoder',
+    cross: side === 'decoder',
+    scale: 1,
+    init,
+    outInit,
+    dropout: c.dropout_rate,
+  };
+}
+
+/** The parameters a T5 of this config holds, by the fields that size them (nothing is allocated). */
+export function t5Parameters(c: T5Config): ParameterTerm[] {
+  const act = t5Activation(c);
+  const enc = blockParameterCount(t5Block(c, act, 'encoder', zerosInit, zerosInit));
+  const dec = blockParameterCount(t5Block(c, act, 'decoder', zerosInit, zerosInit));
+  const sizes = `d_model ${c.d_model}, num_heads ${c.num_heads} × d_kv ${c.d_kv} and d_ff ${c.d_ff}`;
+  const stackExtra = c.relative_attention_num_buckets * c.num_heads + c.d_model; // position bias + final norm
+  return [
+    {
+      what: `vocab_size (${c.vocab_size}) × d_model (${c.d_model}), the shared embeddings${c.tie_word_embeddings ? '' : ' and the untied LM head'}`,
+      count: c.vocab_size * c.d_model * (c.tie_word_embeddings ? 1 : 2),
+    },
+    {
+      what: `num_layers (${c.num_layers}) encoder blocks of ${sizes}, ${enc} parameters each`,
+      count: c.num_layers * enc + stackExtra,
+    },
+    {
+      what: `num_decoder_layers (${c.num_decoder_layers}) decoder blocks of ${sizes}, ${dec} parameters each`,
+      count: c.num_decoder_layers * dec + stackExtra,
+    },
+  ];
 }
 
 interface Stack {
@@ -59,6 +110,7 @@ export class T5 extends EncoderDecoder {
     super(engine);
     const c = config;
     const activation = t5Activation(c);
+    checkParameterMemory(engine, 't5', t5Parameters(c));
     const rng = new Rng(seed);
     const normal =
       (std: number): Init =>
@@ -70,24 +122,10 @@ export class T5 extends EncoderDecoder {
     const stack = (side: 'encoder' | 'decoder', layers: number): Stack => {
       const group = this.child(side, new Group(engine));
       const blocks = Array.from({ length: layers }, () => {
-        const b = new TransformerBlock(engine, {
-          dModel: c.d_model,
-          heads: c.num_heads,
-          headDim: c.d_kv,
-          dFF: c.d_ff,
-          activation,
-          norm: 'pre',
-          normType: 'rmsnorm',
-          eps: c.layer_norm_epsilon,
-          bias: false,
-          layout: 'out_in',
-          causal: side === 'decoder',
-          cross: side === 'decoder',
-          scale: 1,
-          init: normal(f * c.d_model ** -0.5),
-          outInit: normal(f * inner ** -0.5),
-          dropout: c.dropout_rate,
-        });
+        const b = new TransformerBlock(
+          engine,
+          t5Block(c, activation, side, normal(f * c.d_model ** -0.5), normal(f * inner ** -0.5)),
+        );
         // as T5's _init_weights: q by (d_model·d_kv)^-½ (the score scaling T5 leaves out), wo by d_ff^-½
         const q = b.attn.qkv.weight.view();
         for (let i = 0; i < inner * c.d_model; i++) q[i]! *= c.d_kv ** -0.5;

@@ -42,6 +42,24 @@ export interface BlockInputs {
 }
 
 /**
+ * The parameters a TransformerBlock of this config holds, counted without building it (a model checks what it
+ * will need against the engine's memory before it allocates anything; tests/nn compare with a built block).
+ */
+export function blockParameterCount(
+  c: Pick<BlockConfig, 'dModel' | 'heads' | 'headDim' | 'dFF' | 'activation' | 'normType' | 'bias' | 'cross'>,
+): number {
+  const C = c.dModel;
+  const I = c.heads * c.headDim;
+  const F = c.dFF;
+  const linear = (i: number, o: number) => i * o + (c.bias ? o : 0);
+  const norm = c.normType === 'layernorm' ? 2 * C : C;
+  const self = linear(C, 3 * I) + linear(I, C) + norm;
+  const cross = c.cross ? linear(C, I) + linear(C, 2 * I) + linear(I, C) + norm : 0;
+  const ffn = linear(C, F) * (c.activation === 'gated-gelu' ? 2 : 1) + linear(F, C) + norm;
+  return self + cross + ffn;
+}
+
+/**
  * The one transformer block every family is built from: self-attention (causal or not), optional
  * cross-attention, feed-forward; pre- or post-norm; LayerNorm or RMSNorm.
  */

@@ -23,6 +23,7 @@ import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
 import { metrics, type Metrics } from '../train/metrics.js';
 import { Trainer, withLossOptions } from '../train/trainer.js';
+import { jsonTextNestsWithin } from '../io/json.js';
 
 export type Task = 'classify' | 'tag';
 export interface TextExample {
@@ -65,7 +66,11 @@ export interface FinetuneOptions {
   onStep?: (step: number, total: number, loss: number) => void;
 }
 
-async function loadData(task: Task, data: string): Promise<Splits<TextExample> | Splits<TagExample>> {
+/**
+ * A task's examples: the embedded sets, or a .jsonl file of {text, pair?, label} (classify) or {words, tags}
+ * (tag) per line, split 80/10/10 by line. A line that is not such an object is an ArgumentError naming it.
+ */
+export async function loadTaskData(task: Task, data: string): Promise<Splits<TextExample> | Splits<TagExample>> {
   if (task === 'classify' && data === 'spam') {
     const s = spamDataset();
     const conv = (xs: typeof s.train) => xs.map((m) => ({ text: m.text, label: m.label }));
@@ -79,32 +84,69 @@ async function loadData(task: Task, data: string): Promise<Splits<TextExample> |
   if (!data.endsWith('.jsonl'))
     throw new ArgumentError(`--data ${data}: expected ${task === 'classify' ? 'spam' : 'brown-pos'} or a .jsonl file`);
   const fs = await import('node:fs/promises');
-  const rows = (await fs.readFile(data, 'utf8'))
+  let text: string;
+  try {
+    text = await fs.readFile(data, 'utf8');
+  } catch (e) {
+    throw new ArgumentError(
+      `--data ${data}: could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+  const examples = text
     .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
+    .map((l, i) => ({ l, line: i + 1 }))
+    .filter(({ l }) => l.trim())
+    .map(({ l, line }) => {
+      let row: unknown;
       try {
-        return JSON.parse(l) as Record<string, unknown>;
+        if (!jsonTextNestsWithin(l)) throw new Error('nested too deeply');
+        row = JSON.parse(l);
       } catch {
-        throw new ArgumentError(`${data}:${i + 1} is not JSON`);
+        throw new ArgumentError(`${data}:${line} is not JSON`);
       }
+      return task === 'classify' ? classifyExample(row, `${data}:${line}`) : tagExample(row, `${data}:${line}`);
     });
   const { splitByKey } = await import('../data/split.js');
-  const keyed = rows.map((r, i) => ({ r, i }));
-  const s = splitByKey(keyed, (x) => String(x.i), { train: 0.8, validation: 0.1, test: 0.1 });
-  const conv = (xs: typeof keyed) =>
-    xs.map(({ r }) =>
-      task === 'classify'
-        ? { text: String(r.text), pair: r.pair === undefined ? undefined : String(r.pair), label: String(r.label) }
-        : { words: r.words as string[], tags: r.tags as string[] },
-    );
+  const keyed = examples.map((x, i) => ({ x, i }));
+  const s = splitByKey(keyed, (k) => String(k.i), { train: 0.8, validation: 0.1, test: 0.1 });
+  const conv = (xs: typeof keyed) => xs.map(({ x }) => x);
   return { train: conv(s.train), validation: conv(s.validation), test: conv(s.test) } as
     Splits<TextExample> | Splits<TagExample>;
 }
 
+const isText = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+function classifyExample(row: unknown, where: string): TextExample {
+  const r = row as Record<string, unknown>;
+  if (row === null || typeof row !== 'object' || Array.isArray(row) || !isText(r.text) || !isText(r.label)) {
+    throw new ArgumentError(
+      `${where}: expected {"text": "…", "pair"?: "…", "label": "…"}, got ${JSON.stringify(row)?.slice(0, 80)}`,
+    );
+  }
+  if (r.pair !== undefined && !isText(r.pair)) throw new ArgumentError(`${where}: "pair" should be text`);
+  return { text: String(r.text), pair: r.pair === undefined ? undefined : String(r.pair), label: String(r.label) };
+}
+
+function tagExample(row: unknown, where: string): TagExample {
+  const r = row as Record<string, unknown>;
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (row === null || typeof row !== 'object' || !strings(r.words) || !strings(r.tags)) {
+    throw new ArgumentError(
+      `${where}: expected {"words": ["…"], "tags": ["…"]}, got ${JSON.stringify(row)?.slice(0, 80)}`,
+    );
+  }
+  const { words, tags } = r as { words: string[]; tags: string[] };
+  if (words.length !== tags.length || words.length === 0) {
+    throw new ArgumentError(
+      `${where}: ${words.length} words and ${tags.length} tags; expected one tag per word, at least one`,
+    );
+  }
+  return { words, tags };
+}
+
 /** Fine-tunes a BERT on the engine for the task; saves it to `out` and scores it on validation and test. */
 export async function finetune(engine: Engine, opts: FinetuneOptions) {
-  const data = await loadData(opts.task, opts.data);
+  const data = await loadTaskData(opts.task, opts.data);
   const classify = opts.task === 'classify';
   const labels = taskLabels(opts.task, data);
   const labelId = new Map(labels.map((l, i) => [l, i]));
@@ -344,7 +386,7 @@ export interface EvaluateOptions {
 
 /** Scores fine-tuned classifiers or taggers (one, or an ensemble) on a split of their task. */
 export async function evaluateFinetuned(engine: Engine, opts: EvaluateOptions): Promise<Metrics> {
-  const data = await loadData(opts.task, opts.data);
+  const data = await loadTaskData(opts.task, opts.data);
   const labels = taskLabels(opts.task, data);
   const labelId = new Map(labels.map((l, i) => [l, i]));
   const xs = data[opts.split] as Example[];

@@ -22,7 +22,7 @@ import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
 import { Trainer, type StepResult } from '../train/trainer.js';
-import { restoreTrainingState, trainingStateFiles } from './resume.js';
+import { restoreTrainingState, resumeFolder, SAVE_TOTAL_LIMIT, saveTrainingCheckpoint, startAfresh } from './resume.js';
 import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
 export interface BertPretrainOptions extends ModelShape, OptimChoice {
@@ -37,8 +37,10 @@ export interface BertPretrainOptions extends ModelShape, OptimChoice {
   steps: number;
   maxLen: number;
   evalEvery: number;
-  /** Save the checkpoint with the optimizer state every N steps (0: at the end only). */
+  /** Save a generation `checkpoint-<step>/` of `out`, with the optimizer state, every N steps (0: at the end only). */
   checkpointEvery: number;
+  /** Generations of `out` kept (the latest and the ones before it); default 2. */
+  saveTotalLimit?: number;
   /**
    * Continue the run saved in `out`: its model (whose shape and tokenizer win over the options), optimizer
    * state and step. The options that decide the batches and the schedule must be the run's own.
@@ -86,8 +88,10 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
   const split = splitByKey(docs, (d) => d.id, BROWN_SPLIT);
   if (split.validation.length === 0) split.validation.push(split.train.pop()!);
   if (split.train.length < 2) throw new ArgumentError('BERT pre-training needs at least three documents');
-  const model = opts.resume
-    ? await resumedModel(engine, opts.out)
+  // the generation resumed from: its files are read together, and checked to be of one save
+  const from = opts.resume ? await resumeFolder(opts.out) : undefined;
+  const model = from
+    ? await resumedModel(engine, from)
     : newModel(
         engine,
         opts,
@@ -163,7 +167,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
     lr: opts.lr,
     warmup: opts.warmup,
   };
-  if (opts.resume) await restoreTrainingState(opts.out, trainer, runOptions);
+  if (from !== undefined) await restoreTrainingState(from, trainer, runOptions);
   const valInstances = build(valDocs, new Rng(opts.seed).fork('validation')).slice(0, 256);
   const started = performance.now();
   let losses: number[] = [];
@@ -215,6 +219,8 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
     };
   };
 
+  // a run started afresh replaces the run saved in `out` (its generations), as it truncates metrics.jsonl
+  if (from === undefined) await startAfresh(opts.out);
   const metrics = await MetricsLog.open(opts.out, opts.resume);
   let evalResult: BertEval | undefined;
   let epochs = 0;
@@ -228,7 +234,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
       await metrics.write(evalResult);
     }
     if (due(opts.checkpointEvery, trainer.globalStep, last))
-      await model.save(opts.out, trainingStateFiles(trainer, runOptions));
+      await saveTrainingCheckpoint(opts.out, model, trainer, runOptions, opts.saveTotalLimit ?? SAVE_TOTAL_LIMIT);
     if (evalResult?.step === trainer.globalStep) opts.onEval?.(evalResult);
     opts.onStep?.(r);
   }

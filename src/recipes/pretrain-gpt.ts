@@ -19,7 +19,7 @@ import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { ScheduleName } from '../train/schedule.js';
 import { Trainer, type StepResult } from '../train/trainer.js';
-import { restoreTrainingState, trainingStateFiles } from './resume.js';
+import { restoreTrainingState, resumeFolder, SAVE_TOTAL_LIMIT, saveTrainingCheckpoint, startAfresh } from './resume.js';
 import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
 export interface GptPretrainOptions extends ModelShape, OptimChoice {
@@ -38,7 +38,10 @@ export interface GptPretrainOptions extends ModelShape, OptimChoice {
   evalEvery: number;
   /** Validation windows per evaluation (at most). */
   evalWindows: number;
+  /** Save a generation `checkpoint-<step>/` of `out` every N steps (0: at the end only). */
   checkpointEvery: number;
+  /** Generations of `out` kept (the latest and the ones before it). */
+  saveTotalLimit: number;
   logEvery: number;
   onStep?: (r: StepResult & { tokensPerSecond: number }) => void;
   onEval?: (r: EvalResult) => void;
@@ -72,6 +75,7 @@ export const GPT_PRETRAIN_DEFAULTS: Omit<GptPretrainOptions, 'data' | 'out'> = {
   evalEvery: 100,
   evalWindows: 64,
   checkpointEvery: 500,
+  saveTotalLimit: SAVE_TOTAL_LIMIT,
   logEvery: 10,
 };
 
@@ -185,12 +189,14 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
   const docs = await loadTextDocuments(opts.data);
   let model: GPT;
   let data: LmData;
-  if (opts.resume) {
-    const ck = await readCheckpoint(opts.out);
+  // the generation resumed from: its files are read together, and checked to be of one save
+  const from = opts.resume ? await resumeFolder(opts.out) : undefined;
+  if (from !== undefined) {
+    const ck = await readCheckpoint(from);
     if (ck.config.parsed.model_type !== 'gpt2')
-      throw new ArgumentError(`--resume: ${opts.out} holds a ${ck.config.parsed.model_type} model, not gpt2`);
-    if (!ck.tokenizer) throw new ArgumentError(`--resume: ${opts.out} has no tokenizer.json`);
-    data = await prepareLmData(docs, join(opts.out, 'tokenizer.json'), ck.config.parsed.n_positions);
+      throw new ArgumentError(`--resume: ${from} holds a ${ck.config.parsed.model_type} model, not gpt2`);
+    if (!ck.tokenizer) throw new ArgumentError(`--resume: ${from} has no tokenizer.json`);
+    data = await prepareLmData(docs, join(from, 'tokenizer.json'), ck.config.parsed.n_positions);
     model = new GPT(engine, ck.config.parsed, opts.seed);
     model.loadHF(
       (n) => ({ shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }),
@@ -214,7 +220,9 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     clip: opts.clip,
   });
   const runOptions = { seed: opts.seed, batch: opts.batch };
-  if (opts.resume) await restoreTrainingState(opts.out, trainer, runOptions);
+  if (from !== undefined) await restoreTrainingState(from, trainer, runOptions);
+  // a run started afresh replaces the run saved in `out` (its generations), as it truncates metrics.jsonl
+  if (from === undefined) await startAfresh(opts.out);
   const metrics = await MetricsLog.open(opts.out, opts.resume);
   const T = model.config.n_positions;
   const evaluate = (): EvalResult => {
@@ -251,7 +259,7 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     }
     if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await metrics.write(line);
     if (due(opts.checkpointEvery, trainer.globalStep, last))
-      await model.save(opts.out, trainingStateFiles(trainer, runOptions));
+      await saveTrainingCheckpoint(opts.out, model, trainer, runOptions, opts.saveTotalLimit);
     if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
     opts.onStep?.({ ...r, tokensPerSecond });
   }

@@ -39,6 +39,20 @@ export class Engine {
     return this.runtime.simdFallback;
   }
 
+  /** The most memory this engine may use, in bytes (its `maxMemoryMiB`; wasm32 addresses 4 GiB at most). */
+  get memoryLimitBytes(): number {
+    return this.runtime.arena.limitBytes;
+  }
+
+  /**
+   * Bytes still free for persistent tensors: the limit less the module's own data and the blocks held. What a
+   * model will need is checked against this before it allocates anything (src/models/size.ts).
+   */
+  get memoryAvailableBytes(): number {
+    const arena = this.runtime.arena;
+    return Math.max(0, arena.limitBytes - arena.base - arena.usedBytes);
+  }
+
   /** An uninitialised tensor. */
   empty(shape: Shape, region: Region = 'persistent'): Tensor {
     checkShape(shape);

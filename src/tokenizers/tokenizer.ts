@@ -6,6 +6,7 @@
  */
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from '../errors.js';
+import { MAX_JSON_DEPTH, valueNestsWithin } from '../io/json.js';
 
 export interface Encoded {
   ids: number[];
@@ -23,6 +24,22 @@ const ROLES = {
   eosId: ['</s>', '<|endoftext|>'],
 } as const;
 
+/** Ids a tokenizer.json may give (the bound config.json's vocab_size has). */
+const MAX_VOCAB = 2 ** 24;
+
+/**
+ * Runs a call into @huggingface/tokenizers: what it throws on a malformed tokenizer.json (whose parts are
+ * built lazily, so some faults show only when a text is encoded) becomes a TokenizerError.
+ */
+function guard<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TokenizerError) throw err;
+    throw new TokenizerError(`tokenizer.json ${what}: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
 export class Tokenizer {
   private readonly inner: HFTokenizer;
   readonly vocabSize: number;
@@ -35,20 +52,33 @@ export class Tokenizer {
   readonly eosId?: number;
 
   private constructor(private readonly json: Record<string, unknown>) {
-    try {
-      this.inner = new HFTokenizer(json, {});
-    } catch (err) {
-      throw new TokenizerError(`tokenizer.json could not be read: ${(err as Error).message}`);
+    const added = json.added_tokens ?? [];
+    if (
+      !Array.isArray(added) ||
+      !added.every(
+        (t: unknown) =>
+          t !== null &&
+          typeof t === 'object' &&
+          typeof (t as { content?: unknown }).content === 'string' &&
+          Number.isSafeInteger((t as { id?: unknown }).id) &&
+          (t as { id: number }).id >= 0 &&
+          (t as { id: number }).id < MAX_VOCAB,
+      )
+    ) {
+      throw new TokenizerError(
+        `tokenizer.json "added_tokens" should be an array of {"id": 0 ≤ id < ${MAX_VOCAB}, "content": "…"}`,
+      );
     }
+    this.inner = guard('could not be read', () => new HFTokenizer(json, {}));
     const model = json.model as { vocab?: Record<string, number> | [string, number][] } | undefined;
     const vocab = model?.vocab;
-    let size = Array.isArray(vocab) ? vocab.length : vocab ? Object.keys(vocab).length : 0;
-    for (const t of (json.added_tokens as { id: number }[] | undefined) ?? []) size = Math.max(size, t.id + 1);
+    let size = Array.isArray(vocab) ? vocab.length : vocab && typeof vocab === 'object' ? Object.keys(vocab).length : 0;
+    for (const t of added as { id: number }[]) size = Math.max(size, t.id + 1);
     this.vocabSize = size;
     const ids = this as { -readonly [K in keyof typeof ROLES]?: number };
     for (const [role, names] of Object.entries(ROLES) as [keyof typeof ROLES, readonly string[]][]) {
       for (const n of names) {
-        const id = this.inner.token_to_id(n);
+        const id = this.tokenToId(n);
         if (id !== undefined && this.isSpecial(n)) {
           ids[role] = id;
           break;
@@ -68,6 +98,9 @@ export class Tokenizer {
       }
     }
     if (!obj || typeof obj !== 'object' || !('model' in obj)) throw new TokenizerError('tokenizer.json has no "model"');
+    if (!valueNestsWithin(obj)) {
+      throw new TokenizerError(`tokenizer.json nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     return new Tokenizer(obj as Record<string, unknown>);
   }
 
@@ -79,11 +112,13 @@ export class Tokenizer {
 
   /** Ids of a text (or a pair: `[CLS] A [SEP] B [SEP]` with type ids 0/1 where the post-processor says so). */
   encode(text: string, pair?: string, options: { addSpecialTokens?: boolean } = {}): Encoded {
-    const e = this.inner.encode(text, {
-      text_pair: pair ?? null,
-      add_special_tokens: options.addSpecialTokens ?? true,
-      return_token_type_ids: true,
-    });
+    const e = guard('could not encode a text', () =>
+      this.inner.encode(text, {
+        text_pair: pair ?? null,
+        add_special_tokens: options.addSpecialTokens ?? true,
+        return_token_type_ids: true,
+      }),
+    );
     // @huggingface/tokenizers' WordLevel gives `undefined` for a word outside its vocabulary where the
     // Rust library gives the unknown token's id
     let ids: (number | undefined)[] = e.ids;
@@ -103,18 +138,20 @@ export class Tokenizer {
 
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return '';
-    return this.inner.decode(Array.from(ids), {
-      skip_special_tokens: options.skipSpecialTokens ?? false,
-      clean_up_tokenization_spaces: false,
-    });
+    return guard('could not decode ids', () =>
+      this.inner.decode(Array.from(ids), {
+        skip_special_tokens: options.skipSpecialTokens ?? false,
+        clean_up_tokenization_spaces: false,
+      }),
+    );
   }
 
   tokenToId(token: string): number | undefined {
-    return this.inner.token_to_id(token);
+    return guard('could not look up a token', () => this.inner.token_to_id(token));
   }
 
   idToToken(id: number): string | undefined {
-    return this.inner.id_to_token(id);
+    return guard('could not look up an id', () => this.inner.id_to_token(id));
   }
 
   /** The object to save as tokenizer.json. */

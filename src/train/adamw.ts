@@ -71,6 +71,16 @@ export class AdamWState implements AdamWSlots {
   static fromNamed(engine: Engine, entries: readonly NamedArray[]): AdamWState {
     const byName = new Map(entries.map((x) => [x.name, x]));
     const state = new AdamWState(engine);
+    try {
+      state.readNamed(engine, entries, byName);
+    } catch (e) {
+      state.dispose(); // what was restored before the bad entry
+      throw e;
+    }
+    return state;
+  }
+
+  private readNamed(engine: Engine, entries: readonly NamedArray[], byName: Map<string, NamedArray>): void {
     for (const { name } of entries) {
       if (!name.endsWith('.step')) continue;
       const param = name.slice(0, -'.step'.length);
@@ -87,7 +97,7 @@ export class AdamWState implements AdamWSlots {
       if (step.data.length !== 1 || t === undefined || !Number.isInteger(t) || t < 0) {
         throw new CheckpointError(`adamw state for ${param}: step must be one non-negative integer`);
       }
-      state.slots.set(param, {
+      this.slots.set(param, {
         m: engine.tensor(m.data, m.shape),
         v: engine.tensor(v.data, v.shape),
         step: t,
@@ -97,9 +107,8 @@ export class AdamWState implements AdamWSlots {
     for (const { name } of entries) {
       const param = name.replace(/\.(exp_avg|exp_avg_sq|step)$/, '');
       if (param === name) throw new CheckpointError(`adamw state: unexpected entry ${name}`);
-      if (!state.slots.has(param)) throw new CheckpointError(`adamw state for ${param}: missing step (have ${name})`);
+      if (!this.slots.has(param)) throw new CheckpointError(`adamw state for ${param}: missing step (have ${name})`);
     }
-    return state;
   }
 
   /** Returns the moments' memory. */

@@ -179,10 +179,17 @@ export class Trainer<B> {
     return this.optimizer.toNamed();
   }
 
+  /** Replaces the optimizer state and step with saved ones; bad arrays are a CheckpointError and change nothing. */
   restoreState(step: number, arrays: NamedArray[]): void {
+    const restored = AdamWState.fromNamed(this.model.engine, arrays);
     this.optimizer.dispose();
-    this.optimizer = AdamWState.fromNamed(this.model.engine, arrays);
+    this.optimizer = restored;
     this.globalStep = step;
+  }
+
+  /** Returns the optimizer state's memory (the model's parameters stay). */
+  dispose(): void {
+    this.optimizer.dispose();
   }
 
   private abandon(params: Tensor[]): void {

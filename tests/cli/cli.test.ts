@@ -64,7 +64,9 @@ describe('the simdformer command', () => {
       expect(lines.some((l) => typeof l.valLoss === 'number')).toBe(true);
       expect(lines.some((l) => typeof l.tokensPerSecond === 'number')).toBe(true);
       expect(await readFile(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
-      const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+      // the run's one save (at its end), the latest generation of its folder
+      expect(await readFile(join(out, 'latest'), 'utf8')).toBe('checkpoint-12\n');
+      const config = JSON.parse(await readFile(join(out, 'checkpoint-12', 'config.json'), 'utf8'));
       expect(config).toMatchObject({ model_type: 'gpt2', n_layer: 1, n_embd: 16, n_positions: 32, vocab_size: 256 });
 
       const g = cli('generate', '--from', out, '--prompt', 'The cat', '--max-new', '10', '--threads', '1');
@@ -167,13 +169,13 @@ describe('the simdformer command', () => {
       expect(r.stdout).toMatch(/MLM accuracy \d/);
       if (nsp) expect(r.stdout).toMatch(/NSP accuracy \d/);
       else expect(r.stdout).not.toMatch(/NSP/);
-      const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+      const config = JSON.parse(await readFile(join(out, 'checkpoint-6', 'config.json'), 'utf8'));
       expect(config).toMatchObject({
         model_type: 'bert',
         architectures: [nsp ? 'BertForPreTraining' : 'BertForMaskedLM'],
         hidden_size: 16,
       });
-      const tokenizer = JSON.parse(await readFile(join(out, 'tokenizer.json'), 'utf8'));
+      const tokenizer = JSON.parse(await readFile(join(out, 'checkpoint-6', 'tokenizer.json'), 'utf8'));
       expect(tokenizer.model.type).toBe('WordPiece');
       // a small text may not fill the vocabulary asked for: the model's matches the tokenizer's
       expect(config.vocab_size).toBe(Object.keys(tokenizer.model.vocab).length);

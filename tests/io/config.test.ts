@@ -140,11 +140,11 @@ describe('parseConfig validation', () => {
   it('names the field, the expected value and what it got', () => {
     expectConfigError(
       { model_type: 'gpt2', n_embd: '32' },
-      /gpt2 field "n_embd": expected a positive integer, got string "32"/,
+      /gpt2 field "n_embd": expected a positive integer ≤ 65,536, got string "32"/,
     );
     expectConfigError(
       { model_type: 'gpt2', n_layer: 0 },
-      /gpt2 field "n_layer": expected a positive integer, got number 0/,
+      /gpt2 field "n_layer": expected a positive integer ≤ 4,096, got number 0/,
     );
     expectConfigError({ model_type: 'gpt2', n_head: 2.5 }, /"n_head": expected a positive integer/);
     expectConfigError(
@@ -162,7 +162,7 @@ describe('parseConfig validation', () => {
     );
     expectConfigError(
       { model_type: 'bert', vocab_size: null },
-      /bert field "vocab_size": expected a positive integer, got null/,
+      /bert field "vocab_size": expected a positive integer ≤ 16,777,216, got null/,
     );
     expectConfigError(
       { model_type: 'bert', position_embedding_type: 'rotary' },
@@ -253,7 +253,7 @@ describe('labels of classification heads', () => {
     );
     expectConfigError({ model_type: 'bert', id2label: ['a', 'b'] }, /"id2label": expected an object/);
     expectConfigError({ model_type: 'bert', label2id: { a: 'zero' } }, /"label2id": expected label name → class index/);
-    expectConfigError({ model_type: 'bert', num_labels: -1 }, /"num_labels": expected an integer ≥ 0/);
+    expectConfigError({ model_type: 'bert', num_labels: -1 }, /"num_labels": expected an integer ≥ 0 and ≤ 65,536/);
   });
 });
 

@@ -67,6 +67,41 @@ describe('BERT', () => {
     m.dispose();
   });
 
+  it('a row whose attention mask is all 0 sees no token: its labels (tokens, class, next sentence) are not counted', () => {
+    const loss = (architecture: string, over: Record<string, unknown>, inputs: (rows: number) => object) => {
+      const m = new Bert(e, config(architecture, over), 4);
+      const a = ids(8, 21);
+      const one = e.noGrad(() => m.forward({ inputIds: [a], ...inputs(1) }).loss!);
+      e.endStep();
+      const both = e.noGrad(
+        () =>
+          m.forward({
+            inputIds: [a, ids(8, 22)],
+            attentionMask: [a.map(() => 1), a.map(() => 0)],
+            ...inputs(2),
+          }).loss!,
+      );
+      e.endStep();
+      m.dispose();
+      return [one, both];
+    };
+    const tokens = (rows: number) => ({ labels: Array.from({ length: rows }, (_, b) => ids(8, 30 + b)) });
+    const [mlm1, mlm2] = loss('BertForPreTraining', {}, (rows) => ({
+      ...tokens(rows),
+      nextSentenceLabel: [0, 1].slice(0, rows),
+    }));
+    expectClose([mlm2!], [mlm1!], 1e-6, 0, 'pre-training loss');
+    const [cls1, cls2] = loss('BertForSequenceClassification', { num_labels: 3 }, (rows) => ({
+      labels: [2, 0].slice(0, rows),
+    }));
+    expectClose([cls2!], [cls1!], 1e-6, 0, 'classification loss');
+    const tags = (rows: number) => ({
+      labels: Array.from({ length: rows }, (_, b) => ids(8, 40 + b).map((t) => t % 3)),
+    });
+    const [tag1, tag2] = loss('BertForTokenClassification', { num_labels: 3 }, tags);
+    expectClose([tag2!], [tag1!], 1e-6, 0, 'tagging loss');
+  });
+
   it('pre-training: MLM + NSP loss; token types are used; saves with the Hugging Face names and loads back', async () => {
     const m = new Bert(e, config('BertForPreTraining'), 3);
     const input = ids(10, 7);

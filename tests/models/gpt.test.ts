@@ -259,6 +259,52 @@ describe('GPT', () => {
     m.dispose();
   });
 
+  it('a left-padded batch: logits of every position that sees a token, and the loss, match a float64 GPT-2; pads before the first token are not counted', async () => {
+    const m = asCausalLM(await loadModel(e, FIXTURE));
+    const file = readSafetensors(await readFile(join(FIXTURE, 'model.safetensors')));
+    const get = (n: string) => ({ data: getFloat32(file, n), shape: file.tensors.get(n)!.shape });
+    const V = 1000;
+    const T = 10;
+    const pads = [3, 0, 9]; // row 2: one token after nine pads
+    const rows = pads.map((p, b) => [...Array<number>(p).fill(0), ...ids(T - p, 11 + b, V)]);
+    const mask = pads.map((p) => Array.from({ length: T }, (_, t) => (t < p ? 0 : 1)));
+    // labels as transformers users give them: the ids, padding as -100
+    const labels = rows.map((r, b) => r.map((id, t) => (t < pads[b]! ? -100 : id)));
+    const out = e.noGrad(() => m.forward({ inputIds: rows, attentionMask: mask, labels }));
+    const logits = out.logits.toArray();
+    let sum = 0;
+    let counted = 0;
+    rows.forEach((r, b) => {
+      const ref = gpt2Ref(get, r, { n_layer: 5, n_head: 4, eps: m.config.layer_norm_epsilon }, mask[b]);
+      const p = pads[b]!;
+      // positions that see a token: the engine agrees with the float64 GPT-2
+      expectClose(logits.subarray((b * T + p) * V, (b + 1) * T * V), ref.subarray(p * V), 1e-4, 1e-5, `row ${b}`);
+      // the pads before the first token see none: their reference output is undefined
+      for (let t = 0; t < p; t++) expect(Number.isNaN(ref[t * V]!)).toBe(true);
+      // the loss counts position t's prediction of token t + 1 from the first real token on
+      for (let t = p; t + 1 < T; t++) {
+        const row = ref.subarray(t * V, (t + 1) * V);
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((a, z) => a + Math.exp(z - max), 0));
+        sum += lse - row[labels[b]![t + 1]!]!;
+        counted++;
+      }
+    });
+    // 6 + 9 + 0 predictions: transformers would count 2 more (rows 0 and 2: the last pad predicting the first token)
+    expect(counted).toBe(15);
+    expectClose([out.loss!], [sum / counted], 1e-5, 0, 'loss of the left-padded batch');
+    e.endStep();
+    // the training loss (a flat batch, labels already shifted) counts the same positions
+    const flat = (xs: number[][]) => Int32Array.from(xs.flat());
+    const shifted = labels.map((l) => [...l.slice(1), -100]);
+    const train = e.noGrad(() =>
+      m.loss({ inputIds: flat(rows), labels: flat(shifted), attentionMask: flat(mask), B: 3, T }).item(),
+    );
+    expectClose([train], [sum / counted], 1e-5, 0, 'training loss of the left-padded batch');
+    e.endStep();
+    m.dispose();
+  });
+
   it('a corrupt or truncated checkpoint gives a typed error', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'simdformer-bad-'));
     const m = new GPT(e, tinyConfig(), 7);

@@ -71,6 +71,31 @@ describe('encoder-decoder models', () => {
 
   for (const [name, make] of FAMILIES) {
     describe(name, () => {
+      it('a source whose mask is all 0 (nothing for cross-attention to see): its labels are not counted', () => {
+        const m = make(e, 5);
+        const src = ids(6, 3);
+        const target = ids(5, 4);
+        const one = e.noGrad(() => m.forward({ inputIds: [src], labels: [target] }).loss!);
+        e.endStep();
+        const both = e.noGrad(
+          () =>
+            m.forward({
+              inputIds: [src, ids(6, 5)],
+              attentionMask: [src.map(() => 1), src.map(() => 0)],
+              labels: [target, ids(5, 6)],
+            }).loss!,
+        );
+        e.endStep();
+        expectClose([both], [one], 1e-6, 0, 'loss');
+        const batch = m.batch([
+          { source: src, target },
+          { source: [], target: ids(5, 6) },
+        ]);
+        expectClose([m.heldOutLoss([batch])], [one], 1e-6, 0, 'held-out loss');
+        e.endStep();
+        m.dispose();
+      });
+
       it('the decoder at step t is unaffected by target tokens after t; the encoder by the decoder input', () => {
         const m = make(e, 1);
         const src = [ids(9, 1)];

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,7 +68,15 @@ describe('BERT pre-training: checkpoints and resume', () => {
         },
       }),
     ).rejects.toThrow('killed');
-    expect(JSON.parse(await readFile(join(dir, 'b', 'trainer_state.json'), 'utf8')).step).toBe(18);
+    // generations of the last two saves, the latest named by the pointer
+    expect((await readdir(join(dir, 'b'))).sort()).toEqual([
+      'checkpoint-12',
+      'checkpoint-18',
+      'latest',
+      'metrics.jsonl',
+    ]);
+    expect(await readFile(join(dir, 'b', 'latest'), 'utf8')).toBe('checkpoint-18\n');
+    expect(JSON.parse(await readFile(join(dir, 'b', 'checkpoint-18', 'trainer_state.json'), 'utf8')).step).toBe(18);
     const second = await run({ ...base, out: join(dir, 'b'), resume: true });
     expect(second.trainer.globalStep).toBe(24);
     expect(second.epochs).toBe(straight.epochs);
@@ -87,9 +95,18 @@ describe('BERT pre-training: checkpoints and resume', () => {
   it('resuming with another batch size, a corrupt training state, or none, is a typed error', async () => {
     await expect(run({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(ArgumentError);
     await expect(run({ ...base, out: join(dir, 'b'), batch: 8, resume: true })).rejects.toThrow(/batch 4 \(given 8\)/);
-    await writeFile(join(dir, 'b', 'trainer_state.json'), '{"seed": 0, "batch": 4');
+    // weights of another save beside this one's optimizer state and trainer_state.json
+    const latest = join(dir, 'b', 'checkpoint-24');
+    const weights = await readFile(join(latest, 'model.safetensors'));
+    await copyFile(join(dir, 'b', 'checkpoint-18', 'model.safetensors'), join(latest, 'model.safetensors'));
+    await expect(run({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(CheckpointError);
+    await expect(run({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(
+      /checkpoint-24\/model.safetensors is not the file trainer_state.json was saved with .*files of different saves/,
+    );
+    await writeFile(join(latest, 'model.safetensors'), weights);
+    await writeFile(join(latest, 'trainer_state.json'), '{"seed": 0, "batch": 4');
     await expect(run({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(/not a training state/);
-    await unlink(join(dir, 'b', 'trainer_state.json'));
+    await unlink(join(latest, 'trainer_state.json'));
     await expect(run({ ...base, out: join(dir, 'b'), resume: true })).rejects.toThrow(CheckpointError);
   });
 });

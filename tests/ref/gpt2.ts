@@ -2,11 +2,14 @@
  * GPT-2 forward in float64, straight from Hugging Face's tensors and modeling_gpt2's semantics, written
  * independently of the engine: Conv1D weights [in, out], fused c_attn = q|k|v, causal softmax with
  * 1/√d scaling, gelu_new, pre-LN blocks, ln_f, LM head tied to wte. Returns logits [T, V].
+ * With `mask` (attention_mask of the row, 1 = token, 0 = padding), position i attends the keys j ≤ i whose mask
+ * is 1; a position that has none (a left pad) has no defined output here, and its logits are NaN.
  */
 export function gpt2Ref(
   get: (name: string) => { data: ArrayLike<number>; shape: number[] },
   ids: number[],
   cfg: { n_layer: number; n_head: number; eps: number },
+  mask?: number[],
 ): Float64Array {
   const wte = get('transformer.wte.weight');
   const [V, C] = wte.shape as [number, number];
@@ -47,13 +50,15 @@ export function gpt2Ref(
         for (let j = 0; j <= i; j++) {
           let d = 0;
           for (let c = 0; c < D; c++) d += qkv[i]![h * D + c]! * qkv[j]![C + h * D + c]!;
-          s[j] = d / Math.sqrt(D);
+          s[j] = mask && mask[j] === 0 ? -Infinity : d / Math.sqrt(D);
         }
         const m = Math.max(...s);
-        const e = s.map((z) => Math.exp(z - m));
+        const e = s.map((z) => (m === -Infinity ? NaN : Math.exp(z - m)));
         const z = e.reduce((a, b) => a + b, 0);
-        for (let j = 0; j <= i; j++)
+        for (let j = 0; j <= i; j++) {
+          if (e[j] === 0) continue; // a masked key (a pad's values may be NaN: it saw nothing)
           for (let c = 0; c < D; c++) att[i]![h * D + c]! += (e[j]! / z) * qkv[j]![2 * C + h * D + c]!;
+        }
       }
     x = x.map((v, t) => v.map((z, c) => z + conv1d(att[t]!, `${p}.attn.c_proj`)[c]!));
     x = x.map((v) => {

@@ -2,6 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import { BERT_PRETRAIN_DEFAULTS, pretrainBert } from '../../recipes/pretrain-bert.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../../recipes/pretrain-gpt.js';
 import { pretrainSeq2Seq, SEQ2SEQ_PRETRAIN_DEFAULTS } from '../../recipes/pretrain-seq2seq.js';
+import { SAVE_TOTAL_LIMIT } from '../../recipes/resume.js';
 import type { ScheduleName } from '../../train/schedule.js';
 import {
   engineText,
@@ -70,8 +71,13 @@ function sharedFlags(
   if (d.checkpointEvery !== undefined) {
     flags['checkpoint-every'] = {
       type: 'string',
-      help: 'save the checkpoint with the optimizer state every N steps (0: only at the end)',
+      help: 'save a generation checkpoint-<step>/ of --out, with the optimizer state, every N steps (0: only at the end)',
       default: n(d.checkpointEvery),
+    };
+    flags['save-total-limit'] = {
+      type: 'string',
+      help: 'generations of --out kept: the latest and the ones before it',
+      default: n(SAVE_TOTAL_LIMIT),
     };
     flags['resume'] = {
       type: 'boolean',
@@ -102,6 +108,7 @@ function sharedOptions(v: Parsed, width: string) {
     evalEvery: intFlag(v, 'eval-every', 0),
     ...(v['checkpoint-every'] !== undefined && {
       checkpointEvery: intFlag(v, 'checkpoint-every', 0),
+      saveTotalLimit: intFlag(v, 'save-total-limit', 1, 1 << 20),
       resume: v.resume === true,
     }),
   };

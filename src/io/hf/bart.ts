@@ -7,7 +7,7 @@
  * loaded and saved but not trained.
  */
 import { ConfigError } from '../../errors.js';
-import { activation, bool, int, num, prob, tokenId, type Activation } from '../config-fields.js';
+import { activation, bool, num, prob, size, SIZE_LIMITS, tokenId, type Activation } from '../config-fields.js';
 import type { NameMap } from '../name-rules.js';
 import { divisible, type CommonConfig, type ConfigTable } from './family.js';
 
@@ -47,15 +47,15 @@ export type BartConfig = { model_type: 'bart' } & BartFields & CommonConfig;
 
 export const BART_TABLE: ConfigTable<BartFields> = {
   fields: {
-    vocab_size: int(50265),
-    d_model: int(1024),
-    max_position_embeddings: int(1024),
-    encoder_layers: int(12),
-    decoder_layers: int(12),
-    encoder_attention_heads: int(16),
-    decoder_attention_heads: int(16),
-    encoder_ffn_dim: int(4096),
-    decoder_ffn_dim: int(4096),
+    vocab_size: size(50265, SIZE_LIMITS.vocab),
+    d_model: size(1024, SIZE_LIMITS.width),
+    max_position_embeddings: size(1024, SIZE_LIMITS.positions),
+    encoder_layers: size(12, SIZE_LIMITS.layers),
+    decoder_layers: size(12, SIZE_LIMITS.layers),
+    encoder_attention_heads: size(16, SIZE_LIMITS.heads),
+    decoder_attention_heads: size(16, SIZE_LIMITS.heads),
+    encoder_ffn_dim: size(4096, SIZE_LIMITS.ffn),
+    decoder_ffn_dim: size(4096, SIZE_LIMITS.ffn),
     activation_function: activation('gelu'),
     dropout: prob(0.1),
     attention_dropout: prob(0.0),

@@ -9,12 +9,13 @@
 import {
   activation,
   bool,
-  int,
   num,
   oneOf,
   orNull,
   positive,
   prob,
+  size,
+  SIZE_LIMITS,
   tokenId,
   type Activation,
 } from '../config-fields.js';
@@ -53,16 +54,16 @@ export type BertConfig = { model_type: 'bert' } & BertFields & CommonConfig;
 
 export const BERT_TABLE: ConfigTable<BertFields> = {
   fields: {
-    vocab_size: int(30522),
-    hidden_size: int(768),
-    num_hidden_layers: int(12),
-    num_attention_heads: int(12),
-    intermediate_size: int(3072),
+    vocab_size: size(30522, SIZE_LIMITS.vocab),
+    hidden_size: size(768, SIZE_LIMITS.width),
+    num_hidden_layers: size(12, SIZE_LIMITS.layers),
+    num_attention_heads: size(12, SIZE_LIMITS.heads),
+    intermediate_size: size(3072, SIZE_LIMITS.ffn),
     hidden_act: activation('gelu'),
     hidden_dropout_prob: prob(0.1),
     attention_probs_dropout_prob: prob(0.1),
-    max_position_embeddings: int(512),
-    type_vocab_size: int(2),
+    max_position_embeddings: size(512, SIZE_LIMITS.positions),
+    type_vocab_size: size(2, SIZE_LIMITS.positions),
     initializer_range: num(0.02, { min: 0 }),
     layer_norm_eps: positive(1e-12),
     position_embedding_type: oneOf('absolute', ['absolute', 'relative_key', 'relative_key_query'] as const),

@@ -7,12 +7,13 @@
 import {
   activation,
   bool,
-  int,
   num,
   oneOf,
   orNull,
   positive,
   prob,
+  size,
+  SIZE_LIMITS,
   str,
   tokenId,
   type Activation,
@@ -53,12 +54,12 @@ export type Gpt2Config = { model_type: 'gpt2' } & Gpt2Fields & CommonConfig;
 
 export const GPT2_TABLE: ConfigTable<Gpt2Fields> = {
   fields: {
-    vocab_size: int(50257),
-    n_positions: int(1024),
-    n_embd: int(768),
-    n_layer: int(12),
-    n_head: int(12),
-    n_inner: orNull(int(3072)),
+    vocab_size: size(50257, SIZE_LIMITS.vocab),
+    n_positions: size(1024, SIZE_LIMITS.positions),
+    n_embd: size(768, SIZE_LIMITS.width),
+    n_layer: size(12, SIZE_LIMITS.layers),
+    n_head: size(12, SIZE_LIMITS.heads),
+    n_inner: orNull(size(3072, SIZE_LIMITS.ffn)),
     activation_function: activation('gelu_new'),
     resid_pdrop: prob(0.1),
     embd_pdrop: prob(0.1),

@@ -8,7 +8,18 @@
  * tensor, and so is `lm_head.weight` when the head is tied.
  */
 import { ConfigError } from '../../errors.js';
-import { ACTIVATIONS, bool, int, num, positive, prob, str, tokenId, type Activation } from '../config-fields.js';
+import {
+  ACTIVATIONS,
+  bool,
+  num,
+  positive,
+  prob,
+  size,
+  SIZE_LIMITS,
+  str,
+  tokenId,
+  type Activation,
+} from '../config-fields.js';
 import { describe } from '../describe.js';
 import type { NameMap } from '../name-rules.js';
 import type { CommonConfig, ConfigTable } from './family.js';
@@ -44,16 +55,19 @@ export type T5Config = { model_type: 't5' } & T5Fields & CommonConfig;
 
 export const T5_TABLE: ConfigTable<T5Fields> = {
   fields: {
-    vocab_size: int(32128),
-    d_model: int(512),
-    d_kv: int(64),
-    d_ff: int(2048),
-    num_layers: int(6),
+    vocab_size: size(32128, SIZE_LIMITS.vocab),
+    d_model: size(512, SIZE_LIMITS.width),
+    d_kv: size(64, SIZE_LIMITS.width),
+    d_ff: size(2048, SIZE_LIMITS.ffn),
+    num_layers: size(6, SIZE_LIMITS.layers),
     // null reads as 0 here and becomes num_layers in finish(), as T5Config does
-    num_decoder_layers: { def: 6, read: (v, where) => (v === null ? 0 : int(6).read(v, where)) },
-    num_heads: int(8),
-    relative_attention_num_buckets: int(32),
-    relative_attention_max_distance: int(128),
+    num_decoder_layers: {
+      def: 6,
+      read: (v, where) => (v === null ? 0 : size(6, SIZE_LIMITS.layers).read(v, where)),
+    },
+    num_heads: size(8, SIZE_LIMITS.heads),
+    relative_attention_num_buckets: size(32, SIZE_LIMITS.buckets),
+    relative_attention_max_distance: size(128, SIZE_LIMITS.buckets),
     dropout_rate: prob(0.1),
     classifier_dropout: prob(0.0),
     layer_norm_epsilon: positive(1e-6),
