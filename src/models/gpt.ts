@@ -8,7 +8,7 @@ import { ArgumentError, SequenceTooLongError } from '../errors.js';
 import { gpt2InnerDim, type Gpt2Config } from '../io/hf/index.js';
 import { GPT2_NAMES } from '../io/hf/gpt2.js';
 import type { NamedTensor } from '../io/safetensors.js';
-import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
+import { hfTensors, loadHF, saveHF, type HFLoadSpec, type TensorSource } from './hf.js';
 import { flatten, shiftLabels } from './inputs.js';
 import type { KVCache } from '../nn/attention.js';
 import { TransformerBlock } from '../nn/block.js';
@@ -181,6 +181,11 @@ export class GPT extends Module {
   }
 
   /** Loads weights from a checkpoint's tensors (Hugging Face names), checking every name and shape. */
+  /** The checkpoint names this model loads (a streaming loader plans with it: src/models/stream-load.ts). */
+  hfLoadSpec(): HFLoadSpec {
+    return { names: GPT2_NAMES };
+  }
+
   loadHF(get: TensorSource, names: string[]): void {
     loadHF(this, GPT2_NAMES, get, names);
   }

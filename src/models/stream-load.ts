@@ -1,0 +1,186 @@
+/**
+ * Loads a checkpoint from a CheckpointSource by streaming its weights into engine memory:
+ *
+ *   1. config.json (and tokenizer.json, generation_config.json when there) are read whole: they are small;
+ *   2. every weight file's header is read, and the tensors are matched to the model's parameters by the
+ *      family's name rules (planFromHF): a missing tensor, a wrong shape or an unused tensor fails here,
+ *      before the model exists;
+ *   3. the model is built with its parameters allocated but not initialised (withoutInit);
+ *   4. each file's data section is read in file order: float32 bytes land directly in their parameter's
+ *      memory, float16 / bfloat16 / float64 bytes pass through one staging buffer and are converted into it.
+ *
+ * So the host holds at most one staging buffer beyond the engine's own memory, whatever the file's size.
+ */
+import { CheckpointError, ConfigError } from '../errors.js';
+import { findWeights, readJsonFile, type CheckpointSource, type SourceFile } from '../io/checkpoint-source.js';
+import { parseConfig, type ModelConfig } from '../io/config.js';
+import { planFromHF } from '../io/name-rules.js';
+import type { SafetensorsEntry, SafetensorsHeader } from '../io/safetensors.js';
+import {
+  convertToF32,
+  readSafetensorsHeader,
+  streamSafetensors,
+  type ByteReader,
+  type TensorTarget,
+} from '../io/tensor-stream.js';
+import { withoutInit } from '../nn/module.js';
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Tokenizer } from '../tokenizers/tokenizer.js';
+import { createModel, type PretrainedModel } from './registry.js';
+
+/** How far a load has come: bytes of one file downloaded, or bytes of the weights read into the engine. */
+export interface LoadProgress {
+  phase: 'download' | 'load';
+  /** The file (download) or 'weights' (load). */
+  file: string;
+  loaded: number;
+  /** Undefined while a download's size is unknown. */
+  total: number | undefined;
+}
+
+export interface StreamLoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+  /** Host bytes for converting float16 / bfloat16 / float64 weights (default 4 MiB). */
+  stagingBytes?: number;
+}
+
+const FLOAT = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+interface OpenWeights {
+  name: string;
+  reader: ByteReader;
+  header: SafetensorsHeader;
+}
+
+export async function loadFromSource(
+  engine: Engine,
+  source: CheckpointSource,
+  options: StreamLoadOptions = {},
+): Promise<PretrainedModel> {
+  const { where } = source;
+  const configFile = await source.file('config.json');
+  if (!configFile) {
+    throw new CheckpointError(
+      `checkpoint ${where} has no config.json (a checkpoint is config.json + model.safetensors [+ tokenizer.json])`,
+    );
+  }
+  let config: ModelConfig;
+  try {
+    config = parseConfig(await readJsonFile(source, 'config.json', configFile));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${where}/config.json: ${e.message}`);
+    throw e;
+  }
+  const weights = await findWeights(source);
+  const tokenizerFile = await source.file('tokenizer.json');
+  const tokenizer = tokenizerFile && (await readJsonFile(source, 'tokenizer.json', tokenizerFile));
+
+  const opened: OpenWeights[] = [];
+  let model: PretrainedModel | undefined;
+  try {
+    // headers first: every name and shape is checked before the model takes any memory
+    const files = new Map<string, SourceFile>();
+    for (const name of weights.files) {
+      const f = await source.file(name);
+      if (!f) throw new CheckpointError(`${where}: the index names ${name}, which is missing`);
+      files.set(name, f);
+    }
+    const shapes = new Map<string, SafetensorsEntry>();
+    for (const [name, f] of files) {
+      const reader = await f.open();
+      opened.push({ name, reader, header: await readSafetensorsHeader(reader, f.size, `${where}/${name}`) });
+      for (const e of opened.at(-1)!.header.entries) {
+        const at = weights.weightMap?.get(e.name);
+        if (weights.weightMap && at !== name) {
+          throw new CheckpointError(
+            `${where}/${name} holds tensor '${e.name}', which the index ${at ? `puts in ${at}` : 'does not name'}`,
+          );
+        }
+        if (shapes.has(e.name)) throw new CheckpointError(`${where}: tensor '${e.name}' is in two shards`);
+        shapes.set(e.name, e);
+      }
+    }
+    for (const [tensor, file] of weights.weightMap ?? []) {
+      if (!shapes.has(tensor))
+        throw new CheckpointError(`${where}/${file} lacks tensor '${tensor}' that the index puts there`);
+    }
+
+    model = withoutInit(engine, () => createModel(engine, config));
+    const spec = model.hfLoadSpec();
+    const params = model.namedParameters();
+    const expected = new Map([...params].map(([n, t]) => [n, t.shape]));
+    const { parts, loaded } = planFromHF(
+      spec.names,
+      (n) => shapes.get(n)?.shape,
+      [...shapes.keys()],
+      expected,
+      spec.options,
+    );
+    const missing = [...params.keys()].filter((n) => !loaded.has(n));
+    if (missing.length > 0) {
+      throw new CheckpointError(
+        `${where}: no weights for ${missing.slice(0, 5).join(', ')} (a new head cannot be loaded here)`,
+      );
+    }
+    for (const [hfName, part] of parts) {
+      const e = shapes.get(hfName)!;
+      if (!FLOAT.has(e.dtype)) {
+        throw new CheckpointError(
+          `${where}: tensor '${hfName}' (for ${part.param}) is ${e.dtype}, expected a float dtype (F32, F16, BF16, F64)`,
+        );
+      }
+    }
+
+    const total = opened.reduce((a, o) => a + files.get(o.name)!.size - o.header.dataStart, 0);
+    let done = 0;
+    const report = (n: number) => {
+      done += n;
+      options.onProgress?.({ phase: 'load', file: 'weights', loaded: done, total });
+    };
+    const staging = new Uint8Array(options.stagingBytes ?? 4 * 2 ** 20);
+    for (const o of opened) {
+      await streamSafetensors(
+        o.reader,
+        o.header,
+        (e) => {
+          const part = parts.get(e.name);
+          return part && target(params.get(part.param)!, part.offset, e.dtype, staging);
+        },
+        `${where}/${o.name}`,
+        report,
+      );
+      await o.reader.close();
+    }
+  } catch (e) {
+    model?.dispose();
+    throw e;
+  } finally {
+    await Promise.all(opened.map((o) => o.reader.close().catch(() => undefined)));
+  }
+  if (tokenizer) model.tokenizer = Tokenizer.fromJson(tokenizer);
+  return model;
+}
+
+/** Where one checkpoint tensor's bytes go: elements [offset, offset + n) of parameter `t`. */
+function target(t: Tensor, offset: number, dtype: string, staging: Uint8Array): TensorTarget {
+  if (dtype === 'F32') {
+    // the file's little-endian float32 bytes are the engine's (wasm memory is little-endian)
+    return {
+      buffer(at, bytes) {
+        const v = t.view();
+        return new Uint8Array(v.buffer, v.byteOffset + offset * 4 + at, bytes);
+      },
+      commit() {},
+    };
+  }
+  const size = dtype === 'F64' ? 8 : 2;
+  const room = staging.length - (staging.length % size);
+  return {
+    buffer: (_at, bytes) => staging.subarray(0, Math.min(bytes, room)),
+    commit(at, bytes) {
+      const first = offset + at / size;
+      convertToF32(dtype, staging, t.view().subarray(first, first + bytes / size), bytes / size);
+    },
+  };
+}
