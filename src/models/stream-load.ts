@@ -89,8 +89,10 @@ export async function loadFromSource(
     const shapes = new Map<string, SafetensorsEntry>();
     for (const [name, f] of files) {
       const reader = await f.open();
-      opened.push({ name, reader, header: await readSafetensorsHeader(reader, f.size, `${where}/${name}`) });
-      for (const e of opened.at(-1)!.header.entries) {
+      const o: OpenWeights = { name, reader, header: undefined! };
+      opened.push(o); // closed in `finally` whatever happens
+      o.header = await readSafetensorsHeader(reader, f.size, `${where}/${name}`);
+      for (const e of o.header.entries) {
         const at = weights.weightMap?.get(e.name);
         if (weights.weightMap && at !== name) {
           throw new CheckpointError(
