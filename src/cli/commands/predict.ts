@@ -1,8 +1,8 @@
 import { ArgumentError } from '../../errors.js';
 import { Bert } from '../../models/bert.js';
-import { loadModel } from '../../models/load.js';
 import { Engine } from '../../tensor/engine.js';
 import { helpText, parseFlags, stringFlag, type CommandSpec } from '../args.js';
+import { loadFrom } from '../from.js';
 
 export const PREDICT: CommandSpec = {
   name: 'predict',
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const engine = await Engine.create({ threads: 1 });
   try {
-    const model = await loadModel(engine, stringFlag(v, 'from'));
+    const model = await loadFrom(engine, stringFlag(v, 'from'));
     if (!(model instanceof Bert) || !model.classifier)
       throw new ArgumentError(`${v.from} is not a fine-tuned classifier or tagger`);
     const tok = model.tokenizer!;
