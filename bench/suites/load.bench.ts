@@ -1,8 +1,9 @@
 // Loading a real-size checkpoint: GPT-2 small (124 M parameters) with random weights, written in
 // Hugging Face's layout (config.json + model.safetensors, names as the hub's gpt2 file has them) as float32
-// (498 MB) and float16 (249 MB) into a temp folder. Each measurement runs in a fresh child process:
+// (498 MB), float16 and bfloat16 (249 MB) into a temp folder. Each measurement runs in a fresh child process:
 //   read    the file's bytes through a FileHandle in 64 MiB reads into one buffer: the floor for any loader
 //   stream  loadModel(engine, dir): headers, model without initialisation, tensors streamed into engine memory
+//           (halves converted by convert_f16_f32 / convert_bf16_f32 from a 4 MiB staging block)
 //   whole   the previous loader: readCheckpoint (the file whole, float16 converted whole) + modelFromCheckpoint
 // Time: wall time of the call (median of `--reps` children; the page cache is warm: `read` runs first).
 // Memory: the process's peak RSS (resourceUsage().maxRSS) minus its RSS just before the call, against the
@@ -14,9 +15,19 @@ import { join } from 'node:path';
 import { nodeCheckpointFiles } from '../../src/io/node.js';
 import { loadModel, modelFromCheckpoint } from '../../src/models/load.js';
 import { Engine } from '../../src/tensor/engine.js';
-import { answerParent, childJob, machine, median, printTable, runInChild, writeResults, type Suite } from '../harness.js';
+import {
+  answerParent,
+  childJob,
+  machine,
+  median,
+  printTable,
+  runInChild,
+  writeResults,
+  type Suite,
+} from '../harness.js';
 
 type Mode = 'read' | 'stream' | 'whole';
+type Dtype = 'F32' | 'F16' | 'BF16';
 interface Job {
   dir: string;
   mode: Mode;
@@ -29,7 +40,7 @@ interface Measured {
   rssBefore: number;
 }
 interface Row {
-  dtype: 'F32' | 'F16';
+  dtype: Dtype;
   mode: Mode;
   fileMB: number;
   ms: number;
@@ -69,7 +80,7 @@ function gpt2Tensors(): { name: string; shape: number[] }[] {
 }
 
 /** Writes config.json + model.safetensors of random weights (N(0, 0.02)-ish, seeded) in `dtype`. */
-async function writeGpt2(dir: string, dtype: 'F32' | 'F16'): Promise<number> {
+async function writeGpt2(dir: string, dtype: Dtype): Promise<number> {
   const config = {
     model_type: 'gpt2',
     architectures: ['GPT2LMHeadModel'],
@@ -103,13 +114,16 @@ async function writeGpt2(dir: string, dtype: 'F32' | 'F16'): Promise<number> {
     const scratch = new Float32Array(1);
     const scratchBits = new Uint32Array(scratch.buffer);
     let s = 12345;
-    for (let left = offset; left > 0; ) {
+    for (let left = offset; left > 0;) {
       const n = Math.min(left, chunk.length);
       for (let i = 0; i < n / size; i++) {
         s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
         const v = ((s >>> 8) / 2 ** 24 - 0.5) * 0.07; // uniform, std 0.02
         // float16 of v: sign, exponent and the top 10 mantissa bits of the float32 (truncated; |v| < 0.04)
-        if (size === 2) {
+        if (dtype === 'BF16') {
+          scratch[0] = v;
+          u16[i] = scratchBits[0]! >>> 16; // bfloat16: the top half (truncated)
+        } else if (dtype === 'F16') {
           scratch[0] = v;
           const bits = scratchBits[0]!;
           const e = ((bits >>> 23) & 255) - 127 + 15;
@@ -158,7 +172,9 @@ async function measure(job: Job): Promise<Measured> {
 }
 
 const suite: Suite = {
-  description: 'loading GPT-2 small (124 M, random weights) from float32 and float16 safetensors: time vs reading the file, peak memory',
+  description:
+    'loading GPT-2 small (124 M, random weights) from float32, float16 and bfloat16 safetensors: time vs reading the file, peak memory',
+  kernels: ['convert_f16_f32', 'convert_bf16_f32'],
   async run(args) {
     const job = childJob<Job>(args);
     if (job) await answerParent(() => measure(job));
@@ -172,7 +188,7 @@ const suite: Suite = {
     const root = await mkdtemp(join(tmpdir(), 'simdformer-load-bench-'));
     const rows: Row[] = [];
     try {
-      for (const dtype of ['F32', 'F16'] as const) {
+      for (const dtype of ['F32', 'F16', 'BF16'] as const) {
         const dir = join(root, dtype);
         await mkdir(dir);
         const fileBytes = await writeGpt2(dir, dtype);

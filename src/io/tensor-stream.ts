@@ -55,7 +55,10 @@ export async function readSafetensorsHeader(
 
 /**
  * Streams the data section (the reader stands at its start) tensor by tensor in file order: a tensor
- * with a target is read into the target's buffers, one without is skipped. `onBytes(n)` reports progress.
+ * with a target is read into the target's buffers, one without is skipped. One read stays in flight while
+ * the previous buffer is committed (converted), so reading and converting overlap: a target must not hand
+ * out the buffer it was last given for its next call (two staging halves, used in turn, will do).
+ * `onBytes(n)` reports progress.
  */
 export async function streamSafetensors(
   reader: ByteReader,
@@ -64,27 +67,42 @@ export async function streamSafetensors(
   where: string,
   onBytes?: (n: number) => void,
 ): Promise<void> {
-  for (const e of [...header.entries].sort((a, b) => a.begin - b.begin)) {
-    const size = e.end - e.begin;
-    const target = targetFor(e);
-    if (!target) {
-      await reader.skip(size);
-      onBytes?.(size);
-      continue;
-    }
-    let at = 0;
-    while (at < size) {
-      const buf = target.buffer(at, size - at);
-      const n = await reader.read(buf);
-      if (n < buf.length) {
-        throw new SafetensorsError(
-          `${where}: file ended inside tensor '${e.name}' (byte ${header.dataStart + e.begin + at + n} of ${header.dataStart + e.end}; truncated)`,
-        );
+  type Step = { entry: SafetensorsEntry; target?: TensorTarget; at: number; bytes: number; buf?: Uint8Array };
+  function* steps(): Generator<Step> {
+    for (const entry of [...header.entries].sort((a, b) => a.begin - b.begin)) {
+      const size = entry.end - entry.begin;
+      const target = targetFor(entry);
+      if (!target) {
+        yield { entry, at: 0, bytes: size };
+        continue;
       }
-      target.commit(at, n);
-      at += n;
-      onBytes?.(n);
+      for (let at = 0; at < size;) {
+        const buf = target.buffer(at, size - at);
+        yield { entry, target, at, bytes: buf.length, buf };
+        at += buf.length;
+      }
     }
+  }
+  const start = (s: Step): Promise<number> => {
+    const p = s.buf ? reader.read(s.buf) : reader.skip(s.bytes).then(() => s.bytes);
+    p.catch(() => undefined); // awaited below; never an unhandled rejection if a commit throws first
+    return p;
+  };
+  const it = steps();
+  let step = it.next();
+  let pending = step.done ? undefined : start(step.value);
+  while (!step.done) {
+    const s = step.value;
+    const n = await pending!;
+    if (n < s.bytes) {
+      throw new SafetensorsError(
+        `${where}: file ended inside tensor '${s.entry.name}' (byte ${header.dataStart + s.entry.begin + s.at + n} of ${header.dataStart + s.entry.end}; truncated)`,
+      );
+    }
+    step = it.next();
+    pending = step.done ? undefined : start(step.value); // the next read runs while this buffer is committed
+    s.target?.commit(s.at, n);
+    onBytes?.(n);
   }
 }
 

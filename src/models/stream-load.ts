@@ -1,15 +1,16 @@
 /**
  * Loads a checkpoint from a CheckpointSource by streaming its weights into engine memory:
  *
- *   1. config.json (and tokenizer.json, generation_config.json when there) are read whole: they are small;
+ *   1. config.json (and tokenizer.json when there) are read whole: they are small;
  *   2. every weight file's header is read, and the tensors are matched to the model's parameters by the
  *      family's name rules (planFromHF): a missing tensor, a wrong shape or an unused tensor fails here,
  *      before the model exists;
  *   3. the model is built with its parameters allocated but not initialised (withoutInit);
  *   4. each file's data section is read in file order: float32 bytes land directly in their parameter's
- *      memory, float16 / bfloat16 / float64 bytes pass through one staging buffer and are converted into it.
+ *      memory; float16 / bfloat16 / float64 bytes land in one staging block of engine memory and are
+ *      converted into the parameter from there (a wasm kernel for the half types: convertHalf).
  *
- * So the host holds at most one staging buffer beyond the engine's own memory, whatever the file's size.
+ * So the host holds no copy of the weights: one staging block in engine memory (4 MiB) beyond the parameters.
  */
 import { CheckpointError, ConfigError } from '../errors.js';
 import { findWeights, readJsonFile, type CheckpointSource, type SourceFile } from '../io/checkpoint-source.js';
@@ -25,6 +26,7 @@ import {
 } from '../io/tensor-stream.js';
 import { withoutInit } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
+import { convertHalf } from '../tensor/ops/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { createModel, type PretrainedModel } from './registry.js';
@@ -41,7 +43,7 @@ export interface LoadProgress {
 
 export interface StreamLoadOptions {
   onProgress?: (p: LoadProgress) => void;
-  /** Host bytes for converting float16 / bfloat16 / float64 weights (default 4 MiB). */
+  /** Engine bytes that float16 / bfloat16 / float64 weights pass through to be converted (default 4 MiB). */
   stagingBytes?: number;
 }
 
@@ -78,6 +80,7 @@ export async function loadFromSource(
 
   const opened: OpenWeights[] = [];
   let model: PretrainedModel | undefined;
+  let staging: Tensor | undefined;
   try {
     // headers first: every name and shape is checked before the model takes any memory
     const files = new Map<string, SourceFile>();
@@ -140,14 +143,17 @@ export async function loadFromSource(
       done += n;
       options.onProgress?.({ phase: 'load', file: 'weights', loaded: done, total });
     };
-    const staging = new Uint8Array(options.stagingBytes ?? 4 * 2 ** 20);
+    // two halves of whole 8-byte elements, used in turn: one is read into while the other is converted
+    const half = Math.ceil((options.stagingBytes ?? 4 * 2 ** 20) / 16) * 2;
+    staging = engine.empty([2 * half]);
+    const halves = { staging, half, turn: 0 };
     for (const o of opened) {
       await streamSafetensors(
         o.reader,
         o.header,
         (e) => {
           const part = parts.get(e.name);
-          return part && target(params.get(part.param)!, part.offset, e.dtype, staging);
+          return part && target(params.get(part.param)!, part.offset, e.dtype, halves);
         },
         `${where}/${o.name}`,
         report,
@@ -158,31 +164,44 @@ export async function loadFromSource(
     model?.dispose();
     throw e;
   } finally {
+    staging?.dispose();
     await Promise.all(opened.map((o) => o.reader.close().catch(() => undefined)));
   }
   if (tokenizer) model.tokenizer = Tokenizer.fromJson(tokenizer);
   return model;
 }
 
-/** Where one checkpoint tensor's bytes go: elements [offset, offset + n) of parameter `t`. */
-function target(t: Tensor, offset: number, dtype: string, staging: Uint8Array): TensorTarget {
-  if (dtype === 'F32') {
-    // the file's little-endian float32 bytes are the engine's (wasm memory is little-endian)
-    return {
-      buffer(at, bytes) {
-        const v = t.view();
-        return new Uint8Array(v.buffer, v.byteOffset + offset * 4 + at, bytes);
-      },
-      commit() {},
-    };
-  }
+/**
+ * Where one checkpoint tensor's bytes go: elements [offset, offset + n) of parameter `t`. Float32 bytes are
+ * read straight into the parameter (wasm memory is little-endian, as the file); half-precision bytes into
+ * the staging tensor, then converted by a kernel (convertHalf); float64 through the staging bytes on the host.
+ */
+function target(
+  t: Tensor,
+  offset: number,
+  dtype: string,
+  halves: { staging: Tensor; half: number; turn: number },
+): TensorTarget {
+  const bytesOf = (x: Tensor, at: number, n: number) => {
+    const v = x.view(); // re-made on each call: memory may have grown
+    return new Uint8Array(v.buffer, v.byteOffset + at, n);
+  };
+  if (dtype === 'F32') return { buffer: (at, bytes) => bytesOf(t, offset * 4 + at, bytes), commit() {} };
   const size = dtype === 'F64' ? 8 : 2;
-  const room = staging.length - (staging.length % size);
+  const { staging, half } = halves;
+  const used: number[] = []; // the half each buffer handed out is in, oldest first (one read ahead at most)
   return {
-    buffer: (_at, bytes) => staging.subarray(0, Math.min(bytes, room)),
+    buffer(_at, bytes) {
+      const h = halves.turn++ % 2;
+      used.push(h);
+      return bytesOf(staging, h * half * 4, Math.min(bytes, half * 4));
+    },
     commit(at, bytes) {
+      const h = used.shift()!;
       const first = offset + at / size;
-      convertToF32(dtype, staging, t.view().subarray(first, first + bytes / size), bytes / size);
+      const count = bytes / size;
+      if (dtype === 'F16' || dtype === 'BF16') convertHalf(t, first, staging, count, dtype, h * half);
+      else convertToF32(dtype, bytesOf(staging, h * half * 4, bytes), t.view().subarray(first, first + count), count);
     },
   };
 }

@@ -16,17 +16,9 @@ import type { PretrainedModel } from '../../src/models/registry.js';
 import { loadFromSource } from '../../src/models/stream-load.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { expectBitIdentical } from '../util/check.js';
-import {
-  le16,
-  le32,
-  le64,
-  randomHalfBits,
-  refBF16,
-  refF16,
-  writeRawSafetensors,
-  type RawTensor,
-} from '../util/safetensors-raw.js';
+import { le16, le32, le64, randomHalfBits, writeRawSafetensors, type RawTensor } from '../util/safetensors-raw.js';
 import { fixtureDir } from '../io/fixtures.js';
+import { refBF16, refF16 } from '../ref/convert.js';
 
 const FIXTURE = fixtureDir('hf-tiny-random-gpt2');
 

@@ -34,26 +34,6 @@ export function writeRawSafetensors(
   return out;
 }
 
-/** float16 bits → value, in float64 arithmetic (the reference: sign · 2^(e−15) · (1 + f/1024), subnormals, ±Inf, NaN). */
-export function refF16(h: number): number {
-  const s = h >> 15 ? -1 : 1;
-  const e = (h >> 10) & 31;
-  const f = h & 1023;
-  if (e === 0) return s * (f / 1024) * 2 ** -14;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-/** bfloat16 bits → value, in float64 arithmetic (sign · 2^(e−127) · (1 + f/128), subnormals, ±Inf, NaN). */
-export function refBF16(h: number): number {
-  const s = h >> 15 ? -1 : 1;
-  const e = (h >> 7) & 255;
-  const f = h & 127;
-  if (e === 0) return s * (f / 128) * 2 ** -126;
-  if (e === 255) return f ? NaN : s * Infinity;
-  return s * (1 + f / 128) * 2 ** (e - 127);
-}
-
 /**
  * `n` random 16-bit patterns (seeded), every one finite: for float16 exponents 0–30, for bfloat16 0–254,
  * so subnormals, zeros of both signs, the largest and the smallest values all occur in a few thousand.
