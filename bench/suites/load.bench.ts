@@ -5,7 +5,8 @@
 //   stream  loadModel(engine, dir): headers, model without initialisation, tensors streamed into engine memory
 //           (halves converted by convert_f16_f32 / convert_bf16_f32 from a 4 MiB staging block)
 //   whole   the previous loader: readCheckpoint (the file whole, float16 converted whole) + modelFromCheckpoint
-// Time: wall time of the call (median of `--reps` children; the page cache is warm: `read` runs first).
+// Time: wall time of the call and the process's CPU time (all threads, user + system: steadier on a busy
+// machine), median of `--reps` children; the page cache is warm (`read` runs first).
 // Memory: the process's peak RSS (resourceUsage().maxRSS) minus its RSS just before the call, against the
 // float32 weights' bytes (4 · 124,439,808 = 498 MB): the engine's own copy of the weights is 1.0 of it.
 // Run: npm run bench -- load [--reps 3] [--threads 2] [--keep]   (writes bench/results/load.json)
@@ -35,6 +36,8 @@ interface Job {
 }
 interface Measured {
   ms: number;
+  /** CPU time of the process (every thread: user + system), ms: steadier than wall time on a busy machine. */
+  cpuMs: number;
   /** Peak RSS during the call minus RSS before it, bytes. */
   peakExtra: number;
   rssBefore: number;
@@ -45,6 +48,8 @@ interface Row {
   fileMB: number;
   ms: number;
   vsRead: number;
+  cpuMs: number;
+  cpuVsRead: number;
   peakExtraMB: number;
   vsWeights: number;
 }
@@ -143,6 +148,7 @@ async function measure(job: Job): Promise<Measured> {
   const path = join(job.dir, 'model.safetensors');
   if (job.mode === 'read') {
     const rssBefore = process.memoryUsage().rss;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const fh = await open(path, 'r');
     const buf = new Uint8Array(64 * 2 ** 20);
@@ -154,21 +160,28 @@ async function measure(job: Job): Promise<Measured> {
     }
     await fh.close();
     const ms = performance.now() - t0;
-    return { ms, peakExtra: process.resourceUsage().maxRSS * 1024 - rssBefore, rssBefore };
+    return { ms, cpuMs: cpuMs(cpu0), peakExtra: process.resourceUsage().maxRSS * 1024 - rssBefore, rssBefore };
   }
   const engine = await Engine.create({ threads: job.threads, maxMemoryMiB: 4096 });
   const rssBefore = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let model;
   if (job.mode === 'stream') model = await loadModel(engine, job.dir);
   else model = modelFromCheckpoint(engine, await (await nodeCheckpointFiles()).readCheckpoint(job.dir));
   const ms = performance.now() - t0;
+  const cpu = cpuMs(cpu0);
   const peakExtra = process.resourceUsage().maxRSS * 1024 - rssBefore;
   // wte, wpe, 12 per block (q|k|v fused as in the file), ln_f
   if (model.namedParameters().size !== 2 + 12 * GPT2.layers + 2) throw new Error('unexpected parameter count');
   model.dispose();
   await engine.dispose();
-  return { ms, peakExtra, rssBefore };
+  return { ms, cpuMs: cpu, peakExtra, rssBefore };
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
 }
 
 const suite: Suite = {
@@ -200,8 +213,10 @@ const suite: Suite = {
           results.set(mode, mode === 'read' ? runs.slice(1) : runs); // the first read warms the page cache
         }
         const readMs = median(results.get('read')!.map((m) => m.ms));
+        const readCpu = median(results.get('read')!.map((m) => m.cpuMs));
         for (const [mode, runs] of results) {
           const ms = median(runs.map((m) => m.ms));
+          const cpu = median(runs.map((m) => m.cpuMs));
           const peak = median(runs.map((m) => m.peakExtra));
           rows.push({
             dtype,
@@ -209,6 +224,8 @@ const suite: Suite = {
             fileMB: fileBytes / 1e6,
             ms,
             vsRead: ms / readMs,
+            cpuMs: cpu,
+            cpuVsRead: cpu / readCpu,
             peakExtraMB: peak / 1e6,
             vsWeights: peak / weightsBytes,
           });
@@ -224,6 +241,8 @@ const suite: Suite = {
       { title: 'file MB', value: (r) => r.fileMB, digits: 0 },
       { title: 'ms', value: (r) => r.ms, digits: 0 },
       { title: '× read', value: (r) => r.vsRead },
+      { title: 'cpu ms', value: (r) => r.cpuMs, digits: 0 },
+      { title: 'cpu × read', value: (r) => r.cpuVsRead },
       { title: 'peak +MB', value: (r) => r.peakExtraMB, digits: 0 },
       { title: '× f32 weights', value: (r) => r.vsWeights },
     ]);
