@@ -63,10 +63,15 @@ export async function webSource(folder: URL, options: WebSourceOptions = {}): Pr
     }
     let hit = await cache.match(url);
     if (!hit) {
-      if (!(await downloadToCache(cache, url, name, options))) return undefined;
+      if (!(await downloadToCache(cache, url, name, options))) {
+        // remembered as absent, so a later load asks the server nothing (a sharded checkpoint's model.safetensors)
+        await cache.put(url, new Response(null, { status: 404, headers: { [SIZE_HEADER]: 'absent' } }));
+        return undefined;
+      }
       hit = await cache.match(url);
       if (!hit) throw new DownloadError(`${url}: downloaded, but the cache does not give it back`);
     }
+    if (hit.headers.get(SIZE_HEADER) === 'absent') return undefined;
     const size = Number(hit.headers.get(SIZE_HEADER));
     await hit.body?.cancel();
     return {

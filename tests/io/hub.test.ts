@@ -254,6 +254,12 @@ describe('loading from a hub (a server on 127.0.0.1 laid out as the hub)', () =>
     expectReference(await loadModel(e, 'hf://tiny/gpt2', { hub: hub.url, cache: fake }));
     expect(gets('model.safetensors')).toEqual([]);
 
+    // a sharded checkpoint: the absent model.safetensors is remembered too, so the second load asks nothing
+    await loadModel(e, 'hf://tiny/sharded', { hub: hub.url, cache: fake }).then((m) => m.dispose());
+    hub.log.length = 0;
+    expectReference(await loadModel(e, 'hf://tiny/sharded', { hub: hub.url, cache: fake }));
+    expect(hub.log).toEqual([]);
+
     // no cache at all: every file streams from the network
     expectReference(await loadModel(e, 'hf://tiny/sharded', { hub: hub.url, cache: false }));
     expect(gets('model-00002-of-00002.safetensors')).toHaveLength(1);
