@@ -65,10 +65,14 @@ export async function loadModel(
   from: ModelSource,
   options: LoadOptions = {},
 ): Promise<PretrainedModel> {
-  return loadFromSource(engine, await sourceOf(from, options), { onProgress: options.onProgress });
+  return loadFromSource(engine, await checkpointSource(from, options), { onProgress: options.onProgress });
 }
 
-async function sourceOf(from: ModelSource, options: LoadOptions): Promise<CheckpointSource> {
+/**
+ * The checkpoint a source names, as files to stream (a URL or hub name is downloaded into the cache
+ * first, in Node): for readCheckpointConfig and loadWeightsInto (fine-tuning a pre-trained body).
+ */
+export async function checkpointSource(from: ModelSource, options: LoadOptions = {}): Promise<CheckpointSource> {
   if (typeof from !== 'string' && !(from instanceof URL)) return blobSource(from);
   if (from instanceof URL && from.protocol === 'file:') return (await nodeFolder()).folderSource(fileURLPath(from));
   const url = folderUrl(from, options);

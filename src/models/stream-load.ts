@@ -29,6 +29,7 @@ import type { Engine } from '../tensor/engine.js';
 import { convertHalf } from '../tensor/ops/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
+import type { HFLoadSpec } from './hf.js';
 import { createModel, type PretrainedModel } from './registry.js';
 
 /** How far a load has come: bytes of one file downloaded, or bytes of the weights read into the engine. */
@@ -49,17 +50,51 @@ export interface StreamLoadOptions {
 
 const FLOAT = new Set(['F32', 'F16', 'BF16', 'F64']);
 
-interface OpenWeights {
-  name: string;
-  reader: ByteReader;
-  header: SafetensorsHeader;
-}
-
 export async function loadFromSource(
   engine: Engine,
   source: CheckpointSource,
   options: StreamLoadOptions = {},
 ): Promise<PretrainedModel> {
+  const { config, tokenizer } = await readCheckpointConfig(source);
+  const weights = await openWeights(source);
+  let model: PretrainedModel | undefined;
+  try {
+    model = withoutInit(engine, () => createModel(engine, config));
+    await streamInto(model, model.hfLoadSpec(), weights, true, options);
+  } catch (e) {
+    model?.dispose();
+    throw e;
+  } finally {
+    await weights.close();
+  }
+  if (tokenizer) model.tokenizer = Tokenizer.fromJson(tokenizer);
+  return model;
+}
+
+/**
+ * Streams a checkpoint's weights into a model the caller built (and initialised), by `spec` (default: the
+ * model's own, `model.hfLoadSpec()`): every parameter the checkpoint has is overwritten; with a spec that
+ * allows a new head (BERT's `hfLoadSpec(true)`), the head's parameters keep their values. Fine-tuning a
+ * pre-trained body from a folder, URL or files without holding the file: the config and tokenizer are
+ * the caller's to read (readCheckpointConfig).
+ */
+export async function loadWeightsInto(
+  model: PretrainedModel,
+  source: CheckpointSource,
+  options: StreamLoadOptions & { spec?: HFLoadSpec } = {},
+): Promise<void> {
+  const weights = await openWeights(source);
+  try {
+    await streamInto(model, options.spec ?? model.hfLoadSpec(), weights, false, options);
+  } finally {
+    await weights.close();
+  }
+}
+
+/** A checkpoint's config.json, parsed, and its tokenizer.json when it has one. */
+export async function readCheckpointConfig(
+  source: CheckpointSource,
+): Promise<{ config: ModelConfig; tokenizer?: Record<string, unknown> }> {
   const { where } = source;
   const configFile = await source.file('config.json');
   if (!configFile) {
@@ -74,101 +109,125 @@ export async function loadFromSource(
     if (e instanceof ConfigError) throw new ConfigError(`${where}/config.json: ${e.message}`);
     throw e;
   }
-  const weights = await findWeights(source);
   const tokenizerFile = await source.file('tokenizer.json');
-  const tokenizer = tokenizerFile && (await readJsonFile(source, 'tokenizer.json', tokenizerFile));
+  if (!tokenizerFile) return { config };
+  return { config, tokenizer: await readJsonFile(source, 'tokenizer.json', tokenizerFile) };
+}
 
-  const opened: OpenWeights[] = [];
-  let model: PretrainedModel | undefined;
-  let staging: Tensor | undefined;
+/** The weight files, open at their data sections, with every tensor's entry by name. */
+interface OpenedWeights {
+  where: string;
+  files: { name: string; size: number; reader: ByteReader; header: SafetensorsHeader }[];
+  entries: Map<string, SafetensorsEntry>;
+  close(): Promise<void>;
+}
+
+/** Opens the weight files and reads their headers, checking a sharded checkpoint against its index. */
+async function openWeights(source: CheckpointSource): Promise<OpenedWeights> {
+  const { where } = source;
+  const weights = await findWeights(source);
+  const files: OpenedWeights['files'] = [];
+  const readers: ByteReader[] = [];
+  const close = async () => {
+    await Promise.all(readers.map((r) => r.close().catch(() => undefined)));
+  };
   try {
-    // headers first: every name and shape is checked before the model takes any memory
-    const files = new Map<string, SourceFile>();
+    const found = new Map<string, SourceFile>();
     for (const name of weights.files) {
       const f = await source.file(name);
       if (!f) throw new CheckpointError(`${where}: the index names ${name}, which is missing`);
-      files.set(name, f);
+      found.set(name, f);
     }
-    const shapes = new Map<string, SafetensorsEntry>();
-    for (const [name, f] of files) {
+    const entries = new Map<string, SafetensorsEntry>();
+    for (const [name, f] of found) {
       const reader = await f.open();
-      const o: OpenWeights = { name, reader, header: undefined! };
-      opened.push(o); // closed in `finally` whatever happens
-      o.header = await readSafetensorsHeader(reader, f.size, `${where}/${name}`);
-      for (const e of o.header.entries) {
+      readers.push(reader); // closed by close(), whatever happens
+      const header = await readSafetensorsHeader(reader, f.size, `${where}/${name}`);
+      files.push({ name, size: f.size, reader, header });
+      for (const e of header.entries) {
         const at = weights.weightMap?.get(e.name);
         if (weights.weightMap && at !== name) {
           throw new CheckpointError(
             `${where}/${name} holds tensor '${e.name}', which the index ${at ? `puts in ${at}` : 'does not name'}`,
           );
         }
-        if (shapes.has(e.name)) throw new CheckpointError(`${where}: tensor '${e.name}' is in two shards`);
-        shapes.set(e.name, e);
+        if (entries.has(e.name)) throw new CheckpointError(`${where}: tensor '${e.name}' is in two shards`);
+        entries.set(e.name, e);
       }
     }
     for (const [tensor, file] of weights.weightMap ?? []) {
-      if (!shapes.has(tensor))
+      if (!entries.has(tensor))
         throw new CheckpointError(`${where}/${file} lacks tensor '${tensor}' that the index puts there`);
     }
+    return { where, files, entries, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
 
-    model = withoutInit(engine, () => createModel(engine, config));
-    const spec = model.hfLoadSpec();
-    const params = model.namedParameters();
-    const expected = new Map([...params].map(([n, t]) => [n, t.shape]));
-    const { parts, loaded } = planFromHF(
-      spec.names,
-      (n) => shapes.get(n)?.shape,
-      [...shapes.keys()],
-      expected,
-      spec.options,
+/**
+ * Plans every tensor against the model's parameters (planFromHF: names, shapes; float dtypes), then streams
+ * each file into them. `all`: every parameter must come from the checkpoint (a model built withoutInit).
+ */
+async function streamInto(
+  model: PretrainedModel,
+  spec: HFLoadSpec,
+  weights: OpenedWeights,
+  all: boolean,
+  options: StreamLoadOptions,
+): Promise<void> {
+  const { where, entries } = weights;
+  const params = model.namedParameters();
+  const expected = new Map([...params].map(([n, t]) => [n, t.shape]));
+  const { parts, loaded } = planFromHF(
+    spec.names,
+    (n) => entries.get(n)?.shape,
+    [...entries.keys()],
+    expected,
+    spec.options,
+  );
+  const missing = [...params.keys()].filter((n) => !loaded.has(n));
+  if (all && missing.length > 0) {
+    throw new CheckpointError(
+      `${where}: no weights for ${missing.slice(0, 5).join(', ')} (a new head cannot be loaded here)`,
     );
-    const missing = [...params.keys()].filter((n) => !loaded.has(n));
-    if (missing.length > 0) {
+  }
+  for (const [hfName, part] of parts) {
+    const e = entries.get(hfName)!;
+    if (!FLOAT.has(e.dtype)) {
       throw new CheckpointError(
-        `${where}: no weights for ${missing.slice(0, 5).join(', ')} (a new head cannot be loaded here)`,
+        `${where}: tensor '${hfName}' (for ${part.param}) is ${e.dtype}, expected a float dtype (F32, F16, BF16, F64)`,
       );
     }
-    for (const [hfName, part] of parts) {
-      const e = shapes.get(hfName)!;
-      if (!FLOAT.has(e.dtype)) {
-        throw new CheckpointError(
-          `${where}: tensor '${hfName}' (for ${part.param}) is ${e.dtype}, expected a float dtype (F32, F16, BF16, F64)`,
-        );
-      }
-    }
+  }
 
-    const total = opened.reduce((a, o) => a + files.get(o.name)!.size - o.header.dataStart, 0);
-    let done = 0;
-    const report = (n: number) => {
-      done += n;
-      options.onProgress?.({ phase: 'load', file: 'weights', loaded: done, total });
-    };
-    // two halves of whole 8-byte elements, used in turn: one is read into while the other is converted
-    const half = Math.ceil((options.stagingBytes ?? 4 * 2 ** 20) / 16) * 2;
-    staging = engine.empty([2 * half]);
-    const halves = { staging, half, turn: 0 };
-    for (const o of opened) {
+  const total = weights.files.reduce((a, f) => a + f.size - f.header.dataStart, 0);
+  let done = 0;
+  const report = (n: number) => {
+    done += n;
+    options.onProgress?.({ phase: 'load', file: 'weights', loaded: done, total });
+  };
+  // two halves of whole 8-byte elements, used in turn: one is read into while the other is converted
+  const half = Math.ceil((options.stagingBytes ?? 4 * 2 ** 20) / 16) * 2;
+  const staging = model.engine.empty([2 * half]);
+  const halves = { staging, half, turn: 0 };
+  try {
+    for (const f of weights.files) {
       await streamSafetensors(
-        o.reader,
-        o.header,
+        f.reader,
+        f.header,
         (e) => {
           const part = parts.get(e.name);
           return part && target(params.get(part.param)!, part.offset, e.dtype, halves);
         },
-        `${where}/${o.name}`,
+        `${where}/${f.name}`,
         report,
       );
-      await o.reader.close();
     }
-  } catch (e) {
-    model?.dispose();
-    throw e;
   } finally {
-    staging?.dispose();
-    await Promise.all(opened.map((o) => o.reader.close().catch(() => undefined)));
+    staging.dispose();
   }
-  if (tokenizer) model.tokenizer = Tokenizer.fromJson(tokenizer);
-  return model;
 }
 
 /**

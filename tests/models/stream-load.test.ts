@@ -13,7 +13,9 @@ import type { Gpt2Config } from '../../src/io/hf/index.js';
 import { GPT } from '../../src/models/gpt.js';
 import { loadModel, modelFromCheckpoint } from '../../src/models/load.js';
 import type { PretrainedModel } from '../../src/models/registry.js';
-import { loadFromSource } from '../../src/models/stream-load.js';
+import { loadFromSource, loadWeightsInto } from '../../src/models/stream-load.js';
+import { Bert } from '../../src/models/bert.js';
+import type { BertConfig } from '../../src/io/hf/index.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { expectBitIdentical } from '../util/check.js';
 import { le16, le32, le64, randomHalfBits, writeRawSafetensors, type RawTensor } from '../util/safetensors-raw.js';
@@ -216,5 +218,34 @@ describe('streaming loads (loadModel from a folder, files, shards; float16 / bfl
     for (const [n, t] of b.namedParameters()) expectBitIdentical(a.namedParameters().get(n)!.toArray(), t.toArray(), n);
     a.dispose();
     b.dispose();
+  });
+
+  it('loadWeightsInto: a pre-trained BERT body streams into a classifier the caller built; its new head keeps its initialisation', async () => {
+    const bert = (architecture: string) =>
+      parseConfig({
+        model_type: 'bert',
+        architectures: [architecture],
+        vocab_size: 41,
+        hidden_size: 16,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        intermediate_size: 32,
+        max_position_embeddings: 24,
+        pad_token_id: 0,
+        id2label: { 0: 'no', 1: 'yes', 2: 'maybe' },
+      }) as BertConfig;
+    const pretrained = new Bert(e, bert('BertForPreTraining'), 5);
+    const d = join(dir, 'bert');
+    await pretrained.save(d);
+    const fresh = new Bert(e, bert('BertForSequenceClassification'), 9);
+    const model = new Bert(e, bert('BertForSequenceClassification'), 9);
+    await expect(loadWeightsInto(model, await folderSource(d))).rejects.toThrow(/checkpoint lacks classifier/);
+    await loadWeightsInto(model, await folderSource(d), { spec: model.hfLoadSpec(true) });
+    const trained = pretrained.namedParameters();
+    for (const [n, t] of model.namedParameters()) {
+      const want = n.startsWith('classifier.') ? fresh.namedParameters().get(n)! : trained.get(n)!;
+      expectBitIdentical(t.toArray(), want.toArray(), n);
+    }
+    for (const m of [pretrained, fresh, model]) m.dispose();
   });
 });
