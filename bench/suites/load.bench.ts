@@ -2,6 +2,7 @@
 // Hugging Face's layout (config.json + model.safetensors, names as the hub's gpt2 file has them) as float32
 // (498 MB), float16 and bfloat16 (249 MB) into a temp folder. Each measurement runs in a fresh child process:
 //   read    the file's bytes through a FileHandle in 64 MiB reads into one buffer: the floor for any loader
+//   readFile  fs.readFile: the file whole in a new buffer (its pages touched once, as a loader's memory is)
 //   stream  loadModel(engine, dir): headers, model without initialisation, tensors streamed into engine memory
 //           (halves converted by convert_f16_f32 / convert_bf16_f32 from a 4 MiB staging block)
 //   whole   the previous loader: readCheckpoint (the file whole, float16 converted whole) + modelFromCheckpoint
@@ -9,8 +10,9 @@
 // machine), median of `--reps` children; the page cache is warm (`read` runs first).
 // Memory: the process's peak RSS (resourceUsage().maxRSS) minus its RSS just before the call, against the
 // float32 weights' bytes (4 · 124,439,808 = 498 MB): the engine's own copy of the weights is 1.0 of it.
-// Run: npm run bench -- load [--reps 3] [--threads 2] [--keep]   (writes bench/results/load.json)
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+// Run: npm run bench -- load [--reps 3] [--threads 2] [--dtypes F32,F16,BF16] [--modes readFile,stream,whole] [--keep]
+// (writes bench/results/load.json; `read` always runs, first)
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeCheckpointFiles } from '../../src/io/node.js';
@@ -27,7 +29,7 @@ import {
   type Suite,
 } from '../harness.js';
 
-type Mode = 'read' | 'stream' | 'whole';
+type Mode = 'read' | 'readFile' | 'stream' | 'whole';
 type Dtype = 'F32' | 'F16' | 'BF16';
 interface Job {
   dir: string;
@@ -146,6 +148,15 @@ async function writeGpt2(dir: string, dtype: Dtype): Promise<number> {
 
 async function measure(job: Job): Promise<Measured> {
   const path = join(job.dir, 'model.safetensors');
+  if (job.mode === 'readFile') {
+    const rssBefore = process.memoryUsage().rss;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const bytes = await readFile(path);
+    const ms = performance.now() - t0;
+    if (bytes.length === 0) throw new Error('empty file');
+    return { ms, cpuMs: cpuMs(cpu0), peakExtra: process.resourceUsage().maxRSS * 1024 - rssBefore, rssBefore };
+  }
   if (job.mode === 'read') {
     const rssBefore = process.memoryUsage().rss;
     const cpu0 = process.cpuUsage();
@@ -196,17 +207,23 @@ const suite: Suite = {
       return i < 0 ? def : Number(args[i + 1]);
     };
     const reps = flag('reps', 3);
+    const list = (name: string, all: readonly string[]) => {
+      const i = args.indexOf(`--${name}`);
+      return i < 0 ? all : args[i + 1]!.split(',').filter((x) => all.includes(x));
+    };
+    const dtypes = list('dtypes', ['F32', 'F16', 'BF16']) as Dtype[];
+    const modes = ['read', ...list('modes', ['readFile', 'stream', 'whole']).filter((m) => m !== 'read')] as Mode[];
     const threads = flag('threads', 2);
     const weightsBytes = 4 * gpt2Tensors().reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
     const root = await mkdtemp(join(tmpdir(), 'simdformer-load-bench-'));
     const rows: Row[] = [];
     try {
-      for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+      for (const dtype of dtypes) {
         const dir = join(root, dtype);
         await mkdir(dir);
         const fileBytes = await writeGpt2(dir, dtype);
         const results = new Map<Mode, Measured[]>();
-        for (const mode of ['read', 'stream', 'whole'] as const) {
+        for (const mode of modes) {
           const runs: Measured[] = [];
           for (let r = 0; r < (mode === 'read' ? reps + 1 : reps); r++)
             runs.push(await runInChild<Measured>('load', { dir, mode, threads }));
