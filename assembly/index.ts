@@ -44,3 +44,4 @@ export {
 } from './kernels/gelu';
 export { layernorm_fwd_f32, layernorm_bwd_f32, sum_rows_f32 } from './kernels/layernorm';
 export { embedding_fwd_f32, embedding_bwd_f32 } from './kernels/embedding';
+export { convert_f16_f32, convert_bf16_f32 } from './kernels/convert';

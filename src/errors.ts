@@ -114,3 +114,11 @@ export class MissingDependencyError extends SimdformerError {
     this.install = install;
   }
 }
+
+/** A download that failed: an HTTP error, or a transfer that broke more often than it may be resumed. */
+export class DownloadError extends SimdformerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DOWNLOAD', message);
+    if (options && 'cause' in options) this.cause = options.cause;
+  }
+}

@@ -12,7 +12,18 @@ export { SelfAttention, CrossAttention, KVCache } from './nn/attention.js';
 export { FeedForward, type Activation } from './nn/feed-forward.js';
 export { TransformerBlock, type BlockConfig } from './nn/block.js';
 export { GPT, type ForwardInputs, type ForwardOutput, type LmBatch } from './models/gpt.js';
-export { asCausalLM, asSeq2Seq, loadModel, modelFromCheckpoint, type PretrainedModel } from './models/load.js';
+export {
+  asCausalLM,
+  asSeq2Seq,
+  checkpointSource,
+  loadModel,
+  modelFromCheckpoint,
+  type LoadOptions,
+  type LoadProgress,
+  type ModelSource,
+  type PretrainedModel,
+} from './models/load.js';
+export { loadWeightsInto, readCheckpointConfig } from './models/stream-load.js';
 export { EncoderDecoder, type Seq2SeqBatch, type Seq2SeqForwardInputs, type Seq2SeqOutput } from './models/seq2seq.js';
 export { T5, type T5Config } from './models/t5.js';
 export { Bart, BART_POSITION_OFFSET, type BartConfig } from './models/bart.js';

@@ -31,7 +31,7 @@ const LAYERS = [
 /** Files that may import `node:` modules: the runtime's loaders and workers, checkpoint files, corpora, recipes, CLI. */
 const NODE_ALLOWED = [
   /^runtime\//,
-  /^io\/checkpoint\.ts$/,
+  /^io\/(checkpoint|folder|hub-cache)\.ts$/,
   /^data\/(text|brown|spam|cmudict|packages)\.ts$/,
   /^recipes\//,
   /^cli\//,

@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
     load: () => import('./commands/pretrain.js'),
   },
   generate: {
-    summary: 'generate text from a checkpoint: generate --from <dir> --prompt "…"',
+    summary: 'generate text from a checkpoint: generate --from <dir | hf://owner/name> --prompt "…"',
     load: () => import('./commands/generate.js'),
   },
   finetune: {

@@ -46,3 +46,52 @@ export function formatSeconds(s: number): string {
   const sec = total % 60;
   return `${m}:${String(sec).padStart(2, '0')}`;
 }
+
+/**
+ * A byte progress bar for downloads and loads (`loadModel`'s onProgress): one bar per file, the size in
+ * MB, the rate and the time left; plain lines every 5 s when not a TTY.
+ */
+export class ByteProgress {
+  private file = '';
+  private start = 0;
+  private lastPlain = 0;
+  private ended = true;
+
+  constructor(private readonly out: NodeJS.WriteStream = process.stderr) {}
+
+  /** The callback to hand loadModel: `loadModel(engine, from, { onProgress: bar.update })`. */
+  readonly update = (p: { phase: 'download' | 'load'; file: string; loaded: number; total: number | undefined }) => {
+    const label = p.phase === 'download' ? `downloading ${p.file}` : 'loading weights';
+    if (label !== this.file) {
+      this.finish();
+      this.file = label;
+      this.start = Date.now();
+      this.lastPlain = this.start; // plain lines: every 5 s, and when the file is done
+      this.ended = false;
+    }
+    if (this.ended) return;
+    const elapsed = (Date.now() - this.start) / 1000;
+    const rate = elapsed > 0 ? p.loaded / elapsed : 0;
+    const done = p.total !== undefined && p.loaded >= p.total;
+    const size = p.total === undefined ? mb(p.loaded) : `${mb(p.loaded)}/${mb(p.total)}`;
+    const eta = p.total !== undefined && rate > 0 ? formatSeconds((p.total - p.loaded) / rate) : '--:--';
+    const tail = `${label}  ${size} MB  ${mb(rate)} MB/s  ETA ${eta}`;
+    if (this.out.isTTY) {
+      const width = 24;
+      const filled = p.total ? Math.round((Math.min(p.loaded, p.total) / p.total) * width) : 0;
+      this.out.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${tail}\x1b[K`);
+    } else if (Date.now() - this.lastPlain > 5000 || done) {
+      this.lastPlain = Date.now();
+      this.out.write(`${tail}\n`);
+    }
+    if (done) this.finish();
+  };
+
+  /** Ends the current bar (a new line under it on a TTY). */
+  finish(): void {
+    if (!this.ended && this.out.isTTY) this.out.write('\n');
+    this.ended = true;
+  }
+}
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);

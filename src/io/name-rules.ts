@@ -45,19 +45,33 @@ export function toHF(map: NameMap, tensors: NamedTensor[]): NamedTensor[] {
   return out;
 }
 
+/** Where one checkpoint tensor goes: into internal parameter `param`, from element `offset` on. */
+export interface HFPart {
+  param: string;
+  offset: number;
+}
+
+export interface FromHFOptions {
+  /** Parameters that keep their initialisation when the checkpoint has none of their tensors (a new head). */
+  newHead?: RegExp;
+  /** Checkpoint tensors that may be left unused (another head's weights). */
+  ignoreUnused?: RegExp;
+}
+
 /**
- * A checkpoint's tensors → internal name → data, for the internal names the model expects. Every
+ * Which checkpoint tensor fills which part of which parameter, checked before any data is read: every
  * expected parameter must be found with the expected shape (but those of `newHead`, which keep their
  * initialisation when absent: fine-tuning a pre-trained body); every checkpoint tensor must be used,
- * ignorable, or match `ignoreUnused` (another head's weights). Errors name the tensor and what was expected.
+ * ignorable, or match `ignoreUnused` (another head's weights). Errors name the tensor and what was
+ * expected. `shapeOf(name)` gives a checkpoint tensor's shape (undefined: absent).
  */
-export function fromHF(
+export function planFromHF(
   map: NameMap,
-  get: (hfName: string) => { shape: number[]; data: Float32Array } | undefined,
+  shapeOf: (hfName: string) => readonly number[] | undefined,
   available: string[],
   expected: Map<string, readonly number[]>,
-  options: { newHead?: RegExp; ignoreUnused?: RegExp } = {},
-): Map<string, Float32Array> {
+  options: FromHFOptions = {},
+): { parts: Map<string, HFPart>; loaded: Set<string> } {
   const prefix = map.optionalPrefix ?? '';
   const present = new Set(available);
   const resolve = (name: string): string | undefined => {
@@ -65,38 +79,53 @@ export function fromHF(
     if (prefix && name.startsWith(prefix) && present.has(name.slice(prefix.length))) return name.slice(prefix.length);
     return undefined;
   };
-  const used = new Set<string>();
-  const out = new Map<string, Float32Array>();
+  const parts = new Map<string, HFPart>();
+  const loaded = new Set<string>();
   for (const [name, shape] of expected) {
     const rule = map.rules.find((r) => new RegExp(`^${r.internal}$`).test(name));
     if (!rule) throw new CheckpointError(`no Hugging Face name for parameter ${name}`);
     const m = name.match(new RegExp(`^${rule.internal}$`))!;
     const names = (Array.isArray(rule.hf) ? rule.hf : [rule.hf]).map((n) => expand(n, m));
-    const size = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(size);
-    let at = 0;
     if (options.newHead?.test(name) && names.every((n) => resolve(n) === undefined)) continue; // a new head keeps its initialisation
+    let at = 0;
     for (const n of names) {
       const found = resolve(n);
-      const t = found === undefined ? undefined : get(found);
-      if (!t) throw new CheckpointError(`checkpoint lacks ${n} (for ${name}, shape [${shape.join(', ')}])`);
+      const got = found === undefined ? undefined : shapeOf(found);
+      if (!got) throw new CheckpointError(`checkpoint lacks ${n} (for ${name}, shape [${shape.join(', ')}])`);
       const partShape = names.length === 1 ? shape : [shape[0]! / names.length, ...shape.slice(1)];
-      if (t.shape.length !== partShape.length || t.shape.some((d, i) => d !== partShape[i])) {
-        throw new CheckpointError(`${n} has shape [${t.shape.join(', ')}], expected [${partShape.join(', ')}]`);
+      if (got.length !== partShape.length || got.some((d, i) => d !== partShape[i])) {
+        throw new CheckpointError(`${n} has shape [${got.join(', ')}], expected [${partShape.join(', ')}]`);
       }
-      data.set(t.data, at);
-      at += t.data.length;
-      used.add(found!);
+      parts.set(found!, { param: name, offset: at });
+      at += partShape.reduce((a, b) => a * b, 1);
     }
-    out.set(name, data);
+    loaded.add(name);
   }
   const unused = available.filter(
-    (n) => !used.has(n) && !map.ignore.some((r) => r.test(n)) && !options.ignoreUnused?.test(n),
+    (n) => !parts.has(n) && !map.ignore.some((r) => r.test(n)) && !options.ignoreUnused?.test(n),
   );
   if (unused.length > 0) {
     throw new CheckpointError(
       `checkpoint has tensors this model does not use: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ` and ${unused.length - 5} more` : ''}`,
     );
   }
+  return { parts, loaded };
+}
+
+/**
+ * A checkpoint's tensors → internal name → data, for the internal names the model expects (the checks
+ * of planFromHF, which this follows).
+ */
+export function fromHF(
+  map: NameMap,
+  get: (hfName: string) => { shape: number[]; data: Float32Array } | undefined,
+  available: string[],
+  expected: Map<string, readonly number[]>,
+  options: FromHFOptions = {},
+): Map<string, Float32Array> {
+  const { parts, loaded } = planFromHF(map, (n) => get(n)?.shape, available, expected, options);
+  const out = new Map<string, Float32Array>();
+  for (const name of loaded) out.set(name, new Float32Array(expected.get(name)!.reduce((a, b) => a * b, 1)));
+  for (const [hfName, { param, offset }] of parts) out.get(param)!.set(get(hfName)!.data, offset);
   return out;
 }

@@ -51,7 +51,7 @@ export interface ReadOptions {
 }
 
 /** Bytes per element of every dtype the format defines (the Rust crate's `Dtype`), readable or not. */
-const DTYPE_SIZE: Record<string, number> = {
+export const DTYPE_SIZE: Record<string, number> = {
   BOOL: 1,
   U8: 1,
   I8: 1,
@@ -81,17 +81,39 @@ export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): S
   if (!(bytes instanceof Uint8Array)) {
     throw new SafetensorsError(`expected the file's bytes as a Uint8Array, got ${describe(bytes)}`);
   }
-  if (bytes.length < 8) {
+  const headerLen = safetensorsHeaderLength(bytes, bytes.length);
+  const { metadata, entries, dataStart } = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLen), bytes.length);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const e of entries) {
+    tensors.set(e.name, decodeTensor(e, bytes, dataStart, options.copy === true));
+  }
+  return { metadata, tensors };
+}
+
+/** A file's header: what readers that stream the data section (src/io/tensor-stream.ts) need. */
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** Every tensor, in data order; offsets relative to the data section, which starts at `dataStart`. */
+  entries: SafetensorsEntry[];
+  /** Byte offset of the data section in the file (8 + header length). */
+  dataStart: number;
+}
+
+/**
+ * The header's length N from the file's first 8 bytes, checked against the file's size and the format's
+ * limits: the header is bytes [8, 8 + N) and the data section follows it.
+ */
+export function safetensorsHeaderLength(first8: Uint8Array, fileSize: number): number {
+  if (fileSize < 8 || first8.length < 8) {
     throw new SafetensorsError(
-      `file is ${bytes.length} bytes: too short for the 8-byte header length that starts every safetensors file (truncated?)`,
+      `file is ${fileSize} bytes: too short for the 8-byte header length that starts every safetensors file (truncated?)`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen64 = view.getBigUint64(0, true);
-  const room = bytes.length - 8;
+  const headerLen64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  const room = fileSize - 8;
   if (headerLen64 > BigInt(room)) {
     throw new SafetensorsError(
-      `header length ${headerLen64} is larger than the ${room} bytes that follow it (file of ${bytes.length} bytes; truncated, or not a safetensors file)`,
+      `header length ${headerLen64} is larger than the ${room} bytes that follow it (file of ${fileSize} bytes; truncated, or not a safetensors file)`,
     );
   }
   const headerLen = Number(headerLen64);
@@ -101,32 +123,36 @@ export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): S
   if (headerLen < 2) {
     throw new SafetensorsError(`header length ${headerLen} is too short for a JSON object (expected at least "{}")`);
   }
-  const header = parseHeaderJson(bytes.subarray(8, 8 + headerLen));
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  return headerLen;
+}
 
+/**
+ * Parses and checks a header (its N bytes of JSON) for a file of `fileSize` bytes: every entry's dtype,
+ * shape and offsets, and that the tensors tile the data section exactly.
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number): SafetensorsHeader {
+  const header = parseHeaderJson(headerBytes);
+  const dataStart = 8 + headerBytes.length;
+  const dataLen = fileSize - dataStart;
   const metadata = parseMetadata(header['__metadata__']);
-  const entries: Entry[] = [];
+  const entries: SafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     entries.push(parseEntry(name, value, dataLen));
   }
   checkCoverage(entries, dataLen);
-
-  const tensors = new Map<string, SafetensorsTensor>();
-  for (const e of entries) {
-    tensors.set(e.name, decodeTensor(e, bytes, dataStart, options.copy === true));
-  }
-  return { metadata, tensors };
+  return { metadata, entries, dataStart };
 }
 
-interface Entry {
+/** One tensor of a header: its bytes are [begin, end) of the data section. */
+export interface SafetensorsEntry {
   name: string;
   dtype: ReadableDtype;
   shape: number[];
   begin: number;
   end: number;
 }
+type Entry = SafetensorsEntry;
 
 function parseHeaderJson(headerBytes: Uint8Array): Record<string, unknown> {
   let text: string;

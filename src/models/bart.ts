@@ -16,7 +16,7 @@ import { Group, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { add, dropout, linear, reshape, scale } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
+import { hfTensors, loadHF, saveHF, type HFLoadSpec, type TensorSource } from './hf.js';
 import { EncoderDecoder } from './seq2seq.js';
 import { checkParameterMemory, type ParameterTerm } from './size.js';
 
@@ -178,6 +178,11 @@ export class Bart extends EncoderDecoder {
 
   hfTensors(): NamedTensor[] {
     return hfTensors(this, BART_NAMES);
+  }
+
+  /** The checkpoint names this model loads (a streaming loader plans with it: src/models/stream-load.ts). */
+  hfLoadSpec(): HFLoadSpec {
+    return { names: BART_NAMES };
   }
 
   loadHF(get: TensorSource, names: string[]): void {

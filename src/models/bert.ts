@@ -11,7 +11,7 @@ import type { BertConfig } from '../io/hf/index.js';
 import { BERT_NAMES } from '../io/hf/bert.js';
 import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
-import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
+import { hfTensors, loadHF, saveHF, type HFLoadSpec, type TensorSource } from './hf.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Group, Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
@@ -356,13 +356,19 @@ export class Bert extends Module {
    * are left out — fine-tuning a pre-trained model.
    */
   loadHF(get: TensorSource, names: string[], body = false): void {
-    loadHF(
-      this,
-      BERT_NAMES,
-      get,
-      names,
-      body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {},
-    );
+    const spec = this.hfLoadSpec(body);
+    loadHF(this, spec.names, get, names, spec.options);
+  }
+
+  /**
+   * The checkpoint names this model loads (a streaming loader plans with it: src/models/stream-load.ts);
+   * with `body`, as loadHF's `body`.
+   */
+  hfLoadSpec(body = false): HFLoadSpec {
+    return {
+      names: BERT_NAMES,
+      options: body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {},
+    };
   }
 
   /** Writes config.json, model.safetensors, tokenizer.json and any `extraFiles` (atomically, file by file) into dir. */

@@ -9,7 +9,7 @@ import { gpt2InnerDim, type Gpt2Config } from '../io/hf/index.js';
 import { GPT2_NAMES } from '../io/hf/gpt2.js';
 import type { CheckpointInput } from '../io/checkpoint-format.js';
 import type { NamedTensor } from '../io/safetensors.js';
-import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
+import { hfTensors, loadHF, saveHF, type HFLoadSpec, type TensorSource } from './hf.js';
 import { flatten, ignoreBeforeFirstToken, shiftLabels } from './inputs.js';
 import { checkParameterMemory, newCachesAllOrNone, type ParameterTerm } from './size.js';
 import type { KVCache } from '../nn/attention.js';
@@ -213,6 +213,11 @@ export class GPT extends Module {
   }
 
   /** Loads weights from a checkpoint's tensors (Hugging Face names), checking every name and shape. */
+  /** The checkpoint names this model loads (a streaming loader plans with it: src/models/stream-load.ts). */
+  hfLoadSpec(): HFLoadSpec {
+    return { names: GPT2_NAMES };
+  }
+
   loadHF(get: TensorSource, names: string[]): void {
     loadHF(this, GPT2_NAMES, get, names);
   }

@@ -1,11 +1,17 @@
 /** What every model family does with Hugging Face checkpoints, given its name map. */
 import type { ModelConfig } from '../io/hf/index.js';
 import { nodeCheckpointFiles } from '../io/node.js';
-import { fromHF, toHF, type NameMap } from '../io/name-rules.js';
+import { fromHF, toHF, type FromHFOptions, type NameMap } from '../io/name-rules.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 
 export type TensorSource = (name: string) => { shape: number[]; data: Float32Array } | undefined;
+
+/** How a model's parameters are found in a checkpoint: its name map and the options of fromHF. */
+export interface HFLoadSpec {
+  names: NameMap;
+  options?: FromHFOptions;
+}
 
 /** The module's parameters under the checkpoint's names and layouts. */
 export function hfTensors(module: Module, names: NameMap): NamedTensor[] {
@@ -21,7 +27,7 @@ export function loadHF(
   names: NameMap,
   get: TensorSource,
   available: string[],
-  options?: Parameters<typeof fromHF>[4],
+  options?: FromHFOptions,
 ): void {
   const params = module.namedParameters();
   const values = fromHF(names, get, available, new Map([...params].map(([n, t]) => [n, t.shape])), options);

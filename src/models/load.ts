@@ -1,12 +1,15 @@
-import { ArgumentError, CheckpointError } from '../errors.js';
-import { CONFIG_FILE, decodeCheckpoint, TOKENIZER_FILE, WEIGHTS_FILE } from '../io/checkpoint-format.js';
-import { nodeCheckpointFiles } from '../io/node.js';
+import { ArgumentError } from '../errors.js';
+import { blobSource, type CheckpointSource } from '../io/checkpoint-source.js';
+import { folderUrl, type HubOptions } from '../io/hub.js';
+import { hasNodeFs, nodeFolder, nodeHubCache } from '../io/node.js';
+import { webSource, type WebCache } from '../io/web-source.js';
 import type { Checkpoint } from '../io/checkpoint-format.js';
 import { getFloat32 } from '../io/safetensors.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { GPT } from './gpt.js';
 import { checkCheckpointHoldsModel, createModel, type PretrainedModel } from './registry.js';
+import { loadFromSource, type LoadProgress } from './stream-load.js';
 import type { EncoderDecoder } from './seq2seq.js';
 
 export type { PretrainedModel } from './registry.js';
@@ -30,30 +33,66 @@ export function modelFromCheckpoint(engine: Engine, ck: Checkpoint, where = 'che
   return model;
 }
 
+export type { LoadProgress } from './stream-load.js';
+
+/** Where a checkpoint is: a folder path, a folder URL, `hf://owner/name[@revision]`, or its files (File / Blob). */
+export type ModelSource = string | URL | Iterable<Blob> | Record<string, Blob>;
+
+export interface LoadOptions extends HubOptions {
+  /** Download and load progress (bytes). */
+  onProgress?: (p: LoadProgress) => void;
+  /**
+   * Where downloads are kept: in Node a folder (default SIMDFORMER_CACHE or ~/.cache/simdformer), in a
+   * browser a Cache (default the Cache API's `simdformer-hub`); false: no cache, files stream from the network.
+   */
+  cache?: string | WebCache | false;
+  /** Download again even when the cache has the checkpoint. */
+  refresh?: boolean;
+  /** Times a broken transfer is resumed (Range request) before the load fails (default 3). */
+  retries?: number;
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
 /**
- * Loads a checkpoint (config.json + model.safetensors [+ tokenizer.json]) into the engine: from a
- * folder (Node, Deno, Bun), or from an http(s) URL of the folder (browsers, workers), whose files are
- * fetched.
+ * Loads a checkpoint (config.json + model.safetensors or a sharded index [+ tokenizer.json]) into the
+ * engine, streaming the weights into engine memory (float16 / bfloat16 converted on the way):
+ *   - a folder path (Node, Deno, Bun);
+ *   - an http(s) URL of a folder, or `hf://owner/name[@revision]` for `<hub>/owner/name/resolve/<revision>/`
+ *     (hub: option `hub`, else SIMDFORMER_HUB, else https://huggingface.co), downloaded once into the cache;
+ *   - File / Blob objects (a page's dropped folder), by file name.
  */
-export async function loadModel(engine: Engine, from: string | URL): Promise<PretrainedModel> {
-  const url = from instanceof URL ? from : /^https?:\/\//.test(from) ? new URL(from) : null;
-  if (url && url.protocol !== 'file:') {
-    const base = url.href.endsWith('/') ? url.href : `${url.href}/`;
-    const files = new Map<string, Uint8Array>();
-    for (const name of [CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE]) {
-      const r = await fetch(new URL(name, base));
-      if (r.ok) files.set(name, new Uint8Array(await r.arrayBuffer()));
-      else if (name !== TOKENIZER_FILE) throw new CheckpointError(`${base}${name}: HTTP ${r.status}`);
-    }
-    return modelFromCheckpoint(
-      engine,
-      decodeCheckpoint((n) => files.get(n), base),
-      base,
-    );
+export async function loadModel(
+  engine: Engine,
+  from: ModelSource,
+  options: LoadOptions = {},
+): Promise<PretrainedModel> {
+  return loadFromSource(engine, await checkpointSource(from, options), { onProgress: options.onProgress });
+}
+
+/**
+ * The checkpoint a source names, as files to stream (a URL or hub name is downloaded into the cache
+ * first, in Node): for readCheckpointConfig and loadWeightsInto (fine-tuning a pre-trained body).
+ */
+export async function checkpointSource(from: ModelSource, options: LoadOptions = {}): Promise<CheckpointSource> {
+  if (typeof from !== 'string' && !(from instanceof URL)) return blobSource(from);
+  if (from instanceof URL && from.protocol === 'file:') return (await nodeFolder()).folderSource(fileURLPath(from));
+  const url = folderUrl(from, options);
+  if (!url) return (await nodeFolder()).folderSource(from as string);
+  const progress = (file: string, loaded: number, total: number | undefined) =>
+    options.onProgress?.({ phase: 'download', file, loaded, total });
+  const download = { fetch: options.fetch, retries: options.retries, signal: options.signal, onProgress: progress };
+  if (hasNodeFs() && (options.cache === undefined || typeof options.cache === 'string')) {
+    const dir = await (
+      await nodeHubCache()
+    ).cachedCheckpoint(url, { ...download, cacheDir: options.cache, refresh: options.refresh });
+    return (await nodeFolder()).folderSource(dir);
   }
-  const { readCheckpoint } = await nodeCheckpointFiles();
-  const dir = url ? decodeURIComponent(url.pathname) : (from as string);
-  return modelFromCheckpoint(engine, await readCheckpoint(dir), dir);
+  return webSource(url, { ...download, cache: typeof options.cache === 'string' ? undefined : options.cache });
+}
+
+function fileURLPath(url: URL): string {
+  return decodeURIComponent(url.pathname);
 }
 
 /** The model as a causal language model (GPT), or an ArgumentError naming what the checkpoint holds. */

@@ -46,11 +46,25 @@ export function modelParameters(config: ModelConfig): ParameterTerm[] {
  * config whose sizes do not describe its weights allocates nothing (src/models/size.ts).
  */
 export function checkCheckpointHoldsModel(engine: Engine, ck: Checkpoint, where: string): void {
-  const type = ck.config.parsed.model_type;
-  const terms = modelParameters(ck.config.parsed);
+  checkWeightsHoldModel(
+    engine,
+    ck.config.parsed,
+    [...ck.tensors.tensors.values()].map((t) => ({ dtype: t.dtype, shape: t.shape })),
+    where,
+  );
+}
+
+/** The same check over the tensors' headers (dtype, shape) alone: what streaming loads know before they allocate. */
+export function checkWeightsHoldModel(
+  engine: Engine,
+  config: ModelConfig,
+  tensors: Iterable<{ dtype: string; shape: readonly number[] }>,
+  where: string,
+): void {
+  const type = config.model_type;
+  const terms = modelParameters(config);
   checkParameterMemory(engine, type, terms);
   let values = 0;
-  for (const t of ck.tensors.tensors.values())
-    if (t.dtype !== 'I32' && t.dtype !== 'I64') values += t.shape.reduce((a, d) => a * d, 1);
+  for (const t of tensors) if (t.dtype !== 'I32' && t.dtype !== 'I64') values += t.shape.reduce((a, d) => a * d, 1);
   checkParametersInFile(type, terms, values, where);
 }

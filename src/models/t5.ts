@@ -15,12 +15,12 @@ import type { NamedTensor } from '../io/safetensors.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
-import { Group, ModuleList, zerosInit, type Init } from '../nn/module.js';
+import { Group, initialising, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import { relativePositionBuckets } from '../nn/relative-position.js';
 import type { Engine } from '../tensor/engine.js';
 import { dropout, linear, positionBias, scale } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { hfTensors, loadHF, saveHF, type TensorSource } from './hf.js';
+import { hfTensors, loadHF, saveHF, type HFLoadSpec, type TensorSource } from './hf.js';
 import { EncoderDecoder } from './seq2seq.js';
 import { checkParameterMemory, type ParameterTerm } from './size.js';
 
@@ -127,6 +127,7 @@ export class T5 extends EncoderDecoder {
           t5Block(c, activation, side, normal(f * c.d_model ** -0.5), normal(f * inner ** -0.5)),
         );
         // as T5's _init_weights: q by (d_model·d_kv)^-½ (the score scaling T5 leaves out), wo by d_ff^-½
+        if (!initialising(engine)) return b; // a loader overwrites them (withoutInit)
         const q = b.attn.qkv.weight.view();
         for (let i = 0; i < inner * c.d_model; i++) q[i]! *= c.d_kv ** -0.5;
         b.cross?.q.weight.view().forEach((v, i, a) => (a[i] = v * c.d_kv ** -0.5));
@@ -217,6 +218,11 @@ export class T5 extends EncoderDecoder {
 
   hfTensors(): NamedTensor[] {
     return hfTensors(this, this.names);
+  }
+
+  /** The checkpoint names this model loads (a streaming loader plans with it: src/models/stream-load.ts). */
+  hfLoadSpec(): HFLoadSpec {
+    return { names: this.names };
   }
 
   loadHF(get: TensorSource, names: string[]): void {

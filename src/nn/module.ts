@@ -5,6 +5,28 @@ import type { Tensor } from '../tensor/tensor.js';
 export type Init = (i: number) => number;
 
 export const zerosInit: Init = () => 0;
+
+/** Engines whose new parameters are left uninitialised for now (a loader is about to overwrite them). */
+const uninitialised = new WeakSet<Engine>();
+
+/**
+ * Runs `build` (a model's constructor, say) with parameter initialisation off for `engine`: parameters
+ * are allocated but neither drawn nor filled, so a loader that then writes every parameter pays nothing
+ * for an initialisation it would throw away. Whatever is not overwritten holds whatever the memory held.
+ */
+export function withoutInit<T>(engine: Engine, build: () => T): T {
+  uninitialised.add(engine);
+  try {
+    return build();
+  } finally {
+    uninitialised.delete(engine);
+  }
+}
+
+/** Whether parameters made now on `engine` skip their initialisation (inside withoutInit). */
+export function initialising(engine: Engine): boolean {
+  return !uninitialised.has(engine);
+}
 export const onesInit: Init = () => 1;
 
 /**
@@ -20,6 +42,13 @@ export abstract class Module {
   constructor(readonly engine: Engine) {}
 
   protected param(name: string, shape: number[], init: Init): Tensor {
+    if (!initialising(this.engine)) {
+      const t = this.engine.empty(shape);
+      t.requiresGrad = true;
+      t.name = name;
+      this.params.set(name, t);
+      return t;
+    }
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = init(i);

@@ -85,6 +85,9 @@ export const KERNELS = {
     args: ['dtable', 'dout', 'order', 'starts', 'uniq', 'C'],
     item: 'a distinct id (owns its table row)',
   },
+  // half-precision weights → float32 (loading float16 / bfloat16 checkpoints); x holds 16-bit patterns
+  convert_f16_f32: { args: ['y', 'x'], item: 'an element' },
+  convert_bf16_f32: { args: ['y', 'x'], item: 'an element' },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

@@ -2,7 +2,7 @@ import { packClm } from '../../data/clm.js';
 import { loadTextDocuments } from '../../data/text.js';
 import { ArgumentError } from '../../errors.js';
 import { cmudictDataset } from '../../data/cmudict.js';
-import { asCausalLM, asSeq2Seq, loadModel } from '../../models/load.js';
+import { asCausalLM, asSeq2Seq } from '../../models/load.js';
 import { evaluateFinetuned } from '../../recipes/finetune-bert.js';
 import { evaluateG2p } from '../../recipes/g2p.js';
 import { validationBatches } from '../../recipes/pretrain-gpt.js';
@@ -16,6 +16,7 @@ import {
   withEngine,
   type CommandSpec,
 } from '../args.js';
+import { FROM_HELP, loadFrom, localFolder } from '../from.js';
 
 export const EVAL: CommandSpec = {
   name: 'eval',
@@ -26,7 +27,7 @@ export const EVAL: CommandSpec = {
     '       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1] [--ensemble <dir>,<dir>…]\n' +
     '       simdformer eval --from <dir> --task classify|tag --data spam|brown-pos|<jsonl> [--split test] [--max-len N] [--ensemble <dir>,<dir>…]',
   flags: {
-    from: { type: 'string', help: 'checkpoint folder' },
+    from: { type: 'string', help: FROM_HELP },
     data: {
       type: 'string',
       help: "text to score: a file, a folder, or 'brown'; with --task classify|tag: spam, brown-pos or a .jsonl file, as finetune reads it",
@@ -67,14 +68,16 @@ export async function run(argv: string[]): Promise<void> {
   }
   await withEngine(v, async (engine) => {
     if (v.task !== undefined) {
-      const dirs = [
+      const dirs: string[] = [];
+      for (const from of [
         stringFlag(v, 'from'),
         ...(v.ensemble === undefined
           ? []
           : String(v.ensemble)
               .split(',')
               .filter((d) => d !== '')),
-      ];
+      ])
+        dirs.push(await localFolder(from));
       if (v.task === 'classify' || v.task === 'tag') {
         const m = await evaluateFinetuned(engine, {
           task: v.task,
@@ -97,7 +100,7 @@ export async function run(argv: string[]): Promise<void> {
         return;
       }
       const models = [];
-      for (const dir of dirs) models.push(asSeq2Seq(await loadModel(engine, dir), dir));
+      for (const dir of dirs) models.push(asSeq2Seq(await loadFrom(engine, dir), dir));
       const split = cmudictDataset()[v.split as 'validation' | 'test'];
       const beams = intFlag(v, 'beams', 1, 64);
       const lengthPenalty = numberFlag(v, 'length-penalty', -10, 10);
@@ -118,7 +121,7 @@ export async function run(argv: string[]): Promise<void> {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       return;
     }
-    const model = asCausalLM(await loadModel(engine, stringFlag(v, 'from')), String(v.from));
+    const model = asCausalLM(await loadFrom(engine, stringFlag(v, 'from')), String(v.from));
     const tok = model.tokenizer;
     if (!tok) throw new ArgumentError('the checkpoint has no tokenizer.json');
     const docs = await loadTextDocuments(stringFlag(v, 'data'));

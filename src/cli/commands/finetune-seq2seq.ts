@@ -12,6 +12,7 @@ import {
   withEngine,
   type CommandSpec,
 } from '../args.js';
+import { localFolder } from '../from.js';
 import { Progress } from '../progress.js';
 import { writeG2pCurve } from './report.js';
 
@@ -29,7 +30,7 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
     },
     from: {
       type: 'string',
-      help: "a pre-trained T5/BART checkpoint, or 'none' (random weights, a letter/phoneme vocabulary)",
+      help: "a pre-trained T5/BART checkpoint (folder, URL or hf://owner/name), or 'none' (random weights, a letter/phoneme vocabulary)",
     },
     out: { type: 'string', help: 'where the checkpoint, metrics.jsonl and g2p-test.json go' },
     arch: { type: 'string', help: "with --from none: 't5' or 'bart'", default: d.arch, choices: ['t5', 'bart'] },
@@ -101,7 +102,7 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
   let progress: Progress | undefined;
   await withEngine(v, async (engine) => {
     const r = await finetuneG2p(engine, {
-      from: stringFlag(v, 'from'),
+      from: stringFlag(v, 'from') === 'none' ? 'none' : await localFolder(stringFlag(v, 'from')),
       out: stringFlag(v, 'out'),
       arch: v.arch as 't5' | 'bart',
       dModel,

@@ -13,6 +13,7 @@ import {
   withEngine,
   type CommandSpec,
 } from '../args.js';
+import { localFolder } from '../from.js';
 import { Progress } from '../progress.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
@@ -25,7 +26,7 @@ export const FINETUNE: CommandSpec = {
   flags: {
     from: {
       type: 'string',
-      help: "a pre-trained BERT checkpoint, or 'none' (random weights, WordPiece trained on the task)",
+      help: "a pre-trained BERT checkpoint (folder, URL or hf://owner/name), or 'none' (random weights, WordPiece trained on the task)",
     },
     data: {
       type: 'string',
@@ -93,7 +94,7 @@ export async function run(argv: string[]): Promise<void> {
     const r = await finetune(engine, {
       task: task as Task,
       data: stringFlag(v, 'data'),
-      from: stringFlag(v, 'from'),
+      from: stringFlag(v, 'from') === 'none' ? 'none' : await localFolder(stringFlag(v, 'from')),
       out: stringFlag(v, 'out'),
       epochs,
       fraction: numberFlag(v, 'fraction', 1e-6, 1),

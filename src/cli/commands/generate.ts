@@ -1,6 +1,6 @@
 import { ArgumentError } from '../../errors.js';
 import { Bart } from '../../models/bart.js';
-import { asCausalLM, loadModel } from '../../models/load.js';
+import { asCausalLM } from '../../models/load.js';
 import { T5 } from '../../models/t5.js';
 import type { GenerateResult } from '../../generate/generate.js';
 import { Engine } from '../../tensor/engine.js';
@@ -14,14 +14,15 @@ import {
   stringFlag,
   type CommandSpec,
 } from '../args.js';
+import { FROM_HELP, loadFrom } from '../from.js';
 
 export const GENERATE: CommandSpec = {
   name: 'generate',
   summary:
     'Generate text from a checkpoint, streaming tokens as they come: a continuation (GPT) or a target for the prompt as source (T5, BART).',
-  usage: 'simdformer generate --from <dir> --prompt "…" [options]',
+  usage: 'simdformer generate --from <dir | url | hf://owner/name> --prompt "…" [options]',
   flags: {
-    from: { type: 'string', help: 'checkpoint folder' },
+    from: { type: 'string', help: FROM_HELP },
     prompt: { type: 'string', help: 'text to continue' },
     'max-new': { type: 'string', help: 'tokens to generate at most', default: '100' },
     temperature: { type: 'string', help: 'sampling temperature (with --top-k / --top-p or --sample)', default: '1' },
@@ -72,7 +73,7 @@ export async function run(argv: string[]): Promise<void> {
   const temperature = numberFlag(v, 'temperature', 1e-6);
   const engine = await Engine.create(engineFlags(v));
   try {
-    const loaded = await loadModel(engine, from);
+    const loaded = await loadFrom(engine, from);
     const sampling = {
       doSample: v.sample === true || topK > 0 || topP < 1 || temperature !== 1,
       temperature,

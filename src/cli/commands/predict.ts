@@ -1,7 +1,7 @@
 import { ArgumentError } from '../../errors.js';
 import { Bert } from '../../models/bert.js';
-import { loadModel } from '../../models/load.js';
 import { ENGINE_FLAGS, helpText, parseFlags, stringFlag, withEngine, type CommandSpec } from '../args.js';
+import { loadFrom } from '../from.js';
 
 export const PREDICT: CommandSpec = {
   name: 'predict',
@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<void> {
   const from = stringFlag(v, 'from');
   const text = stringFlag(v, 'text');
   await withEngine(v, async (engine) => {
-    const model = await loadModel(engine, from);
+    const model = await loadFrom(engine, from);
     if (!(model instanceof Bert) || !model.classifier)
       throw new ArgumentError(`${from} is not a fine-tuned classifier or tagger`);
     const tok = model.tokenizer!;

@@ -14,3 +14,4 @@ export { dropout } from './dropout.js';
 export { copyRows, rowView } from './copy.js';
 export { adamwStep, type AdamWHyper, type AdamWSlot, type AdamWSlots } from './adamw.js';
 export { gradNorm, clipGradNorm, scaleGrads } from './grad-norm.js';
+export { convertHalf } from './convert.js';
