@@ -23,6 +23,7 @@ import { PREDICT } from '../../src/cli/commands/predict.js';
 import { loadTextDocuments } from '../../src/data/text.js';
 import { SimdformerError } from '../../src/errors.js';
 import { encodeCheckpoint } from '../../src/io/checkpoint-format.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
 import { parseConfig, type ModelConfig } from '../../src/io/config.js';
 import { loadModel, type PretrainedModel } from '../../src/models/load.js';
 import { createModel } from '../../src/models/registry.js';
@@ -399,8 +400,24 @@ async function checkpointCase(
   const files = new Map(seed.files);
   mutate(files, seed.name);
   const dir = join(ctx.dir, 'case');
-  result.fileBytes = await writeFolder(dir, files);
+  result.fileBytes = (await writeFolder(dir, files)) + halfPrecisionBytes(files.get('model.safetensors'));
   await loadAndRun(ctx, dir, result);
+}
+
+/**
+ * The bytes float16 / bfloat16 tensors of a safetensors file gain when they become float32 parameters, by its
+ * header (0 when the header does not parse): the memory bound counts the files at float32 width.
+ */
+function halfPrecisionBytes(file: Uint8Array | undefined): number {
+  try {
+    let extra = 0;
+    for (const t of readSafetensors(file!).tensors.values()) {
+      if (t.dtype === 'F16' || t.dtype === 'BF16') extra += t.shape.reduce((a, d) => a * d, 1) * 2;
+    }
+    return extra;
+  } catch {
+    return 0;
+  }
 }
 
 async function loadAndRun(ctx: FuzzContext, dir: string, result: CaseResult): Promise<void> {

@@ -65,6 +65,7 @@ export function checkWeightsHoldModel(
   const terms = modelParameters(config);
   checkParameterMemory(engine, type, terms);
   let values = 0;
-  for (const t of tensors) if (t.dtype !== 'I32' && t.dtype !== 'I64') values += t.shape.reduce((a, d) => a * d, 1);
+  // int64 tensors are buffers (position_ids); a weight stored as I32 counts here and gets its dtype error later
+  for (const t of tensors) if (t.dtype !== 'I64') values += t.shape.reduce((a, d) => a * d, 1);
   checkParametersInFile(type, terms, values, where);
 }

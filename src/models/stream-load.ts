@@ -209,8 +209,14 @@ async function streamInto(
     done += n;
     options.onProgress?.({ phase: 'load', file: 'weights', loaded: done, total });
   };
-  // two halves of whole 8-byte elements, used in turn: one is read into while the other is converted
-  const half = Math.ceil((options.stagingBytes ?? 4 * 2 ** 20) / 16) * 2;
+  // two halves of whole 8-byte elements, used in turn: one is read into while the other is converted; no
+  // larger than the largest tensor that needs converting (float32-only checkpoints need almost none)
+  let converted = 0;
+  for (const hfName of parts.keys()) {
+    const e = entries.get(hfName)!;
+    if (e.dtype !== 'F32') converted = Math.max(converted, e.end - e.begin);
+  }
+  const half = Math.max(2, Math.ceil(Math.min(options.stagingBytes ?? 4 * 2 ** 20, converted) / 16) * 2);
   const staging = model.engine.empty([2 * half]);
   const halves = { staging, half, turn: 0 };
   try {
