@@ -7,7 +7,17 @@ export function heap_base(): usize {
   return __heap_base;
 }
 
-export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';
+export {
+  pack_a_f32,
+  pack_b_f32,
+  matmul_f32,
+  pack_a_f32__2,
+  pack_b_f32__16,
+  matmul_f32__2x16,
+  pack_a_f32__3,
+  pack_b_f32__12,
+  matmul_f32__3x12,
+} from './kernels/matmul';
 // softmax and attention (kern-attn)
 export { softmax_fwd_f32, softmax_bwd_f32 } from './kernels/softmax';
 export { attention_fwd_f32, attention_bwd_f32__delta } from './kernels/attention';
