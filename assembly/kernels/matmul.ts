@@ -2,8 +2,10 @@
 // panels Bp[ceil(N/NR)][K][NR], both zero-padded, each read through element strides, so A·B, A·Bᵀ, Aᵀ·B and Aᵀ·Bᵀ
 // share one compute kernel that reads two contiguous streams. Work items: output tiles of MB rows × NB columns,
 // row-major. Each C element is summed by one thread over fixed K-blocks of KC = 256, in k order: bit-identical
-// for any thread count, and for every tile variant (4×8, the default, unsuffixed; 2×16; 3×12: one source,
-// instantiated with constant tile sizes), since the tile only decides which elements are computed together.
+// for any thread count, and for every tile variant (4×8, the default, unsuffixed; 4×8s; 2×16; 3×12: one source,
+// instantiated with constant sizes), since the tile only decides which elements are computed together.
+// 4×8s and 3×12 splat A by shuffles of one 16-byte load per k (3×12 reads 4 bytes past A's last panel: the host
+// puts B's panels there).
 import { madd } from './math';
 
 const KC: i32 = 256;
@@ -139,6 +141,7 @@ function storeRow(c: usize, v0: v128, v1: v128, v2: v128, v3: v128, cols: i32, a
 function microBody(
   mr: i32,
   nv: i32,
+  shuffleA: bool,
   c: usize,
   ldc: usize,
   ap: usize,
@@ -168,7 +171,44 @@ function microBody(
   const end = bp + <usize>kc * <usize>(nv << 4);
   // one k step: nv B vectors, mr splatted A values, mr·nv multiply-adds; immediate offsets only, so V8 folds
   // every address into the load and the loop advances two pointers
-  while (bp < end) {
+  while (bp < end && shuffleA) {
+    // A's row at this k as one vector, each value splatted by a shuffle where it is used: V8 hoists every
+    // load to the top of the step, so splatting loads would keep mr values live at once (3×12 then spills)
+    const av = v128.load(ap);
+    const b0 = v128.load(bp);
+    const b1 = nv > 1 ? v128.load(bp, 16) : z;
+    const b2 = nv > 2 ? v128.load(bp, 32) : z;
+    const b3 = nv > 3 ? v128.load(bp, 48) : z;
+    let a = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
+    c00 = madd(a, b0, c00);
+    if (nv > 1) c01 = madd(a, b1, c01);
+    if (nv > 2) c02 = madd(a, b2, c02);
+    if (nv > 3) c03 = madd(a, b3, c03);
+    if (mr > 1) {
+      a = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
+      c10 = madd(a, b0, c10);
+      if (nv > 1) c11 = madd(a, b1, c11);
+      if (nv > 2) c12 = madd(a, b2, c12);
+      if (nv > 3) c13 = madd(a, b3, c13);
+    }
+    if (mr > 2) {
+      a = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
+      c20 = madd(a, b0, c20);
+      if (nv > 1) c21 = madd(a, b1, c21);
+      if (nv > 2) c22 = madd(a, b2, c22);
+      if (nv > 3) c23 = madd(a, b3, c23);
+    }
+    if (mr > 3) {
+      a = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
+      c30 = madd(a, b0, c30);
+      if (nv > 1) c31 = madd(a, b1, c31);
+      if (nv > 2) c32 = madd(a, b2, c32);
+      if (nv > 3) c33 = madd(a, b3, c33);
+    }
+    ap += <usize>(mr << 2);
+    bp += <usize>(nv << 4);
+  }
+  while (bp < end && !shuffleA) {
     const b0 = v128.load(bp);
     const b1 = nv > 1 ? v128.load(bp, 16) : z;
     const b2 = nv > 2 ? v128.load(bp, 32) : z;
@@ -210,13 +250,16 @@ function microBody(
 
 /** The 4×8 micro-kernel (the fused attention's tiles, attention-tiles.ts, run it too). */
 export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  microBody(4, 2, c, ldc, ap, bp, kc, rows, cols, add);
+  microBody(4, 2, false, c, ldc, ap, bp, kc, rows, cols, add);
+}
+function micro4x8s(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  microBody(4, 2, true, c, ldc, ap, bp, kc, rows, cols, add);
 }
 function micro2x16(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  microBody(2, 4, c, ldc, ap, bp, kc, rows, cols, add);
+  microBody(2, 4, false, c, ldc, ap, bp, kc, rows, cols, add);
 }
 function micro3x12(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  microBody(3, 3, c, ldc, ap, bp, kc, rows, cols, add);
+  microBody(3, 3, true, c, ldc, ap, bp, kc, rows, cols, add);
 }
 
 /** Packs MR-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap[p][K][MR], zero past M. */
@@ -312,6 +355,7 @@ export function pack_a_f32__3(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ld
 function tiles(
   MR: i32,
   NR: i32,
+  shuffleA: bool,
   MB: i32,
   NB: i32,
   c: usize,
@@ -343,9 +387,12 @@ function tiles(
           const cm = c + <usize>m * ldcBytes + ((<usize>n) << 2);
           const rows = min(MR, m1 - m);
           // two call sites per tile (whole and ragged), so Binaryen keeps the micro-kernel a function of its own
-          if (MR == 4) {
+          if (MR == 4 && !shuffleA) {
             if (rows == MR) micro4x8(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
             else micro4x8(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
+          } else if (MR == 4) {
+            if (rows == MR) micro4x8s(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
+            else micro4x8s(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
           } else if (MR == 2) {
             if (rows == MR) micro2x16(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
             else micro2x16(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
@@ -372,7 +419,23 @@ export function matmul_f32(
   start: i32,
   end: i32,
 ): void {
-  tiles(4, 8, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+  tiles(4, 8, false, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+}
+
+/** The 4×8 tile with A splatted by shuffles (from panels packed by pack_a_f32, pack_b_f32), tiles of 64 × 128. */
+export function matmul_f32__4x8s(
+  c: usize,
+  ap: usize,
+  bp: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  ldc: i32,
+  accumulate: i32,
+  start: i32,
+  end: i32,
+): void {
+  tiles(4, 8, true, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }
 
 /** The 2×16 tile over output tiles of 64 × 128. */
@@ -388,7 +451,7 @@ export function matmul_f32__2x16(
   start: i32,
   end: i32,
 ): void {
-  tiles(2, 16, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+  tiles(2, 16, false, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }
 
 /** The 3×12 tile over output tiles of 48 × 120. */
@@ -404,5 +467,5 @@ export function matmul_f32__3x12(
   start: i32,
   end: i32,
 ): void {
-  tiles(3, 12, 48, 120, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+  tiles(3, 12, true, 48, 120, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }

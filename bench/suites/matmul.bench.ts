@@ -312,6 +312,7 @@ const suite: Suite = {
     'pack_a_f32',
     'pack_b_f32',
     'matmul_f32',
+    'matmul_f32__4x8s',
     'pack_a_f32__2',
     'pack_b_f32__16',
     'matmul_f32__2x16',

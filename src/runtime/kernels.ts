@@ -21,6 +21,10 @@ export const KERNELS = {
     item: 'an output tile of 64 rows × 128 columns',
   },
   // the other matmul tiles (MATMUL_TILES below): same arguments, other panel and tile sizes
+  matmul_f32__4x8s: {
+    args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
+    item: 'an output tile of 64 rows × 128 columns',
+  },
   pack_a_f32__2: { args: ['ap', 'a', 'M', 'K', 'ldaM', 'ldaK'], item: 'a panel of 2 rows of A' },
   pack_b_f32__16: { args: ['bp', 'b', 'K', 'N', 'ldbK', 'ldbN'], item: 'a panel of 16 columns of B' },
   matmul_f32__2x16: {
@@ -125,6 +129,7 @@ export const NON_KERNEL_EXPORTS = ['heap_base', 'memory'] as const;
  */
 export const MATMUL_TILES = {
   '4x8': { MR: 4, NR: 8, MB: 64, NB: 128 },
+  '4x8s': { MR: 4, NR: 8, MB: 64, NB: 128 }, // A splatted by shuffles of one load, not by splatting loads
   '2x16': { MR: 2, NR: 16, MB: 64, NB: 128 },
   '3x12': { MR: 3, NR: 12, MB: 48, NB: 120 },
 } as const;

@@ -7,7 +7,7 @@ import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js
 export interface EngineOptions extends RuntimeOptions {
   /**
    * Kernel variants: 'auto' (default) times the matmul tiles on the caller thread at creation (≤ ~50 ms, once
-   * per process and build) and keeps the fastest; '4x8', '2x16', '3x12' (or `{ matmul: '2x16' }`) pins one.
+   * per process and build) and keeps the fastest; '4x8', '4x8s', '2x16', '3x12' (or `{ matmul: '2x16' }`) pins one.
    * All give the same bits; `engine.kernels` says which runs.
    */
   kernels?: KernelsOption;

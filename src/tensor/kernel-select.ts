@@ -5,7 +5,7 @@ import { gemm } from './ops/matmul.js';
 
 /**
  * Which kernel variants an engine runs: 'auto' (the default) times them at creation and keeps the fastest; a
- * tile's name ('4x8', '2x16', '3x12') or `{ matmul: … }` pins one. Every matmul tile gives the same bits (see
+ * tile's name ('4x8', '4x8s', '2x16', '3x12') or `{ matmul: … }` pins one. Every matmul tile gives the same bits (see
  * MATMUL_TILES), so the choice changes speed only.
  */
 export type KernelsOption = 'auto' | MatmulTile | { matmul?: 'auto' | MatmulTile };
@@ -20,9 +20,9 @@ const M = 96;
 const K = 512;
 const N = 240;
 /** Timing budget: rounds stop after this many milliseconds (at least MIN_ROUNDS are run). */
-const BUDGET_MS = 40;
+const BUDGET_MS = 30;
 const MIN_ROUNDS = 3;
-const MAX_ROUNDS = 9;
+const MAX_ROUNDS = 7;
 /** A tile must beat the default by this fraction to replace it (a tie goes to the default). */
 const MARGIN = 0.03;
 

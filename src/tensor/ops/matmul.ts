@@ -51,7 +51,11 @@ export function gemm(
   const [packCost, mulCost] = serial ? [0, 0] : [M * K, M * N * K];
   const mul = [c, ap, bp, M, N, K, ldc, accumulate ? 1 : 0] as const;
   // one literal run('<name>', …) per kernel (the kernel table's test finds them)
-  if (tile === '2x16') {
+  if (tile === '4x8s') {
+    rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
+    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
+    rt.run('matmul_f32__4x8s', mul, tiles, mulCost);
+  } else if (tile === '2x16') {
     rt.run('pack_a_f32__2', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
     rt.run('pack_b_f32__16', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
     rt.run('matmul_f32__2x16', mul, tiles, mulCost);
