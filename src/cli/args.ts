@@ -117,9 +117,9 @@ export async function withEngine<T>(values: Parsed, fn: (engine: Engine) => Prom
 /** "1 thread", "2 threads". */
 export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
 
-/** What the engine runs on: "2 threads", or "2 threads, relaxed SIMD". */
+/** What the engine runs on: "2 threads, matmul tile 4x8", or "2 threads, relaxed SIMD, matmul tile 2x16". */
 export const engineText = (e: Engine): string =>
-  threadsText(e.threads) + (e.simd === 'relaxed' ? ', relaxed SIMD' : '');
+  threadsText(e.threads) + (e.simd === 'relaxed' ? ', relaxed SIMD' : '') + `, matmul tile ${e.kernels.matmul}`;
 
 /** A fraction as a percentage with two decimals: 0.2654 → "26.54 %". */
 export const percent = (x: number): string => `${(x * 100).toFixed(2)} %`;

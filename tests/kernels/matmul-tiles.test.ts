@@ -103,6 +103,18 @@ describe('every matmul tile', () => {
     }
   });
 
+  it('in the relaxed build (fused multiply-add) too, all tiles give the same bits', async () => {
+    const outs: Float32Array[][] = [];
+    for (const tile of MATMUL_TILE_NAMES) {
+      const e = await Engine.create({ threads: 2, simd: 'relaxed', kernels: tile });
+      expect(e.runtime.build).toBe('relaxed');
+      outs.push(products(e, true));
+      await e.dispose();
+    }
+    for (const [t, got] of outs.entries())
+      got.forEach((c, i) => expectBitIdentical(c, outs[0]![i]!, `relaxed ${MATMUL_TILE_NAMES[t]}, product ${i}`));
+  });
+
   it('accumulate adds to C: C0 + A·B equals the float64 reference of both', () => {
     const [M, K, N] = [17, 67, 33];
     const a = randn(M * K, 1);
