@@ -1,4 +1,4 @@
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, OutOfMemoryError } from '../errors.js';
 import { MATMUL_TILE_NAMES, type MatmulTile } from '../runtime/kernels.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { gemm } from './ops/matmul.js';
@@ -40,7 +40,13 @@ export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): K
   if (asked !== 'auto') return { matmul: asked };
   let tile = measured.get(rt.build);
   if (tile === undefined) {
-    tile = timeMatmulTiles(rt).best;
+    try {
+      tile = timeMatmulTiles(rt).best;
+    } catch (err) {
+      // an engine too small for the timed operands (~1.5 MiB) runs the default, and times nothing
+      if (err instanceof OutOfMemoryError) return { matmul: MATMUL_TILE_NAMES[0]! };
+      throw err;
+    }
     measured.set(rt.build, tile);
   }
   return { matmul: tile };

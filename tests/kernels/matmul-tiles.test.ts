@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArgumentError } from '../../src/errors.js';
+import { ArgumentError, OutOfMemoryError } from '../../src/errors.js';
 import { MATMUL_TILE_NAMES, MATMUL_TILES, type MatmulTile } from '../../src/runtime/kernels.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { timeMatmulTiles } from '../../src/tensor/kernel-select.js';
@@ -137,6 +137,14 @@ describe('every matmul tile', () => {
 });
 
 describe("kernels: 'auto'", () => {
+  it('an engine too small for the timed operands runs the default tile', async () => {
+    const e = await Engine.create({ threads: 1, maxMemoryMiB: 1, initialMemoryMiB: 1 });
+    expect(() => timeMatmulTiles(e.runtime)).toThrow(OutOfMemoryError);
+    // the first 'auto' engine of this file (nothing measured yet in this process): the default, untimed
+    expect(e.kernels.matmul).toBe('4x8');
+    await e.dispose();
+  });
+
   it('times every tile on the caller thread and picks one of them', async () => {
     const e = await Engine.create({ threads: 2 });
     expect(MATMUL_TILE_NAMES).toContain(e.kernels.matmul);
