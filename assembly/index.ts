@@ -17,7 +17,18 @@ export function madd_probe(a: f32, b: f32, c: f32): f32 {
   return f32x4.extract_lane(madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
 }
 
-export { pack_a_f32, pack_b_f32, matmul_f32 } from './kernels/matmul';
+export {
+  pack_a_f32,
+  pack_b_f32,
+  matmul_f32,
+  matmul_f32__4x8s,
+  pack_a_f32__2,
+  pack_b_f32__16,
+  matmul_f32__2x16,
+  pack_a_f32__3,
+  pack_b_f32__12,
+  matmul_f32__3x12,
+} from './kernels/matmul';
 // softmax and attention (kern-attn)
 export { softmax_fwd_f32, softmax_bwd_f32 } from './kernels/softmax';
 export { attention_fwd_f32, attention_bwd_f32__delta } from './kernels/attention';

@@ -3,7 +3,7 @@
  * runs. The public API; see README.md.
  */
 export * from './errors.js';
-export { Engine, type EngineOptions, type Simd } from './tensor/engine.js';
+export { Engine, type EngineOptions, type Kernels, type KernelsOption, type Simd } from './tensor/engine.js';
 export { Tensor, type Shape, type Region } from './tensor/tensor.js';
 export * as ops from './tensor/ops/index.js';
 export { Module, ModuleList } from './nn/module.js';

@@ -1,15 +1,13 @@
-// C[M,N] (= or +=) A[M,K]·B[K,N]. A is first packed by pack_a_f32 into 4-row panels Ap[ceil(M/4)][K][4]
-// and B by pack_b_f32 into 8-column panels Bp[ceil(N/8)][K][8], both zero-padded, each read through
-// element strides, so A·B, A·Bᵀ, Aᵀ·B and Aᵀ·Bᵀ share one compute kernel that reads two contiguous streams.
-// Work items: output tiles of MB rows × NB columns, numbered row-major. Each C element is summed by one
-// thread over fixed K-blocks of KC, in order: bit-identical for any thread count.
-// Register blocking: 4×8 micro-tile in eight f32x4 accumulators (the largest V8 keeps in 15 xmm registers).
+// C[M,N] (= or +=) A[M,K]·B[K,N]. A is first packed into MR-row panels Ap[ceil(M/MR)][K][MR] and B into NR-column
+// panels Bp[ceil(N/NR)][K][NR], both zero-padded, each read through element strides, so A·B, A·Bᵀ, Aᵀ·B and Aᵀ·Bᵀ
+// share one compute kernel that reads two contiguous streams. Work items: output tiles of MB rows × NB columns,
+// row-major. Each C element is summed by one thread over fixed K-blocks of KC = 256, in k order: bit-identical
+// for any thread count, and for every tile variant (4×8, the default, unsuffixed; 4×8s; 2×16; 3×12: one source,
+// instantiated with constant sizes), since the tile only decides which elements are computed together.
+// 4×8s and 3×12 splat A by shuffles of one 16-byte load per k (3×12 reads 4 bytes past A's last panel: the host
+// puts B's panels there).
 import { madd } from './math';
 
-const MR: i32 = 4;
-const NR: i32 = 8;
-const MB: i32 = 64;
-const NB: i32 = 128;
 const KC: i32 = 256;
 
 /** Transposes the 4×4 block whose rows are r0…r3 (each four f32) and stores its columns at dst, dst + stride, … */
@@ -24,20 +22,26 @@ function storeTransposed4x4(dst: usize, stride: usize, r0: v128, r1: v128, r2: v
   v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
 
-/** Packs 8-column panels [start, end) of B (element (k, n) at b[k·ldbK + n·ldbN]) into bp. */
-export function pack_b_f32(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
+/** Packs NR-column panels [start, end) of B (element (k, n) at b[k·ldbK + n·ldbN]) into bp (NR = 4·nv, nv ≤ 4). */
+// @ts-ignore: decorator
+@inline
+function packB(nv: i32, bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
+  const NR = nv << 2;
+  const rowBytes = <usize>(NR << 2);
   const strideK = (<usize>ldbK) << 2;
   for (let p = start; p < end; p++) {
     const n0 = p * NR;
     const cols = min(NR, N - n0);
-    let dst = bp + ((<usize>p * <usize>K * <usize>NR) << 2);
+    let dst = bp + <usize>p * <usize>K * rowBytes;
     if (ldbN == 1 && cols == NR) {
       let src = b + ((<usize>n0) << 2);
       for (let k = 0; k < K; k++) {
         v128.store(dst, v128.load(src));
-        v128.store(dst, v128.load(src, 16), 16);
+        if (nv > 1) v128.store(dst, v128.load(src, 16), 16);
+        if (nv > 2) v128.store(dst, v128.load(src, 32), 32);
+        if (nv > 3) v128.store(dst, v128.load(src, 48), 48);
         src += strideK;
-        dst += 32;
+        dst += rowBytes;
       }
     } else if (ldbK == 1 && cols == NR) {
       // Bᵀ stored [N, K]: each column runs along k; 4×4 transposes of blocks of 4 columns × 4 k
@@ -46,185 +50,314 @@ export function pack_b_f32(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN:
       let k = 0;
       for (; k + 4 <= K; k += 4) {
         const o = (<usize>k) << 2;
-        storeTransposed4x4(
-          dst,
-          32,
-          v128.load(c0 + o),
-          v128.load(c0 + strideN + o),
-          v128.load(c0 + 2 * strideN + o),
-          v128.load(c0 + 3 * strideN + o),
-        );
-        const c4 = c0 + 4 * strideN;
-        storeTransposed4x4(
-          dst + 16,
-          32,
-          v128.load(c4 + o),
-          v128.load(c4 + strideN + o),
-          v128.load(c4 + 2 * strideN + o),
-          v128.load(c4 + 3 * strideN + o),
-        );
-        dst += 128;
+        for (let q = 0; q < nv; q++) {
+          const cq = c0 + <usize>(q << 2) * strideN + o;
+          storeTransposed4x4(
+            dst + ((<usize>q) << 4),
+            rowBytes,
+            v128.load(cq),
+            v128.load(cq + strideN),
+            v128.load(cq + 2 * strideN),
+            v128.load(cq + 3 * strideN),
+          );
+        }
+        dst += rowBytes << 2;
       }
       for (; k < K; k++) {
         for (let j = 0; j < NR; j++)
           store<f32>(dst + ((<usize>j) << 2), load<f32>(c0 + <usize>j * strideN + ((<usize>k) << 2)));
-        dst += 32;
+        dst += rowBytes;
       }
     } else {
       const strideN = (<usize>ldbN) << 2;
       let col = b + <usize>n0 * strideN;
       for (let k = 0; k < K; k++) {
         v128.store(dst, f32x4.splat(0));
-        v128.store(dst, f32x4.splat(0), 16);
+        if (nv > 1) v128.store(dst, f32x4.splat(0), 16);
+        if (nv > 2) v128.store(dst, f32x4.splat(0), 32);
+        if (nv > 3) v128.store(dst, f32x4.splat(0), 48);
         let src = col;
         for (let j = 0; j < cols; j++) {
           store<f32>(dst + ((<usize>j) << 2), load<f32>(src));
           src += strideN;
         }
         col += strideK;
-        dst += 32;
+        dst += rowBytes;
       }
     }
   }
 }
 
-/** Stores (or adds) up to 8 columns of one row of the micro-tile (out of line: four calls per tile). */
-function storeRow(c: usize, lo: v128, hi: v128, cols: i32, add: bool): void {
-  if (cols == 8) {
-    if (add) {
-      lo = f32x4.add(v128.load(c), lo);
-      hi = f32x4.add(v128.load(c, 16), hi);
-    }
-    v128.store(c, lo);
-    v128.store(c, hi, 16);
-    return;
+/** pack_b_f32 (8-column panels, the 4×8 tile's), __16 (2×16), __12 (3×12): one source, nv = NR / 4. */
+export function pack_b_f32(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
+  packB(2, bp, b, K, N, ldbK, ldbN, start, end);
+}
+export function pack_b_f32__16(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
+  packB(4, bp, b, K, N, ldbK, ldbN, start, end);
+}
+export function pack_b_f32__12(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
+  packB(3, bp, b, K, N, ldbK, ldbN, start, end);
+}
+
+/** Stores (or adds) the first `cols` of one micro-tile row v0 v1 v2 v3 (out of line: one call per tile row). */
+function storeRow(c: usize, v0: v128, v1: v128, v2: v128, v3: v128, cols: i32, add: bool): void {
+  // whole vectors first, then the lanes of the next one
+  let v = v0;
+  for (let q = 0; cols > 0; q++) {
+    v = q == 0 ? v0 : q == 1 ? v1 : q == 2 ? v2 : v3;
+    if (cols < 4) break;
+    if (add) v = f32x4.add(v128.load(c), v);
+    v128.store(c, v);
+    c += 16;
+    cols -= 4;
   }
   for (let j = 0; j < cols; j++) {
-    let v: f32;
+    let x: f32;
     switch (j) {
       case 0:
-        v = f32x4.extract_lane(lo, 0);
+        x = f32x4.extract_lane(v, 0);
         break;
       case 1:
-        v = f32x4.extract_lane(lo, 1);
-        break;
-      case 2:
-        v = f32x4.extract_lane(lo, 2);
-        break;
-      case 3:
-        v = f32x4.extract_lane(lo, 3);
-        break;
-      case 4:
-        v = f32x4.extract_lane(hi, 0);
-        break;
-      case 5:
-        v = f32x4.extract_lane(hi, 1);
-        break;
-      case 6:
-        v = f32x4.extract_lane(hi, 2);
+        x = f32x4.extract_lane(v, 1);
         break;
       default:
-        v = f32x4.extract_lane(hi, 3);
+        x = f32x4.extract_lane(v, 2);
         break;
     }
     const p = c + ((<usize>j) << 2);
-    store<f32>(p, add ? load<f32>(p) + v : v);
+    store<f32>(p, add ? load<f32>(p) + x : x);
   }
 }
 
 /**
- * The 4×8 micro-kernel over kc steps of k: ap is a packed A panel [kc][4], bp a packed B panel [kc][8].
- * Not unrolled: V8 (Node 20) runs the unrolled forms at half speed (measured: ×2 and ×4 unrolls fall
- * from 40 to 17 GFLOP/s). Kept a separate function (it has a loop, so Binaryen does not inline it) so that V8's
- * optimising tier takes over between calls. The fused attention's tiles (attention-tiles.ts) run it too.
+ * The mr×(4·nv) micro-kernel over kc steps of k (mr ≤ 4, nv ≤ 4, mr·nv ≤ 9 accumulators plus nv B vectors and
+ * one splatted A value: within the 15 xmm registers V8 allocates): ap is a packed A panel [kc][mr], bp a packed
+ * B panel [kc][4·nv]. Not unrolled: V8 (Node 20) runs the unrolled forms at half speed (measured: ×2 and ×4
+ * unrolls of 4×8 fall from 40 to 17 GFLOP/s). Inlined into one function per tile (micro4x8, …), which has a
+ * loop and two callers, so Binaryen does not inline it and V8's optimising tier takes over between calls.
  */
-export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  let c0l = f32x4.splat(0),
-    c0h = f32x4.splat(0);
-  let c1l = f32x4.splat(0),
-    c1h = f32x4.splat(0);
-  let c2l = f32x4.splat(0),
-    c2h = f32x4.splat(0);
-  let c3l = f32x4.splat(0),
-    c3h = f32x4.splat(0);
-  const end = bp + ((<usize>kc) << 5);
-  // one k step: 2 B vectors, 4 splatted A values, 8 multiply-adds; immediate offsets only, so V8 folds every
-  // address into the load and the loop advances two pointers
-  while (bp < end) {
-    const bl = v128.load(bp),
-      bh = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c0l = madd(a, bl, c0l);
-    c0h = madd(a, bh, c0h);
-    a = v128.load32_splat(ap, 4);
-    c1l = madd(a, bl, c1l);
-    c1h = madd(a, bh, c1h);
-    a = v128.load32_splat(ap, 8);
-    c2l = madd(a, bl, c2l);
-    c2h = madd(a, bh, c2h);
-    a = v128.load32_splat(ap, 12);
-    c3l = madd(a, bl, c3l);
-    c3h = madd(a, bh, c3h);
-    ap += 16;
-    bp += 32;
+// @ts-ignore: decorator
+@inline
+function microBody(
+  mr: i32,
+  nv: i32,
+  shuffleA: bool,
+  c: usize,
+  ldc: usize,
+  ap: usize,
+  bp: usize,
+  kc: i32,
+  rows: i32,
+  cols: i32,
+  add: bool,
+): void {
+  const z = f32x4.splat(0);
+  let c00 = z,
+    c01 = z,
+    c02 = z,
+    c03 = z;
+  let c10 = z,
+    c11 = z,
+    c12 = z,
+    c13 = z;
+  let c20 = z,
+    c21 = z,
+    c22 = z,
+    c23 = z;
+  let c30 = z,
+    c31 = z,
+    c32 = z,
+    c33 = z;
+  const end = bp + <usize>kc * <usize>(nv << 4);
+  // one k step: nv B vectors, mr splatted A values, mr·nv multiply-adds; immediate offsets only, so V8 folds
+  // every address into the load and the loop advances two pointers
+  while (bp < end && shuffleA) {
+    // A's row at this k as one vector, each value splatted by a shuffle where it is used: V8 hoists every
+    // load to the top of the step, so splatting loads would keep mr values live at once (3×12 then spills)
+    const av = v128.load(ap);
+    const b0 = v128.load(bp);
+    const b1 = nv > 1 ? v128.load(bp, 16) : z;
+    const b2 = nv > 2 ? v128.load(bp, 32) : z;
+    const b3 = nv > 3 ? v128.load(bp, 48) : z;
+    let a = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
+    c00 = madd(a, b0, c00);
+    if (nv > 1) c01 = madd(a, b1, c01);
+    if (nv > 2) c02 = madd(a, b2, c02);
+    if (nv > 3) c03 = madd(a, b3, c03);
+    if (mr > 1) {
+      a = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
+      c10 = madd(a, b0, c10);
+      if (nv > 1) c11 = madd(a, b1, c11);
+      if (nv > 2) c12 = madd(a, b2, c12);
+      if (nv > 3) c13 = madd(a, b3, c13);
+    }
+    if (mr > 2) {
+      a = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
+      c20 = madd(a, b0, c20);
+      if (nv > 1) c21 = madd(a, b1, c21);
+      if (nv > 2) c22 = madd(a, b2, c22);
+      if (nv > 3) c23 = madd(a, b3, c23);
+    }
+    if (mr > 3) {
+      a = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
+      c30 = madd(a, b0, c30);
+      if (nv > 1) c31 = madd(a, b1, c31);
+      if (nv > 2) c32 = madd(a, b2, c32);
+      if (nv > 3) c33 = madd(a, b3, c33);
+    }
+    ap += <usize>(mr << 2);
+    bp += <usize>(nv << 4);
   }
-  storeRow(c, c0l, c0h, cols, add);
-  if (rows > 1) storeRow(c + ldc, c1l, c1h, cols, add);
-  if (rows > 2) storeRow(c + 2 * ldc, c2l, c2h, cols, add);
-  if (rows > 3) storeRow(c + 3 * ldc, c3l, c3h, cols, add);
+  while (bp < end && !shuffleA) {
+    const b0 = v128.load(bp);
+    const b1 = nv > 1 ? v128.load(bp, 16) : z;
+    const b2 = nv > 2 ? v128.load(bp, 32) : z;
+    const b3 = nv > 3 ? v128.load(bp, 48) : z;
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00);
+    if (nv > 1) c01 = madd(a, b1, c01);
+    if (nv > 2) c02 = madd(a, b2, c02);
+    if (nv > 3) c03 = madd(a, b3, c03);
+    if (mr > 1) {
+      a = v128.load32_splat(ap, 4);
+      c10 = madd(a, b0, c10);
+      if (nv > 1) c11 = madd(a, b1, c11);
+      if (nv > 2) c12 = madd(a, b2, c12);
+      if (nv > 3) c13 = madd(a, b3, c13);
+    }
+    if (mr > 2) {
+      a = v128.load32_splat(ap, 8);
+      c20 = madd(a, b0, c20);
+      if (nv > 1) c21 = madd(a, b1, c21);
+      if (nv > 2) c22 = madd(a, b2, c22);
+      if (nv > 3) c23 = madd(a, b3, c23);
+    }
+    if (mr > 3) {
+      a = v128.load32_splat(ap, 12);
+      c30 = madd(a, b0, c30);
+      if (nv > 1) c31 = madd(a, b1, c31);
+      if (nv > 2) c32 = madd(a, b2, c32);
+      if (nv > 3) c33 = madd(a, b3, c33);
+    }
+    ap += <usize>(mr << 2);
+    bp += <usize>(nv << 4);
+  }
+  storeRow(c, c00, c01, c02, c03, cols, add);
+  if (mr > 1 && rows > 1) storeRow(c + ldc, c10, c11, c12, c13, cols, add);
+  if (mr > 2 && rows > 2) storeRow(c + 2 * ldc, c20, c21, c22, c23, cols, add);
+  if (mr > 3 && rows > 3) storeRow(c + 3 * ldc, c30, c31, c32, c33, cols, add);
 }
 
-/** Packs 4-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap[p][K][4], zero past M. */
-export function pack_a_f32(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+/** The 4×8 micro-kernel (the fused attention's tiles, attention-tiles.ts, run it too). */
+export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  microBody(4, 2, false, c, ldc, ap, bp, kc, rows, cols, add);
+}
+function micro4x8s(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  microBody(4, 2, true, c, ldc, ap, bp, kc, rows, cols, add);
+}
+function micro2x16(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  microBody(2, 4, false, c, ldc, ap, bp, kc, rows, cols, add);
+}
+function micro3x12(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  microBody(3, 3, true, c, ldc, ap, bp, kc, rows, cols, add);
+}
+
+/** Packs MR-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap[p][K][MR], zero past M. */
+// @ts-ignore: decorator
+@inline
+function packA(MR: i32, ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  const rowBytes = <usize>(MR << 2);
   const strideM = (<usize>ldaM) << 2;
   const strideK = (<usize>ldaK) << 2;
   for (let p = start; p < end; p++) {
     const m0 = p * MR;
     const rows = min(MR, M - m0);
-    let dst = ap + ((<usize>p * <usize>K * <usize>MR) << 2);
+    let dst = ap + <usize>p * <usize>K * rowBytes;
     const r0 = a + <usize>m0 * strideM;
     if (rows == MR && ldaM == 1) {
-      // Aᵀ stored [K, M]: the panel's four rows are contiguous at every k
+      // Aᵀ stored [K, M]: the panel's rows are contiguous at every k
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
-        v128.store(dst, v128.load(r0 + off));
+        if (MR == 4) v128.store(dst, v128.load(r0 + off));
+        else if (MR == 2) store<u64>(dst, load<u64>(r0 + off));
+        else {
+          store<u64>(dst, load<u64>(r0 + off));
+          store<f32>(dst, load<f32>(r0 + off, 8), 8);
+        }
         off += strideK;
-        dst += 16;
+        dst += rowBytes;
       }
     } else if (rows == MR && ldaK == 1) {
-      // A stored [M, K]: 4×4 transposes of 4 rows × 4 k
+      // A stored [M, K]: MR rows × 4 k at a time, transposed in registers
       const r1 = r0 + strideM,
         r2 = r1 + strideM,
         r3 = r2 + strideM;
       let k = 0;
-      for (; k + 4 <= K; k += 4) {
-        const o = (<usize>k) << 2;
-        storeTransposed4x4(dst, 16, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o));
-        dst += 64;
+      if (MR == 4) {
+        for (; k + 4 <= K; k += 4) {
+          const o = (<usize>k) << 2;
+          storeTransposed4x4(dst, 16, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o));
+          dst += 64;
+        }
+      } else if (MR == 2) {
+        for (; k + 4 <= K; k += 4) {
+          const o = (<usize>k) << 2;
+          const x = v128.load(r0 + o),
+            y = v128.load(r1 + o);
+          v128.store(dst, v128.shuffle<f32>(x, y, 0, 4, 1, 5));
+          v128.store(dst, v128.shuffle<f32>(x, y, 2, 6, 3, 7), 16);
+          dst += 32;
+        }
+      } else {
+        // 3 rows: a 4×4 transpose with a zero fourth row, columns stored 12 bytes apart (each store's fourth
+        // lane is overwritten by the next; k + 4 < K keeps the last one inside this panel)
+        for (; k + 4 < K; k += 4) {
+          const o = (<usize>k) << 2;
+          storeTransposed4x4(dst, 12, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), f32x4.splat(0));
+          dst += 48;
+        }
       }
       for (; k < K; k++) {
         for (let r = 0; r < MR; r++)
           store<f32>(dst + ((<usize>r) << 2), load<f32>(r0 + <usize>r * strideM + ((<usize>k) << 2)));
-        dst += 16;
+        dst += rowBytes;
       }
     } else {
       // a ragged panel (rows past M are zero) or other strides
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
-        v128.store(dst, f32x4.splat(0));
-        for (let r = 0; r < rows; r++) store<f32>(dst + ((<usize>r) << 2), load<f32>(r0 + <usize>r * strideM + off));
+        for (let r = 0; r < MR; r++)
+          store<f32>(dst + ((<usize>r) << 2), r < rows ? load<f32>(r0 + <usize>r * strideM + off) : 0);
         off += strideK;
-        dst += 16;
+        dst += rowBytes;
       }
     }
   }
 }
 
+/** pack_a_f32 (4-row panels, the 4×8 tile's), __2 (2×16), __3 (3×12): one source. */
+export function pack_a_f32(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  packA(4, ap, a, M, K, ldaM, ldaK, start, end);
+}
+export function pack_a_f32__2(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  packA(2, ap, a, M, K, ldaM, ldaK, start, end);
+}
+export function pack_a_f32__3(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  packA(3, ap, a, M, K, ldaM, ldaK, start, end);
+}
+
 /**
- * C[M,N] (= or +=, accumulate != 0) Ap·Bp for output tiles [start, end), from panels packed by
- * pack_a_f32 and pack_b_f32. ldc is C's row stride in elements. K must be ≥ 1 (the host fills C for K = 0).
+ * C[M,N] (= or +=, accumulate != 0) Ap·Bp for output tiles [start, end) of MB × NB (MB a multiple of MR, NB of
+ * NR), from panels packed with this MR and NR. ldc is C's row stride in elements. K ≥ 1 (the host fills C for K = 0).
  */
-export function matmul_f32(
+// @ts-ignore: decorator
+@inline
+function tiles(
+  MR: i32,
+  NR: i32,
+  shuffleA: bool,
+  MB: i32,
+  NB: i32,
   c: usize,
   ap: usize,
   bp: usize,
@@ -247,22 +380,92 @@ export function matmul_f32(
       const kc = min(KC, K - k0);
       const add = accumulate != 0 || k0 > 0;
       for (let n = n0; n < n1; n += NR) {
-        const bpanel = bp + ((<usize>(n / NR) * <usize>K + <usize>k0) << 5);
+        const bpanel = bp + (<usize>(n / NR) * <usize>K + <usize>k0) * <usize>(NR << 2);
         const cols = min(NR, n1 - n);
         for (let m = m0; m < m1; m += MR) {
-          const apanel = ap + ((<usize>(m / MR) * <usize>K + <usize>k0) << 4);
-          micro4x8(
-            c + <usize>m * ldcBytes + ((<usize>n) << 2),
-            ldcBytes,
-            apanel,
-            bpanel,
-            kc,
-            min(MR, m1 - m),
-            cols,
-            add,
-          );
+          const apanel = ap + (<usize>(m / MR) * <usize>K + <usize>k0) * <usize>(MR << 2);
+          const cm = c + <usize>m * ldcBytes + ((<usize>n) << 2);
+          const rows = min(MR, m1 - m);
+          // two call sites per tile (whole and ragged), so Binaryen keeps the micro-kernel a function of its own
+          if (MR == 4 && !shuffleA) {
+            if (rows == MR) micro4x8(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
+            else micro4x8(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
+          } else if (MR == 4) {
+            if (rows == MR) micro4x8s(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
+            else micro4x8s(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
+          } else if (MR == 2) {
+            if (rows == MR) micro2x16(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
+            else micro2x16(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
+          } else {
+            if (rows == MR) micro3x12(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
+            else micro3x12(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
+          }
         }
       }
     }
   }
+}
+
+/** The 4×8 tile over output tiles of 64 × 128. */
+export function matmul_f32(
+  c: usize,
+  ap: usize,
+  bp: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  ldc: i32,
+  accumulate: i32,
+  start: i32,
+  end: i32,
+): void {
+  tiles(4, 8, false, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+}
+
+/** The 4×8 tile with A splatted by shuffles (from panels packed by pack_a_f32, pack_b_f32), tiles of 64 × 128. */
+export function matmul_f32__4x8s(
+  c: usize,
+  ap: usize,
+  bp: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  ldc: i32,
+  accumulate: i32,
+  start: i32,
+  end: i32,
+): void {
+  tiles(4, 8, true, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+}
+
+/** The 2×16 tile over output tiles of 64 × 128. */
+export function matmul_f32__2x16(
+  c: usize,
+  ap: usize,
+  bp: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  ldc: i32,
+  accumulate: i32,
+  start: i32,
+  end: i32,
+): void {
+  tiles(2, 16, false, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+}
+
+/** The 3×12 tile over output tiles of 48 × 120. */
+export function matmul_f32__3x12(
+  c: usize,
+  ap: usize,
+  bp: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  ldc: i32,
+  accumulate: i32,
+  start: i32,
+  end: i32,
+): void {
+  tiles(3, 12, true, 48, 120, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }

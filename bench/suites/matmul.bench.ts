@@ -1,6 +1,7 @@
 // C (M×N) = A (M×K) · B (K×N), float32, for every engine in bench/engines/, each configuration in a
 // fresh process. GFLOP/s = 2·M·K·N / seconds / 1e9 (seconds = median of one full call).
-// The ratio column is simdformer at T threads / the best other engine using at most T threads.
+// The ratio column is simdformer at T threads / the best other engine using at most T threads; simdformer
+// runs the tile it picks at start-up (engine.kernels) and, as variants, each tile pinned (MATMUL_TILES).
 //
 //   npm run bench -- matmul [--engines a,b] [--threads 1,2] [--shapes 256x256x256,512x768x3072] [--quick]
 //                           [--plain-js-budget ms]
@@ -9,6 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { MATMUL_TILE_NAMES } from '../../src/runtime/kernels.js';
 import type { EngineConfig, MatmulEngineModule } from '../engines/matmul-engine.js';
 import { matmulIkj } from '../engines/plain-js.js';
 import {
@@ -262,6 +264,12 @@ async function main(args: string[]): Promise<void> {
         bestOtherGflops: best?.gflops,
         ratio: ours && best ? ours.gflops! / best.gflops! : undefined,
         relaxedRatio: relaxed && best ? relaxed.gflops! / best.gflops! : undefined,
+        tiles: Object.fromEntries(
+          MATMUL_TILE_NAMES.map((t) => {
+            const r = here.find((x) => x.engine === OURS && x.variant === t && x.threads === threads);
+            return [t, r && best ? r.gflops! / best.gflops! : undefined];
+          }),
+        ) as Record<string, number | undefined>,
       };
     }),
   );
@@ -277,6 +285,7 @@ async function main(args: string[]): Promise<void> {
     { title: 'ratio', value: (r) => r.ratio },
     { title: 'relaxed GFLOP/s', value: (r) => r.relaxed },
     { title: 'relaxed ratio', value: (r) => r.relaxedRatio },
+    ...MATMUL_TILE_NAMES.map((t) => ({ title: `${t} ratio`, value: (r: (typeof ratios)[number]) => r.tiles[t] })),
   ]);
   for (const f of failures) console.log(`FAILED ${f.engine} ${JSON.stringify(f.config)}: ${f.error.split('\n')[0]}`);
   for (const a of answers)
@@ -299,7 +308,18 @@ async function main(args: string[]): Promise<void> {
 
 const suite: Suite = {
   description: 'C = A·B, float32: plain JS, onnxruntime-web, tfjs-wasm, simdformer; 1 and all threads',
-  kernels: ['pack_a_f32', 'pack_b_f32', 'matmul_f32'],
+  kernels: [
+    'pack_a_f32',
+    'pack_b_f32',
+    'matmul_f32',
+    'matmul_f32__4x8s',
+    'pack_a_f32__2',
+    'pack_b_f32__16',
+    'matmul_f32__2x16',
+    'pack_a_f32__3',
+    'pack_b_f32__12',
+    'matmul_f32__3x12',
+  ],
   async run(args) {
     const job = childJob<Job>(args);
     if (job !== undefined) await answerParent(() => runJob(job));

@@ -20,6 +20,23 @@ export const KERNELS = {
     args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
     item: 'an output tile of 64 rows × 128 columns',
   },
+  // the other matmul tiles (MATMUL_TILES below): same arguments, other panel and tile sizes
+  matmul_f32__4x8s: {
+    args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
+    item: 'an output tile of 64 rows × 128 columns',
+  },
+  pack_a_f32__2: { args: ['ap', 'a', 'M', 'K', 'ldaM', 'ldaK'], item: 'a panel of 2 rows of A' },
+  pack_b_f32__16: { args: ['bp', 'b', 'K', 'N', 'ldbK', 'ldbN'], item: 'a panel of 16 columns of B' },
+  matmul_f32__2x16: {
+    args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
+    item: 'an output tile of 64 rows × 128 columns',
+  },
+  pack_a_f32__3: { args: ['ap', 'a', 'M', 'K', 'ldaM', 'ldaK'], item: 'a panel of 3 rows of A' },
+  pack_b_f32__12: { args: ['bp', 'b', 'K', 'N', 'ldbK', 'ldbN'], item: 'a panel of 12 columns of B' },
+  matmul_f32__3x12: {
+    args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
+    item: 'an output tile of 48 rows × 120 columns',
+  },
   // softmax and attention (kern-attn). `desc` is the attention descriptor (src/tensor/ops/attention.ts, DESC):
   // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes].
   softmax_fwd_f32: { args: ['y', 'x', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },
@@ -108,3 +125,18 @@ export const KERNEL_ID: Readonly<Record<KernelName, number>> = Object.fromEntrie
  * whether the runtime fuses relaxed SIMD's multiply-add (module.ts maddIsFused).
  */
 export const NON_KERNEL_EXPORTS = ['heap_base', 'madd_probe', 'memory'] as const;
+/**
+ * The matmul micro-tiles (assembly/kernels/matmul.ts, one source): MR rows of A by NR columns of B per register
+ * tile, packed in panels of that many rows and columns, over output tiles (work items) of MB × NB. Every tile
+ * sums each output element in the same order (k blocks of 256, each in k order), so all give the same bits;
+ * they differ only in speed, which depends on the CPU: an engine picks one by timing (tensor/ops/matmul-select.ts).
+ * The first is the default.
+ */
+export const MATMUL_TILES = {
+  '4x8': { MR: 4, NR: 8, MB: 64, NB: 128 },
+  '4x8s': { MR: 4, NR: 8, MB: 64, NB: 128 }, // A splatted by shuffles of one load, not by splatting loads
+  '2x16': { MR: 2, NR: 16, MB: 64, NB: 128 },
+  '3x12': { MR: 3, NR: 12, MB: 48, NB: 120 },
+} as const;
+export type MatmulTile = keyof typeof MATMUL_TILES;
+export const MATMUL_TILE_NAMES = Object.keys(MATMUL_TILES) as MatmulTile[];

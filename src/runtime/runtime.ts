@@ -1,6 +1,6 @@
 import { ArgumentError } from '../errors.js';
 import { Arena } from './arena.js';
-import { KERNEL_ID, KERNEL_NAMES, type ArgsOf, type KernelName } from './kernels.js';
+import { KERNEL_ID, KERNEL_NAMES, type ArgsOf, type KernelName, type MatmulTile } from './kernels.js';
 import { compileKernels, enableRelaxedSimd, maddIsFused, type BuildName, type WasmSource } from './module.js';
 import { canBlock, hardwareConcurrency, sharedMemoryAvailable, workersAvailable } from './platform.js';
 import { CTL_BYTES, Pool, type KernelFn } from './pool.js';
@@ -79,6 +79,11 @@ export class Runtime {
   private readonly direct: readonly KernelFn[];
   private scratchPtr = 0;
   private scratchBytes = 0;
+  /**
+   * The kernel variants this runtime runs (the matmul's register tile): the default until the engine picks or
+   * pins one at creation (Engine.create's `kernels`), then fixed for its life.
+   */
+  readonly kernels: { matmul: MatmulTile } = { matmul: '4x8' };
 
   private constructor(
     readonly memory: WebAssembly.Memory,

@@ -1,9 +1,18 @@
 import { ShapeError } from '../errors.js';
 import { Runtime, type RuntimeOptions, type Simd } from '../runtime/runtime.js';
+import { chooseKernels, type Kernels, type KernelsOption } from './kernel-select.js';
 import { Tape } from './tape.js';
 import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js';
 
-export type EngineOptions = RuntimeOptions;
+export interface EngineOptions extends RuntimeOptions {
+  /**
+   * Kernel variants: 'auto' (default) times the matmul tiles on the caller thread at creation (≤ ~50 ms, once
+   * per process and build) and keeps the fastest; '4x8', '4x8s', '2x16', '3x12' (or `{ matmul: '2x16' }`) pins one.
+   * All give the same bits; `engine.kernels` says which runs.
+   */
+  kernels?: KernelsOption;
+}
+export type { Kernels, KernelsOption };
 export type { Simd };
 
 /** The public entry point: an engine owns a memory, its threads, and the tensors made in it. */
@@ -18,7 +27,19 @@ export class Engine {
 
   /** Loads the kernels, creates the memory and starts the threads. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    return new Engine(await Runtime.create(options));
+    const runtime = await Runtime.create(options);
+    try {
+      runtime.kernels.matmul = chooseKernels(runtime, options.kernels).matmul;
+    } catch (err) {
+      await runtime.dispose();
+      throw err;
+    }
+    return new Engine(runtime);
+  }
+
+  /** The kernel variants this engine runs (chosen or pinned at creation), e.g. `{ matmul: '2x16' }`. */
+  get kernels(): Kernels {
+    return { ...this.runtime.kernels };
   }
 
   /** Threads that run kernels, the caller included. */

@@ -1,11 +1,7 @@
 import { ShapeError } from '../../errors.js';
+import { MATMUL_TILES, type MatmulTile } from '../../runtime/kernels.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Tensor } from '../tensor.js';
-
-const MR = 4; // rows per packed A panel (assembly/kernels/matmul.ts)
-const NR = 8; // columns per packed B panel
-const MB = 64; // rows per output tile
-const NB = 128; // columns per output tile
 
 export interface MatmulLayout {
   /** A is stored [K, M] and read transposed. */
@@ -18,8 +14,10 @@ export interface MatmulLayout {
 
 /**
  * C[M,N] (= or +=) A·B on raw pointers with element strides: A (m, k) at a[m·ldaM + k·ldaK], B (k, n)
- * at b[k·ldbK + n·ldbN], C row stride ldc. Packs A into 4-row panels and B into 8-column panels in the
- * runtime's scratch block, then runs the output tiles over the pool. K = 0 gives C = 0 (or leaves it).
+ * at b[k·ldbK + n·ldbN], C row stride ldc. Packs A into MR-row panels and B into NR-column panels in the
+ * runtime's scratch block, then runs the output tiles over the pool, with the runtime's matmul tile
+ * (`rt.kernels.matmul`) unless `tile` names one; `serial` keeps the work on the caller (the tile timing).
+ * K = 0 gives C = 0 (or leaves it).
  */
 export function gemm(
   rt: Runtime,
@@ -35,21 +33,41 @@ export function gemm(
   N: number,
   K: number,
   accumulate: boolean,
+  tile: MatmulTile = rt.kernels.matmul,
+  serial = false,
 ): void {
   if (M === 0 || N === 0) return;
   if (K === 0) {
     if (!accumulate) for (let r = 0; r < M; r++) rt.f32.fill(0, (c >>> 2) + r * ldc, (c >>> 2) + r * ldc + N);
     return;
   }
+  const { MR, NR, MB, NB } = MATMUL_TILES[tile];
   const panelsA = Math.ceil(M / MR);
   const panelsB = Math.ceil(N / NR);
-  const aBytes = panelsA * K * MR * 4;
+  const aBytes = Math.ceil((panelsA * K * MR) / 4) * 16; // B's panels start 16-byte aligned
   const ap = rt.scratch(aBytes + panelsB * K * NR * 4);
-  const bp = ap + aBytes; // aBytes is a multiple of 16
-  rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
-  rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+  const bp = ap + aBytes;
   const tiles = Math.ceil(M / MB) * Math.ceil(N / NB);
-  rt.run('matmul_f32', [c, ap, bp, M, N, K, ldc, accumulate ? 1 : 0], tiles, M * N * K);
+  const [packCost, mulCost] = serial ? [0, 0] : [M * K, M * N * K];
+  const mul = [c, ap, bp, M, N, K, ldc, accumulate ? 1 : 0] as const;
+  // one literal run('<name>', …) per kernel (the kernel table's test finds them)
+  if (tile === '4x8s') {
+    rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
+    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
+    rt.run('matmul_f32__4x8s', mul, tiles, mulCost);
+  } else if (tile === '2x16') {
+    rt.run('pack_a_f32__2', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
+    rt.run('pack_b_f32__16', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
+    rt.run('matmul_f32__2x16', mul, tiles, mulCost);
+  } else if (tile === '3x12') {
+    rt.run('pack_a_f32__3', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
+    rt.run('pack_b_f32__12', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
+    rt.run('matmul_f32__3x12', mul, tiles, mulCost);
+  } else {
+    rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
+    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
+    rt.run('matmul_f32', mul, tiles, mulCost);
+  }
 }
 
 /**

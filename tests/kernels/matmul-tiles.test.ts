@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArgumentError, OutOfMemoryError } from '../../src/errors.js';
+import { MATMUL_TILE_NAMES, MATMUL_TILES, type MatmulTile } from '../../src/runtime/kernels.js';
+import { Engine } from '../../src/tensor/engine.js';
+import { timeMatmulTiles } from '../../src/tensor/kernel-select.js';
+import { matmul, matmulInto } from '../../src/tensor/ops/matmul.js';
+import { matmulRef } from '../ref/matmul.js';
+import { expectBitIdentical, randn } from '../util/check.js';
+
+// Kernels: every matmul tile's pack_a_f32(__MR), pack_b_f32(__NR), matmul_f32(__MRxNR), pinned through
+// Engine.create({ kernels }), against the float64 reference, against each other (the same bits), over 1, 2, 3 threads.
+
+const S = [1, 3, 4, 5, 7, 17, 64, 67];
+/** Each size in every position, plus shapes past one K block (256) and past the output tiles (64 × 128, 48 × 120). */
+const SHAPES: [number, number, number][] = [
+  ...S.map((m, i): [number, number, number] => [m, S[(i + 3) % 8]!, S[(i + 5) % 8]!]),
+  [67, 300, 131],
+  [100, 513, 250],
+];
+const LAYOUTS = [
+  { transposeA: false, transposeB: false },
+  { transposeA: false, transposeB: true },
+  { transposeA: true, transposeB: false },
+  { transposeA: true, transposeB: true },
+];
+const tag = (l: { transposeA: boolean; transposeB: boolean }) =>
+  `${l.transposeA ? 'Aᵀ' : 'A'}·${l.transposeB ? 'Bᵀ' : 'B'}`;
+
+/** C (= or += C0) op(A)·op(B) with one tile pinned, for every shape and layout, in order. */
+function products(e: Engine, accumulate: boolean): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (const [M, K, N] of SHAPES) {
+    for (const layout of LAYOUTS) {
+      const a = e.tensor(randn(M * K, M * 31 + K, -1000, 1000), layout.transposeA ? [K, M] : [M, K]);
+      const b = e.tensor(randn(K * N, N * 17 + K), layout.transposeB ? [N, K] : [K, N]);
+      const c = e.tensor(randn(M * N, M + N), [M, N]);
+      matmulInto(e.runtime, c.ptr, a.ptr, b.ptr, M, N, K, { ...layout, accumulate });
+      out.push(c.toArray());
+      for (const t of [a, b, c]) t.dispose();
+    }
+  }
+  return out;
+}
+
+describe('every matmul tile', () => {
+  const engines = new Map<string, Engine>();
+  const at = (tile: MatmulTile, threads: number) => engines.get(`${tile}/${threads}`)!;
+  beforeAll(async () => {
+    for (const tile of MATMUL_TILE_NAMES)
+      for (const threads of [1, 2, 3])
+        engines.set(`${tile}/${threads}`, await Engine.create({ threads, kernels: tile }));
+  });
+  afterAll(async () => {
+    for (const e of engines.values()) await e.dispose();
+  });
+
+  it('is pinned by name or by { matmul } and reported by engine.kernels', async () => {
+    for (const tile of MATMUL_TILE_NAMES) expect(at(tile, 2).kernels).toEqual({ matmul: tile });
+    const e = await Engine.create({ threads: 1, kernels: { matmul: '3x12' } });
+    expect(e.kernels).toEqual({ matmul: '3x12' });
+    await e.dispose();
+  });
+
+  it.each(MATMUL_TILE_NAMES)('%s matches the float64 reference at ragged sizes, all four layouts', (tile) => {
+    const e = at(tile, 2);
+    expect(MATMUL_TILES[tile].MB % MATMUL_TILES[tile].MR).toBe(0);
+    expect(MATMUL_TILES[tile].NB % MATMUL_TILES[tile].NR).toBe(0);
+    for (const [M, K, N] of SHAPES) {
+      for (const layout of LAYOUTS) {
+        const a = randn(M * K, M * 7 + K, -1000, 1000);
+        const b = randn(K * N, N * 5 + K);
+        const ta = e.tensor(a, layout.transposeA ? [K, M] : [M, K]);
+        const tb = e.tensor(b, layout.transposeB ? [N, K] : [K, N]);
+        const c = e.noGrad(() => matmul(ta, tb, layout)).toArray();
+        const ref = matmulRef(a, b, M, K, N, layout.transposeA, layout.transposeB);
+        let worst = 0;
+        let where = -1;
+        for (let i = 0; i < c.length; i++) {
+          const err = Math.abs(c[i]! - ref.c[i]!) / ref.magnitude[i]!;
+          if (!(err <= worst)) [worst, where] = [err, i];
+        }
+        expect(
+          worst,
+          `${tile} ${tag(layout)} M=${M} K=${K} N=${N}: at [${where}] got ${c[where]}, want ${ref.c[where]}`,
+        ).toBeLessThan(1e-5);
+        ta.dispose();
+        tb.dispose();
+      }
+    }
+  });
+
+  it('all tiles give the same bits, = and +=, for threads 1, 2, 3 (a pinned tile reproduces a run)', () => {
+    for (const accumulate of [false, true]) {
+      const base = products(at('4x8', 1), accumulate);
+      for (const tile of MATMUL_TILE_NAMES) {
+        for (const threads of [1, 2, 3]) {
+          const got = products(at(tile, threads), accumulate);
+          got.forEach((c, i) =>
+            expectBitIdentical(c, base[i]!, `${tile}, ${threads} threads, product ${i}, += ${accumulate}`),
+          );
+        }
+      }
+    }
+  });
+
+  it('in the relaxed build (fused multiply-add) too, all tiles give the same bits', async () => {
+    const outs: Float32Array[][] = [];
+    for (const tile of MATMUL_TILE_NAMES) {
+      const e = await Engine.create({ threads: 2, simd: 'relaxed', kernels: tile });
+      expect(e.runtime.build).toBe('relaxed');
+      outs.push(products(e, true));
+      await e.dispose();
+    }
+    for (const [t, got] of outs.entries())
+      got.forEach((c, i) => expectBitIdentical(c, outs[0]![i]!, `relaxed ${MATMUL_TILE_NAMES[t]}, product ${i}`));
+  });
+
+  it('accumulate adds to C: C0 + A·B equals the float64 reference of both', () => {
+    const [M, K, N] = [17, 67, 33];
+    const a = randn(M * K, 1);
+    const b = randn(K * N, 2);
+    const c0 = randn(M * N, 3);
+    const ref = matmulRef(a, b, M, K, N, false, false);
+    for (const tile of MATMUL_TILE_NAMES) {
+      const e = at(tile, 2);
+      const [ta, tb, tc] = [e.tensor(a), e.tensor(b), e.tensor(c0)];
+      matmulInto(e.runtime, tc.ptr, ta.ptr, tb.ptr, M, N, K, { accumulate: true });
+      const c = tc.toArray();
+      for (let i = 0; i < c.length; i++) {
+        expect(Math.abs(c[i]! - (c0[i]! + ref.c[i]!)), `${tile} at [${i}]`).toBeLessThanOrEqual(
+          1e-5 * (ref.magnitude[i]! + Math.abs(c0[i]!)),
+        );
+      }
+      for (const t of [ta, tb, tc]) t.dispose();
+    }
+  });
+});
+
+describe("kernels: 'auto'", () => {
+  it('an engine too small for the timed operands runs the default tile', async () => {
+    const e = await Engine.create({ threads: 1, maxMemoryMiB: 1, initialMemoryMiB: 1 });
+    expect(() => timeMatmulTiles(e.runtime)).toThrow(OutOfMemoryError);
+    // the first 'auto' engine of this file (nothing measured yet in this process): the default, untimed
+    expect(e.kernels.matmul).toBe('4x8');
+    await e.dispose();
+  });
+
+  it('times every tile on the caller thread and picks one of them', async () => {
+    const e = await Engine.create({ threads: 2 });
+    expect(MATMUL_TILE_NAMES).toContain(e.kernels.matmul);
+    const t = timeMatmulTiles(e.runtime, 5);
+    expect(t.rounds).toBeGreaterThanOrEqual(3);
+    expect(MATMUL_TILE_NAMES).toContain(t.best);
+    for (const tile of MATMUL_TILE_NAMES) expect(t.ms[tile]).toBeGreaterThan(0);
+    // the winner is at least as fast as every tile (the default wins ties)
+    for (const tile of MATMUL_TILE_NAMES) expect(t.ms[t.best]).toBeLessThanOrEqual(t.ms[tile] * 1.03 + 1e-9);
+    const again = await Engine.create({ threads: 1, kernels: 'auto' });
+    expect(MATMUL_TILE_NAMES).toContain(again.kernels.matmul);
+    await again.dispose();
+    await e.dispose();
+  });
+
+  it('rejects an unknown tile with a typed error that lists the known ones', async () => {
+    // @ts-expect-error: not a tile
+    await expect(Engine.create({ threads: 1, kernels: '5x5' })).rejects.toThrow(ArgumentError);
+    // @ts-expect-error: not a tile
+    await expect(Engine.create({ threads: 1, kernels: { matmul: '8x8' } })).rejects.toThrow(
+      /'4x8', '4x8s', '2x16', '3x12'/,
+    );
+  });
+});
