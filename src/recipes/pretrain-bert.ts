@@ -62,6 +62,8 @@ export interface BertEval {
   /** Mean training loss since the previous evaluation. */
   trainLoss: number;
   seconds: number;
+  /** Held-out MLM loss alone: the mean over every masked token of the held-out sequences, in nats. */
+  mlmLoss: number;
   mlmAccuracy: number;
   nspAccuracy?: number;
 }
@@ -198,6 +200,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
       n = 0,
       hits = 0,
       masked = 0,
+      mlmNats = 0,
       nspHits = 0,
       nspN = 0;
     for (let i = 0; i < valInstances.length; i += opts.batch) {
@@ -212,6 +215,9 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
           if (y < 0) return;
           let best = 0;
           for (let v = 1; v < V; v++) if (logits[p * V + v]! > logits[p * V + best]!) best = v;
+          let z = 0;
+          for (let v = 0; v < V; v++) z += Math.exp(logits[p * V + v]! - logits[p * V + best]!);
+          mlmNats += Math.log(z) + logits[p * V + best]! - logits[p * V + y]!;
           masked++;
           if (best === y) hits++;
         });
@@ -233,6 +239,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
       loss: loss / n,
       trainLoss,
       seconds,
+      mlmLoss: mlmNats / masked,
       mlmAccuracy: hits / masked,
       nspAccuracy: nspN ? nspHits / nspN : undefined,
     };

@@ -177,7 +177,7 @@ describe('the simdformer command', () => {
         '--resume',
       );
       expect(again.status).toBe(0);
-      expect(again.stdout).toMatch(/trained 6 steps .*\nheld-out: loss [\d.]+, MLM accuracy \d/);
+      expect(again.stdout).toMatch(/trained 6 steps .*\nheld-out: loss [\d.]+ \(MLM [\d.]+\), MLM accuracy \d/);
       const other = cli(
         'pretrain',
         'bert',

@@ -60,6 +60,9 @@ describe('BERT pre-training: checkpoints and resume', () => {
 
   it('24 steps straight equal 18 steps, a crash, resume and 6 steps, bit for bit (NSP pairs redrawn each epoch)', async () => {
     const straight = await run({ ...base, out: join(dir, 'a') });
+    // the held-out loss adds NSP's to the MLM loss, which is reported alone too
+    expect(straight.lastEval.mlmLoss).toBeGreaterThan(0);
+    expect(straight.lastEval.mlmLoss).toBeLessThan(straight.lastEval.loss);
     const wa = [...straight.model.namedParameters().values()].map((p) => p.toArray());
     // epochs of 8 or so batches: the resumed run replays two epochs' pairs to find its place
     expect(straight.epochs).toBeGreaterThanOrEqual(3);
@@ -104,6 +107,8 @@ describe('BERT pre-training: checkpoints and resume', () => {
     const straight = await run({ ...rb, out: join(dir, 'r1') });
     expect(straight.model).toBeInstanceOf(Roberta);
     expect(straight.epochs).toBeGreaterThanOrEqual(2);
+    // MLM alone: the two held-out figures differ only in how batches are weighted (by rows, by masked tokens)
+    expect(Math.abs(straight.lastEval.mlmLoss - straight.lastEval.loss)).toBeLessThan(0.05 * straight.lastEval.loss);
     await expect(
       run({
         ...rb,

@@ -231,14 +231,14 @@ async function runEncoder(family: 'bert' | 'roberta', argv: string[]): Promise<v
       onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3) }),
       onEval: (ev) =>
         progress.note(
-          `step ${ev.step}: held-out loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %${ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : ''}`,
+          `step ${ev.step}: held-out loss ${ev.loss.toFixed(3)}${ev.nspAccuracy !== undefined ? ` (MLM ${ev.mlmLoss.toFixed(3)})` : ''}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %${ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : ''}`,
         ),
     });
     progress.finish();
     const ev = result.lastEval;
     process.stdout.write(
       `trained ${result.trainer.globalStep} steps (${result.epochs} epoch${result.epochs === 1 ? '' : 's'} of ${opts.nsp ? 'pairs' : 'sequences'}) in ${result.seconds.toFixed(0)} s on ${engineText(engine)}\n` +
-        `held-out: loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %` +
+        `held-out: loss ${ev.loss.toFixed(3)}${ev.nspAccuracy !== undefined ? ` (MLM ${ev.mlmLoss.toFixed(3)})` : ''}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %` +
         (ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : '') +
         `\ncheckpoint: ${opts.out}\n`,
     );
