@@ -6,6 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** The first tab-separated column of each line (predict's words or labels). */
+const firstColumn = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t')[0]);
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
 
@@ -283,12 +289,7 @@ describe('the simdformer command', () => {
     expect(lines.map((l) => l[0]).sort()).toEqual(['ham', 'spam']);
     expect(lines.reduce((s, l) => s + Number(l[1]), 0)).toBeCloseTo(1, 3);
     const pt = cli('predict', '--from', join(dir, 'tag'), '--text', 'the cat sat');
-    expect(
-      pt.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split('\t')[0]),
-    ).toEqual(['the', 'cat', 'sat']);
+    expect(firstColumn(pt.stdout)).toEqual(['the', 'cat', 'sat']);
 
     // eval scores a saved checkpoint as finetune scored it before saving
     const testAccuracy = (out: string) => Number(/test: accuracy ([\d.]+) %/.exec(out)![1]);
@@ -345,24 +346,8 @@ describe('the simdformer command', () => {
 
   it('pretrain roberta → a RoBERTa checkpoint with its byte-level BPE; finetune classify and tag from it; eval; predict', async () => {
     const out = join(dir, 'roberta-mlm');
-    const shape = ['--layers', '1', '--hidden', '16', '--heads', '2', '--ffn', '32', '--threads', '1'];
-    const r = cli(
-      'pretrain',
-      'roberta',
-      '--data',
-      join(dir, 'text.txt'),
-      '--out',
-      out,
-      '--steps',
-      '6',
-      '--batch',
-      '4',
-      '--max-len',
-      '32',
-      '--vocab',
-      '300',
-      ...shape,
-    );
+    const args = '--steps 6 --batch 4 --max-len 32 --vocab 300 --layers 1 --hidden 16 --heads 2 --ffn 32 --threads 1';
+    const r = cli('pretrain', 'roberta', '--data', join(dir, 'text.txt'), '--out', out, ...args.split(' '));
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/trained 6 steps \(\d+ epochs? of sequences\).*\nheld-out: loss [\d.]+, MLM accuracy \d/);
@@ -438,12 +423,7 @@ describe('the simdformer command', () => {
       );
     }
     const pt = cli('predict', '--from', join(dir, 'r-tag'), '--text', 'the cat sat');
-    expect(
-      pt.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split('\t')[0]),
-    ).toEqual(['the', 'cat', 'sat']);
+    expect(firstColumn(pt.stdout)).toEqual(['the', 'cat', 'sat']);
     // a GPT checkpoint is not an encoder
     const gpt = cli(
       'finetune',
