@@ -35,8 +35,9 @@ export {
   type BertHead,
   type BertOutput,
 } from './models/bert.js';
+export { Roberta } from './models/roberta.js';
 export { Tokenizer, type Encoded } from './tokenizers/tokenizer.js';
-export { trainBpe, type BpeOptions, type TokenizerJson } from './tokenizers/bpe.js';
+export { robertaBpe, trainBpe, type BpeOptions, type TokenizerJson } from './tokenizers/bpe.js';
 export { trainWordPiece, type WordPieceOptions } from './tokenizers/wordpiece.js';
 export { Trainer, type TrainerOptions, type StepResult, type TrainableModel } from './train/trainer.js';
 export { AdamWState, type NamedArray } from './train/adamw.js';

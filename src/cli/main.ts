@@ -9,7 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
     load: () => import('./commands/demo.js'),
   },
   pretrain: {
-    summary: 'pre-train a model: pretrain gpt|bert|t5|bart --data <file|dir|brown> --out <dir>',
+    summary: 'pre-train a model: pretrain gpt|bert|roberta|t5|bart --data <file|dir|brown> --out <dir>',
     load: () => import('./commands/pretrain.js'),
   },
   generate: {
@@ -18,11 +18,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   },
   finetune: {
     summary:
-      'fine-tune: finetune classify|tag (BERT) --data spam|brown-pos|<jsonl>, or finetune seq2seq --task g2p (T5/BART)',
+      'fine-tune: finetune classify|tag (BERT, RoBERTa) --data spam|brown-pos|<jsonl>, or finetune seq2seq --task g2p (T5/BART)',
     load: () => import('./commands/finetune.js'),
   },
   predict: {
-    summary: 'labels of a text or its words from a fine-tuned BERT',
+    summary: 'labels of a text or its words from a fine-tuned BERT or RoBERTa',
     load: () => import('./commands/predict.js'),
   },
   eval: {

@@ -122,10 +122,27 @@ function assemblePair(a: number[], b: number[], label: 0 | 1, opts: NspOptions):
  * document packed while they fit in maxLen − 2; a sentence longer than that is cut into pieces that
  * each fill a sequence. Deterministic (no rng): shuffle the result for training.
  */
-export function packSingleSegments(
-  documents: readonly Doc[],
-  opts: { maxLen: number; clsId: number; sepId: number },
-): SingleSegmentInstance[] {
+export function packSingleSegments(documents: readonly Doc[], opts: PackOptions): SingleSegmentInstance[] {
+  return packSentences(documents, opts, false);
+}
+
+/**
+ * RoBERTa's FULL-SENTENCES: the documents' sentences in order as one stream, packed as
+ * packSingleSegments packs them, except that a sequence runs on across a document boundary, with a
+ * [SEP] (`</s>`) between the two documents (left out where the next sentence starts a new sequence).
+ * Every sequence but the last is full to within a sentence. Shuffle the documents for another packing.
+ */
+export function packFullSentences(documents: readonly Doc[], opts: PackOptions): SingleSegmentInstance[] {
+  return packSentences(documents, opts, true);
+}
+
+interface PackOptions {
+  maxLen: number;
+  clsId: number;
+  sepId: number;
+}
+
+function packSentences(documents: readonly Doc[], opts: PackOptions, acrossDocuments: boolean) {
   const budget = opts.maxLen - 2;
   if (!Number.isInteger(opts.maxLen) || budget < 1)
     throw new ArgumentError(`maxLen must be an integer ≥ 3, got ${opts.maxLen}`);
@@ -135,21 +152,27 @@ export function packSingleSegments(
     const inputIds = Int32Array.from([opts.clsId, ...body, opts.sepId]);
     out.push({ inputIds, tokenTypeIds: new Int32Array(inputIds.length) });
   };
+  let body: number[] = [];
   for (const doc of documents) {
-    let body: number[] = [];
-    for (const s of doc) {
-      if (body.length + s.length > budget) {
+    if (!acrossDocuments) {
+      emit(body);
+      body = [];
+    }
+    doc.forEach((s, i) => {
+      // the separator between documents, before a document's first sentence when it joins a sequence
+      const sep = i === 0 && body.length > 0 ? 1 : 0;
+      if (body.length + sep + s.length > budget) {
         emit(body);
         body = [];
-      }
+      } else if (sep) body.push(opts.sepId);
       let start = 0;
       while (s.length - start > budget) {
         emit(Array.from({ length: budget }, (_, k) => s[start + k]!));
         start += budget;
       }
       for (let t = start; t < s.length; t++) body.push(s[t]!);
-    }
-    emit(body);
+    });
   }
+  emit(body);
   return out;
 }

@@ -3,13 +3,15 @@
  * post-LN (or, with `pre_norm`, pre-LN) encoder blocks with bidirectional self-attention and a padding mask, a pooler (tanh on
  * [CLS]), and the heads: masked LM (transform + GELU + LayerNorm + decoder tied to the word embeddings
  * + bias), next-sentence prediction, sequence classification (on the pooled [CLS]) and token
- * classification. Hugging Face `bert` config fields and weight names (src/io/names/bert.ts).
+ * classification. Hugging Face `bert` config fields and weight names (src/io/hf/bert.ts). RoBERTa
+ * (src/models/roberta.ts) is this class with its own positions, heads and names: an `EncoderFamily`.
  */
 import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
-import type { BertConfig } from '../io/hf/index.js';
+import type { BertConfig, RobertaConfig } from '../io/hf/index.js';
 import { BERT_NAMES } from '../io/hf/bert.js';
 import type { CheckpointInput } from '../io/checkpoint-format.js';
+import type { NameMap } from '../io/name-rules.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type HFLoadSpec, type TensorSource } from './hf.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
@@ -25,19 +27,45 @@ import type { Activation } from '../nn/feed-forward.js';
 
 export type BertHead = 'pretraining' | 'masked-lm' | 'sequence-classification' | 'token-classification';
 
-const ARCHITECTURES: Record<BertHead, string> = {
-  pretraining: 'BertForPreTraining',
-  'masked-lm': 'BertForMaskedLM',
-  'sequence-classification': 'BertForSequenceClassification',
-  'token-classification': 'BertForTokenClassification',
+/** The configs of the encoders built on this class: BERT's and RoBERTa's (the same fields). */
+export type EncoderConfig = BertConfig | RobertaConfig;
+
+/**
+ * What differs between the encoder families this class builds, apart from the methods a subclass
+ * overrides (RoBERTa's positions): the head classes' names and the checkpoint's weight names.
+ */
+export interface EncoderFamily {
+  /** The family's name in messages. */
+  name: string;
+  /** The transformers class of each head the family has; the first is the one a config without `architectures` gets. */
+  architectures: Partial<Record<BertHead, string>>;
+  /** The checkpoint's weight names of a model with this head. */
+  names(head: BertHead): NameMap;
+  /** Checkpoint tensors of a head (not the body): left out when a body is loaded for fine-tuning. */
+  headTensors: RegExp;
+}
+
+export const BERT_FAMILY: EncoderFamily = {
+  name: 'BERT',
+  architectures: {
+    pretraining: 'BertForPreTraining',
+    'masked-lm': 'BertForMaskedLM',
+    'sequence-classification': 'BertForSequenceClassification',
+    'token-classification': 'BertForTokenClassification',
+  },
+  names: () => BERT_NAMES,
+  headTensors: /^(cls|classifier)\.|pooler/,
 };
 
-/** The head a config's `architectures` names (BertForPreTraining when it names none). */
-export function bertHead(config: BertConfig): BertHead {
-  const arch = config.architectures?.[0] ?? 'BertForPreTraining';
-  const head = (Object.keys(ARCHITECTURES) as BertHead[]).find((h) => ARCHITECTURES[h] === arch);
+/** The head a config's `architectures` names (the family's first, BertForPreTraining for BERT, when it names none). */
+export function bertHead(config: EncoderConfig, family: EncoderFamily = BERT_FAMILY): BertHead {
+  const heads = Object.entries(family.architectures) as [BertHead, string][];
+  const arch = config.architectures?.[0] ?? heads[0]![1];
+  const head = heads.find(([, a]) => a === arch)?.[0];
   if (!head)
-    throw new ArgumentError(`BERT architecture ${arch} is not supported (${Object.values(ARCHITECTURES).join(', ')})`);
+    throw new ArgumentError(
+      `${family.name} architecture ${arch} is not supported (${heads.map(([, a]) => a).join(', ')})`,
+    );
   return head;
 }
 
@@ -83,7 +111,7 @@ export interface BertLossOptions {
   classWeights?: Float32Array;
 }
 
-function bertBlock(c: BertConfig, activation: Exclude<Activation, 'gated-gelu'>, init: Init): BlockConfig {
+function bertBlock(c: EncoderConfig, activation: Exclude<Activation, 'gated-gelu'>, init: Init): BlockConfig {
   const C = c.hidden_size;
   return {
     dModel: C,
@@ -105,9 +133,9 @@ function bertBlock(c: BertConfig, activation: Exclude<Activation, 'gated-gelu'>,
 }
 
 /** The parameters a BERT of this config (and the head its `architectures` names) holds; nothing is allocated. */
-export function bertParameters(c: BertConfig): ParameterTerm[] {
+export function bertParameters(c: EncoderConfig, family: EncoderFamily = BERT_FAMILY): ParameterTerm[] {
   const C = c.hidden_size;
-  const head = bertHead(c);
+  const head = bertHead(c, family); // RoBERTa's heads hold as many: classifier.dense + out_proj, lm_head.*
   const block = blockParameterCount(bertBlock(c, bertActivation(c.hidden_act), zerosInit));
   const linear = (i: number, o: number) => i * o + o;
   const mlm = head === 'pretraining' || head === 'masked-lm';
@@ -167,8 +195,9 @@ export class Bert extends Module {
 
   constructor(
     engine: Engine,
-    readonly config: BertConfig,
+    readonly config: EncoderConfig,
     seed = 0,
+    readonly family: EncoderFamily = BERT_FAMILY,
   ) {
     super(engine);
     const c = config;
@@ -177,9 +206,9 @@ export class Bert extends Module {
         `hidden_size ${c.hidden_size} must be divisible by num_attention_heads ${c.num_attention_heads}`,
       );
     }
-    this.task = bertHead(c);
+    this.task = bertHead(c, family);
     this.activation = bertActivation(c.hidden_act);
-    checkParameterMemory(engine, 'bert', bertParameters(c));
+    checkParameterMemory(engine, c.model_type, bertParameters(c, family));
     const rng = new Rng(seed);
     const init: Init = () => rng.normal() * c.initializer_range;
     const C = c.hidden_size;
@@ -210,16 +239,33 @@ export class Bert extends Module {
       : null;
   }
 
+  /** The most tokens a row may have (padding included; RoBERTa: padding excluded). */
+  get maxLength(): number {
+    return this.config.max_position_embeddings;
+  }
+
+  /** The classification head's modules, which `--freeze` leaves trainable: the classifier. */
+  classificationHead(): Module[] {
+    return this.classifier ? [this.classifier] : [];
+  }
+
+  /** Position ids [B·T]: 0, 1, 2… in every row. */
+  protected positionIds(batch: BertBatch): Int32Array {
+    const { B, T } = batch;
+    if (T > this.config.max_position_embeddings)
+      throw new ArgumentError(
+        `sequence of ${T} tokens is longer than max_position_embeddings ${this.config.max_position_embeddings}`,
+      );
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
+    return positions;
+  }
+
   /** Sequence output [B, T, C]. */
   encode(batch: BertBatch): Tensor {
     const c = this.config;
     const { B, T } = batch;
-    if (T > c.max_position_embeddings)
-      throw new ArgumentError(
-        `sequence of ${T} tokens is longer than max_position_embeddings ${c.max_position_embeddings}`,
-      );
-    const positions = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
+    const positions = this.positionIds(batch);
     let x = add(
       add(this.word.forward(batch.inputIds, [B, T]), this.position.forward(positions, [B, T])),
       this.tokenType.forward(batch.tokenTypeIds ?? new Int32Array(B * T), [B, T]),
@@ -231,20 +277,32 @@ export class Bert extends Module {
     return this.finalNorm ? this.finalNorm.forward(x) : x;
   }
 
-  /** tanh(W·h[CLS] + b): [B, C]. */
-  pool(sequence: Tensor, B: number, T: number): Tensor {
+  /** The first token's output of each row ([CLS], `<s>`): [B, C]. */
+  protected firstTokens(sequence: Tensor, B: number, T: number): Tensor {
     const C = this.config.hidden_size;
     const cls = Int32Array.from({ length: B }, (_, b) => b * T);
-    return tanh(this.pooler!.forward(gatherRows(reshape(sequence, [B * T, C]), cls, [B])));
+    return gatherRows(reshape(sequence, [B * T, C]), cls, [B]);
   }
 
-  private act(x: Tensor): Tensor {
+  /** tanh(W·h[CLS] + b): [B, C]. */
+  pool(sequence: Tensor, B: number, T: number): Tensor {
+    return tanh(this.pooler!.forward(this.firstTokens(sequence, B, T)));
+  }
+
+  /** Dropout of the classification heads (training only): classifier_dropout, or hidden_dropout_prob when null. */
+  protected headDropout(x: Tensor): Tensor {
+    const p = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
+    return this.training && p > 0 ? dropout(x, p, this.engine.nextDropoutSeed()) : x;
+  }
+
+  /** The MLM transform's activation: hidden_act. */
+  protected mlmActivation(x: Tensor): Tensor {
     return this.activation === 'relu' ? relu(x) : gelu(x, this.activation === 'gelu' ? 'none' : 'tanh');
   }
 
   /** MLM logits [.., V]: transform + activation + LayerNorm, then the tied decoder. */
   mlmLogits(sequence: Tensor): Tensor {
-    const h = this.mlmNorm!.forward(this.act(this.mlmTransform!.forward(sequence)));
+    const h = this.mlmNorm!.forward(this.mlmActivation(this.mlmTransform!.forward(sequence)));
     return linear(h, this.word.weight, this.mlmBias, 'out_in');
   }
 
@@ -302,10 +360,7 @@ export class Bert extends Module {
       case 'masked-lm':
         return this.mlm(seq, batch, maskedOnly);
       case 'sequence-classification': {
-        let pooled = this.pool(seq, B, T);
-        const p = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
-        if (this.training && p > 0) pooled = dropout(pooled, p, this.engine.nextDropoutSeed());
-        const logits = this.classifier!.forward(pooled);
+        const logits = this.classifier!.forward(this.headDropout(this.pool(seq, B, T)));
         return {
           logits,
           loss: batch.labels ? crossEntropy(logits, batch.labels, { classWeights: options.classWeights }) : undefined,
@@ -347,7 +402,7 @@ export class Bert extends Module {
   }
 
   hfTensors(): NamedTensor[] {
-    return hfTensors(this, BERT_NAMES);
+    return hfTensors(this, this.family.names(this.task));
   }
 
   /**
@@ -366,8 +421,8 @@ export class Bert extends Module {
    */
   hfLoadSpec(body = false): HFLoadSpec {
     return {
-      names: BERT_NAMES,
-      options: body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: /^(cls|classifier)\.|pooler/ } : {},
+      names: this.family.names(this.task),
+      options: body ? { newHead: /^(classifier|pooler|nsp|mlm)\./, ignoreUnused: this.family.headTensors } : {},
     };
   }
 
@@ -380,7 +435,7 @@ export class Bert extends Module {
   /** What a checkpoint of this model holds: its config (head class named), HF tensors and tokenizer. */
   checkpointInput(): CheckpointInput {
     return {
-      config: { ...this.config, architectures: [ARCHITECTURES[this.task]] },
+      config: { ...this.config, architectures: [this.family.architectures[this.task]!] },
       tensors: this.hfTensors(),
       tokenizer: this.tokenizer?.toJson(),
     };

@@ -3,18 +3,25 @@
  * its Hugging Face file (src/io/hf/<family>.ts), and one line in FAMILIES (docs/architecture.md).
  */
 import type { Checkpoint } from '../io/checkpoint-format.js';
-import type { ModelConfig, ModelType } from '../io/hf/index.js';
+import type { BertConfig, ModelConfig, ModelType, RobertaConfig } from '../io/hf/index.js';
 import type { Engine } from '../tensor/engine.js';
 import { Bart, bartParameters } from './bart.js';
 import { Bert, bertParameters } from './bert.js';
 import { GPT, gptParameters } from './gpt.js';
+import { Roberta, ROBERTA_FAMILY } from './roberta.js';
 import { checkParameterMemory, checkParametersInFile, type ParameterTerm } from './size.js';
 import { T5, t5Parameters } from './t5.js';
 
 /** model_type → the family's class; the compiler fails when a type of src/io/hf has no class here. */
-export const FAMILIES = { gpt2: GPT, bert: Bert, t5: T5, bart: Bart } as const satisfies Record<ModelType, unknown>;
+export const FAMILIES = {
+  gpt2: GPT,
+  bert: Bert,
+  t5: T5,
+  bart: Bart,
+  roberta: Roberta,
+} as const satisfies Record<ModelType, unknown>;
 
-/** A model of any family; its `kind` says which: 'causal-lm' (GPT), 'encoder' (BERT), 'seq2seq' (T5, BART). */
+/** A model of any family; its `kind` says which: 'causal-lm' (GPT), 'encoder' (BERT, RoBERTa), 'seq2seq' (T5, BART). */
 export type PretrainedModel = InstanceType<(typeof FAMILIES)[ModelType]>;
 export type ModelKind = PretrainedModel['kind'];
 
@@ -30,7 +37,8 @@ export function createModel(engine: Engine, config: ModelConfig, seed = 0): Pret
 
 const PARAMETERS = {
   gpt2: gptParameters,
-  bert: bertParameters,
+  bert: (c: BertConfig) => bertParameters(c),
+  roberta: (c: RobertaConfig) => bertParameters(c, ROBERTA_FAMILY),
   t5: t5Parameters,
   bart: bartParameters,
 } as const satisfies Record<ModelType, unknown>;

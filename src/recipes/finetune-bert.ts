@@ -1,8 +1,9 @@
 /**
- * Fine-tuning BERT for sequence classification (a label per text, or per text pair) and token
- * classification (a label per word, on its first WordPiece; the other pieces and [CLS]/[SEP] are -100).
- * From a pre-trained checkpoint (the body is loaded, the new head initialised) or from scratch (`none`:
- * random weights, a WordPiece vocabulary trained on the task's training texts). Metrics on the held-out
+ * Fine-tuning an encoder (BERT or RoBERTa) for sequence classification (a label per text, or per text
+ * pair) and token classification (a label per word, on its first piece; the other pieces and the special
+ * tokens are -100). From a pre-trained checkpoint of either family (the body is loaded, the family's head
+ * for the task initialised) or from scratch (`none`: a BERT with random weights and a WordPiece
+ * vocabulary trained on the task's training texts). Metrics on the held-out
  * split: accuracy, per-class precision / recall / F1, macro F1, the confusion matrix.
  */
 import { padBatch } from '../data/batch.js';
@@ -16,8 +17,10 @@ import { parseConfig, serializeConfig } from '../io/config.js';
 import { type BertConfig } from '../io/hf/index.js';
 import { nodeCheckpointFiles } from '../io/node.js';
 import { getFloat32 } from '../io/safetensors.js';
-import { Bert, type BertBatch } from '../models/bert.js';
+import { Bert, BERT_FAMILY, type BertBatch, type BertHead } from '../models/bert.js';
 import { loadModel } from '../models/load.js';
+import { createModel } from '../models/registry.js';
+import { ROBERTA_FAMILY } from '../models/roberta.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
@@ -40,7 +43,7 @@ export interface FinetuneOptions {
   task: Task;
   /** 'spam' | 'brown-pos' | a .jsonl file ({text, pair?, label} or {words, tags} per line). */
   data: string;
-  /** A pre-trained BERT checkpoint, or 'none'. */
+  /** A pre-trained BERT or RoBERTa checkpoint, or 'none'. */
   from: string;
   out: string;
   epochs: number;
@@ -144,14 +147,17 @@ function tagExample(row: unknown, where: string): TagExample {
   return { words, tags };
 }
 
-/** Fine-tunes a BERT on the engine for the task; saves it to `out` and scores it on validation and test. */
+/** The encoder families a checkpoint may hold, by model_type. */
+const ENCODERS = { bert: BERT_FAMILY, roberta: ROBERTA_FAMILY };
+
+/** Fine-tunes an encoder on the engine for the task; saves it to `out` and scores it on validation and test. */
 export async function finetune(engine: Engine, opts: FinetuneOptions) {
   const data = await loadTaskData(opts.task, opts.data);
   const classify = opts.task === 'classify';
   const labels = taskLabels(opts.task, data);
   const labelId = new Map(labels.map((l, i) => [l, i]));
   const id2label = Object.fromEntries(labels.map((l, i) => [i, l]));
-  const architecture = classify ? 'BertForSequenceClassification' : 'BertForTokenClassification';
+  const head: BertHead = classify ? 'sequence-classification' : 'token-classification';
   let model: Bert;
   let tokenizer: Tokenizer;
   if (opts.from === 'none') {
@@ -162,7 +168,7 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
     const s = opts.scratch;
     const config = parseConfig({
       model_type: 'bert',
-      architectures: [architecture],
+      architectures: [BERT_FAMILY.architectures[head]],
       vocab_size: tokenizer.vocabSize,
       hidden_size: s.dModel,
       num_hidden_layers: s.layers,
@@ -177,13 +183,16 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
   } else {
     const { readCheckpoint } = await nodeCheckpointFiles();
     const ck = await readCheckpoint(opts.from);
-    if (ck.config.parsed.model_type !== 'bert' || !ck.tokenizer)
-      throw new ArgumentError(`--from ${opts.from}: expected a BERT checkpoint with its tokenizer.json`);
+    const type = ck.config.parsed.model_type;
+    if (!(type in ENCODERS) || !ck.tokenizer)
+      throw new ArgumentError(
+        `--from ${opts.from}: expected a BERT or RoBERTa checkpoint with its tokenizer.json, got ${type}${ck.tokenizer ? '' : ' without one'}`,
+      );
     tokenizer = Tokenizer.fromJson(ck.tokenizer);
     const raw = serializeConfig(ck.config.parsed);
     delete raw['label2id'];
-    const config = parseConfig({ ...raw, architectures: [architecture], id2label }) as BertConfig;
-    model = new Bert(engine, config, opts.seed);
+    const architecture = ENCODERS[type as keyof typeof ENCODERS].architectures[head];
+    model = createModel(engine, parseConfig({ ...raw, architectures: [architecture], id2label }), opts.seed) as Bert;
     const get = (n: string) =>
       ck.tensors.tensors.has(n)
         ? { shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }
@@ -193,7 +202,7 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
   model.tokenizer = tokenizer;
   if (opts.freeze) {
     model.setTrainable(false);
-    model.classifier!.setTrainable(true);
+    for (const m of model.classificationHead()) m.setTrainable(true);
   }
   const toBatch = batcher(opts.task, tokenizer, labelId, opts.maxLen);
   const rng = new Rng(opts.seed);
@@ -251,7 +260,8 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
 type Example = TextExample | TagExample;
 
 /**
- * Examples → BERT batches. Classification: `[CLS] text [SEP] (pair [SEP])` cut to maxLen, its last token
+ * Examples → encoder batches. Classification: `[CLS] text [SEP] (pair [SEP])` (RoBERTa: `<s> text </s>
+ * (</s> pair </s>)`, as its tokenizer's post-processor says) cut to maxLen, its last token
  * kept a [SEP]. Tagging: `[CLS]` + each word's pieces + `[SEP]`, the label on a word's first piece (-100
  * elsewhere); words that would run past maxLen are left out.
  */
@@ -265,7 +275,7 @@ function batcher(
   const encoded = new Map<string, number[]>();
   const pieces = (w: string) => {
     let p = encoded.get(w);
-    if (!p) encoded.set(w, (p = tokenizer.encode(w, undefined, { addSpecialTokens: false }).ids));
+    if (!p) encoded.set(w, (p = tokenizer.encodeWord(w)));
     return p;
   };
   const { clsId, sepId, padId } = tokenizer as Required<Pick<Tokenizer, 'clsId' | 'sepId' | 'padId'>>;
@@ -398,10 +408,10 @@ export async function evaluateFinetuned(engine: Engine, opts: EvaluateOptions): 
     try {
       if (model.kind !== 'encoder' || model.task !== head)
         throw new ArgumentError(
-          `${dir}: expected a BERT fine-tuned for ${opts.task === 'classify' ? 'sequence' : 'token'} classification`,
+          `${dir}: expected a BERT or RoBERTa fine-tuned for ${opts.task === 'classify' ? 'sequence' : 'token'} classification`,
         );
       if (!model.tokenizer) throw new ArgumentError(`${dir}: the checkpoint has no tokenizer.json`);
-      const maxLen = opts.maxLen ?? model.config.max_position_embeddings;
+      const maxLen = opts.maxLen ?? model.maxLength;
       const r = predictLabels(model, xs, batcher(opts.task, model.tokenizer, labelId, maxLen), opts.batch, labels);
       if (gold && (r.gold.length !== gold.length || r.gold.some((g, i) => g !== gold![i]))) {
         throw new ArgumentError(

@@ -1,24 +1,29 @@
 /**
  * Pre-training BERT: documents → WordPiece (trained on the training documents) → sentences → pairs for
- * next-sentence prediction (or single segments with `nsp: false`, RoBERTa style) → masks drawn afresh
- * for every batch (dynamic masking: 15 %, 80/10/10). Documents split 80/10/10 by a hash of their id, as the
- * Brown tagging task splits them: validation documents give MLM loss, MLM accuracy and NSP accuracy, and
- * test documents are never used. Evaluations go to metrics.jsonl; checkpoints carry the optimizer state, and
- * `resume` continues the identical trajectory (each step's batch and masks are a function of seed and step).
+ * next-sentence prediction (or single segments with `nsp: false`: RoBERTa's DOC-SENTENCES) → masks drawn
+ * afresh for every batch (dynamic masking: 15 %, 80/10/10).
+ * RoBERTa (`family: 'roberta'`): a byte-level BPE with RoBERTa's special tokens, no NSP, and FULL-SENTENCES:
+ * sentences packed across document boundaries, the documents in a fresh order each epoch; the same masking.
+ * Documents split 80/10/10 by a hash of their id, as the Brown tagging task splits them: validation
+ * documents give MLM loss, MLM accuracy and NSP accuracy, and test documents are never used. Evaluations go
+ * to metrics.jsonl; checkpoints carry the optimizer state, and `resume` continues the identical trajectory
+ * (each step's batch and masks are a function of seed and step).
  */
 import { padBatch } from '../data/batch.js';
 import { BROWN_SPLIT } from '../data/brown.js';
 import { maskTokens } from '../data/mlm.js';
-import { buildNspInstances, packSingleSegments } from '../data/nsp.js';
+import { buildNspInstances, packFullSentences, packSingleSegments } from '../data/nsp.js';
 import { Rng } from '../rng.js';
 import { splitByKey } from '../data/split.js';
 import { loadTextDocuments, splitSentences } from '../data/text.js';
 import { ArgumentError, CheckpointError } from '../errors.js';
 import { parseConfig } from '../io/config.js';
-import { type BertConfig } from '../io/hf/index.js';
+import { type BertConfig, type RobertaConfig } from '../io/hf/index.js';
 import { Bert, type BertBatch } from '../models/bert.js';
 import { loadModel } from '../models/load.js';
+import { Roberta } from '../models/roberta.js';
 import type { Engine } from '../tensor/engine.js';
+import { robertaBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordPiece } from '../tokenizers/wordpiece.js';
 import { Trainer, type StepResult } from '../train/trainer.js';
@@ -26,13 +31,15 @@ import { restoreTrainingState, resumeFolder, SAVE_TOTAL_LIMIT, saveTrainingCheck
 import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
 export interface BertPretrainOptions extends ModelShape, OptimChoice {
+  /** BERT (WordPiece, optional NSP), or RoBERTa (byte-level BPE, full sentences across documents, no NSP). Default bert. */
+  family?: 'bert' | 'roberta';
   data: string;
   out: string;
   vocabSize: number;
   nsp: boolean;
   /** Pre-LN blocks and a final LayerNorm (config `pre_norm`): trains faster at small scale. */
   preNorm?: boolean;
-  /** Whole-word masking: a word's `##` pieces are chosen with it. */
+  /** Whole-word masking: a word's `##` pieces are chosen with it (WordPiece, so BERT only). */
   wholeWord?: boolean;
   steps: number;
   maxLen: number;
@@ -57,6 +64,8 @@ export interface BertEval {
   /** Mean training loss since the previous evaluation. */
   trainLoss: number;
   seconds: number;
+  /** Held-out MLM loss alone: the mean over every masked token of the held-out sequences, in nats. */
+  mlmLoss: number;
   mlmAccuracy: number;
   nspAccuracy?: number;
 }
@@ -78,10 +87,22 @@ export const BERT_PRETRAIN_DEFAULTS: Omit<BertPretrainOptions, 'data' | 'out'> =
   checkpointEvery: 500,
 };
 
+/** RoBERTa's: BERT's, without NSP. */
+export const ROBERTA_PRETRAIN_DEFAULTS: Omit<BertPretrainOptions, 'data' | 'out'> = {
+  ...BERT_PRETRAIN_DEFAULTS,
+  family: 'roberta',
+  nsp: false,
+};
+
 type Instance = { inputIds: Int32Array; tokenTypeIds: Int32Array; nextSentenceLabel?: 0 | 1 };
 
 /** Pre-trains (or resumes) a BERT on the engine as the options say. A crash leaves the last checkpoint written. */
 export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
+  const family = opts.family ?? 'bert';
+  if (family === 'roberta' && (opts.nsp || opts.wholeWord))
+    throw new ArgumentError(
+      `RoBERTa pre-training has ${opts.nsp ? 'no next-sentence prediction' : 'no whole-word masking (a WordPiece option)'}`,
+    );
   const docs = await loadTextDocuments(opts.data);
   // the document split of the fine-tuning tasks on Brown (80/10/10 by a hash of the document id): the
   // test documents of the tagging task are never pre-trained on, and held-out MLM uses the validation ones
@@ -91,10 +112,11 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
   // the generation resumed from: its files are read together, and checked to be of one save
   const from = opts.resume ? await resumeFolder(opts.out) : undefined;
   const model = from
-    ? await resumedModel(engine, from)
+    ? await resumedModel(engine, from, family)
     : newModel(
         engine,
         opts,
+        family,
         split.train.map((d) => d.text),
       );
   const tokenizer = model.tokenizer!;
@@ -108,9 +130,11 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
   const trainDocs = split.train.map((d) => encodeDoc(d.text));
   const valDocs = split.validation.map((d) => encodeDoc(d.text));
   const build = (ds: number[][][], rng: Rng): Instance[] =>
-    opts.nsp
-      ? buildNspInstances(ds, rng, { maxLen: opts.maxLen, clsId, sepId })
-      : packSingleSegments(ds, { maxLen: opts.maxLen, clsId, sepId });
+    family === 'roberta'
+      ? packFullSentences(rng.shuffle([...ds]), { maxLen: opts.maxLen, clsId, sepId })
+      : opts.nsp
+        ? buildNspInstances(ds, rng, { maxLen: opts.maxLen, clsId, sepId })
+        : packSingleSegments(ds, { maxLen: opts.maxLen, clsId, sepId });
   const specialIds = [padId, tokenizer.unkId!, clsId, sepId, maskId];
   const continuation = Uint8Array.from({ length: tokenizer.vocabSize }, (_, id) =>
     tokenizer.idToToken(id)?.startsWith('##') ? 1 : 0,
@@ -158,6 +182,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
     seed: opts.seed,
   });
   const runOptions = {
+    family,
     seed: opts.seed,
     batch: opts.batch,
     maxLen: opts.maxLen,
@@ -179,6 +204,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
       n = 0,
       hits = 0,
       masked = 0,
+      mlmNats = 0,
       nspHits = 0,
       nspN = 0;
     for (let i = 0; i < valInstances.length; i += opts.batch) {
@@ -193,6 +219,9 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
           if (y < 0) return;
           let best = 0;
           for (let v = 1; v < V; v++) if (logits[p * V + v]! > logits[p * V + best]!) best = v;
+          let z = 0;
+          for (let v = 0; v < V; v++) z += Math.exp(logits[p * V + v]! - logits[p * V + best]!);
+          mlmNats += Math.log(z) + logits[p * V + best]! - logits[p * V + y]!;
           masked++;
           if (best === y) hits++;
         });
@@ -214,6 +243,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
       loss: loss / n,
       trainLoss,
       seconds,
+      mlmLoss: mlmNats / masked,
       mlmAccuracy: hits / masked,
       nspAccuracy: nspN ? nspHits / nspN : undefined,
     };
@@ -243,8 +273,8 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
   return { model, trainer, tokenizer, epochs, lastEval: evalResult, seconds: (performance.now() - started) / 1000 };
 
   /**
-   * The batches from `step` on. Epoch e draws its instances afresh (NSP pairs; fork \`pairs-(e+1)\`, the
-   * numbering of the first runs) and shuffles them; its last partial batch is left out. A resumed run
+   * The batches from `step` on. Epoch e draws its instances afresh (NSP pairs, or RoBERTa's order of the
+   * documents; fork \`pairs-(e+1)\`, the numbering of the first runs) and shuffles them; its last partial batch is left out. A resumed run
    * replays the epochs before `step` to find where it was.
    */
   function* batches(step: number): Generator<Instance[]> {
@@ -265,31 +295,53 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
   }
 }
 
-function newModel(engine: Engine, opts: BertPretrainOptions, trainTexts: string[]): Bert {
+function newModel(engine: Engine, opts: BertPretrainOptions, family: 'bert' | 'roberta', trainTexts: string[]): Bert {
+  const shape = {
+    hidden_size: opts.dModel,
+    num_hidden_layers: opts.layers,
+    num_attention_heads: opts.heads,
+    intermediate_size: opts.ffn,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    pre_norm: opts.preNorm ?? false,
+  };
+  if (family === 'roberta') {
+    // roberta-base's choices: one token type, eps 1e-5, positions from pad_token_id + 1
+    const tokenizer = Tokenizer.fromJson(robertaBpe(trainTexts, { vocabSize: opts.vocabSize }));
+    const config = parseConfig({
+      model_type: 'roberta',
+      architectures: ['RobertaForMaskedLM'],
+      vocab_size: tokenizer.vocabSize,
+      ...shape,
+      max_position_embeddings: Math.max(opts.maxLen, 128) + tokenizer.padId! + 1,
+      type_vocab_size: 1,
+      layer_norm_eps: 1e-5,
+      pad_token_id: tokenizer.padId,
+      bos_token_id: tokenizer.bosId,
+      eos_token_id: tokenizer.eosId,
+    }) as RobertaConfig;
+    const model = new Roberta(engine, config, opts.seed);
+    model.tokenizer = tokenizer;
+    return model;
+  }
   const tokenizer = Tokenizer.fromJson(trainWordPiece(trainTexts, { vocabSize: opts.vocabSize }));
   const config = parseConfig({
     model_type: 'bert',
     architectures: [opts.nsp ? 'BertForPreTraining' : 'BertForMaskedLM'],
     vocab_size: tokenizer.vocabSize,
-    hidden_size: opts.dModel,
-    num_hidden_layers: opts.layers,
-    num_attention_heads: opts.heads,
-    intermediate_size: opts.ffn,
+    ...shape,
     max_position_embeddings: Math.max(opts.maxLen, 128),
     pad_token_id: tokenizer.padId,
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    pre_norm: opts.preNorm ?? false,
   }) as BertConfig;
   const model = new Bert(engine, config, opts.seed);
   model.tokenizer = tokenizer;
   return model;
 }
 
-async function resumedModel(engine: Engine, dir: string): Promise<Bert> {
+async function resumedModel(engine: Engine, dir: string, family: 'bert' | 'roberta'): Promise<Bert> {
   const model = await loadModel(engine, dir);
-  if (model.kind !== 'encoder')
-    throw new CheckpointError(`--resume: ${dir} holds a ${model.config.model_type} model, not bert`);
+  if (model.kind !== 'encoder' || model.config.model_type !== family)
+    throw new CheckpointError(`--resume: ${dir} holds a ${model.config.model_type} model, not ${family}`);
   if (!model.tokenizer) throw new CheckpointError(`--resume: ${dir} has no tokenizer.json`);
   return model;
 }

@@ -4,7 +4,8 @@
  * the vocabulary is full. Pair counts are updated incrementally (only the words holding the merged pair
  * are touched) and the best pair comes from a max-heap with lazy deletion, so a 4,096-token vocabulary
  * over the whole Brown corpus trains in seconds. Ties go to the pair whose merged symbols sort first, so
- * training is deterministic. The result is a Hugging Face tokenizer.json object.
+ * training is deterministic. The result is a Hugging Face tokenizer.json object. `robertaBpe` gives it
+ * RoBERTa's special tokens and pair template.
  */
 import { ArgumentError } from '../errors.js';
 import { BYTE_TO_CHAR, GPT2_PATTERN, toByteLevel } from './byte-level.js';
@@ -15,6 +16,8 @@ export interface BpeOptions {
   vocabSize: number;
   /** Added after the learned tokens, in order (GPT-2's `<|endoftext|>` is its last id). */
   specialTokens?: string[];
+  /** Special tokens with the first ids, 0, 1, …, before the byte symbols (RoBERTa's `<s> <pad> </s> <unk>`). */
+  leadingSpecialTokens?: string[];
   /** Pairs seen fewer times than this are never merged. Default 2. */
   minFrequency?: number;
 }
@@ -23,14 +26,16 @@ export type TokenizerJson = Record<string, unknown>;
 
 export function trainBpe(texts: Iterable<string>, options: BpeOptions): TokenizerJson {
   const specials = options.specialTokens ?? [];
+  const leading = options.leadingSpecialTokens ?? [];
   const minFrequency = options.minFrequency ?? 2;
-  const target = options.vocabSize - specials.length;
+  const target = options.vocabSize - specials.length - leading.length;
   if (!Number.isInteger(options.vocabSize) || target < 256 || options.vocabSize > MAX_SYMBOLS) {
     throw new ArgumentError(
-      `vocabSize must be an integer from ${256 + specials.length} (256 bytes + special tokens) to ${MAX_SYMBOLS}, got ${options.vocabSize}`,
+      `vocabSize must be an integer from ${256 + specials.length + leading.length} (256 bytes + special tokens) to ${MAX_SYMBOLS}, got ${options.vocabSize}`,
     );
   }
-  if (new Set(specials).size !== specials.length) throw new ArgumentError('specialTokens must be distinct');
+  if (new Set([...leading, ...specials]).size !== specials.length + leading.length)
+    throw new ArgumentError('special tokens must be distinct');
 
   // word frequencies over byte-level pre-tokens
   const freq = new Map<string, number>();
@@ -51,9 +56,10 @@ export function trainBpe(texts: Iterable<string>, options: BpeOptions): Tokenize
   );
 
   const vocab: Record<string, number> = {};
-  symbols.forEach((s, i) => (vocab[s] = i));
-  const added = specials.map((content, i) => ({
-    id: symbols.length + i,
+  symbols.forEach((s, i) => (vocab[s] = leading.length + i));
+  const ids = [...leading.map((_, i) => i), ...specials.map((_, i) => leading.length + symbols.length + i)];
+  const added = [...leading, ...specials].map((content, i) => ({
+    id: ids[i]!,
     content,
     single_word: false,
     lstrip: false,
@@ -82,6 +88,32 @@ export function trainBpe(texts: Iterable<string>, options: BpeOptions): Tokenize
       ignore_merges: false,
       vocab,
       merges: merges.map(([a, b]) => [symbols[a]!, symbols[b]!]),
+    },
+  };
+}
+
+/**
+ * A byte-level BPE with RoBERTa's special tokens, as its tokenizer.json has them: `<s>` 0, `<pad>` 1,
+ * `</s>` 2, `<unk>` 3 (RobertaConfig's bos, pad and eos ids), `<mask>` last; and its post-processor,
+ * `RobertaProcessing`: `<s> A </s>` and `<s> A </s></s> B </s>`, token type 0 throughout.
+ */
+export function robertaBpe(
+  texts: Iterable<string>,
+  options: Pick<BpeOptions, 'vocabSize' | 'minFrequency'>,
+): TokenizerJson {
+  const json = trainBpe(texts, {
+    ...options,
+    leadingSpecialTokens: ['<s>', '<pad>', '</s>', '<unk>'],
+    specialTokens: ['<mask>'],
+  });
+  return {
+    ...json,
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['</s>', 2],
+      cls: ['<s>', 0],
+      trim_offsets: true,
+      add_prefix_space: false,
     },
   };
 }

@@ -129,11 +129,24 @@ export class Tokenizer {
         );
       ids = ids.map((id) => id ?? this.unkId!);
     }
+    // RobertaProcessing: the Rust library gives every token type 0 (RoBERTa has one token type);
+    // @huggingface/tokenizers gives the pair's tokens 1
+    const roberta = (this.json.post_processor as { type?: string } | null)?.type === 'RobertaProcessing';
     return {
       ids: ids as number[],
-      tokenTypeIds: e.token_type_ids ?? ids.map(() => 0),
+      tokenTypeIds: roberta ? ids.map(() => 0) : (e.token_type_ids ?? ids.map(() => 0)),
       attentionMask: e.attention_mask,
     };
+  }
+
+  /**
+   * The ids of one word of a text given as words (tagging), as transformers' `is_split_into_words` reads
+   * it: a byte-level BPE gets the space that separates the word from the one before (`add_prefix_space`),
+   * so the word has the ids it has inside running text (`Ġthe`, not `the`). No special tokens.
+   */
+  encodeWord(word: string): number[] {
+    const byteLevel = (this.json.pre_tokenizer as { type?: string } | null)?.type === 'ByteLevel';
+    return this.encode(byteLevel ? ` ${word}` : word, undefined, { addSpecialTokens: false }).ids;
   }
 
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {

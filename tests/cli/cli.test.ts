@@ -6,6 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** The first tab-separated column of each line (predict's words or labels). */
+const firstColumn = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t')[0]);
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
 
@@ -200,7 +206,7 @@ describe('the simdformer command', () => {
         '--resume',
       );
       expect(again.status).toBe(0);
-      expect(again.stdout).toMatch(/trained 6 steps .*\nheld-out: loss [\d.]+, MLM accuracy \d/);
+      expect(again.stdout).toMatch(/trained 6 steps .*\nheld-out: loss [\d.]+ \(MLM [\d.]+\), MLM accuracy \d/);
       const other = cli(
         'pretrain',
         'bert',
@@ -306,12 +312,7 @@ describe('the simdformer command', () => {
     expect(lines.map((l) => l[0]).sort()).toEqual(['ham', 'spam']);
     expect(lines.reduce((s, l) => s + Number(l[1]), 0)).toBeCloseTo(1, 3);
     const pt = cli('predict', '--from', join(dir, 'tag'), '--text', 'the cat sat');
-    expect(
-      pt.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split('\t')[0]),
-    ).toEqual(['the', 'cat', 'sat']);
+    expect(firstColumn(pt.stdout)).toEqual(['the', 'cat', 'sat']);
 
     // eval scores a saved checkpoint as finetune scored it before saving
     const testAccuracy = (out: string) => Number(/test: accuracy ([\d.]+) %/.exec(out)![1]);
@@ -363,7 +364,102 @@ describe('the simdformer command', () => {
       join(dir, 'tag'),
     );
     expect(wrongHead.status).toBe(2);
-    expect(wrongHead.stderr).toMatch(/expected a BERT fine-tuned for sequence classification/);
+    expect(wrongHead.stderr).toMatch(/expected a BERT or RoBERTa fine-tuned for sequence classification/);
+  });
+
+  it('pretrain roberta → a RoBERTa checkpoint with its byte-level BPE; finetune classify and tag from it; eval; predict', async () => {
+    const out = join(dir, 'roberta-mlm');
+    const args = '--steps 6 --batch 4 --max-len 32 --vocab 300 --layers 1 --hidden 16 --heads 2 --ffn 32 --threads 1';
+    const r = cli('pretrain', 'roberta', '--data', join(dir, 'text.txt'), '--out', out, ...args.split(' '));
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/trained 6 steps \(\d+ epochs? of sequences\).*\nheld-out: loss [\d.]+, MLM accuracy \d/);
+    expect(r.stdout).not.toMatch(/NSP/);
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({
+      model_type: 'roberta',
+      architectures: ['RobertaForMaskedLM'],
+      type_vocab_size: 1,
+      layer_norm_eps: 1e-5,
+      pad_token_id: 1,
+      bos_token_id: 0,
+      eos_token_id: 2,
+      max_position_embeddings: 128 + 2,
+    });
+    const tokenizer = JSON.parse(await readFile(join(out, 'tokenizer.json'), 'utf8'));
+    expect(tokenizer.model.type).toBe('BPE');
+    expect(tokenizer.post_processor.type).toBe('RobertaProcessing');
+    // NSP and whole-word masking are BERT's options
+    expect(cli('pretrain', 'roberta', '--data', 'brown', '--out', out, '--no-nsp').stderr).toMatch(/no-nsp/);
+
+    const jsonl = (rows: object[]) => rows.map((x) => JSON.stringify(x)).join('\n');
+    const texts = Array.from({ length: 40 }, (_, i) => ({
+      text: i % 2 ? `buy cheap pills ${i}` : `the meeting is at ${i}`,
+      pair: 'today',
+      label: i % 2 ? 'spam' : 'ham',
+    }));
+    await writeFile(join(dir, 'rcls.jsonl'), jsonl(texts));
+    const tags = Array.from({ length: 40 }, (_, i) => ({
+      words: ['the', i % 2 ? 'cat' : 'dog', 'sat'],
+      tags: ['DET', 'NOUN', 'VERB'],
+    }));
+    await writeFile(join(dir, 'rtag.jsonl'), jsonl(tags));
+    const common = ['--epochs', '2', '--batch', '8', '--max-len', '16', '--threads', '1', '--lr', '3e-3'];
+    for (const [task, data, architecture] of [
+      ['classify', 'rcls.jsonl', 'RobertaForSequenceClassification'],
+      ['tag', 'rtag.jsonl', 'RobertaForTokenClassification'],
+    ] as const) {
+      const f = cli(
+        'finetune',
+        task,
+        '--from',
+        out,
+        '--data',
+        join(dir, data),
+        '--out',
+        join(dir, `r-${task}`),
+        ...common,
+      );
+      expect(f.stderr).not.toMatch(/Error/);
+      expect(f.status).toBe(0);
+      expect(JSON.parse(await readFile(join(dir, `r-${task}`, 'config.json'), 'utf8'))).toMatchObject({
+        model_type: 'roberta',
+        architectures: [architecture],
+      });
+      const ev = cli(
+        'eval',
+        '--task',
+        task,
+        '--data',
+        join(dir, data),
+        '--from',
+        join(dir, `r-${task}`),
+        '--max-len',
+        '16',
+        '--threads',
+        '1',
+      );
+      expect(ev.status).toBe(0);
+      expect(JSON.parse(ev.stdout).accuracy * 100).toBeCloseTo(
+        Number(/test: accuracy ([\d.]+) %/.exec(f.stdout)![1]),
+        1,
+      );
+    }
+    const pt = cli('predict', '--from', join(dir, 'r-tag'), '--text', 'the cat sat');
+    expect(firstColumn(pt.stdout)).toEqual(['the', 'cat', 'sat']);
+    // a GPT checkpoint is not an encoder
+    const gpt = cli(
+      'finetune',
+      'tag',
+      '--from',
+      join(dir, 'run'),
+      '--data',
+      join(dir, 'rtag.jsonl'),
+      '--out',
+      join(dir, 'x'),
+    );
+    expect(gpt.status).toBe(2);
+    expect(gpt.stderr).toMatch(/expected a BERT or RoBERTa checkpoint with its tokenizer.json, got gpt2/);
   });
 
   it('pretrain t5 and bart (denoising) → checkpoints; finetune seq2seq --task g2p from scratch and from the pre-trained BART; eval --task g2p', async () => {

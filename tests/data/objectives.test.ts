@@ -3,7 +3,7 @@ import { bartNoise, poissonSpanLengths } from '../../src/data/bart-noise.js';
 import { padBatch, padSequences } from '../../src/data/batch.js';
 import { clmBatches, packClm } from '../../src/data/clm.js';
 import { IGNORE_INDEX, maskBatch, maskTokens } from '../../src/data/mlm.js';
-import { buildNspInstances, packSingleSegments } from '../../src/data/nsp.js';
+import { buildNspInstances, packFullSentences, packSingleSegments } from '../../src/data/nsp.js';
 import { Rng } from '../../src/rng.js';
 import { randomSegmentation, randomSpansNoiseMask, spanCorruption } from '../../src/data/span-corruption.js';
 import { SequenceTooLongError, TokenIdError } from '../../src/errors.js';
@@ -191,6 +191,40 @@ describe('NSP pairs', () => {
       expect(x.inputIds[x.inputIds.length - 1]).toBe(SEP);
       expect(x.tokenTypeIds.every((t) => t === 0)).toBe(true);
     }
+  });
+
+  it("packs full sentences across documents (RoBERTa's FULL-SENTENCES): every token once, in order, </s> between documents", () => {
+    // ids encode (document, sentence, position); a few sentences longer than a sequence, and an empty document
+    const numbered = docs
+      .slice(0, 30)
+      .map((d, di) => d.slice(0, 1 + (di % 7)).map((s, si) => s.map((_, k) => 1_000_000 + di * 10_000 + si * 100 + k)));
+    numbered[3]!.push(Array.from({ length: 75 }, (_, k) => 1_000_000 + 3 * 10_000 + 99 * 100 + k));
+    numbered[5] = [];
+    const maxLen = 64;
+    const out = packFullSentences(numbered, { maxLen, clsId: CLS, sepId: SEP });
+    const stream: number[] = [];
+    let crossings = 0;
+    out.forEach((x, i) => {
+      const body = [...x.inputIds.subarray(1, -1)];
+      expect(x.inputIds[0]).toBe(CLS);
+      expect(x.inputIds.at(-1)).toBe(SEP);
+      expect(x.inputIds.length).toBeLessThanOrEqual(maxLen);
+      expect(x.tokenTypeIds.every((t) => t === 0)).toBe(true);
+      // a separator only between two documents' sentences, never at either end
+      body.forEach((id, k) => {
+        if (id !== SEP) return;
+        crossings++;
+        expect(k > 0 && k < body.length - 1).toBe(true);
+        expect(Math.floor(body[k + 1]! / 10_000)).toBeGreaterThan(Math.floor(body[k - 1]! / 10_000));
+      });
+      // every sequence but the last is full to within one sentence and its separator (≤ 31 tokens)
+      if (i < out.length - 1) expect(body.length).toBeGreaterThanOrEqual(maxLen - 2 - 31);
+      stream.push(...body.filter((id) => id !== SEP));
+    });
+    expect(stream).toEqual(numbered.flat(2));
+    expect(crossings).toBeGreaterThan(10);
+    // packed per document, the same sentences take more sequences
+    expect(packSingleSegments(numbered, { maxLen, clsId: CLS, sepId: SEP }).length).toBeGreaterThan(out.length);
   });
 });
 

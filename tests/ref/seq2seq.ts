@@ -1,12 +1,13 @@
 /**
  * Float64 T5 and BART forwards written from Hugging Face's modeling_t5.py / modeling_bart.py, reading
  * tensors by their checkpoint names: an independent check of the models, of the name maps (which file
- * tensor is q, k or v, wi_0 or wi_1) and of T5's relative position buckets.
+ * tensor is q, k or v, wi_0 or wi_1) and of T5's relative position buckets. Its pieces (linear, layer
+ * norm, GELU, multi-head attention) serve tests/ref/roberta.ts too.
  */
 type Get = (name: string) => Float64Array;
 
 /** y [n, out] = x [n, in] · Wᵀ (+ b), W [out, in] as torch Linear. */
-function linear(x: Float64Array, n: number, W: Float64Array, out: number, b?: Float64Array): Float64Array {
+export function linear(x: Float64Array, n: number, W: Float64Array, out: number, b?: Float64Array): Float64Array {
   const inn = W.length / out;
   const y = new Float64Array(n * out);
   for (let i = 0; i < n; i++)
@@ -29,7 +30,7 @@ function rms(x: Float64Array, d: number, w: Float64Array, eps: number): Float64A
   return y;
 }
 
-function layerNorm(x: Float64Array, d: number, w: Float64Array, b: Float64Array, eps = 1e-5): Float64Array {
+export function layerNorm(x: Float64Array, d: number, w: Float64Array, b: Float64Array, eps = 1e-5): Float64Array {
   const y = new Float64Array(x.length);
   for (let i = 0; i < x.length / d; i++) {
     let m = 0;
@@ -43,7 +44,7 @@ function layerNorm(x: Float64Array, d: number, w: Float64Array, b: Float64Array,
   return y;
 }
 
-const add = (a: Float64Array, b: Float64Array) => a.map((x, i) => x + b[i]!);
+export const add = (a: Float64Array, b: Float64Array) => a.map((x, i) => x + b[i]!);
 
 function erf(x: number): number {
   // series / continued fraction to double precision
@@ -61,14 +62,14 @@ function erf(x: number): number {
   for (let n = 60; n >= 1; n--) f = n / 2 / (t + f);
   return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f));
 }
-const gelu = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
-const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+export const gelu = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+export const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 
 /**
  * Multi-head attention for one batch row: q [Tq, H·D], k, v [Tk, H·D]; scores·scale + bias[h][i][j],
  * keys with mask 0 and (causal) later keys left out.
  */
-function attend(
+export function attend(
   q: Float64Array,
   k: Float64Array,
   v: Float64Array,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/rng.js';
-import { trainBpe } from '../../src/tokenizers/bpe.js';
+import { robertaBpe, trainBpe } from '../../src/tokenizers/bpe.js';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { fixtureDir } from '../io/fixtures.js';
 
@@ -89,5 +89,48 @@ describe('byte-level BPE', () => {
     // " t" is the first merge of that file, so " the" never splits between Ġ and t
     const ids = hf.encode(' the', undefined, { addSpecialTokens: false }).ids;
     expect(hf.idToToken(ids[0]!)!.startsWith('Ġt')).toBe(true);
+  });
+});
+
+describe("RoBERTa's byte-level BPE", () => {
+  const tok = Tokenizer.fromJson(robertaBpe([...CORPUS, ...CORPUS], { vocabSize: 320 }));
+
+  it("has RoBERTa's special ids: <s> 0, <pad> 1, </s> 2, <unk> 3, <mask> last", () => {
+    expect([tok.clsId, tok.bosId, tok.padId, tok.sepId, tok.eosId, tok.unkId]).toEqual([0, 0, 1, 2, 2, 3]);
+    expect(tok.maskId).toBe(tok.vocabSize - 1);
+    expect(tok.idToToken(tok.vocabSize - 1)).toBe('<mask>');
+    // the byte symbols follow the four leading specials ('!' is byte 33)
+    expect(tok.tokenToId('!')).toBe(4 + 33);
+  });
+
+  it('encodes <s> A </s> and <s> A </s></s> B </s>, token type 0 throughout (RobertaProcessing as the Rust library runs it)', () => {
+    const a = tok.encode('The jury said', undefined, { addSpecialTokens: false }).ids;
+    const b = tok.encode('it did find', undefined, { addSpecialTokens: false }).ids;
+    expect(tok.encode('The jury said').ids).toEqual([0, ...a, 2]);
+    const pair = tok.encode('The jury said', 'it did find');
+    expect(pair.ids).toEqual([0, ...a, 2, 2, ...b, 2]);
+    expect(pair.tokenTypeIds).toEqual(pair.ids.map(() => 0));
+    expect(tok.decode(pair.ids, { skipSpecialTokens: true })).toBe('The jury saidit did find');
+  });
+
+  it('round-trips any UTF-8 text (300 random strings)', () => {
+    const rng = new Rng(9);
+    for (let i = 0; i < 300; i++) {
+      const s = randomText(rng);
+      expect(tok.decode(tok.encode(s, undefined, { addSpecialTokens: false }).ids)).toBe(s);
+    }
+  });
+
+  it('a word of a pre-split text gets the ids it has inside running text (the space before it: Ġjury)', () => {
+    const running = tok.encode('The jury said', undefined, { addSpecialTokens: false }).ids;
+    const first = tok.encode('The', undefined, { addSpecialTokens: false }).ids;
+    expect([...first, ...tok.encodeWord('jury'), ...tok.encodeWord('said')]).toEqual(running);
+    expect(tok.idToToken(tok.encodeWord('jury')[0]!)!.startsWith('Ġ')).toBe(true);
+  });
+
+  it('leading and trailing special tokens must be distinct', () => {
+    expect(() => trainBpe(CORPUS, { vocabSize: 300, leadingSpecialTokens: ['<s>'], specialTokens: ['<s>'] })).toThrow(
+      /distinct/,
+    );
   });
 });

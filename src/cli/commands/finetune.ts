@@ -20,13 +20,13 @@ import { runSeq2Seq } from './finetune-seq2seq.js';
 export const FINETUNE: CommandSpec = {
   name: 'finetune',
   summary:
-    'Fine-tune BERT: classify (a label per text) or tag (a label per word), from a pre-trained checkpoint or from scratch. (`finetune seq2seq --help`: T5/BART.)',
+    'Fine-tune BERT or RoBERTa: classify (a label per text) or tag (a label per word), from a pre-trained checkpoint or from scratch. (`finetune seq2seq --help`: T5/BART.)',
   usage:
     'simdformer finetune classify|tag --from <pretrained dir | none> --data spam|brown-pos|<file.jsonl> --out <dir> [options]',
   flags: {
     from: {
       type: 'string',
-      help: "a pre-trained BERT checkpoint (folder, URL or hf://owner/name), or 'none' (random weights, WordPiece trained on the task)",
+      help: "a pre-trained BERT or RoBERTa checkpoint (folder, URL or hf://owner/name), or 'none' (a BERT: random weights, WordPiece trained on the task)",
     },
     data: {
       type: 'string',

@@ -6,12 +6,12 @@ import { loadFrom } from '../from.js';
 export const PREDICT: CommandSpec = {
   name: 'predict',
   summary:
-    'Labels of a text (sequence classification) or of its words (tagging), with probabilities, from a fine-tuned BERT.',
+    'Labels of a text (sequence classification) or of its words (tagging), with probabilities, from a fine-tuned BERT or RoBERTa.',
   usage: 'simdformer predict --from <dir> --text "…" [--pair "…"] [--threads N] [--simd relaxed]',
   flags: {
     from: {
       type: 'string',
-      help: 'a fine-tuned checkpoint (BertForSequenceClassification or BertForTokenClassification)',
+      help: 'a fine-tuned checkpoint (Bert… or RobertaForSequenceClassification, …ForTokenClassification)',
     },
     text: { type: 'string', help: 'the text' },
     pair: { type: 'string', help: 'a second text, for sentence-pair classification' },
@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<void> {
       const first: number[] = [];
       for (const w of words) {
         first.push(ids.length);
-        ids.push(...tok.encode(w, undefined, { addSpecialTokens: false }).ids);
+        ids.push(...tok.encodeWord(w));
       }
       ids.push(tok.sepId!);
       const logits = engine.noGrad(() => model.forward({ inputIds: [ids] }).logits.toArray());

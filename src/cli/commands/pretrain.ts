@@ -1,5 +1,5 @@
 import { ArgumentError } from '../../errors.js';
-import { BERT_PRETRAIN_DEFAULTS, pretrainBert } from '../../recipes/pretrain-bert.js';
+import { BERT_PRETRAIN_DEFAULTS, pretrainBert, ROBERTA_PRETRAIN_DEFAULTS } from '../../recipes/pretrain-bert.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../../recipes/pretrain-gpt.js';
 import { pretrainSeq2Seq, SEQ2SEQ_PRETRAIN_DEFAULTS } from '../../recipes/pretrain-seq2seq.js';
 import { SAVE_TOTAL_LIMIT } from '../../recipes/resume.js';
@@ -164,19 +164,22 @@ export function gptOptions(v: Parsed): GptPretrainOptions {
 
 const db = BERT_PRETRAIN_DEFAULTS;
 
+/** The words of the encoders' shared flags. */
+const encoderWords = (seed: string) => ({
+  model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl',
+  width: 'hidden',
+  layers: 'encoder blocks',
+  ffn: 'intermediate size',
+  seed: `seed of initialisation, ${seed} and masks`,
+});
+
 export const PRETRAIN_BERT: CommandSpec = {
   name: 'pretrain bert',
   summary:
     'Pre-train a BERT (encoder, masked LM + next-sentence prediction) on text, with a WordPiece vocabulary trained on it.',
   usage: 'simdformer pretrain bert --data <file|dir|brown|spam> --out <dir> [options]',
   flags: {
-    ...sharedFlags(db, {
-      model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl',
-      width: 'hidden',
-      layers: 'encoder blocks',
-      ffn: 'intermediate size',
-      seed: 'seed of initialisation, pairs and masks',
-    }),
+    ...sharedFlags(db, encoderWords('pairs')),
     vocab: { type: 'string', help: 'WordPiece vocabulary size', default: String(db.vocabSize) },
     'no-nsp': {
       type: 'boolean',
@@ -197,17 +200,33 @@ export const PRETRAIN_BERT: CommandSpec = {
   },
 };
 
-async function runBert(argv: string[]): Promise<void> {
-  const v = parseFlags(PRETRAIN_BERT, argv);
+const dr = ROBERTA_PRETRAIN_DEFAULTS;
+
+export const PRETRAIN_ROBERTA: CommandSpec = {
+  name: 'pretrain roberta',
+  summary:
+    'Pre-train a RoBERTa (encoder, masked LM with dynamic masking, no NSP, full sentences packed across documents) on text, with a byte-level BPE trained on it.',
+  usage: 'simdformer pretrain roberta --data <file|dir|brown|spam> --out <dir> [options]',
+  flags: {
+    ...sharedFlags(dr, encoderWords('packing order')),
+    vocab: { type: 'string', help: 'BPE vocabulary size (special tokens included)', default: String(dr.vocabSize) },
+    'pre-norm': PRETRAIN_BERT.flags['pre-norm']!,
+    'max-len': { type: 'string', help: 'tokens per sequence, <s> and </s>s included', default: String(dr.maxLen) },
+  },
+};
+
+async function runEncoder(family: 'bert' | 'roberta', argv: string[]): Promise<void> {
+  const spec = family === 'bert' ? PRETRAIN_BERT : PRETRAIN_ROBERTA;
+  const v = parseFlags(spec, argv);
   if (v === 'help') {
-    process.stdout.write(helpText(PRETRAIN_BERT));
+    process.stdout.write(helpText(spec));
     return;
   }
   const opts = {
-    ...db,
+    ...(family === 'bert' ? db : dr),
     ...sharedOptions(v, 'hidden'),
     vocabSize: intFlag(v, 'vocab', 16, 1 << 20),
-    nsp: v['no-nsp'] !== true,
+    nsp: family === 'bert' && v['no-nsp'] !== true,
     preNorm: v['pre-norm'] === true,
     wholeWord: v['whole-word'] === true,
     maxLen: intFlag(v, 'max-len', 8, 4096),
@@ -219,14 +238,14 @@ async function runBert(argv: string[]): Promise<void> {
       onStep: (r) => progress.update(r.step + 1, { loss: r.loss.toFixed(3) }),
       onEval: (ev) =>
         progress.note(
-          `step ${ev.step}: held-out loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %${ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : ''}`,
+          `step ${ev.step}: held-out loss ${ev.loss.toFixed(3)}${ev.nspAccuracy !== undefined ? ` (MLM ${ev.mlmLoss.toFixed(3)})` : ''}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %${ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : ''}`,
         ),
     });
     progress.finish();
     const ev = result.lastEval;
     process.stdout.write(
-      `trained ${result.trainer.globalStep} steps (${result.epochs} epoch${result.epochs === 1 ? '' : 's'} of pairs) in ${result.seconds.toFixed(0)} s on ${engineText(engine)}\n` +
-        `held-out: loss ${ev.loss.toFixed(3)}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %` +
+      `trained ${result.trainer.globalStep} steps (${result.epochs} epoch${result.epochs === 1 ? '' : 's'} of ${opts.nsp ? 'pairs' : 'sequences'}) in ${result.seconds.toFixed(0)} s on ${engineText(engine)}\n` +
+        `held-out: loss ${ev.loss.toFixed(3)}${ev.nspAccuracy !== undefined ? ` (MLM ${ev.mlmLoss.toFixed(3)})` : ''}, MLM accuracy ${(ev.mlmAccuracy * 100).toFixed(1)} %` +
         (ev.nspAccuracy !== undefined ? `, NSP accuracy ${(ev.nspAccuracy * 100).toFixed(1)} %` : '') +
         `\ncheckpoint: ${opts.out}\n`,
     );
@@ -287,14 +306,19 @@ async function runSeq2Seq(family: 't5' | 'bart', argv: string[]): Promise<void> 
 
 export async function run(argv: string[]): Promise<void> {
   const [family, ...rest] = argv;
-  if (family === 'bert') return runBert(rest);
+  if (family === 'bert') return runEncoder('bert', rest);
+  if (family === 'roberta') return runEncoder('roberta', rest);
   if (family === 't5' || family === 'bart') return runSeq2Seq(family, rest);
   if (family !== 'gpt') {
     if (family === '--help' || family === undefined) {
-      process.stdout.write(`${helpText(PRETRAIN_GPT)}\n${helpText(PRETRAIN_BERT)}\n${helpText(PRETRAIN_SEQ2SEQ)}`);
+      process.stdout.write(
+        `${helpText(PRETRAIN_GPT)}\n${helpText(PRETRAIN_BERT)}\n${helpText(PRETRAIN_ROBERTA)}\n${helpText(PRETRAIN_SEQ2SEQ)}`,
+      );
       return;
     }
-    throw new ArgumentError(`pretrain: unknown model family ${JSON.stringify(family)}; families: gpt, bert, t5, bart`);
+    throw new ArgumentError(
+      `pretrain: unknown model family ${JSON.stringify(family)}; families: gpt, bert, roberta, t5, bart`,
+    );
   }
   const v = parseFlags(PRETRAIN_GPT, rest);
   if (v === 'help') {

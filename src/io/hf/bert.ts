@@ -19,7 +19,7 @@ import {
   tokenId,
   type Activation,
 } from '../config-fields.js';
-import type { NameMap } from '../name-rules.js';
+import type { NameMap, NameRule } from '../name-rules.js';
 import { divisible, type CommonConfig, type ConfigTable } from './family.js';
 
 export interface BertFields {
@@ -83,14 +83,14 @@ export const BERT_TABLE: ConfigTable<BertFields> = {
   },
 };
 
-const L = 'bert.encoder.layer.$1';
-export const BERT_NAMES: NameMap = {
-  optionalPrefix: 'bert.',
-  rules: [
-    { internal: 'embeddings\\.word\\.weight', hf: 'bert.embeddings.word_embeddings.weight' },
-    { internal: 'embeddings\\.position\\.weight', hf: 'bert.embeddings.position_embeddings.weight' },
-    { internal: 'embeddings\\.token_type\\.weight', hf: 'bert.embeddings.token_type_embeddings.weight' },
-    { internal: 'embeddings\\.norm\\.(weight|bias)', hf: 'bert.embeddings.LayerNorm.$1' },
+/** The encoder's weights (embeddings, blocks, pre-LN's final norm) under `<prefix>.`: BERT's and RoBERTa's. */
+export function encoderBodyRules(prefix: 'bert' | 'roberta'): NameRule[] {
+  const L = `${prefix}.encoder.layer.$1`;
+  return [
+    { internal: 'embeddings\\.word\\.weight', hf: `${prefix}.embeddings.word_embeddings.weight` },
+    { internal: 'embeddings\\.position\\.weight', hf: `${prefix}.embeddings.position_embeddings.weight` },
+    { internal: 'embeddings\\.token_type\\.weight', hf: `${prefix}.embeddings.token_type_embeddings.weight` },
+    { internal: 'embeddings\\.norm\\.(weight|bias)', hf: `${prefix}.embeddings.LayerNorm.$1` },
     {
       internal: 'layer\\.(\\d+)\\.attn\\.qkv\\.(weight|bias)',
       hf: [`${L}.attention.self.query.$2`, `${L}.attention.self.key.$2`, `${L}.attention.self.value.$2`],
@@ -100,7 +100,14 @@ export const BERT_NAMES: NameMap = {
     { internal: 'layer\\.(\\d+)\\.ffn\\.up\\.(weight|bias)', hf: `${L}.intermediate.dense.$2` },
     { internal: 'layer\\.(\\d+)\\.ffn\\.down\\.(weight|bias)', hf: `${L}.output.dense.$2` },
     { internal: 'layer\\.(\\d+)\\.ffn_norm\\.(weight|bias)', hf: `${L}.output.LayerNorm.$2` },
-    { internal: 'final_norm\\.(weight|bias)', hf: 'bert.encoder.final_layer_norm.$1' },
+    { internal: 'final_norm\\.(weight|bias)', hf: `${prefix}.encoder.final_layer_norm.$1` },
+  ];
+}
+
+export const BERT_NAMES: NameMap = {
+  optionalPrefix: 'bert.',
+  rules: [
+    ...encoderBodyRules('bert'),
     { internal: 'pooler\\.(weight|bias)', hf: 'bert.pooler.dense.$1' },
     { internal: 'mlm\\.transform\\.(weight|bias)', hf: 'cls.predictions.transform.dense.$1' },
     { internal: 'mlm\\.norm\\.(weight|bias)', hf: 'cls.predictions.transform.LayerNorm.$1' },
