@@ -21,7 +21,8 @@ export const KERNELS = {
     item: 'an output tile of 64 rows × 128 columns',
   },
   // softmax and attention (kern-attn). `desc` is the attention descriptor (src/tensor/ops/attention.ts, DESC):
-  // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes].
+  // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes,
+  // query heads per KV head (grouped-query attention; 1 without)].
   softmax_fwd_f32: { args: ['y', 'x', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },
   softmax_bwd_f32: { args: ['dx', 'y', 'dy', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },
   attention_fwd_f32: {
@@ -35,11 +36,11 @@ export const KERNELS = {
   },
   attention_bwd_f32__dkv: {
     args: ['dk', 'dv', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'mask', 'bias', 'desc', 'scratch'],
-    item: 'a scratch slot running a contiguous range of (batch, head, 64 keys) tasks',
+    item: 'a scratch slot running a contiguous range of (batch, KV head, 64 keys) tasks',
   },
   attention_bwd_f32__qkv: {
     args: ['dq', 'dk', 'dv', 'dbias', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'mask', 'bias', 'desc', 'scratch'],
-    item: 'a scratch slot running a contiguous range of (batch, head) tasks, each owning dQ, dK, dV (and dBias when B = 1)',
+    item: 'a scratch slot running a contiguous range of (batch, KV head) tasks, each owning dQ, dK, dV (and dBias when B = 1)',
   },
   // loss, dropout, optimizer, clipping (kern-loss)
   cross_entropy_fwd_f32: {
