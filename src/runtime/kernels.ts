@@ -73,6 +73,10 @@ export const KERNELS = {
   gelu_bwd_f32__tanh: { args: ['dx', 'dy', 'x'], item: 'an element' },
   gelu_gate_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
   gelu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
+  silu_fwd_f32: { args: ['y', 'x'], item: 'an element' },
+  silu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
+  silu_gate_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
+  silu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
   // norms (LayerNorm, RMSNorm with rms = 1) and the in-order column sum of per-chunk partials
   layernorm_fwd_f32: { args: ['y', 'mean', 'rstd', 'x', 'w', 'b', 'C', 'eps', 'rms'], item: 'a row' },
   layernorm_bwd_f32: {
@@ -80,6 +84,9 @@ export const KERNELS = {
     item: 'a chunk of 32 rows (writes its dw, db partials)',
   },
   sum_rows_f32: { args: ['dst', 'parts', 'P', 'C'], item: 'a column (dst[c] += Σ parts[p][c] in order of p)' },
+  // rotary position embeddings (LLaMA): rows of W, the first R columns rotated as R / D heads, the rest copied
+  rope_fwd_f32: { args: ['y', 'x', 'pos', 'table', 'W', 'R', 'D'], item: 'a row' },
+  rope_bwd_f32: { args: ['dx', 'dy', 'pos', 'table', 'W', 'R', 'D'], item: 'a row' },
   // embedding
   embedding_fwd_f32: { args: ['out', 'table', 'ids', 'C'], item: 'a position' },
   embedding_bwd_f32: {
