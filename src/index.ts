@@ -12,7 +12,15 @@ export { SelfAttention, CrossAttention, KVCache } from './nn/attention.js';
 export { FeedForward, type Activation } from './nn/feed-forward.js';
 export { TransformerBlock, type BlockConfig } from './nn/block.js';
 export { GPT, type ForwardInputs, type ForwardOutput, type LmBatch } from './models/gpt.js';
-export { asCausalLM, asSeq2Seq, loadModel, modelFromCheckpoint, type PretrainedModel } from './models/load.js';
+export { Llama, type LlamaConfig } from './models/llama.js';
+export {
+  asCausalLM,
+  asSeq2Seq,
+  loadModel,
+  modelFromCheckpoint,
+  type CausalModel,
+  type PretrainedModel,
+} from './models/load.js';
 export { EncoderDecoder, type Seq2SeqBatch, type Seq2SeqForwardInputs, type Seq2SeqOutput } from './models/seq2seq.js';
 export { T5, type T5Config } from './models/t5.js';
 export { Bart, BART_POSITION_OFFSET, type BartConfig } from './models/bart.js';

@@ -7,12 +7,16 @@ import type { Engine } from '../tensor/engine.js';
 import { Bart } from './bart.js';
 import { Bert } from './bert.js';
 import { GPT } from './gpt.js';
+import { Llama } from './llama.js';
 import { T5 } from './t5.js';
 
 /** model_type → the family's class; the compiler fails when a type of src/io/hf has no class here. */
-export const FAMILIES = { gpt2: GPT, bert: Bert, t5: T5, bart: Bart } as const satisfies Record<ModelType, unknown>;
+export const FAMILIES = { gpt2: GPT, bert: Bert, t5: T5, bart: Bart, llama: Llama } as const satisfies Record<
+  ModelType,
+  unknown
+>;
 
-/** A model of any family; its `kind` says which: 'causal-lm' (GPT), 'encoder' (BERT), 'seq2seq' (T5, BART). */
+/** A model of any family; its `kind` says which: 'causal-lm' (GPT, LLaMA), 'encoder' (BERT), 'seq2seq' (T5, BART). */
 export type PretrainedModel = InstanceType<(typeof FAMILIES)[ModelType]>;
 export type ModelKind = PretrainedModel['kind'];
 

@@ -129,8 +129,8 @@ describe('parseConfig defaults (the transformers defaults)', () => {
 describe('parseConfig validation', () => {
   it('lists the known model types for an unknown one', () => {
     expectConfigError(
-      { model_type: 'llama' },
-      /"model_type": expected one of "gpt2", "bert", "t5", "bart", got string "llama"/,
+      { model_type: 'mistral' },
+      /"model_type": expected one of "gpt2", "bert", "t5", "bart", "llama", got string "mistral"/,
     );
     expectConfigError({}, /model_type.*got nothing \(missing\)/);
     expectConfigError([1], /config should be a JSON object, got array/);

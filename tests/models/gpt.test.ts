@@ -178,7 +178,9 @@ describe('GPT', () => {
   });
 
   it('loads the checkpoint written by Hugging Face transformers; its logits match a float64 GPT-2 written from the HF tensors', async () => {
-    const m = asCausalLM(await loadModel(e, FIXTURE));
+    const loaded = asCausalLM(await loadModel(e, FIXTURE));
+    expect(loaded).toBeInstanceOf(GPT);
+    const m = loaded as GPT;
     expect(m.config.n_layer).toBe(5);
     expect(m.tokenizer).toBeDefined();
     const prompt = m.tokenizer!.encode('Hello world, the jury said it', undefined, { addSpecialTokens: false }).ids;

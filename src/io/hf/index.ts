@@ -9,6 +9,8 @@ import { BERT_TABLE } from './bert.js';
 import type { ConfigTable } from './family.js';
 import type { Gpt2Config } from './gpt2.js';
 import { GPT2_TABLE } from './gpt2.js';
+import type { LlamaConfig } from './llama.js';
+import { LLAMA_TABLE } from './llama.js';
 import type { T5Config } from './t5.js';
 import { T5_TABLE } from './t5.js';
 
@@ -17,10 +19,11 @@ export type { Gpt2Config, Gpt2Fields } from './gpt2.js';
 export type { BertConfig, BertFields } from './bert.js';
 export type { T5Config, T5Fields } from './t5.js';
 export type { BartConfig, BartFields } from './bart.js';
+export type { LlamaConfig, LlamaFields } from './llama.js';
 export { gpt2InnerDim } from './gpt2.js';
 export { t5FeedForward } from './t5.js';
 
-export type ModelConfig = Gpt2Config | BertConfig | T5Config | BartConfig;
+export type ModelConfig = Gpt2Config | BertConfig | T5Config | BartConfig | LlamaConfig;
 export type ModelType = ModelConfig['model_type'];
 
 type AnyTable = ConfigTable<Record<string, unknown>>;
@@ -30,5 +33,6 @@ export const TABLES: Record<ModelType, AnyTable> = {
   bert: BERT_TABLE as unknown as AnyTable,
   t5: T5_TABLE as unknown as AnyTable,
   bart: BART_TABLE as unknown as AnyTable,
+  llama: LLAMA_TABLE as unknown as AnyTable,
 };
 export const MODEL_TYPES = Object.keys(TABLES) as ModelType[];
