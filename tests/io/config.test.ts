@@ -134,7 +134,7 @@ describe('parseConfig validation', () => {
     );
     expectConfigError({}, /model_type.*got nothing \(missing\)/);
     expectConfigError([1], /config should be a JSON object, got array/);
-    expect(MODEL_TYPES).toEqual(['gpt2', 'bert', 't5', 'bart']);
+    expect(MODEL_TYPES).toEqual(['gpt2', 'bert', 't5', 'bart', 'llama']);
   });
 
   it('names the field, the expected value and what it got', () => {
