@@ -9,6 +9,8 @@ import { getFloat32, readSafetensors, writeSafetensors } from '../../src/io/safe
 import { Llama } from '../../src/models/llama.js';
 import { asCausalLM, loadModel } from '../../src/models/load.js';
 import { Engine } from '../../src/tensor/engine.js';
+import { trainBpe } from '../../src/tokenizers/bpe.js';
+import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { llamaRef } from '../ref/llama.js';
 import { expectBitIdentical, expectClose, randn } from '../util/check.js';
@@ -292,6 +294,19 @@ describe('LLaMA', () => {
     // a prompt of 30 in a context of 32: positions 29 (the prompt's last), 30 and 31 each predict one token
     expect((await run({}, ids(30, 1))).length).toBe(3);
     await expect(m.generate(ids(33, 1), { maxNewTokens: 1 }).next()).rejects.toThrow(SequenceTooLongError);
+    m.dispose();
+  });
+
+  it('stops at a stop string and streams through its tokenizer (byte-level, 256 ids)', async () => {
+    const m = new Llama(e, tinyLlama({ vocab_size: 256 }), 12);
+    randomize(m, 120);
+    m.tokenizer = Tokenizer.fromJson(trainBpe(['the jury said'], { vocabSize: 256 }));
+    const all: number[] = [];
+    for await (const t of m.generate([116, 104, 101], { maxNewTokens: 12 })) all.push(t);
+    const stop = m.tokenizer.decode(all.slice(0, 3));
+    const stopped: number[] = [];
+    for await (const t of m.generate([116, 104, 101], { maxNewTokens: 12, stopStrings: [stop] })) stopped.push(t);
+    expect(stopped).toEqual(all.slice(0, 3));
     m.dispose();
   });
 
