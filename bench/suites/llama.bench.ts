@@ -15,6 +15,7 @@
 //   held-out loss and bits per byte at equal tokens (step · 8 · 128), and training tokens/s.
 //
 //   npm run bench -- llama [--part compare,smollm2,brown] [--threads 1,2] [--steps 1000] [--python python3]
+// Results: bench/results/llama.json (compare), llama-smollm2.json, llama-brown.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -400,14 +401,14 @@ const suite: Suite = {
     });
     const parts = (values.part ?? 'compare,smollm2').split(',');
     const threads = (values.threads ?? `1,${Math.min(2, os.availableParallelism())}`).split(',').map(Number);
-    const results: Record<string, unknown> = {};
-    if (parts.includes('compare')) results.compare = await compare(threads);
-    if (parts.includes('smollm2')) results.smollm2 = await smollm2(threads, values.python);
-    if (parts.includes('brown'))
-      results.brown = await brown(Number(values.steps ?? 1000), threads[threads.length - 1]!);
-    console.log(
-      `wrote ${writeResults(parts.includes('brown') && parts.length === 1 ? 'llama-brown' : 'llama', results)}`,
-    );
+    // one results file per part: llama.json (compare), llama-smollm2.json, llama-brown.json
+    if (parts.includes('compare')) console.log(`wrote ${writeResults('llama', await compare(threads))}`);
+    if (parts.includes('smollm2'))
+      console.log(`wrote ${writeResults('llama-smollm2', await smollm2(threads, values.python))}`);
+    if (parts.includes('brown')) {
+      const r = await brown(Number(values.steps ?? 1000), threads[threads.length - 1]!);
+      console.log(`wrote ${writeResults('llama-brown', r)}`);
+    }
   },
 };
 
