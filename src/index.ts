@@ -12,12 +12,14 @@ export { SelfAttention, CrossAttention, KVCache } from './nn/attention.js';
 export { FeedForward, type Activation } from './nn/feed-forward.js';
 export { TransformerBlock, type BlockConfig } from './nn/block.js';
 export { GPT, type ForwardInputs, type ForwardOutput, type LmBatch } from './models/gpt.js';
+export { Llama, type LlamaConfig } from './models/llama.js';
 export {
   asCausalLM,
   asSeq2Seq,
   checkpointSource,
   loadModel,
   modelFromCheckpoint,
+  type CausalModel,
   type LoadOptions,
   type LoadProgress,
   type ModelSource,

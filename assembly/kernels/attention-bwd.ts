@@ -2,14 +2,15 @@
 // and the saved lse: p = exp(scale·q·k + bias − lse), ds = p·(dO·v − delta), dQ += scale·ds·k,
 // dK += scale·ds·q, dV += p·dO, dBias[h] += ds. Every product is a packed 4×8 micro-kernel tile
 // (attention-tiles.ts); each dQ row gets one add per key tile in key order, each dK/dV row one add per query
-// block in query order, whichever kernel runs them: __qkv (one task per (b, head) owning dQ, dK, dV, dBias
-// of B = 1, one recompute of S and dP) or __dq + __dkv (more, smaller tasks) give the same bits.
+// block in query order, whichever kernel runs them: __qkv (one task per (b, KV head) owning dQ, dK, dV, dBias
+// of B = 1, one recompute of S and dP) or __dq + __dkv (more, smaller tasks) give the same bits. With grouped
+// query heads (G per KV head) a dK/dV row gets its group's heads in head order, each over query blocks in order.
 // Work items are scratch slots, as in the forward.
 import { exp_f32x4 } from './math';
 import { gemmTile, packA, packB, packBt } from './attention-tiles';
 import {
   arg, base, keyLimit, packBytes, taskRange, zigzag,
-  B_, BK, BQ, CAUSAL, D_, H_, KS, LDT, QS, SCALE, SLOTB, SLOTS, TILE, TK, TQ, VS,
+  B_, BK, BQ, CAUSAL, D_, GROUP, H_, KS, LDT, QS, SCALE, SLOTB, SLOTS, TILE, TK, TQ, VS,
   QA, DOA, KP, VP, KB, QB, DOB, TS, TDP, TPT, TDST, TDSA,
 } from './attention';
 
@@ -123,7 +124,8 @@ function biasAt(h: i32, i: i32, j: i32, Tq: i32, Tk: i32): usize {
 
 /**
  * dq, dk, dv (+=, their strides) or 0, dbias [H, Tq, Tk] (+=, only with B = 1) or 0; dO [B, Tq, H, D];
- * lse, delta [B, H, Tq]. Tasks: (b, h), each over query blocks in order and, in each, key tiles in order.
+ * lse, delta [B, H, Tq]. Tasks: (b, KV head), each over its G query heads in order, each over query blocks in
+ * order and, in each, key tiles in order.
  */
 export function attention_bwd_f32__qkv(dq: usize, dk: usize, dv: usize, dbias: usize, q: usize, k: usize, v: usize,
                                       dO: usize, lse: usize, delta: usize, mask: usize, bias: usize, desc: usize,
@@ -135,29 +137,33 @@ export function attention_bwd_f32__qkv(dq: usize, dk: usize, dv: usize, dbias: u
   const ldo = <usize>(H * D) << 2;
   const pk = packBytes(D);
   const wantKV = dk != 0 || dv != 0;
+  const G = arg(desc, GROUP), HK = H / G;
   for (let slot = start; slot < end; slot++) {
     const sl = scratch + <usize>slot * <usize>arg(desc, SLOTB);
-    const range = taskRange(slot, arg(desc, SLOTS), B * H);
+    const range = taskRange(slot, arg(desc, SLOTS), B * HK);
     for (let t = <i32>range; t < <i32>(range >> 32); t++) {
-      const b = t / H, h = t % H;
-      const qb = base(q, desc, QS, b, h), kb = base(k, desc, KS, b, h), vb = base(v, desc, VS, b, h);
-      const dOb = dO + ((<usize>b * <usize>Tq * <usize>H + <usize>h) * <usize>D << 2);
-      const st = (<usize>(b * H + h) * <usize>Tq) << 2;
+      const b = t / HK, g = t % HK;
+      const kb = base(k, desc, KS, b, g), vb = base(v, desc, VS, b, g);
       const mk = mask != 0 ? mask + ((<usize>b * <usize>Tk) << 2) : 0;
-      for (let i0 = 0; i0 < Tq; i0 += BQ) {
-        const n = min(BQ, Tq - i0);
-        packQueries(sl, pk, qb + <usize>i0 * ldq, ldq, dOb + <usize>i0 * ldo, ldo, n, D, wantKV);
-        const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
-        for (let kt0 = 0; kt0 < kend; kt0 += BK) {
-          const w = min(BK, kend - kt0);
-          packKeys(sl, pk, kb + <usize>kt0 * ldk, ldk, vb + <usize>kt0 * ldv, ldv, w, D, dq != 0);
-          tilePair(sl, pk, D, n, w, i0, kt0, Tq, Tk, causal, scale, lse + st + (<usize>i0 << 2), delta + st + (<usize>i0 << 2),
-                   mk != 0 ? mk + (<usize>kt0 << 2) : 0,
-                   bias != 0 ? bias + biasAt(h, i0, kt0, Tq, Tk) : 0,
-                   dbias != 0 ? dbias + biasAt(h, i0, kt0, Tq, Tk) : 0,
-                   dq != 0 ? base(dq, desc, QS, b, h) + <usize>i0 * ldq : 0, ldq,
-                   dk != 0 ? base(dk, desc, KS, b, h) + <usize>kt0 * ldk : 0, ldk,
-                   dv != 0 ? base(dv, desc, VS, b, h) + <usize>kt0 * ldv : 0, ldv);
+      for (let h = g * G; h < (g + 1) * G; h++) {
+        const qb = base(q, desc, QS, b, h);
+        const dOb = dO + ((<usize>b * <usize>Tq * <usize>H + <usize>h) * <usize>D << 2);
+        const st = (<usize>(b * H + h) * <usize>Tq) << 2;
+        for (let i0 = 0; i0 < Tq; i0 += BQ) {
+          const n = min(BQ, Tq - i0);
+          packQueries(sl, pk, qb + <usize>i0 * ldq, ldq, dOb + <usize>i0 * ldo, ldo, n, D, wantKV);
+          const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
+          for (let kt0 = 0; kt0 < kend; kt0 += BK) {
+            const w = min(BK, kend - kt0);
+            packKeys(sl, pk, kb + <usize>kt0 * ldk, ldk, vb + <usize>kt0 * ldv, ldv, w, D, dq != 0);
+            tilePair(sl, pk, D, n, w, i0, kt0, Tq, Tk, causal, scale, lse + st + (<usize>i0 << 2), delta + st + (<usize>i0 << 2),
+                     mk != 0 ? mk + (<usize>kt0 << 2) : 0,
+                     bias != 0 ? bias + biasAt(h, i0, kt0, Tq, Tk) : 0,
+                     dbias != 0 ? dbias + biasAt(h, i0, kt0, Tq, Tk) : 0,
+                     dq != 0 ? base(dq, desc, QS, b, h) + <usize>i0 * ldq : 0, ldq,
+                     dk != 0 ? base(dk, desc, KS, b, g) + <usize>kt0 * ldk : 0, ldk,
+                     dv != 0 ? base(dv, desc, VS, b, g) + <usize>kt0 * ldv : 0, ldv);
+          }
         }
       }
     }
@@ -175,6 +181,7 @@ export function attention_bwd_f32__dq(dq: usize, dbias: usize, q: usize, k: usiz
   const ldq = <usize>arg(desc, QS + 2) << 2, ldk = <usize>arg(desc, KS + 2) << 2, ldv = <usize>arg(desc, VS + 2) << 2;
   const ldo = <usize>(H * D) << 2;
   const pk = packBytes(D);
+  const G = arg(desc, GROUP);
   for (let slot = start; slot < end; slot++) {
     const sl = scratch + <usize>slot * <usize>arg(desc, SLOTB);
     const range = taskRange(slot, arg(desc, SLOTS), H * nQB);
@@ -184,7 +191,7 @@ export function attention_bwd_f32__dq(dq: usize, dbias: usize, q: usize, k: usiz
       const n = min(BQ, Tq - i0);
       const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
       for (let b = 0; b < B; b++) {
-        const kb = base(k, desc, KS, b, h), vb = base(v, desc, VS, b, h);
+        const kb = base(k, desc, KS, b, h / G), vb = base(v, desc, VS, b, h / G);
         const st = (<usize>(b * H + h) * <usize>Tq + <usize>i0) << 2;
         const dOp = dO + ((<usize>(b * Tq + i0) * <usize>H + <usize>h) * <usize>D << 2);
         packQueries(sl, pk, base(q, desc, QS, b, h) + <usize>i0 * ldq, ldq, dOp, ldo, n, D, false);
@@ -202,7 +209,10 @@ export function attention_bwd_f32__dq(dq: usize, dbias: usize, q: usize, k: usiz
   }
 }
 
-/** dk, dv (+=, k's and v's strides), either may be 0. Tasks: (b, head, block of BK keys), each over query blocks in order. */
+/**
+ * dk, dv (+=, k's and v's strides), either may be 0. Tasks: (b, KV head, block of BK keys), each over its G
+ * query heads in order, each over query blocks in order.
+ */
 export function attention_bwd_f32__dkv(dk: usize, dv: usize, q: usize, k: usize, v: usize, dO: usize, lse: usize,
                                       delta: usize, mask: usize, bias: usize, desc: usize, scratch: usize,
                                       start: i32, end: i32): void {
@@ -213,29 +223,32 @@ export function attention_bwd_f32__dkv(dk: usize, dv: usize, q: usize, k: usize,
   const ldq = <usize>arg(desc, QS + 2) << 2, ldk = <usize>arg(desc, KS + 2) << 2, ldv = <usize>arg(desc, VS + 2) << 2;
   const ldo = <usize>(H * D) << 2;
   const pk = packBytes(D);
+  const G = arg(desc, GROUP), HK = H / G;
   for (let slot = start; slot < end; slot++) {
     const sl = scratch + <usize>slot * <usize>arg(desc, SLOTB);
-    const range = taskRange(slot, arg(desc, SLOTS), B * H * nKB);
+    const range = taskRange(slot, arg(desc, SLOTS), B * HK * nKB);
     for (let t = <i32>range; t < <i32>(range >> 32); t++) {
-      const bh = t / nKB;
-      const b = bh / H, h = bh % H;
+      const bg = t / nKB;
+      const b = bg / HK, g = bg % HK;
       const kt0 = zigzag(t % nKB, nKB) * BK;
       const w = min(BK, Tk - kt0);
-      const qb = base(q, desc, QS, b, h);
-      const dOb = dO + ((<usize>b * <usize>Tq * <usize>H + <usize>h) * <usize>D << 2);
-      const st = (<usize>(b * H + h) * <usize>Tq) << 2;
-      packKeys(sl, pk, base(k, desc, KS, b, h) + <usize>kt0 * ldk, ldk, base(v, desc, VS, b, h) + <usize>kt0 * ldv, ldv, w, D, false);
-      for (let i0 = 0; i0 < Tq; i0 += BQ) {
-        const n = min(BQ, Tq - i0);
-        const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
-        if (kend <= kt0) continue; // the same (query block, key tile) pairs as __dq and __qkv visit
-        packQueries(sl, pk, qb + <usize>i0 * ldq, ldq, dOb + <usize>i0 * ldo, ldo, n, D, true);
-        tilePair(sl, pk, D, n, min(w, kend - kt0), i0, kt0, Tq, Tk, causal, scale, lse + st + (<usize>i0 << 2),
-                 delta + st + (<usize>i0 << 2),
-                 mask != 0 ? mask + ((<usize>b * <usize>Tk + <usize>kt0) << 2) : 0,
-                 bias != 0 ? bias + biasAt(h, i0, kt0, Tq, Tk) : 0, 0, 0, ldq,
-                 dk != 0 ? base(dk, desc, KS, b, h) + <usize>kt0 * ldk : 0, ldk,
-                 dv != 0 ? base(dv, desc, VS, b, h) + <usize>kt0 * ldv : 0, ldv);
+      packKeys(sl, pk, base(k, desc, KS, b, g) + <usize>kt0 * ldk, ldk, base(v, desc, VS, b, g) + <usize>kt0 * ldv, ldv, w, D, false);
+      for (let h = g * G; h < (g + 1) * G; h++) {
+        const qb = base(q, desc, QS, b, h);
+        const dOb = dO + ((<usize>b * <usize>Tq * <usize>H + <usize>h) * <usize>D << 2);
+        const st = (<usize>(b * H + h) * <usize>Tq) << 2;
+        for (let i0 = 0; i0 < Tq; i0 += BQ) {
+          const n = min(BQ, Tq - i0);
+          const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
+          if (kend <= kt0) continue; // the same (query block, key tile) pairs as __dq and __qkv visit
+          packQueries(sl, pk, qb + <usize>i0 * ldq, ldq, dOb + <usize>i0 * ldo, ldo, n, D, true);
+          tilePair(sl, pk, D, n, min(w, kend - kt0), i0, kt0, Tq, Tk, causal, scale, lse + st + (<usize>i0 << 2),
+                   delta + st + (<usize>i0 << 2),
+                   mask != 0 ? mask + ((<usize>b * <usize>Tk + <usize>kt0) << 2) : 0,
+                   bias != 0 ? bias + biasAt(h, i0, kt0, Tq, Tk) : 0, 0, 0, ldq,
+                   dk != 0 ? base(dk, desc, KS, b, g) + <usize>kt0 * ldk : 0, ldk,
+                   dv != 0 ? base(dv, desc, VS, b, g) + <usize>kt0 * ldv : 0, ldv);
+        }
       }
     }
   }

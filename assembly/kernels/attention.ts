@@ -2,7 +2,8 @@
 // stream past a block of BQ query rows with a running max and sum, so memory grows with T, not T². Saved
 // for backward: O [B, Tq, H, D] (=) and lse [B, H, Tq] (=, +∞ for a row that sees no key). Backward (+=):
 // delta = Σ dO·O per row; dQ (+ dBias, summed over b in order) per (head, query block); dK, dV per
-// (batch, head, key block), each looping over all query rows in order: no atomics, any thread count.
+// (batch, KV head, key block), each looping over its group's heads and all query rows in order: no atomics.
+// Grouped-query attention: query head h reads KV head h / G (G = H / KV heads), nothing repeated in memory.
 // Work items are scratch slots: slot s runs tasks [s·N/slots, (s+1)·N/slots) with its own tile buffers.
 import { exp_f32, exp_f32x4, madd } from './math';
 import { gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
@@ -16,6 +17,7 @@ export const LDT: usize = <usize>BK << 2; // tile row stride, bytes (BQ == BK: b
 export const B_ = 0, H_ = 1, TQ = 2, TK = 3, D_ = 4, CAUSAL = 5, SCALE = 6, SLOTS = 7;
 export const QS = 8, KS = 11, VS = 14; // (batch, head, row) element strides of q, k, v
 export const SLOTB = 17; // bytes of one scratch slot: 7 packed 64-row operands, 5 tiles, 2 rows (slotBytes on the host)
+export const GROUP = 18; // query heads per KV head (1 without grouped-query attention)
 
 // Scratch slot layout: seven packed operands of 64 rows × D (PK bytes each: A panels [16][D][4], B panels of
 // a transpose [8][D][8] or B panels [⌈D/8⌉][64][8]), then five 64×64 tiles (S, dP, Pᵀ and dsᵀ panels, ds or
@@ -35,7 +37,7 @@ export function arg(desc: usize, i: i32): i32 {
   return load<i32>(desc + (<usize>i << 2));
 }
 
-/** Base byte address of (b, h, row 0) of a strided operand. */
+/** Base byte address of (b, h, row 0) of a strided operand (h: a KV head for k and v). */
 // @ts-ignore: decorator
 @inline
 export function base(p: usize, desc: usize, s: i32, b: i32, h: i32): usize {
@@ -110,6 +112,7 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
   const tasks = B * H * nQB;
   const ldq = <usize>arg(desc, QS + 2) << 2, ldk = <usize>arg(desc, KS + 2) << 2, ldv = <usize>arg(desc, VS + 2) << 2;
   const ldo = <usize>(H * D) << 2;
+  const G = arg(desc, GROUP);
   const sv = f32x4.splat(scale);
   const ninf = f32x4.splat(-Infinity);
   for (let slot = start; slot < end; slot++) {
@@ -127,8 +130,8 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
       const i0 = zigzag(t % nQB, nQB) * BQ;
       const n = min(BQ, Tq - i0);
       const qp = base(q, desc, QS, b, h) + <usize>i0 * ldq;
-      const kb = base(k, desc, KS, b, h);
-      const vbase = base(v, desc, VS, b, h);
+      const kb = base(k, desc, KS, b, h / G);
+      const vbase = base(v, desc, VS, b, h / G);
       const op = o + ((<usize>(b * Tq + i0) * <usize>H + <usize>h) * <usize>D << 2);
       for (let r = 0; r < n; r++) {
         zero(op + <usize>r * ldo, 0, D);

@@ -4,6 +4,7 @@
 // Training tokens/s = 8·128 tokens per step / median step time (forward + backward + AdamW).
 // Generation tokens/s = 128 new tokens / time for a 16-token prompt + 128 greedy steps with the KV cache.
 import { GPT } from '../../src/models/gpt.js';
+import type { CausalModel } from '../../src/models/load.js';
 import { Engine, type Simd } from '../../src/tensor/engine.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { median } from '../harness.js';
@@ -24,7 +25,14 @@ export interface GptMeasurement {
 
 export async function measureSimdformerGpt(threads: number, simd: Simd = 'plain', steps = 12): Promise<GptMeasurement> {
   const engine = await Engine.create({ threads, simd });
-  const model = new GPT(engine, referenceConfig(), 0);
+  const result = await measureCausal(new GPT(engine, referenceConfig(), 0), steps);
+  await engine.dispose();
+  return result;
+}
+
+/** The protocol above for any causal model of the reference shape's context and ids (LLaMA's counterpart too). */
+export async function measureCausal(model: CausalModel, steps = 12): Promise<GptMeasurement> {
+  const engine = model.engine;
   const trainer = new Trainer(model, {
     lr: 3e-4,
     totalSteps: 1000,
@@ -66,6 +74,5 @@ export async function measureSimdformerGpt(threads: number, simd: Simd = 'plain'
     initialLoss: losses[0]!,
     finalLoss: losses[losses.length - 1]!,
   };
-  await engine.dispose();
   return result;
 }

@@ -16,7 +16,11 @@ import {
   mul,
   relu,
   rmsNorm,
+  rope,
+  ropeTable,
   scale,
+  silu,
+  siluGate,
   softmax,
   tanh,
 } from '../../src/tensor/ops/index.js';
@@ -51,6 +55,22 @@ const CASES: Record<string, Case> = {
     kernels: 'gelu_gate_fwd_f32 + gelu_gate_bwd_f32',
     bytes: N * F * e4 * 9,
     run: (_, t) => grad(geluGate(t.h!, t.h2!)),
+  },
+  'silu [1024, 512]': {
+    kernels: 'silu_fwd_f32 + silu_bwd_f32',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(silu(t.h!)),
+  },
+  'SwiGLU gate [1024, 512]': {
+    kernels: 'silu_gate_fwd_f32 + silu_gate_bwd_f32',
+    bytes: N * F * e4 * 9,
+    run: (_, t) => grad(siluGate(t.h!, t.h2!)),
+  },
+  // a fused q|k|v row of 4 + 2·2 heads of 32 (grouped-query), q and k rotated: x, y, dy, dx rows + the cos|sin rows
+  'rope [1024, 256] (192 rotated)': {
+    kernels: 'rope_fwd_f32 + rope_bwd_f32',
+    bytes: N * 256 * e4 * 5 + N * 32 * e4 * 2,
+    run: (_, t) => grad(rope(t.qkv!, POSITIONS, t.rope!, { headDim: 32, rotated: 192 })),
   },
   'relu [1024, 512]': {
     kernels: 'relu_fwd_f32 + relu_bwd_f32',
@@ -100,6 +120,7 @@ const CASES: Record<string, Case> = {
 };
 
 const IDS = Int32Array.from({ length: N }, (_, i) => (i * 97) % 256);
+const POSITIONS = Int32Array.from({ length: N }, (_, i) => i % 128);
 
 /** Seeds the output's gradient with ones and runs the backward kernels. */
 function grad(y: Tensor): void {
@@ -135,6 +156,8 @@ const suite: Suite = {
         b: p('b', [C], 5),
         table: p('table', [256, C], 6),
         s: p('s', [8 * 4 * 128, 128], 7),
+        qkv: p('qkv', [N, 256], 8),
+        rope: ropeTable(e, 32, 10_000, 128),
       };
       for (const [op, c] of Object.entries(CASES)) {
         const timing = await timeCall(op, () => c.run(e, t));

@@ -17,12 +17,12 @@ import {
   Engine,
   modelFromCheckpoint,
   SimdformerError,
-  type GPT,
+  type CausalModel,
 } from '../../src/index.js';
 
-let ready: Promise<GPT> | undefined;
+let ready: Promise<CausalModel> | undefined;
 
-function model(): Promise<GPT> {
+function model(): Promise<CausalModel> {
   ready ??= (async () => {
     const engine = await Engine.create({ threads: 1, wasm: { single: kernels } });
     const enc = new TextEncoder();

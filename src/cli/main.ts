@@ -9,7 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
     load: () => import('./commands/demo.js'),
   },
   pretrain: {
-    summary: 'pre-train a model: pretrain gpt|bert|roberta|t5|bart --data <file|dir|brown> --out <dir>',
+    summary: 'pre-train a model: pretrain gpt|llama|bert|roberta|t5|bart --data <file|dir|brown> --out <dir>',
     load: () => import('./commands/pretrain.js'),
   },
   generate: {
@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   },
   finetune: {
     summary:
-      'fine-tune: finetune classify|tag (BERT, RoBERTa) --data spam|brown-pos|<jsonl>, or finetune seq2seq --task g2p (T5/BART)',
+      'fine-tune: finetune classify|tag (BERT, RoBERTa) --data spam|brown-pos|<jsonl>, finetune seq2seq --task g2p (T5/BART), or finetune causal --from <dir> --data <text> (GPT-2/LLaMA)',
     load: () => import('./commands/finetune.js'),
   },
   predict: {
@@ -26,7 +26,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
     load: () => import('./commands/predict.js'),
   },
   eval: {
-    summary: 'score a checkpoint: bits per byte on text (GPT), or --task g2p word/phoneme error (T5/BART)',
+    summary: 'score a checkpoint: bits per byte on text (GPT-2, LLaMA), or --task g2p word/phoneme error (T5/BART)',
     load: () => import('./commands/eval.js'),
   },
 };

@@ -11,6 +11,22 @@ export interface NameRule {
   internal: string;
   /** HF name template(s), `$1`… for the groups; several = concatenated parts, in order. */
   hf: string | string[];
+  /**
+   * Rows (first-dimension entries) of each part, when the parts differ in size (LLaMA's q | k | v with fewer
+   * key/value heads than query heads). Default: equal parts.
+   */
+  split?: number[];
+}
+
+/** First-dimension sizes of the parts of a tensor with `rows` rows stored under `names` names by `rule`. */
+function partRows(rule: NameRule, names: number, rows: number, internal: string): number[] {
+  if (!rule.split) return new Array<number>(names).fill(rows / names);
+  if (rule.split.length !== names || rule.split.reduce((a, b) => a + b, 0) !== rows) {
+    throw new CheckpointError(
+      `${internal} has ${rows} rows, but its parts are ${rule.split.join(' + ')} rows under ${names} names`,
+    );
+  }
+  return rule.split;
 }
 
 export interface NameMap {
@@ -32,14 +48,16 @@ export function toHF(map: NameMap, tensors: NamedTensor[]): NamedTensor[] {
     if (!rule) throw new CheckpointError(`no Hugging Face name for parameter ${t.name}`);
     const m = t.name.match(new RegExp(`^${rule.internal}$`))!;
     const names = Array.isArray(rule.hf) ? rule.hf : [rule.hf];
-    const rows = t.shape[0]! / names.length;
+    const rows = partRows(rule, names.length, t.shape[0]!, t.name);
     const rowSize = t.data.length / t.shape[0]!;
+    let at = 0;
     names.forEach((n, i) => {
       out.push({
         name: expand(n, m),
-        shape: names.length === 1 ? t.shape : [rows, ...t.shape.slice(1)],
-        data: names.length === 1 ? t.data : t.data.subarray(i * rows * rowSize, (i + 1) * rows * rowSize),
+        shape: names.length === 1 ? t.shape : [rows[i]!, ...t.shape.slice(1)],
+        data: names.length === 1 ? t.data : t.data.subarray(at * rowSize, (at + rows[i]!) * rowSize),
       });
+      at += rows[i]!;
     });
   }
   return out;
@@ -87,12 +105,13 @@ export function planFromHF(
     const m = name.match(new RegExp(`^${rule.internal}$`))!;
     const names = (Array.isArray(rule.hf) ? rule.hf : [rule.hf]).map((n) => expand(n, m));
     if (options.newHead?.test(name) && names.every((n) => resolve(n) === undefined)) continue; // a new head keeps its initialisation
+    const rows = partRows(rule, names.length, shape[0]!, name);
     let at = 0;
-    for (const n of names) {
+    for (const [i, n] of names.entries()) {
       const found = resolve(n);
       const got = found === undefined ? undefined : shapeOf(found);
       if (!got) throw new CheckpointError(`checkpoint lacks ${n} (for ${name}, shape [${shape.join(', ')}])`);
-      const partShape = names.length === 1 ? shape : [shape[0]! / names.length, ...shape.slice(1)];
+      const partShape = names.length === 1 ? shape : [rows[i]!, ...shape.slice(1)];
       if (got.length !== partShape.length || got.some((d, i) => d !== partShape[i])) {
         throw new CheckpointError(`${n} has shape [${got.join(', ')}], expected [${partShape.join(', ')}]`);
       }

@@ -7,7 +7,6 @@ import type { Checkpoint } from '../io/checkpoint-format.js';
 import { getFloat32 } from '../io/safetensors.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { GPT } from './gpt.js';
 import { checkCheckpointHoldsModel, createModel, type PretrainedModel } from './registry.js';
 import { loadFromSource, type LoadProgress } from './stream-load.js';
 import type { EncoderDecoder } from './seq2seq.js';
@@ -95,11 +94,14 @@ function fileURLPath(url: URL): string {
   return decodeURIComponent(url.pathname);
 }
 
-/** The model as a causal language model (GPT), or an ArgumentError naming what the checkpoint holds. */
-export function asCausalLM(model: PretrainedModel, where = 'checkpoint'): GPT {
+/** A model of a causal family (GPT-2, LLaMA): the CausalLM of generate/, with loss, forward and save. */
+export type CausalModel = Extract<PretrainedModel, { kind: 'causal-lm' }>;
+
+/** The model as a causal language model (GPT-2, LLaMA), or an ArgumentError naming what the checkpoint holds. */
+export function asCausalLM(model: PretrainedModel, where = 'checkpoint'): CausalModel {
   if (model.kind === 'causal-lm') return model;
   throw new ArgumentError(
-    `${where} holds a ${model.config.model_type} model; this needs a causal language model (gpt2)`,
+    `${where} holds a ${model.config.model_type} model; this needs a causal language model (gpt2 or llama)`,
   );
 }
 

@@ -8,6 +8,7 @@ import type { Engine } from '../tensor/engine.js';
 import { Bart, bartParameters } from './bart.js';
 import { Bert, bertParameters } from './bert.js';
 import { GPT, gptParameters } from './gpt.js';
+import { Llama, llamaParameters } from './llama.js';
 import { Roberta, ROBERTA_FAMILY } from './roberta.js';
 import { checkParameterMemory, checkParametersInFile, type ParameterTerm } from './size.js';
 import { T5, t5Parameters } from './t5.js';
@@ -19,9 +20,10 @@ export const FAMILIES = {
   t5: T5,
   bart: Bart,
   roberta: Roberta,
+  llama: Llama,
 } as const satisfies Record<ModelType, unknown>;
 
-/** A model of any family; its `kind` says which: 'causal-lm' (GPT), 'encoder' (BERT, RoBERTa), 'seq2seq' (T5, BART). */
+/** A model of any family; its `kind` says which: 'causal-lm' (GPT, LLaMA), 'encoder' (BERT, RoBERTa), 'seq2seq' (T5, BART). */
 export type PretrainedModel = InstanceType<(typeof FAMILIES)[ModelType]>;
 export type ModelKind = PretrainedModel['kind'];
 
@@ -41,6 +43,7 @@ const PARAMETERS = {
   roberta: (c: RobertaConfig) => bertParameters(c, ROBERTA_FAMILY),
   t5: t5Parameters,
   bart: bartParameters,
+  llama: llamaParameters,
 } as const satisfies Record<ModelType, unknown>;
 
 /** The parameters the config's model holds, by the fields that size them, counted without building it. */

@@ -63,12 +63,12 @@ export function checkParametersInFile(
  */
 export function newCachesAllOrNone(
   engine: Engine,
-  attentions: readonly { inner: number; newCache(B: number, capacity: number): KVCache }[],
+  attentions: readonly { kvInner?: number; inner: number; newCache(B: number, capacity: number): KVCache }[],
   B: number,
   capacity: number,
 ): KVCache[] {
   // keys and values, float32, of every layer (each layer's cache is [B, capacity, inner] twice)
-  const need = attentions.reduce((sum, a) => sum + 2 * 4 * B * capacity * a.inner, 0);
+  const need = attentions.reduce((sum, a) => sum + 2 * 4 * B * capacity * (a.kvInner ?? a.inner), 0);
   if (need > engine.memoryAvailableBytes) {
     throw new OutOfMemoryError(
       need,

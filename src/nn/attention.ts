@@ -1,8 +1,10 @@
+import { ArgumentError } from '../errors.js';
 import type { Engine } from '../tensor/engine.js';
-import { attention, copyRows, type WeightLayout } from '../tensor/ops/index.js';
+import { attention, copyRows, rope, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Linear } from './layers.js';
 import { Module, type Init } from './module.js';
+import type { RotaryEmbedding } from './rotary.js';
 
 export interface AttentionShape {
   dModel: number;
@@ -16,9 +18,13 @@ export interface AttentionShape {
   init: Init;
   /** Initialiser of the output projection (GPT-2 scales it by 1/√(2·layers)). */
   outInit?: Init;
+  /** Heads of keys and values (grouped-query attention, LLaMA's num_key_value_heads); divides heads. Default heads. */
+  kvHeads?: number;
+  /** Rotary position embeddings on queries and keys (LLaMA); the rows' positions come with each forward. */
+  rotary?: RotaryEmbedding;
 }
 
-/** Keys and values of past positions, per layer, for incremental decoding: [B, capacity, heads·headDim]. */
+/** Keys and values of past positions, per layer, for incremental decoding: [B, capacity, kvHeads·headDim]. */
 export class KVCache {
   length = 0;
   constructor(
@@ -30,12 +36,17 @@ export class KVCache {
 
 /**
  * Self-attention with one fused q|k|v projection (one matmul), optionally causal, with a key padding
- * mask, an additive position bias [heads, Tq, Tk], and a KV cache for decoding.
+ * mask, an additive position bias [heads, Tq, Tk], a KV cache for decoding, grouped-query heads (k and v
+ * of kvHeads heads, each read by heads / kvHeads query heads) and rotary positions on q and k.
  */
 export class SelfAttention extends Module {
   readonly qkv: Linear;
   readonly o: Linear;
+  /** Width of the queries (heads·headDim) and of the attention output. */
   readonly inner: number;
+  /** Width of the keys and of the values (kvHeads·headDim). */
+  readonly kvInner: number;
+  readonly kvHeads: number;
 
   constructor(
     engine: Engine,
@@ -44,9 +55,19 @@ export class SelfAttention extends Module {
   ) {
     super(engine);
     const inner = (this.inner = shape.heads * shape.headDim);
+    this.kvHeads = shape.kvHeads ?? shape.heads;
+    if (!(Number.isInteger(this.kvHeads) && this.kvHeads >= 1 && shape.heads % this.kvHeads === 0)) {
+      throw new ArgumentError(`attention: kvHeads (${this.kvHeads}) must divide heads (${shape.heads})`);
+    }
+    this.kvInner = this.kvHeads * shape.headDim;
+    // [q | k | v] rows of inner + 2·kvInner outputs
     this.qkv = this.child(
       'qkv',
-      new Linear(engine, shape.dModel, 3 * inner, { bias: shape.bias, layout: shape.layout, init: shape.init }),
+      new Linear(engine, shape.dModel, inner + 2 * this.kvInner, {
+        bias: shape.bias,
+        layout: shape.layout,
+        init: shape.init,
+      }),
     );
     this.o = this.child(
       'o',
@@ -58,53 +79,63 @@ export class SelfAttention extends Module {
     );
   }
 
-  /** x [B, T, dModel] → [B, T, dModel]. */
-  forward(x: Tensor, opts: { keyMask?: Int32Array; positionBias?: Tensor; cache?: KVCache } = {}): Tensor {
+  /**
+   * x [B, T, dModel] → [B, T, dModel]. `positions` [B·T] are the rows' positions, needed with rotary
+   * embeddings (the cache's length + t when decoding).
+   */
+  forward(
+    x: Tensor,
+    opts: { keyMask?: Int32Array; positionBias?: Tensor; cache?: KVCache; positions?: Int32Array } = {},
+  ): Tensor {
     const [B, T] = [x.shape[0]!, x.shape[1]!];
     const { heads, headDim, scale } = this.shape;
-    const I = this.inner;
-    const qkv = this.qkv.forward(x); // [B, T, 3I]
+    const [I, IKV] = [this.inner, this.kvInner];
+    const W = I + 2 * IKV;
+    let qkv = this.qkv.forward(x); // [B, T, W] = q | k | v
+    if (this.shape.rotary) {
+      if (!opts.positions) throw new ArgumentError('attention with rotary embeddings needs the positions of its rows');
+      let last = 0;
+      for (const p of opts.positions) last = Math.max(last, p);
+      // q and k turned by their positions' angles, v copied through
+      qkv = rope(qkv, opts.positions, this.shape.rotary.table(last + 1), { headDim, rotated: I + IKV });
+    }
+    const common = {
+      batch: B,
+      heads,
+      kvHeads: this.kvHeads,
+      headDim,
+      queryLen: T,
+      q: { offset: 0, rowStride: W, batchStride: W * T },
+      scale,
+      causal: this.causal,
+      keyMask: opts.keyMask,
+      bias: opts.positionBias,
+    };
     let out: Tensor;
     if (opts.cache) {
       const c = opts.cache;
-      appendToCache(c, qkv, B, T, I);
+      appendToCache(c, qkv, B, T, I, IKV);
       out = attention(qkv, c.k, c.v, {
-        batch: B,
-        heads,
-        headDim,
-        queryLen: T,
+        ...common,
         keyLen: c.length,
-        q: { offset: 0, rowStride: 3 * I, batchStride: 3 * I * T },
-        k: { offset: 0, rowStride: I, batchStride: I * c.capacity },
-        v: { offset: 0, rowStride: I, batchStride: I * c.capacity },
-        scale,
-        causal: this.causal,
-        keyMask: opts.keyMask,
-        bias: opts.positionBias,
+        k: { offset: 0, rowStride: IKV, batchStride: IKV * c.capacity },
+        v: { offset: 0, rowStride: IKV, batchStride: IKV * c.capacity },
       });
     } else {
       out = attention(qkv, qkv, qkv, {
-        batch: B,
-        heads,
-        headDim,
-        queryLen: T,
+        ...common,
         keyLen: T,
-        q: { offset: 0, rowStride: 3 * I, batchStride: 3 * I * T },
-        k: { offset: I, rowStride: 3 * I, batchStride: 3 * I * T },
-        v: { offset: 2 * I, rowStride: 3 * I, batchStride: 3 * I * T },
-        scale,
-        causal: this.causal,
-        keyMask: opts.keyMask,
-        bias: opts.positionBias,
+        k: { offset: I, rowStride: W, batchStride: W * T },
+        v: { offset: I + IKV, rowStride: W, batchStride: W * T },
       });
     }
     return this.o.forward(out); // out [B, T, I]
   }
 
-  /** An empty cache for `capacity` positions of a batch of B. */
+  /** An empty cache for `capacity` positions of a batch of B: keys and values [B, capacity, kvHeads·headDim]. */
   newCache(B: number, capacity: number): KVCache {
     const e = this.engine;
-    return new KVCache(e.zeros([B, capacity, this.inner]), e.zeros([B, capacity, this.inner]), capacity);
+    return new KVCache(e.zeros([B, capacity, this.kvInner]), e.zeros([B, capacity, this.kvInner]), capacity);
   }
 }
 
@@ -157,12 +188,12 @@ export class CrossAttention extends Module {
   }
 }
 
-/** Copies the new positions' keys and values (from the fused qkv [B, T, 3I]) into the cache. */
-function appendToCache(c: KVCache, qkv: Tensor, B: number, T: number, I: number): void {
+/** Copies the new positions' keys and values (from the fused qkv [B, T, I + 2·IKV]) into the cache. */
+function appendToCache(c: KVCache, qkv: Tensor, B: number, T: number, I: number, IKV: number): void {
   if (c.length + T > c.capacity) throw new RangeError(`KV cache holds ${c.capacity} positions, ${c.length + T} asked`);
   for (let b = 0; b < B; b++) {
-    copyRows(c.k, b * c.capacity + c.length, qkv, b * T, T, { dst: 0, src: I, width: I });
-    copyRows(c.v, b * c.capacity + c.length, qkv, b * T, T, { dst: 0, src: 2 * I, width: I });
+    copyRows(c.k, b * c.capacity + c.length, qkv, b * T, T, { dst: 0, src: I, width: IKV });
+    copyRows(c.v, b * c.capacity + c.length, qkv, b * T, T, { dst: 0, src: I + IKV, width: IKV });
   }
   c.length += T;
 }

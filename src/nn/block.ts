@@ -5,6 +5,7 @@ import { CrossAttention, SelfAttention, type KVCache } from './attention.js';
 import { FeedForward, type Activation } from './feed-forward.js';
 import { makeNorm, type LayerNorm, type NormType, type RMSNorm } from './layers.js';
 import { Module, type Init } from './module.js';
+import type { RotaryEmbedding } from './rotary.js';
 
 export interface BlockConfig {
   dModel: number;
@@ -18,6 +19,8 @@ export interface BlockConfig {
   eps: number;
   /** Biases on the projections (false for T5). */
   bias: boolean;
+  /** Biases on the feed-forward's projections, when they differ from attention's (LLaMA's mlp_bias). Default bias. */
+  ffnBias?: boolean;
   layout: WeightLayout;
   causal: boolean;
   /** Cross-attention over an encoder's output (decoder blocks of seq2seq models). */
@@ -28,6 +31,10 @@ export interface BlockConfig {
   outInit?: Init;
   /** Dropout on each sub-layer's output before the residual add, in training mode. Default 0. */
   dropout?: number;
+  /** Heads of self-attention's keys and values (grouped-query attention); default heads. */
+  kvHeads?: number;
+  /** Rotary position embeddings on self-attention's queries and keys (LLaMA); rows' positions in BlockInputs. */
+  rotary?: RotaryEmbedding;
 }
 
 export interface BlockInputs {
@@ -36,6 +43,8 @@ export interface BlockInputs {
   /** Additive self-attention bias [heads, T, T] (T5's relative positions). */
   positionBias?: Tensor;
   cache?: KVCache;
+  /** [B·T] position of each row, for rotary embeddings. */
+  positions?: Int32Array;
   /** The encoder output projected by this block's cross-attention (CrossAttention.project). */
   memoryKV?: Tensor;
   memoryMask?: Int32Array;
@@ -46,16 +55,22 @@ export interface BlockInputs {
  * will need against the engine's memory before it allocates anything; tests/nn compare with a built block).
  */
 export function blockParameterCount(
-  c: Pick<BlockConfig, 'dModel' | 'heads' | 'headDim' | 'dFF' | 'activation' | 'normType' | 'bias' | 'cross'>,
+  c: Pick<
+    BlockConfig,
+    'dModel' | 'heads' | 'kvHeads' | 'headDim' | 'dFF' | 'activation' | 'normType' | 'bias' | 'ffnBias' | 'cross'
+  >,
 ): number {
   const C = c.dModel;
   const I = c.heads * c.headDim;
+  const KV = (c.kvHeads ?? c.heads) * c.headDim; // grouped-query attention: fewer key/value heads
   const F = c.dFF;
-  const linear = (i: number, o: number) => i * o + (c.bias ? o : 0);
+  const linear = (i: number, o: number, bias = c.bias) => i * o + (bias ? o : 0);
   const norm = c.normType === 'layernorm' ? 2 * C : C;
-  const self = linear(C, 3 * I) + linear(I, C) + norm;
+  const self = linear(C, I + 2 * KV) + linear(I, C) + norm;
   const cross = c.cross ? linear(C, I) + linear(C, 2 * I) + linear(I, C) + norm : 0;
-  const ffn = linear(C, F) * (c.activation === 'gated-gelu' ? 2 : 1) + linear(F, C) + norm;
+  const gated = c.activation === 'gated-gelu' || c.activation === 'swiglu';
+  const fb = c.ffnBias ?? c.bias;
+  const ffn = linear(C, F, fb) * (gated ? 2 : 1) + linear(F, C, fb) + norm;
   return self + cross + ffn;
 }
 
@@ -86,6 +101,8 @@ export class TransformerBlock extends Module {
       scale: c.scale,
       init: c.init,
       outInit: c.outInit,
+      kvHeads: c.kvHeads,
+      rotary: c.rotary,
     };
     this.attn = this.child('attn', new SelfAttention(engine, shape, c.causal));
     this.attnNorm = this.child('attn_norm', makeNorm(engine, c.normType, c.dModel, c.eps));
@@ -94,7 +111,7 @@ export class TransformerBlock extends Module {
     this.ffn = this.child(
       'ffn',
       new FeedForward(engine, c.dModel, c.dFF, c.activation, {
-        bias: c.bias,
+        bias: c.ffnBias ?? c.bias,
         layout: c.layout,
         init: c.init,
         downInit: c.outInit,
@@ -106,7 +123,12 @@ export class TransformerBlock extends Module {
   /** x [B, T, dModel] → [B, T, dModel]. */
   forward(x: Tensor, inputs: BlockInputs = {}): Tensor {
     const self = (h: Tensor) =>
-      this.attn.forward(h, { keyMask: inputs.keyMask, positionBias: inputs.positionBias, cache: inputs.cache });
+      this.attn.forward(h, {
+        keyMask: inputs.keyMask,
+        positionBias: inputs.positionBias,
+        cache: inputs.cache,
+        positions: inputs.positions,
+      });
     const cross = (h: Tensor) => this.cross!.forward(h, inputs.memoryKV!, inputs.memoryMask);
     const ffn = (h: Tensor) => this.ffn.forward(h);
     x = this.sublayer(x, this.attnNorm, self);

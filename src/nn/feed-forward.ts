@@ -1,14 +1,14 @@
 import type { Engine } from '../tensor/engine.js';
-import { gelu, geluGate, relu, type WeightLayout } from '../tensor/ops/index.js';
+import { gelu, geluGate, relu, siluGate, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Linear } from './layers.js';
 import { Module, type Init } from './module.js';
 
-export type Activation = 'gelu' | 'gelu_tanh' | 'relu' | 'gated-gelu';
+export type Activation = 'gelu' | 'gelu_tanh' | 'relu' | 'gated-gelu' | 'swiglu';
 
 /**
  * The position-wise feed-forward: down(act(up(x))), or for 'gated-gelu' (T5 v1.1)
- * down(gelu_tanh(gate(x)) ⊙ up(x)).
+ * down(gelu_tanh(gate(x)) ⊙ up(x)), or for 'swiglu' (LLaMA) down(silu(gate(x)) ⊙ up(x)).
  */
 export class FeedForward extends Module {
   readonly up: Linear;
@@ -26,7 +26,8 @@ export class FeedForward extends Module {
     const lin = (i: number, o: number, init: Init) =>
       new Linear(engine, i, o, { bias: opts.bias, layout: opts.layout, init });
     this.up = this.child('up', lin(dModel, dFF, opts.init));
-    this.gate = activation === 'gated-gelu' ? this.child('gate', lin(dModel, dFF, opts.init)) : null;
+    const gated = activation === 'gated-gelu' || activation === 'swiglu';
+    this.gate = gated ? this.child('gate', lin(dModel, dFF, opts.init)) : null;
     this.down = this.child('down', lin(dFF, dModel, opts.downInit ?? opts.init));
   }
 
@@ -45,6 +46,9 @@ export class FeedForward extends Module {
         break;
       case 'gated-gelu':
         h = geluGate(this.gate!.forward(x), u);
+        break;
+      case 'swiglu':
+        h = siluGate(this.gate!.forward(x), u);
         break;
     }
     return this.down.forward(h);

@@ -1,5 +1,6 @@
 /**
- * Pre-training a GPT end to end: corpus → tokenizer → windows → Trainer, with periodic evaluation
+ * Training a causal language model end to end — GPT-2 or LLaMA (`family`), from scratch or, for
+ * fine-tuning, from a checkpoint (`from`): corpus → tokenizer → windows → Trainer, with periodic evaluation
  * (loss, perplexity, bits per byte on held-out documents), metrics as JSON lines, atomic checkpoints
  * with optimizer state, and resume that continues the identical trajectory.
  */
@@ -10,10 +11,11 @@ import { splitByKey } from '../data/split.js';
 import { loadTextDocuments, type TextDocument } from '../data/text.js';
 import { ArgumentError } from '../errors.js';
 import { parseConfig } from '../io/config.js';
-import { type Gpt2Config } from '../io/hf/index.js';
-import { readCheckpoint } from '../io/checkpoint.js';
-import { getFloat32 } from '../io/safetensors.js';
-import { GPT, type LmBatch } from '../models/gpt.js';
+import { type Gpt2Config, type LlamaConfig } from '../io/hf/index.js';
+import { readCheckpoint, resolveCheckpointDir } from '../io/checkpoint.js';
+import type { LmBatch } from '../models/gpt.js';
+import { asCausalLM, modelFromCheckpoint, type CausalModel } from '../models/load.js';
+import { createModel } from '../models/registry.js';
 import type { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -22,7 +24,19 @@ import { Trainer, type StepResult } from '../train/trainer.js';
 import { restoreTrainingState, resumeFolder, SAVE_TOTAL_LIMIT, saveTrainingCheckpoint, startAfresh } from './resume.js';
 import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
+/** The causal families a run can build from scratch: GPT-2, or LLaMA (rotary, SwiGLU, RMSNorm, grouped-query). */
+export type CausalFamily = 'gpt' | 'llama';
+
 export interface GptPretrainOptions extends ModelShape, OptimChoice {
+  /** Which family a run from scratch builds. Default 'gpt'. (A run from a checkpoint keeps its family.) */
+  family?: CausalFamily;
+  /** LLaMA: key/value heads (grouped-query attention; divides heads). Default heads. */
+  kvHeads?: number;
+  /**
+   * Start from this checkpoint's weights and tokenizer (fine-tuning; any causal family) instead of fresh
+   * weights: the shape options and `tokenizer` are ignored, `context` is capped at the model's.
+   */
+  from?: string;
   /** 'brown', a text file, or a folder of text files. */
   data: string;
   out: string;
@@ -46,7 +60,7 @@ export interface GptPretrainOptions extends ModelShape, OptimChoice {
   onStep?: (r: StepResult & { tokensPerSecond: number }) => void;
   onEval?: (r: EvalResult) => void;
   /** Called once the model and data are ready, before the first step (samples from the untrained model, say). */
-  onStart?: (model: GPT, data: LmData) => Promise<void> | void;
+  onStart?: (model: CausalModel, data: LmData) => Promise<void> | void;
 }
 
 export interface EvalResult {
@@ -77,6 +91,18 @@ export const GPT_PRETRAIN_DEFAULTS: Omit<GptPretrainOptions, 'data' | 'out'> = {
   checkpointEvery: 500,
   saveTotalLimit: SAVE_TOTAL_LIMIT,
   logEvery: 10,
+};
+
+/**
+ * `pretrain llama`'s defaults: the reference GPT's LLaMA counterpart (4 layers, width 128, 4 heads, context
+ * 128, byte ids) with 2 key/value heads and a SwiGLU width of 398, which gives it GPT's parameter count
+ * (841,856 against 842,496 with 256 ids: no position table, no biases, three FFN matrices, tied head).
+ */
+export const LLAMA_PRETRAIN_DEFAULTS: Omit<GptPretrainOptions, 'data' | 'out'> = {
+  ...GPT_PRETRAIN_DEFAULTS,
+  family: 'llama',
+  kvHeads: 2,
+  ffn: 398,
 };
 
 export interface LmData {
@@ -153,6 +179,29 @@ export function* validationBatches(windows: ClmWindows, B: number, max: number):
   }
 }
 
+/** The config of a fresh LLaMA of this shape (tied head, as small LLaMAs such as SmolLM2 have). */
+export function llamaConfig(
+  o: Pick<GptPretrainOptions, 'context' | 'layers' | 'dModel' | 'heads' | 'ffn' | 'kvHeads'>,
+  vocabSize: number,
+  eosId: number | null,
+): LlamaConfig {
+  return parseConfig({
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    vocab_size: vocabSize,
+    hidden_size: o.dModel,
+    intermediate_size: o.ffn,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    num_key_value_heads: o.kvHeads ?? o.heads,
+    max_position_embeddings: o.context,
+    rms_norm_eps: 1e-5,
+    tie_word_embeddings: true,
+    bos_token_id: eosId,
+    eos_token_id: eosId,
+  }) as LlamaConfig;
+}
+
 export function gptConfig(
   o: Pick<GptPretrainOptions, 'context' | 'layers' | 'dModel' | 'heads' | 'ffn'>,
   vocabSize: number,
@@ -177,39 +226,46 @@ export function gptConfig(
 }
 
 export interface PretrainResult {
-  model: GPT;
+  model: CausalModel;
   trainer: Trainer<LmBatch>;
   data: LmData;
   lastEval?: EvalResult;
   seconds: number;
 }
 
-/** Trains (or resumes) a GPT on the engine as the options say. A crash leaves the last checkpoint written. */
+/**
+ * Trains (or resumes) a causal LM on the engine as the options say: a fresh GPT-2 or LLaMA, or the model of
+ * `from`. A crash leaves the last checkpoint written.
+ */
 export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Promise<PretrainResult> {
   const docs = await loadTextDocuments(opts.data);
-  let model: GPT;
+  let model: CausalModel;
   let data: LmData;
   // the generation resumed from: its files are read together, and checked to be of one save
-  const from = opts.resume ? await resumeFolder(opts.out) : undefined;
-  if (from !== undefined) {
-    const ck = await readCheckpoint(from);
-    if (ck.config.parsed.model_type !== 'gpt2')
-      throw new ArgumentError(`--resume: ${from} holds a ${ck.config.parsed.model_type} model, not gpt2`);
-    if (!ck.tokenizer) throw new ArgumentError(`--resume: ${from} has no tokenizer.json`);
-    data = await prepareLmData(docs, join(from, 'tokenizer.json'), ck.config.parsed.n_positions);
-    model = new GPT(engine, ck.config.parsed, opts.seed);
-    model.loadHF(
-      (n) => ({ shape: ck.tensors.tensors.get(n)!.shape, data: getFloat32(ck.tensors, n) }),
-      [...ck.tensors.tensors.keys()],
-    );
+  const resumed = opts.resume ? await resumeFolder(opts.out) : undefined;
+  const source = resumed ?? (opts.from !== undefined ? await resolveCheckpointDir(opts.from) : undefined);
+  if (source !== undefined) {
+    const flag = resumed !== undefined ? '--resume' : '--from';
+    const ck = await readCheckpoint(source);
+    if (!ck.tokenizer) throw new ArgumentError(`${flag}: ${source} has no tokenizer.json`);
+    model = asCausalLM(modelFromCheckpoint(engine, ck), `${flag}: ${source}`);
+    // a pre-training run resumes at its own context; fine-tuning reads windows of --context, at most the model's
+    const context = resumed === undefined ? Math.min(opts.context, model.contextLength) : model.contextLength;
+    data = await prepareLmData(docs, join(source, 'tokenizer.json'), context);
   } else {
     data = await prepareLmData(docs, opts.tokenizer, opts.context);
-    model = new GPT(engine, gptConfig(opts, data.tokenizer.vocabSize, data.tokenizer.eosId ?? null), opts.seed);
+    const eos = data.tokenizer.eosId ?? null;
+    const config =
+      opts.family === 'llama'
+        ? llamaConfig(opts, data.tokenizer.vocabSize, eos)
+        : gptConfig(opts, data.tokenizer.vocabSize, eos);
+    model = asCausalLM(createModel(engine, config, opts.seed));
   }
   model.tokenizer = data.tokenizer;
+  const T = data.train.T;
   if (data.train.N < opts.batch)
     throw new ArgumentError(
-      `the training text gives ${data.train.N} windows of ${opts.context + 1} tokens, fewer than one batch of ${opts.batch}`,
+      `the training text gives ${data.train.N} windows of ${T + 1} tokens, fewer than one batch of ${opts.batch}`,
     );
   const trainer = new Trainer(model, {
     lr: opts.lr,
@@ -220,11 +276,10 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     clip: opts.clip,
   });
   const runOptions = { seed: opts.seed, batch: opts.batch };
-  if (from !== undefined) await restoreTrainingState(from, trainer, runOptions);
+  if (resumed !== undefined) await restoreTrainingState(resumed, trainer, runOptions);
   // a run started afresh replaces the run saved in `out` (its generations), as it truncates metrics.jsonl
-  if (from === undefined) await startAfresh(opts.out);
+  if (resumed === undefined) await startAfresh(opts.out);
   const metrics = await MetricsLog.open(opts.out, opts.resume);
-  const T = model.config.n_positions;
   const evaluate = (): EvalResult => {
     const loss = trainer.evaluate(validationBatches(data.validation, opts.batch, opts.evalWindows));
     return {

@@ -38,7 +38,8 @@ export const KERNELS = {
     item: 'an output tile of 48 rows × 120 columns',
   },
   // softmax and attention (kern-attn). `desc` is the attention descriptor (src/tensor/ops/attention.ts, DESC):
-  // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes].
+  // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes,
+  // query heads per KV head (grouped-query attention; 1 without)].
   softmax_fwd_f32: { args: ['y', 'x', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },
   softmax_bwd_f32: { args: ['dx', 'y', 'dy', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },
   attention_fwd_f32: {
@@ -52,11 +53,11 @@ export const KERNELS = {
   },
   attention_bwd_f32__dkv: {
     args: ['dk', 'dv', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'mask', 'bias', 'desc', 'scratch'],
-    item: 'a scratch slot running a contiguous range of (batch, head, 64 keys) tasks',
+    item: 'a scratch slot running a contiguous range of (batch, KV head, 64 keys) tasks',
   },
   attention_bwd_f32__qkv: {
     args: ['dq', 'dk', 'dv', 'dbias', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'mask', 'bias', 'desc', 'scratch'],
-    item: 'a scratch slot running a contiguous range of (batch, head) tasks, each owning dQ, dK, dV (and dBias when B = 1)',
+    item: 'a scratch slot running a contiguous range of (batch, KV head) tasks, each owning dQ, dK, dV (and dBias when B = 1)',
   },
   // loss, dropout, optimizer, clipping (kern-loss)
   cross_entropy_fwd_f32: {
@@ -89,6 +90,10 @@ export const KERNELS = {
   gelu_bwd_f32__tanh: { args: ['dx', 'dy', 'x'], item: 'an element' },
   gelu_gate_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
   gelu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
+  silu_fwd_f32: { args: ['y', 'x'], item: 'an element' },
+  silu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
+  silu_gate_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
+  silu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
   // norms (LayerNorm, RMSNorm with rms = 1) and the in-order column sum of per-chunk partials
   layernorm_fwd_f32: { args: ['y', 'mean', 'rstd', 'x', 'w', 'b', 'C', 'eps', 'rms'], item: 'a row' },
   layernorm_bwd_f32: {
@@ -96,6 +101,9 @@ export const KERNELS = {
     item: 'a chunk of 32 rows (writes its dw, db partials)',
   },
   sum_rows_f32: { args: ['dst', 'parts', 'P', 'C'], item: 'a column (dst[c] += Σ parts[p][c] in order of p)' },
+  // rotary position embeddings (LLaMA): rows of W, the first R columns rotated as R / D heads, the rest copied
+  rope_fwd_f32: { args: ['y', 'x', 'pos', 'table', 'W', 'R', 'D'], item: 'a row' },
+  rope_bwd_f32: { args: ['dx', 'dy', 'pos', 'table', 'W', 'R', 'D'], item: 'a row' },
   // embedding
   embedding_fwd_f32: { args: ['out', 'table', 'ids', 'C'], item: 'a position' },
   embedding_bwd_f32: {

@@ -20,6 +20,9 @@ const CASES: AttnCase[] = [
   { B: 1, H: 2, Tq: 2, Tk: 5, D: 4, causal: true, seed: 2 }, // KV-cached step: Tk − Tq offset
   { B: 2, H: 1, Tq: 3, Tk: 5, D: 5, bias: true, mask: 'full', scale: 1, seed: 3 }, // cross, T5 bias, padded batch
   { B: 2, H: 2, Tq: 4, Tk: 4, D: 1, fused: true, bias: true, mask: 'some', seed: 4 }, // one [B, T, 3C] buffer
+  { B: 2, H: 4, Hkv: 2, Tq: 3, Tk: 3, D: 3, causal: true, seed: 5 }, // grouped-query: dK, dV sum over the group
+  { B: 1, H: 3, Hkv: 1, Tq: 2, Tk: 4, D: 2, causal: true, mask: 'some', seed: 6 }, // one KV head, cached offset
+  { B: 1, H: 4, Hkv: 2, Tq: 4, Tk: 4, D: 2, fused: true, causal: true, seed: 7 }, // one [B, T, (H + 2Hkv)·D] buffer
 ];
 
 describe('attention gradients by finite differences (float64 reference)', () => {

@@ -129,12 +129,12 @@ describe('parseConfig defaults (the transformers defaults)', () => {
 describe('parseConfig validation', () => {
   it('lists the known model types for an unknown one', () => {
     expectConfigError(
-      { model_type: 'llama' },
-      /"model_type": expected one of "gpt2", "bert", "t5", "bart", "roberta", got string "llama"/,
+      { model_type: 'mistral' },
+      /"model_type": expected one of "gpt2", "bert", "t5", "bart", "roberta", "llama", got string "mistral"/,
     );
     expectConfigError({}, /model_type.*got nothing \(missing\)/);
     expectConfigError([1], /config should be a JSON object, got array/);
-    expect(MODEL_TYPES).toEqual(['gpt2', 'bert', 't5', 'bart', 'roberta']);
+    expect(MODEL_TYPES).toEqual(['gpt2', 'bert', 't5', 'bart', 'roberta', 'llama']);
   });
 
   it('names the field, the expected value and what it got', () => {

@@ -124,6 +124,71 @@ describe('fused attention vs float64 reference and the materialised version', ()
     }
   });
 
+  it('grouped-query attention (kvHeads < heads): every group size, causal, cached offsets, padding, fused q|k|v', () => {
+    let seed = 700;
+    for (const [H, Hkv] of [
+      [2, 1],
+      [4, 2],
+      [6, 3],
+      [9, 3],
+      [8, 1],
+    ]) {
+      check({ B: 2, H: H!, Hkv: Hkv!, Tq: 17, Tk: 17, D: 8, causal: true, seed: seed++ });
+      check({ B: 1, H: H!, Hkv: Hkv!, Tq: 67, Tk: 67, D: 17, causal: true, seed: seed++ });
+      check({ B: 2, H: H!, Hkv: Hkv!, Tq: 4, Tk: 67, D: 5, causal: true, mask: 'some', seed: seed++ });
+      check({ B: 2, H: H!, Hkv: Hkv!, Tq: 130, Tk: 130, D: 3, fused: true, causal: true, seed: seed++ });
+    }
+  });
+
+  it('grouped-query attention equals multi-head attention over repeated keys and values', () => {
+    const e = engines[1]!;
+    for (const [H, Hkv, T, D] of [
+      [4, 2, 67, 8],
+      [9, 3, 17, 64],
+      [6, 1, 130, 5],
+    ]) {
+      const c: AttnCase = { B: 2, H: H!, Hkv: Hkv!, Tq: T!, Tk: T!, D: D!, causal: true, seed: 800 + H! };
+      const d = makeCase(c);
+      const G = H! / Hkv!;
+      // k, v [B, T, Hkv, D] → [B, T, H, D] with each KV head written G times
+      const repeat = (x: Float32Array) => {
+        const y = new Float32Array((x.length / Hkv!) * H!);
+        for (let row = 0; row < x.length / (Hkv! * D!); row++)
+          for (let h = 0; h < H!; h++)
+            y.set(
+              x.subarray((row * Hkv! + Math.floor(h / G)) * D!, (row * Hkv! + Math.floor(h / G) + 1) * D!),
+              (row * H! + h) * D!,
+            );
+        return y;
+      };
+      const mha = { ...d, bufs: [d.bufs[0]!, repeat(d.bufs[1]!), repeat(d.bufs[2]!)], opts: { ...d.opts } };
+      delete mha.opts.kvHeads;
+      const g = runCase(e, attention, d, false);
+      const m = runCase(e, attention, mha, false);
+      expectBitIdentical(g.o, m.o, 'O');
+      expectBitIdentical(g.grads[0]!, m.grads[0]!, 'dq');
+      // a KV head's gradient is the sum of its group's: [B, T, H, D] summed over each group of G heads
+      const groupSum = (x: Float32Array) => {
+        const y = new Float64Array((x.length / H!) * Hkv!);
+        for (let row = 0; row < x.length / (H! * D!); row++)
+          for (let h = 0; h < H!; h++)
+            for (let i = 0; i < D!; i++) y[(row * Hkv! + Math.floor(h / G)) * D! + i]! += x[(row * H! + h) * D! + i]!;
+        return y;
+      };
+      close(g.grads[1]!, groupSum(m.grads[1]!), `dk H ${H} Hkv ${Hkv}`);
+      close(g.grads[2]!, groupSum(m.grads[2]!), `dv H ${H} Hkv ${Hkv}`);
+    }
+  });
+
+  it('kvHeads must divide heads', () => {
+    const e = engines[0]!;
+    const q = e.zeros([1, 2, 6 * 4]);
+    const kv = e.zeros([1, 2, 4 * 4]);
+    const opts = { batch: 1, heads: 6, kvHeads: 4, queryLen: 2, keyLen: 2, headDim: 4 };
+    expect(() => attention(q, kv, kv, opts)).toThrow(/kvHeads must be an integer ≥ 1 that divides heads \(6\), got 4/);
+    for (const t of [q, kv]) t.dispose();
+  });
+
   // B·H ≥ threads (and dBias only with B = 1) runs the one-pass backward (__qkv), else __dq + __dkv: with
   // B·H = 2, threads 1 and 2 take one pass and threads 3 two, so these cases also check the two agree bit for bit.
   it('bit-identical outputs and gradients for threads 1, 2, 3 (one-pass and two-pass backward)', () => {
@@ -133,6 +198,10 @@ describe('fused attention vs float64 reference and the materialised version', ()
       { B: 2, H: 3, Tq: 130, Tk: 130, D: 17, causal: true, bias: true, mask: 'some', seed: 600 },
       { B: 1, H: 2, Tq: 67, Tk: 200, D: 64, seed: 601 },
       { B: 2, H: 2, Tq: 130, Tk: 130, D: 8, fused: true, causal: true, seed: 602 },
+      // grouped-query: B·Hkv = 2 (one pass for threads 1, 2; two passes for 3), and Hkv = 1 (two passes from 2 threads)
+      { B: 1, H: 4, Hkv: 2, Tq: 130, Tk: 130, D: 17, causal: true, seed: 605 },
+      { B: 1, H: 6, Hkv: 1, Tq: 67, Tk: 200, D: 8, causal: true, mask: 'some', seed: 606 },
+      { B: 2, H: 9, Hkv: 3, Tq: 130, Tk: 130, D: 8, fused: true, causal: true, seed: 607 },
     ] as AttnCase[]) {
       const d = makeCase(c);
       const [a, ...rest] = engines.map((e) => runCase(e, attention, d, !!c.fused));

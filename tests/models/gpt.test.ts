@@ -242,7 +242,9 @@ describe('GPT', () => {
   });
 
   it('loads the checkpoint written by Hugging Face transformers; its logits match a float64 GPT-2 written from the HF tensors', async () => {
-    const m = asCausalLM(await loadModel(e, FIXTURE));
+    const loaded = asCausalLM(await loadModel(e, FIXTURE));
+    expect(loaded).toBeInstanceOf(GPT);
+    const m = loaded as GPT;
     expect(m.config.n_layer).toBe(5);
     expect(m.tokenizer).toBeDefined();
     const prompt = m.tokenizer!.encode('Hello world, the jury said it', undefined, { addSpecialTokens: false }).ids;
@@ -260,7 +262,7 @@ describe('GPT', () => {
   });
 
   it('a left-padded batch: logits of every position that sees a token, and the loss, match a float64 GPT-2; pads before the first token are not counted', async () => {
-    const m = asCausalLM(await loadModel(e, FIXTURE));
+    const m = asCausalLM(await loadModel(e, FIXTURE)) as GPT;
     const file = readSafetensors(await readFile(join(FIXTURE, 'model.safetensors')));
     const get = (n: string) => ({ data: getFloat32(file, n), shape: file.tensors.get(n)!.shape });
     const V = 1000;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/rng.js';
 import { SelfAttention, CrossAttention } from '../../src/nn/attention.js';
+import { RotaryEmbedding } from '../../src/nn/rotary.js';
 import { TransformerBlock, type BlockConfig } from '../../src/nn/block.js';
 import { FeedForward } from '../../src/nn/feed-forward.js';
 import { Embedding, LayerNorm, Linear, RMSNorm } from '../../src/nn/layers.js';
@@ -91,7 +92,7 @@ describe('modules: gradients of every parameter and input', () => {
   });
 
   it('FeedForward with every activation', () => {
-    for (const activation of ['gelu', 'gelu_tanh', 'relu', 'gated-gelu'] as const) {
+    for (const activation of ['gelu', 'gelu_tanh', 'relu', 'gated-gelu', 'swiglu'] as const) {
       const ff = new FeedForward(e, 6, 10, activation, { bias: activation !== 'gated-gelu', layout: 'out_in', init });
       const x = input([2, 3, 6], 20);
       // ReLU's kink: a smaller step, so that no sampled pre-activation crosses 0
@@ -118,6 +119,22 @@ describe('modules: gradients of every parameter and input', () => {
     const ca = new CrossAttention(e, { ...shape, layout: 'out_in' });
     const mem = input([2, 4, 8], 34);
     checkModule(e, ca, mem, () => ca.forward(x, ca.project(mem), Int32Array.from([1, 1, 1, 0, 1, 1, 1, 1])), 35);
+  });
+
+  it('SelfAttention with grouped-query heads and rotary positions (LLaMA), padded, at offset positions', () => {
+    const rotary = new RotaryEmbedding(e, 4, 10_000, 64);
+    const sa = new SelfAttention(
+      e,
+      { dModel: 8, heads: 4, kvHeads: 2, headDim: 4, bias: true, layout: 'out_in', scale: 0.5, init, rotary },
+      true,
+    );
+    const x = input([2, 5, 8], 36);
+    const keyMask = Int32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 1]);
+    const positions = Int32Array.from([3, 4, 5, 6, 7, 40, 41, 42, 43, 44]);
+    checkModule(e, sa, x, () => sa.forward(x, { keyMask, positions }), 37);
+    expect(() => sa.forward(x)).toThrow(/needs the positions/);
+    e.endStep();
+    rotary.dispose();
   });
 
   it('TransformerBlock: pre and post norm, with cross-attention', () => {

@@ -6,6 +6,8 @@ export interface RefAttention extends ResolvedAttention {
 }
 
 const at = (s: Strided, b: number, h: number, t: number) => s.offset + b * s.batch + h * s.head + t * s.row;
+/** The KV head query head h reads (grouped-query attention: H / Hkv query heads per KV head). */
+const kvHead = (a: RefAttention, h: number) => Math.floor(h / (a.H / a.Hkv));
 
 /** Probabilities [B, H, Tq, Tk] (zeros where masked, and for a row with no key), float64. */
 export function refProbs(
@@ -28,7 +30,7 @@ export function refProbs(
             continue;
           }
           let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[at(a.q, b, h, i) + d]! * k[at(a.k, b, h, j) + d]!;
+          for (let d = 0; d < D; d++) dot += q[at(a.q, b, h, i) + d]! * k[at(a.k, b, kvHead(a, h), j) + d]!;
           s[j] = a.scale * dot + (bias ? bias[(h * Tq + i) * Tk + j]! : 0);
           m = Math.max(m, s[j]!);
         }
@@ -62,7 +64,7 @@ export function refAttention(
         for (let j = 0; j < Tk; j++) {
           const p = P[r + j]!;
           if (p === 0) continue;
-          for (let d = 0; d < D; d++) o[orow + d] = o[orow + d]! + p * v[at(a.v, b, h, j) + d]!;
+          for (let d = 0; d < D; d++) o[orow + d] = o[orow + d]! + p * v[at(a.v, b, kvHead(a, h), j) + d]!;
         }
       }
     }
@@ -97,7 +99,7 @@ export function refAttentionBackward(
         let dot = 0;
         for (let j = 0; j < Tk; j++) {
           let s = 0;
-          for (let d = 0; d < D; d++) s += dO[orow + d]! * v[at(a.v, b, h, j) + d]!;
+          for (let d = 0; d < D; d++) s += dO[orow + d]! * v[at(a.v, b, kvHead(a, h), j) + d]!;
           dP[j] = s;
           dot += P[r + j]! * s;
         }
@@ -107,8 +109,8 @@ export function refAttentionBackward(
           const ds = p * (dP[j]! - dot);
           dbias[(h * Tq + i) * Tk + j] = dbias[(h * Tq + i) * Tk + j]! + ds;
           const qi = at(a.q, b, h, i),
-            kj = at(a.k, b, h, j),
-            vj = at(a.v, b, h, j);
+            kj = at(a.k, b, kvHead(a, h), j),
+            vj = at(a.v, b, kvHead(a, h), j);
           for (let d = 0; d < D; d++) {
             dv[vj + d] = dv[vj + d]! + p * dO[orow + d]!;
             dq[qi + d] = dq[qi + d]! + a.scale * ds * k[kj + d]!;

@@ -9,6 +9,8 @@ import { backwardWith } from './gradcheck.js';
 export interface AttnCase {
   B: number;
   H: number;
+  /** KV heads (grouped-query attention); default H. */
+  Hkv?: number;
   Tq: number;
   Tk: number;
   D: number;
@@ -36,7 +38,9 @@ export interface AttnData {
 
 export function makeCase(c: AttnCase): AttnData {
   const { B, H, Tq, Tk, D } = c;
+  const Hkv = c.Hkv ?? H;
   const C = H * D;
+  const CKV = Hkv * D;
   const r = c.range ?? 1;
   let bufs: Float32Array[];
   const opts: AttentionOptions = {
@@ -47,19 +51,21 @@ export function makeCase(c: AttnCase): AttnData {
     headDim: D,
     causal: c.causal,
     scale: c.scale,
+    ...(c.Hkv !== undefined && { kvHeads: c.Hkv }),
   };
   if (c.fused) {
     if (Tq !== Tk) throw new Error('fused q, k, v need Tq = Tk');
-    const x = randn(B * Tq * 3 * C, c.seed, -r, r);
+    const W = C + 2 * CKV;
+    const x = randn(B * Tq * W, c.seed, -r, r);
     bufs = [x, x, x];
-    opts.q = { offset: 0, rowStride: 3 * C };
-    opts.k = { offset: C, rowStride: 3 * C };
-    opts.v = { offset: 2 * C, rowStride: 3 * C };
+    opts.q = { offset: 0, rowStride: W };
+    opts.k = { offset: C, rowStride: W };
+    opts.v = { offset: C + CKV, rowStride: W };
   } else {
     bufs = [
       randn(B * Tq * C, c.seed, -r, r),
-      randn(B * Tk * C, c.seed + 1, -r, r),
-      randn(B * Tk * C, c.seed + 2, -r, r),
+      randn(B * Tk * CKV, c.seed + 1, -r, r),
+      randn(B * Tk * CKV, c.seed + 2, -r, r),
     ];
   }
   let mask: Int32Array | undefined;

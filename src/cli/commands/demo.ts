@@ -1,4 +1,4 @@
-import type { GPT } from '../../models/gpt.js';
+import type { CausalModel } from '../../models/load.js';
 import { GPT_PRETRAIN_DEFAULTS, pretrainGpt } from '../../recipes/pretrain-gpt.js';
 import { ENGINE_FLAGS, engineText, helpText, intFlag, parseFlags, withEngine, type CommandSpec } from '../args.js';
 import { Progress } from '../progress.js';
@@ -23,7 +23,7 @@ const DECODERS = [
   { name: 'top-p 0.9, T 0.8', opts: { doSample: true, topP: 0.9, temperature: 0.8 } },
 ];
 
-async function samples(model: GPT): Promise<string[]> {
+async function samples(model: CausalModel): Promise<string[]> {
   const tok = model.tokenizer!;
   const out: string[] = [];
   for (const prompt of PROMPTS) {

@@ -127,7 +127,7 @@ export async function run(argv: string[]): Promise<void> {
     const docs = await loadTextDocuments(stringFlag(v, 'data'));
     const ids = docs.map((d) => tok.encode(d.text, undefined, { addSpecialTokens: false }).ids);
     const eosId = tok.eosId ?? tok.encode('\n', undefined, { addSpecialTokens: false }).ids[0]!;
-    const windows = packClm(ids, { eosId, contextLength: model.config.n_positions });
+    const windows = packClm(ids, { eosId, contextLength: model.contextLength });
     let sum = 0;
     let n = 0;
     for (const b of validationBatches(windows, intFlag(v, 'batch'), intFlag(v, 'max-windows'))) {
@@ -140,7 +140,7 @@ export async function run(argv: string[]): Promise<void> {
     const loss = sum / n;
     const result = {
       windows: n,
-      tokens: n * model.config.n_positions,
+      tokens: n * model.contextLength,
       loss,
       perplexity: Math.exp(loss),
       bitsPerByte: loss / Math.LN2 / (bytes / tokens),

@@ -15,12 +15,13 @@ import {
 } from '../args.js';
 import { localFolder } from '../from.js';
 import { Progress } from '../progress.js';
+import { FINETUNE_CAUSAL, runCausal } from './finetune-causal.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
 export const FINETUNE: CommandSpec = {
   name: 'finetune',
   summary:
-    'Fine-tune BERT or RoBERTa: classify (a label per text) or tag (a label per word), from a pre-trained checkpoint or from scratch. (`finetune seq2seq --help`: T5/BART.)',
+    'Fine-tune BERT or RoBERTa: classify (a label per text) or tag (a label per word), from a pre-trained checkpoint or from scratch. (`finetune seq2seq --help`: T5/BART; `finetune causal --help`: GPT-2/LLaMA on your text.)',
   usage:
     'simdformer finetune classify|tag --from <pretrained dir | none> --data spam|brown-pos|<file.jsonl> --out <dir> [options]',
   flags: {
@@ -77,12 +78,13 @@ export function formatMetrics(name: string, m: Metrics): string {
 export async function run(argv: string[]): Promise<void> {
   const [task, ...rest] = argv;
   if (task === '--help' || task === undefined) {
-    process.stdout.write(helpText(FINETUNE));
+    process.stdout.write(`${helpText(FINETUNE)}\n${helpText(FINETUNE_CAUSAL)}`);
     return;
   }
   if (task === 'seq2seq') return runSeq2Seq(rest);
+  if (task === 'causal') return runCausal(rest);
   if (task !== 'classify' && task !== 'tag')
-    throw new ArgumentError(`finetune: unknown task ${JSON.stringify(task)}; tasks: classify, tag, seq2seq`);
+    throw new ArgumentError(`finetune: unknown task ${JSON.stringify(task)}; tasks: classify, tag, seq2seq, causal`);
   const v = parseFlags(FINETUNE, rest);
   if (v === 'help') {
     process.stdout.write(helpText(FINETUNE));

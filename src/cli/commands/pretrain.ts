@@ -1,6 +1,12 @@
 import { ArgumentError } from '../../errors.js';
 import { BERT_PRETRAIN_DEFAULTS, pretrainBert, ROBERTA_PRETRAIN_DEFAULTS } from '../../recipes/pretrain-bert.js';
-import { GPT_PRETRAIN_DEFAULTS, pretrainGpt, type GptPretrainOptions } from '../../recipes/pretrain-gpt.js';
+import {
+  GPT_PRETRAIN_DEFAULTS,
+  LLAMA_PRETRAIN_DEFAULTS,
+  pretrainGpt,
+  type CausalFamily,
+  type GptPretrainOptions,
+} from '../../recipes/pretrain-gpt.js';
 import { pretrainSeq2Seq, SEQ2SEQ_PRETRAIN_DEFAULTS } from '../../recipes/pretrain-seq2seq.js';
 import { SAVE_TOTAL_LIMIT } from '../../recipes/resume.js';
 import type { ScheduleName } from '../../train/schedule.js';
@@ -114,46 +120,77 @@ function sharedOptions(v: Parsed, width: string) {
   };
 }
 
-const d = GPT_PRETRAIN_DEFAULTS;
-
-export const PRETRAIN_GPT: CommandSpec = {
-  name: 'pretrain gpt',
-  summary: 'Pre-train a GPT (decoder-only, causal LM) on text.',
-  usage: 'simdformer pretrain gpt --data <file|dir|brown|spam> --out <dir> [options]',
-  flags: {
-    ...sharedFlags(d, {
-      model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl',
-      width: 'd-model',
-      layers: 'transformer blocks',
-      ffn: 'feed-forward width (n_inner)',
-      seed: 'seed of initialisation and batch order',
-    }),
-    tokenizer: {
-      type: 'string',
-      help: "'bytes', 'bpe:<vocab size>', or a tokenizer.json",
-      default: d.tokenizer,
-      choices: ['bytes', 'bpe:'] as const,
+/** The flags of `pretrain gpt` and `pretrain llama`: the shared ones, the tokenizer, the schedule, the context. */
+function causalSpec(family: CausalFamily): CommandSpec {
+  const d = family === 'llama' ? LLAMA_PRETRAIN_DEFAULTS : GPT_PRETRAIN_DEFAULTS;
+  const llama = family === 'llama';
+  return {
+    name: `pretrain ${family}`,
+    summary: llama
+      ? 'Pre-train a LLaMA (decoder-only, causal LM: rotary positions, SwiGLU, RMSNorm, grouped-query attention) on text.'
+      : 'Pre-train a GPT (decoder-only, causal LM) on text.',
+    usage: `simdformer pretrain ${family} --data <file|dir|brown|spam> --out <dir> [options]`,
+    flags: {
+      ...sharedFlags(d, {
+        model: 'config.json, model.safetensors, tokenizer.json, metrics.jsonl',
+        width: 'd-model',
+        layers: 'transformer blocks',
+        ffn: llama ? 'SwiGLU width (intermediate_size)' : 'feed-forward width (n_inner)',
+        seed: 'seed of initialisation and batch order',
+      }),
+      ...(llama && {
+        'kv-heads': {
+          type: 'string',
+          help: 'key/value heads (grouped-query attention; divides --heads)',
+          default: String(d.kvHeads),
+        },
+      }),
+      tokenizer: {
+        type: 'string',
+        help: "'bytes', 'bpe:<vocab size>', or a tokenizer.json",
+        default: d.tokenizer,
+        choices: ['bytes', 'bpe:'] as const,
+      },
+      schedule: {
+        type: 'string',
+        help: 'learning-rate schedule after warm-up',
+        default: d.schedule,
+        choices: ['constant', 'cosine', 'linear'],
+      },
+      'weight-decay': { type: 'string', help: 'AdamW decoupled weight decay', default: String(d.weightDecay) },
+      clip: { type: 'string', help: 'clip the global gradient norm (0: off)', default: String(d.clip) },
+      context: {
+        type: 'string',
+        help: `context length (${llama ? 'max_position_embeddings' : 'n_positions'})`,
+        default: String(d.context),
+      },
     },
-    schedule: {
-      type: 'string',
-      help: 'learning-rate schedule after warm-up',
-      default: d.schedule,
-      choices: ['constant', 'cosine', 'linear'],
-    },
-    'weight-decay': { type: 'string', help: 'AdamW decoupled weight decay', default: String(d.weightDecay) },
-    clip: { type: 'string', help: 'clip the global gradient norm (0: off)', default: String(d.clip) },
-    context: { type: 'string', help: 'context length (n_positions)', default: String(d.context) },
-  },
-};
+  };
+}
 
-export function gptOptions(v: Parsed): GptPretrainOptions {
+export const PRETRAIN_GPT = causalSpec('gpt');
+export const PRETRAIN_LLAMA = causalSpec('llama');
+
+export function gptOptions(v: Parsed, family: CausalFamily = 'gpt'): GptPretrainOptions {
   const tokenizer = String(v.tokenizer);
   if (tokenizer !== 'bytes' && !/^bpe:\d+$/.test(tokenizer) && !tokenizer.endsWith('.json')) {
     throw new ArgumentError(`--tokenizer ${tokenizer}: expected bytes, bpe:<size> or a path to tokenizer.json`);
   }
+  const shared = sharedOptions(v, 'd-model');
+  let kvHeads: number | undefined;
+  if (family === 'llama') {
+    kvHeads = intFlag(v, 'kv-heads', 1, 1024);
+    if (shared.heads % kvHeads !== 0)
+      throw new ArgumentError(`--kv-heads ${kvHeads} must divide --heads ${shared.heads}`);
+    if ((shared.dModel / shared.heads) % 2 !== 0)
+      throw new ArgumentError(
+        `--d-model / --heads = ${shared.dModel / shared.heads} must be even (rotary embeddings turn a head's two halves)`,
+      );
+  }
   return {
-    ...GPT_PRETRAIN_DEFAULTS,
-    ...sharedOptions(v, 'd-model'),
+    ...(family === 'llama' ? LLAMA_PRETRAIN_DEFAULTS : GPT_PRETRAIN_DEFAULTS),
+    ...shared,
+    ...(kvHeads !== undefined && { kvHeads }),
     tokenizer,
     schedule: v.schedule as ScheduleName,
     weightDecay: numberFlag(v, 'weight-decay', 0, 10),
@@ -309,23 +346,26 @@ export async function run(argv: string[]): Promise<void> {
   if (family === 'bert') return runEncoder('bert', rest);
   if (family === 'roberta') return runEncoder('roberta', rest);
   if (family === 't5' || family === 'bart') return runSeq2Seq(family, rest);
-  if (family !== 'gpt') {
+  if (family !== 'gpt' && family !== 'llama') {
     if (family === '--help' || family === undefined) {
       process.stdout.write(
-        `${helpText(PRETRAIN_GPT)}\n${helpText(PRETRAIN_BERT)}\n${helpText(PRETRAIN_ROBERTA)}\n${helpText(PRETRAIN_SEQ2SEQ)}`,
+        [PRETRAIN_GPT, PRETRAIN_LLAMA, PRETRAIN_BERT, PRETRAIN_ROBERTA, PRETRAIN_SEQ2SEQ]
+          .map((s) => helpText(s))
+          .join('\n'),
       );
       return;
     }
     throw new ArgumentError(
-      `pretrain: unknown model family ${JSON.stringify(family)}; families: gpt, bert, roberta, t5, bart`,
+      `pretrain: unknown model family ${JSON.stringify(family)}; families: gpt, llama, bert, roberta, t5, bart`,
     );
   }
-  const v = parseFlags(PRETRAIN_GPT, rest);
+  const spec = family === 'llama' ? PRETRAIN_LLAMA : PRETRAIN_GPT;
+  const v = parseFlags(spec, rest);
   if (v === 'help') {
-    process.stdout.write(helpText(PRETRAIN_GPT));
+    process.stdout.write(helpText(spec));
     return;
   }
-  const opts = gptOptions(v);
+  const opts = gptOptions(v, family);
   const progress = new Progress(opts.steps);
   await withEngine(v, async (engine) => {
     const result = await pretrainGpt(engine, {

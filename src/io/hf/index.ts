@@ -11,6 +11,8 @@ import type { Gpt2Config } from './gpt2.js';
 import { GPT2_TABLE } from './gpt2.js';
 import type { RobertaConfig } from './roberta.js';
 import { ROBERTA_TABLE } from './roberta.js';
+import type { LlamaConfig } from './llama.js';
+import { LLAMA_TABLE } from './llama.js';
 import type { T5Config } from './t5.js';
 import { T5_TABLE } from './t5.js';
 
@@ -23,7 +25,9 @@ export type { RobertaConfig, RobertaFields } from './roberta.js';
 export { gpt2InnerDim } from './gpt2.js';
 export { t5FeedForward } from './t5.js';
 
-export type ModelConfig = Gpt2Config | BertConfig | T5Config | BartConfig | RobertaConfig;
+export type { LlamaConfig, LlamaFields } from './llama.js';
+
+export type ModelConfig = Gpt2Config | BertConfig | T5Config | BartConfig | RobertaConfig | LlamaConfig;
 export type ModelType = ModelConfig['model_type'];
 
 type AnyTable = ConfigTable<Record<string, unknown>>;
@@ -34,5 +38,6 @@ export const TABLES: Record<ModelType, AnyTable> = {
   t5: T5_TABLE as unknown as AnyTable,
   bart: BART_TABLE as unknown as AnyTable,
   roberta: ROBERTA_TABLE as unknown as AnyTable,
+  llama: LLAMA_TABLE as unknown as AnyTable,
 };
 export const MODEL_TYPES = Object.keys(TABLES) as ModelType[];

@@ -19,13 +19,16 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
   const hostScores = !!bias || !!mask;
   const smScale = hostScores ? 1 : a.scale;
   const at = (s: Strided, t: Tensor, b: number, h: number) => t.ptr + (s.offset + b * s.batch + h * s.head) * 4;
+  // query head h reads KV head ⌊h / G⌋ (grouped-query attention); its gradients add up over the group in order
+  const G = a.Hkv > 0 ? H / a.Hkv : 1;
+  const kv = (s: Strided, t: Tensor, b: number, h: number) => at(s, t, b, Math.floor(h / G));
   const oAt = (ptr: number, b: number, h: number) => ptr + (b * Tq * H + h) * D * 4; // [B, Tq, H, D]
   const sAt = (ptr: number, b: number, h: number) => ptr + (b * H + h) * Tq * Tk * 4; // [B, H, Tq, Tk]
   const o = e.zeros([B, Tq, H * D], 'step');
   const P = e.empty([B, H, Tq, Tk], 'step'); // S, then P = softmax(S) in place
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
-      gemm(rt, sAt(P.ptr, b, h), Tk, at(a.q, q, b, h), a.q.row, 1, at(a.k, k, b, h), 1, a.k.row, Tq, Tk, D, false);
+      gemm(rt, sAt(P.ptr, b, h), Tk, at(a.q, q, b, h), a.q.row, 1, kv(a.k, k, b, h), 1, a.k.row, Tq, Tk, D, false);
     }
   }
   if (hostScores) {
@@ -46,7 +49,7 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
   if (P.size > 0) softmaxInto(rt, P.ptr, P.ptr, B * H * Tq, Tk, Tq, causal, smScale);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
-      gemm(rt, oAt(o.ptr, b, h), H * D, sAt(P.ptr, b, h), Tk, 1, at(a.v, v, b, h), a.v.row, 1, Tq, D, Tk, false);
+      gemm(rt, oAt(o.ptr, b, h), H * D, sAt(P.ptr, b, h), Tk, 1, kv(a.v, v, b, h), a.v.row, 1, Tq, D, Tk, false);
     }
   }
   if (e.needsGrad(q, k, v, bias)) {
@@ -57,11 +60,11 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
       for (let b = 0; b < B; b++) {
         for (let h = 0; h < H; h++) {
           // dP = dO·Vᵀ ; dV += Pᵀ·dO
-          gemm(rt, sAt(dP.ptr, b, h), Tk, oAt(dO.ptr, b, h), H * D, 1, at(a.v, v, b, h), 1, a.v.row, Tq, Tk, D, false);
+          gemm(rt, sAt(dP.ptr, b, h), Tk, oAt(dO.ptr, b, h), H * D, 1, kv(a.v, v, b, h), 1, a.v.row, Tq, Tk, D, false);
           if (v.requiresGrad) {
             gemm(
               rt,
-              at(a.v, e.gradOf(v), b, h),
+              kv(a.v, e.gradOf(v), b, h),
               a.v.row,
               sAt(P.ptr, b, h),
               1,
@@ -97,7 +100,7 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
               sAt(dS.ptr, b, h),
               Tk,
               1,
-              at(a.k, k, b, h),
+              kv(a.k, k, b, h),
               a.k.row,
               1,
               Tq,
@@ -109,7 +112,7 @@ export function attentionMaterialised(q: Tensor, k: Tensor, v: Tensor, opts: Att
           if (k.requiresGrad) {
             gemm(
               rt,
-              at(a.k, e.gradOf(k), b, h),
+              kv(a.k, e.gradOf(k), b, h),
               a.k.row,
               sAt(dS.ptr, b, h),
               1,

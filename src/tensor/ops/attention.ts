@@ -28,6 +28,11 @@ export interface AttentionOptions {
   keyLen: number;
   /** D: head dim (any size ≥ 1). */
   headDim: number;
+  /**
+   * Heads of k and v (grouped-query attention): query head h reads KV head ⌊h / (heads / kvHeads)⌋, and the
+   * gradients of a KV head sum over its group in head order. Divides `heads`. Default `heads`.
+   */
+  kvHeads?: number;
   q?: AttentionView;
   k?: AttentionView;
   v?: AttentionView;
@@ -52,6 +57,8 @@ export interface Strided {
 export interface ResolvedAttention {
   B: number;
   H: number;
+  /** Heads of k and v; H / Hkv query heads share each. */
+  Hkv: number;
   Tq: number;
   Tk: number;
   D: number;
@@ -102,6 +109,10 @@ export function resolveAttention(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
     if (!isCount(val)) throw new ShapeError(`attention: ${n} must be a non-negative integer, got ${val}`);
   }
   if (!(Number.isInteger(D) && D >= 1)) throw new ShapeError(`attention: headDim must be an integer ≥ 1, got ${D}`);
+  const Hkv = opts.kvHeads ?? H;
+  if (!(Number.isInteger(Hkv) && Hkv >= 1 && H % Hkv === 0) && !(H === 0 && Hkv === 0)) {
+    throw new ShapeError(`attention: kvHeads must be an integer ≥ 1 that divides heads (${H}), got ${Hkv}`);
+  }
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   if (!Number.isFinite(scale)) throw new ShapeError(`attention: scale must be finite, got ${scale}`);
   if (opts.keyMask && opts.keyMask.length !== B * Tk) {
@@ -116,14 +127,15 @@ export function resolveAttention(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
   return {
     B,
     H,
+    Hkv,
     Tq,
     Tk,
     D,
     scale,
     causal: !!opts.causal,
     q: resolveView('q', q, opts.q, B, H, Tq, D),
-    k: resolveView('k', k, opts.k, B, H, Tk, D),
-    v: resolveView('v', v, opts.v, B, H, Tk, D),
+    k: resolveView('k', k, opts.k, B, Hkv, Tk, D),
+    v: resolveView('v', v, opts.v, B, Hkv, Tk, D),
   };
 }
 
@@ -146,7 +158,8 @@ export const DESC = {
   k: 11,
   v: 14,
   slotBytes: 17,
-  length: 18,
+  group: 18,
+  length: 19,
 } as const;
 
 const f32bits = new Int32Array(new Float32Array([0]).buffer);
@@ -158,7 +171,7 @@ function writeDesc(e: Engine, a: ResolvedAttention, slots: number): number {
   f32val[0] = a.scale;
   const d = [a.B, a.H, a.Tq, a.Tk, a.D, a.causal ? 1 : 0, f32bits[0]!, slots];
   for (const s of [a.q, a.k, a.v]) d.push(s.batch, s.head, s.row);
-  d.push(slotBytes(a.D));
+  d.push(slotBytes(a.D), a.Hkv > 0 ? a.H / a.Hkv : 1);
   e.runtime.i32.set(d, ptr >>> 2);
   return ptr;
 }
@@ -176,7 +189,8 @@ export function stepMask(e: Engine, mask: Int32Array | Uint8Array | undefined): 
  * a running max and sum, so memory grows with T, not T². Returns O [B, Tq, H·D] (heads interleaved, ready
  * for the output projection) in the step region; saves O and lse [B, H, Tq] for backward, which recomputes
  * the scores per tile (once per tile when B·H ≥ threads, else twice) and adds (+=) into the grads of q, k, v (one grad when they share a tensor) and bias.
- * Deterministic for any thread count: every dK/dV row and dQ row is owned by one task, summed in order.
+ * Deterministic for any thread count: every dK/dV row and dQ row is owned by one task, summed in order (with
+ * grouped-query attention, a KV head's task sums its group's query heads in head order).
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
   const e = q.engine;
@@ -211,9 +225,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       rt.run('attention_bwd_f32__delta', [delta, o.ptr, dO.ptr, desc], B * Tq * H, B * Tq * H * D);
       const scratch = rt.scratch(slots * slotBytes(D));
       const common = [qp, kp, vp, dO.ptr, lse.ptr, delta, mask, bias?.ptr ?? 0, desc, scratch] as const;
-      // One pass (S and dP once) when every thread gets a (batch, head) and dBias has one writer per element;
+      // One pass (S and dP once) when every thread gets a (batch, KV head) and dBias has one writer per element;
       // otherwise dQ (+ dBias) and dK, dV in two passes over more tasks. Both add the same bits in the same order.
-      if (B * H >= slots && (dbias === 0 || B === 1)) {
+      if (B * a.Hkv >= slots && (dbias === 0 || B === 1)) {
         rt.run('attention_bwd_f32__qkv', [dq, dk, dv, dbias, ...common], slots, 3 * work);
       } else {
         if (dq !== 0 || dbias !== 0) rt.run('attention_bwd_f32__dq', [dq, dbias, ...common], slots, 2 * work);

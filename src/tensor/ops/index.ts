@@ -2,7 +2,9 @@
 export { matmul, matmulInto, gemm, type MatmulLayout } from './matmul.js';
 export { linear, type WeightLayout } from './linear.js';
 export { add, mul, scale, scaleAddInPlace, relu, tanh, gelu, geluGate } from './elementwise.js';
+export { silu, siluGate } from './silu.js';
 export { layerNorm, rmsNorm } from './layernorm.js';
+export { rope, ropeTable } from './rope.js';
 export { embedding, gatherRows } from './embedding.js';
 export { reshape } from './reshape.js';
 export { positionBias } from './position-bias.js';
