@@ -20,6 +20,15 @@ export const KERNELS = {
     args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
     item: 'an output tile of 64 rows × 128 columns',
   },
+  // decoding's few-row matmul: W read as stored ([K, N] or [N, K]), never packed; same bits as matmul_f32
+  gemv_f32__kn: {
+    args: ['c', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'accumulate'],
+    item: 'a panel of 32 columns of C (all M rows)',
+  },
+  gemv_f32__nk: {
+    args: ['c', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'accumulate'],
+    item: 'a panel of 32 columns of C (all M rows)',
+  },
   // softmax and attention (kern-attn). `desc` is the attention descriptor (src/tensor/ops/attention.ts, DESC):
   // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes].
   softmax_fwd_f32: { args: ['y', 'x', 'T', 'Tq', 'causal', 'scale'], item: 'a row of T' },

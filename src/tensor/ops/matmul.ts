@@ -6,6 +6,12 @@ const MR = 4; // rows per packed A panel (assembly/kernels/matmul.ts)
 const NR = 8; // columns per packed B panel
 const MB = 64; // rows per output tile
 const NB = 128; // columns per output tile
+/**
+ * Up to this many rows of A, C = A·W runs the GEMV kernels (assembly/kernels/gemv.ts): W read in place, its
+ * bits the packed kernel's. Measured crossover: bench/suites/matmul.bench.ts --gemv.
+ */
+export const GEMV_ROWS = 8;
+const GEMV_PANEL = 32; // columns per GEMV work item
 
 export interface MatmulLayout {
   /** A is stored [K, M] and read transposed. */
@@ -18,8 +24,9 @@ export interface MatmulLayout {
 
 /**
  * C[M,N] (= or +=) A·B on raw pointers with element strides: A (m, k) at a[m·ldaM + k·ldaK], B (k, n)
- * at b[k·ldbK + n·ldbN], C row stride ldc. Packs A into 4-row panels and B into 8-column panels in the
- * runtime's scratch block, then runs the output tiles over the pool. K = 0 gives C = 0 (or leaves it).
+ * at b[k·ldbK + n·ldbN], C row stride ldc. For M ≤ GEMV_ROWS, with A's rows and B's rows or columns
+ * contiguous, the GEMV kernels read B in place; otherwise gemmPacked. Both give the same bits.
+ * K = 0 gives C = 0 (or leaves it).
  */
 export function gemm(
   rt: Runtime,
@@ -41,6 +48,36 @@ export function gemm(
     if (!accumulate) for (let r = 0; r < M; r++) rt.f32.fill(0, (c >>> 2) + r * ldc, (c >>> 2) + r * ldc + N);
     return;
   }
+  if (M <= GEMV_ROWS && ldaK === 1 && (ldbN === 1 || ldbK === 1)) {
+    // decoding: W streams once, as stored; packing it would read it and write it once more per call
+    const nk = ldbN !== 1;
+    const args = [c, a, b, M, N, K, ldaM, nk ? ldbN : ldbK, ldc, accumulate ? 1 : 0] as const;
+    rt.run(nk ? 'gemv_f32__nk' : 'gemv_f32__kn', args, Math.ceil(N / GEMV_PANEL), M * N * K);
+    return;
+  }
+  gemmPacked(rt, c, ldc, a, ldaM, ldaK, b, ldbK, ldbN, M, N, K, accumulate);
+}
+
+/**
+ * gemm's packed path for any M (M, N, K ≥ 1): A into 4-row panels and B into 8-column panels in the runtime's
+ * scratch block, then the output tiles over the pool. gemm calls it past GEMV_ROWS; tests and benchmarks
+ * call it to compare.
+ */
+export function gemmPacked(
+  rt: Runtime,
+  c: number,
+  ldc: number,
+  a: number,
+  ldaM: number,
+  ldaK: number,
+  b: number,
+  ldbK: number,
+  ldbN: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+): void {
   const panelsA = Math.ceil(M / MR);
   const panelsB = Math.ceil(N / NR);
   const aBytes = panelsA * K * MR * 4;
