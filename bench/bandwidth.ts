@@ -25,7 +25,7 @@ export function compileCeiling(name: string): Uint8Array<ArrayBuffer> {
 }
 
 // Each worker: its own memory of `mib` MiB past the first page, filled (so every page is real), one warm-up
-// pass, check in, wait for the start flag, `runs` timed passes, post the times.
+// pass, check in, wait for the start flag, `runs` timed passes, post their wall and process CPU times.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { bytes, mib, runs, flag } = workerData;
@@ -38,9 +38,15 @@ const sync = new Int32Array(flag);
 Atomics.add(sync, 1, 1);
 Atomics.notify(sync, 1);
 Atomics.wait(sync, 0, 0);
-const times = [];
-for (let i = 0; i < runs; i++) { const t = performance.now(); exports.stream_read_f32(base, n); times.push(performance.now() - t); }
-parentPort.postMessage(times);
+const times = [], cpu = [];
+for (let i = 0; i < runs; i++) {
+  const t = performance.now(), c = process.cpuUsage();
+  exports.stream_read_f32(base, n);
+  const u = process.cpuUsage(c);
+  times.push(performance.now() - t);
+  cpu.push((u.user + u.system) / 1e3);
+}
+parentPort.postMessage({ times, cpu });
 `;
 
 export interface Bandwidth {
@@ -50,6 +56,11 @@ export interface Bandwidth {
   gbps: number;
   /** Each thread's GB/s per pass. */
   perThread: number[][];
+  /**
+   * One thread: GB/s over the process CPU time of each pass (the main thread waits meanwhile), median: the
+   * bandwidth while the thread runs, steadier than wall time on a shared machine. Undefined past one thread.
+   */
+  cpuGbps?: number;
 }
 
 /** Read bandwidth of `threads` threads streaming at once, `mib` MiB each (default 192: 6× a 32 MiB L3). */
@@ -62,15 +73,20 @@ export async function readBandwidth(threads: number, mib = 192, runs = 7): Promi
     () => new Worker(WORKER, { eval: true, workerData: { bytes, mib, runs, flag } }),
   );
   const results = workers.map(
-    (w) => new Promise<number[]>((resolve, reject) => w.once('message', resolve).once('error', reject)),
+    (w) =>
+      new Promise<{ times: number[]; cpu: number[] }>((resolve, reject) =>
+        w.once('message', resolve).once('error', reject),
+      ),
   );
   while (Atomics.load(sync, 1) < threads) await new Promise((r) => setTimeout(r, 5));
   Atomics.store(sync, 0, 1);
   Atomics.notify(sync, 0);
-  const times = await Promise.all(results);
+  const answers = await Promise.all(results);
   await Promise.all(workers.map((w) => w.terminate()));
   const gb = (mib * 2 ** 20) / 1e9;
-  const perThread = times.map((t) => t.map((ms) => gb / (ms / 1e3)));
+  const perThread = answers.map((a) => a.times.map((ms) => gb / (ms / 1e3)));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  return { threads, mib, gbps: perThread.reduce((s, t) => s + median(t), 0), perThread };
+  const gbps = perThread.reduce((s, t) => s + median(t), 0);
+  const cpuGbps = threads === 1 ? median(answers[0]!.cpu.map((ms) => gb / (ms / 1e3))) : undefined;
+  return { threads, mib, gbps, perThread, cpuGbps };
 }
