@@ -7,11 +7,10 @@ const NR = 8; // columns per packed B panel
 const MB = 64; // rows per output tile
 const NB = 128; // columns per output tile
 /**
- * Up to this many rows of A, C = A·W runs the GEMV kernels (assembly/kernels/gemv.ts): W read in place, its
- * bits the packed kernel's. Measured crossover: bench/suites/matmul.bench.ts --gemv.
+ * Up to this many rows of A, C = A·W runs the GEMV kernels (assembly/kernels/gemv.ts): W read in place, in
+ * address order. Measured crossover: npm run bench -- gemv.
  */
 export const GEMV_ROWS = 8;
-const GEMV_PANEL = 32; // columns per GEMV work item
 
 export interface MatmulLayout {
   /** A is stored [K, M] and read transposed. */
@@ -25,7 +24,8 @@ export interface MatmulLayout {
 /**
  * C[M,N] (= or +=) A·B on raw pointers with element strides: A (m, k) at a[m·ldaM + k·ldaK], B (k, n)
  * at b[k·ldbK + n·ldbN], C row stride ldc. For M ≤ GEMV_ROWS, with A's rows and B's rows or columns
- * contiguous, the GEMV kernels read B in place; otherwise gemmPacked. Both give the same bits.
+ * contiguous, the GEMV kernels read B in place (B [K, N]: the packed path's bits; B [N, K]: dot products,
+ * the same sums in another order); otherwise gemmPacked.
  * K = 0 gives C = 0 (or leaves it).
  */
 export function gemm(
@@ -49,10 +49,17 @@ export function gemm(
     return;
   }
   if (M <= GEMV_ROWS && ldaK === 1 && (ldbN === 1 || ldbK === 1)) {
-    // decoding: W streams once, as stored; packing it would read it and write it once more per call
-    const nk = ldbN !== 1;
-    const args = [c, a, b, M, N, K, ldaM, nk ? ldbN : ldbK, ldc, accumulate ? 1 : 0] as const;
-    rt.run(nk ? 'gemv_f32__nk' : 'gemv_f32__kn', args, Math.ceil(N / GEMV_PANEL), M * N * K);
+    // decoding: W streams once, in address order; packing it would read it and write it once more per call
+    const acc = accumulate ? 1 : 0;
+    if (ldbN !== 1) {
+      rt.run('gemv_f32__nk', [c, a, b, M, N, K, ldaM, ldbN, ldc, acc], N, M * N * K);
+      return;
+    }
+    // W [K, N]: each thread sweeps whole rows of its columns (one chunk per thread), into sums in scratch
+    const N4 = Math.ceil(N / 4) * 4;
+    const chunk = Math.ceil(N4 / 4 / rt.threads) * 4;
+    const sums = rt.scratch(Math.ceil(M / 4) * 4 * N4 * 4);
+    rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk], Math.ceil(N / chunk), M * N * K);
     return;
   }
   gemmPacked(rt, c, ldc, a, ldaM, ldaK, b, ldbK, ldbN, M, N, K, accumulate);
