@@ -318,14 +318,14 @@ class Bert(nn.Module):
     def __init__(self, c):
         super().__init__()
         d = c["d"]
-        self.word, self.pos, self.type = normal(c["vocab"], d), normal(c["positions"], d), normal(c["types"], d)
+        self.word, self.pos, self.token_type = normal(c["vocab"], d), normal(c["positions"], d), normal(c["types"], d)
         self.ln = nn.LayerNorm(d, c["eps"])
         self.layers = nn.ModuleList(BertLayer(c) for _ in range(c["layers"]))
         self.pooler, self.classifier = nn.Linear(d, d), nn.Linear(d, 2)
 
     def forward(self, ids, mask):
         B, T = ids.shape
-        x = F.embedding(ids, self.word) + F.embedding(torch.arange(T), self.pos) + self.type[0]
+        x = F.embedding(ids, self.word) + F.embedding(torch.arange(T), self.pos) + self.token_type[0]
         x = self.ln(x)
         m = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         for layer in self.layers:

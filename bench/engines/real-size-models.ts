@@ -50,9 +50,18 @@ export function publishedConfig(name: PublishedName): ModelConfig {
   return parseConfig(PUBLISHED[name]);
 }
 
-/** The published model with weights drawn from `seed`, in evaluation mode. */
-export function randomModel(engine: Engine, name: PublishedName, seed = 0): PretrainedModel {
-  const model = createModel(engine, publishedConfig(name), seed);
+/**
+ * The published model with weights drawn from `seed`, in evaluation mode. `fixedLength`: an encoder-decoder's
+ * eos id moves to the last id of the vocabulary, so that decoding runs every position it is given (random
+ * weights copy their input token, and BART starts from its eos), as the PyTorch side decodes a fixed count.
+ */
+export function randomModel(engine: Engine, name: PublishedName, seed = 0, fixedLength = false): PretrainedModel {
+  const json: Record<string, unknown> = { ...PUBLISHED[name] };
+  if (fixedLength && (json.model_type === 't5' || json.model_type === 'bart')) {
+    const start = json.model_type === 't5' ? 0 : 2; // decoder_start_token_id of t5-small (pad) and bart-base (eos)
+    Object.assign(json, { decoder_start_token_id: start, eos_token_id: (json.vocab_size as number) - 1 });
+  }
+  const model = createModel(engine, parseConfig(json), seed);
   model.train(false);
   return model;
 }
