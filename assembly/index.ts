@@ -29,6 +29,7 @@ export {
   pack_b_f32__12,
   matmul_f32__3x12,
 } from './kernels/matmul';
+export { gemv_f32__kn, gemv_f32__nk } from './kernels/gemv';
 // softmax and attention (kern-attn)
 export { softmax_fwd_f32, softmax_bwd_f32 } from './kernels/softmax';
 export { attention_fwd_f32, attention_bwd_f32__delta } from './kernels/attention';

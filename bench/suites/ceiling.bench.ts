@@ -1,16 +1,14 @@
-// The WebAssembly SIMD ceiling here: bench/ceiling/fma-chains.ts (independent f32x4 mul+add chains,
-// no memory traffic), compiled with asc, on one thread and on every core at once (one worker each).
-// GFLOP/s = 8 · chains · iterations / seconds / 1e9   (8 = 4 lanes × (1 mul + 1 add))
+// The WebAssembly ceilings here, compiled with asc, on one thread and on every core at once (one worker
+// each): compute, bench/ceiling/fma-chains.ts (independent f32x4 mul+add chains, no memory traffic),
+//   GFLOP/s = 8 · chains · iterations / seconds / 1e9   (8 = 4 lanes × (1 mul + 1 add));
+// and memory, bench/ceiling/stream-read.ts (f32x4 loads over 192 MiB per thread, 6× the L3),
+//   GB/s = bytes read / seconds / 1e9, summed over threads: the bound of decoding (bench/bandwidth.ts).
 //
 //   npm run bench -- ceiling
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BENCH_DIR, machine, median, printTable, type Suite, writeResults } from '../harness.js';
+import { compileCeiling, readBandwidth } from '../bandwidth.js';
+import { machine, median, printTable, type Suite, writeResults } from '../harness.js';
 
-const SRC = join(BENCH_DIR, 'ceiling', 'fma-chains.ts');
-const OUT_DIR = join(BENCH_DIR, 'ceiling', 'build'); // git-ignored
 const CHAINS = [4, 8, 12] as const;
 const MUL = 0.999;
 const ADD = 0.001;
@@ -18,31 +16,6 @@ const RUN_MS = 200; // one timed call
 const RUNS = 5;
 
 type Kernel = (iters: number, mul: number, add: number) => number;
-
-function compile(): Uint8Array<ArrayBuffer> {
-  mkdirSync(OUT_DIR, { recursive: true });
-  const wasm = join(OUT_DIR, 'fma-chains.wasm');
-  const asc = join(BENCH_DIR, '..', 'node_modules', '.bin', 'asc');
-  const args = [
-    SRC,
-    '-o',
-    wasm,
-    '-t',
-    join(OUT_DIR, 'fma-chains.wat'),
-    '-O3',
-    '--runtime',
-    'stub',
-    '--noAssert',
-    '--use',
-    'abort=',
-    '--enable',
-    'simd',
-  ];
-  // cwd bench/ceiling: asc would otherwise pick up the project's asconfig.json (imported memory, …).
-  const r = spawnSync(asc, args, { encoding: 'utf8', cwd: join(BENCH_DIR, 'ceiling') });
-  if (r.status !== 0) throw new Error(`asc failed (${r.status}): ${r.stderr}`);
-  return new Uint8Array(readFileSync(wasm));
-}
 
 function kernel(bytes: Uint8Array<ArrayBuffer>, chains: number): Kernel {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
@@ -118,7 +91,7 @@ async function main(): Promise<void> {
   const m = machine();
   console.log(`ceiling: ${m.cpu}, ${m.cores} logical cores, Node ${m.node}, load average ${m.loadavg.join(' ')}`);
   console.log('GFLOP/s = 8 · chains · iterations / seconds / 1e9 (f32x4 mul + add per chain and iteration)');
-  const bytes = compile();
+  const bytes = compileCeiling('fma-chains');
   const rows: { chains: number; threads: number; gflops: number; iters: number }[] = [];
   for (const chains of CHAINS) {
     const r = measure(kernel(bytes, chains), chains);
@@ -139,13 +112,25 @@ async function main(): Promise<void> {
     { title: 'GFLOP/s', value: (r) => r.gflops },
   ]);
   console.log(`\none-thread ceiling: ${best.gflops.toFixed(1)} GFLOP/s (${best.chains} chains)`);
+  const memory = [];
+  for (let threads = 1; threads <= m.cores; threads++) memory.push(await readBandwidth(threads));
+  console.log('\nmemory read bandwidth (f32x4 loads, 192 MiB per thread; GB/s = bytes / seconds / 1e9)');
+  printTable(memory, [
+    { title: 'threads', value: (r) => String(r.threads) },
+    { title: 'GB/s', value: (r) => r.gbps },
+  ]);
   console.log(
-    `wrote ${writeResults('ceiling', { formula: 'GFLOP/s = 8 · chains · iterations / seconds / 1e9', rows })}`,
+    `wrote ${writeResults('ceiling', {
+      formula: 'GFLOP/s = 8 · chains · iterations / seconds / 1e9',
+      rows,
+      memoryFormula: 'GB/s = bytes read / seconds / 1e9, summed over threads (median pass of each)',
+      memory: memory.map(({ threads, mib, gbps }) => ({ threads, mibPerThread: mib, gbps })),
+    })}`,
   );
 }
 
 const suite: Suite = {
-  description: 'WebAssembly SIMD peak: independent f32x4 mul+add chains, 1 thread and all cores',
+  description: 'WebAssembly SIMD peak (f32x4 mul+add chains) and memory read bandwidth, 1 thread and all cores',
   run: () => main(),
 };
 

@@ -15,7 +15,7 @@
 import { ArgumentError } from '../errors.js';
 import type { KVCache } from '../nn/attention.js';
 import type { Engine } from '../tensor/engine.js';
-import { copyRows } from '../tensor/ops/index.js';
+import { copyRows, logSumExp } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Seq2SeqLM } from './seq2seq.js';
 
@@ -98,16 +98,14 @@ export function stepLogProbs(
   const rows = tokens.length;
   const V = model.vocabSize;
   return e.noGrad(() => {
-    const logits = model.head(model.decode(tokens, rows, 1, memoryKV, { memoryMask, start, caches })).toArray();
+    const t = model.head(model.decode(tokens, rows, 1, memoryKV, { memoryMask, start, caches }));
+    const lse = logSumExp(t); // [rows], in the kernel: one exp per logit there, none here
+    const logits = t.toArray();
     e.endStep();
     const out = new Float64Array(rows * V);
     for (let r = 0; r < rows; r++) {
-      let max = -Infinity;
-      for (let v = 0; v < V; v++) max = Math.max(max, logits[r * V + v]!);
-      let sum = 0;
-      for (let v = 0; v < V; v++) sum += Math.exp(logits[r * V + v]! - max);
-      const lse = max + Math.log(sum);
-      for (let v = 0; v < V; v++) out[r * V + v] = logits[r * V + v]! - lse;
+      const l = lse[r]!;
+      for (let v = 0, i = r * V; v < V; v++, i++) out[i] = logits[i]! - l;
     }
     return out;
   });

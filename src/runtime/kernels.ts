@@ -37,6 +37,15 @@ export const KERNELS = {
     args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
     item: 'an output tile of 48 rows × 120 columns',
   },
+  // decoding's few-row matmul, W read in place: [K, N] (the packed path's bits) and [N, K] (dot products)
+  gemv_f32__kn: {
+    args: ['c', 'acc', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'ldacc', 'accumulate', 'chunk'],
+    item: 'a chunk of `chunk` columns of C (all M rows, all of K)',
+  },
+  gemv_f32__nk: {
+    args: ['c', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'accumulate'],
+    item: 'a row of W: one column of C (all M rows)',
+  },
   // softmax and attention (kern-attn). `desc` is the attention descriptor (src/tensor/ops/attention.ts, DESC):
   // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes,
   // query heads per KV head (grouped-query attention; 1 without)].

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
-import { crossEntropy } from '../../src/tensor/ops/cross-entropy.js';
+import { crossEntropy, logSumExp } from '../../src/tensor/ops/cross-entropy.js';
 import { crossEntropyRef } from '../ref/cross-entropy.js';
 import { expectClose, randn } from '../util/check.js';
 import { backwardWith, finiteDifferences } from '../util/gradcheck.js';
@@ -70,5 +70,31 @@ describe('cross-entropy gradient by finite differences', () => {
     const [want] = finiteDifferences(([l]) => ref(l!), [x], [1.3]);
     expectClose(logits.grad!.toArray(), want!, 1e-4, 1e-6, 'dlogits');
     e.endStep();
+  });
+});
+
+describe('logSumExp (decoding: log-probabilities = logits − lse)', () => {
+  it('equals log Σ e^x in float64 per row, at ragged widths and hostile values', async () => {
+    const e = await Engine.create({ threads: 2 });
+    for (const [N, V] of [
+      [1, 1],
+      [3, 7],
+      [4, 67],
+      [5, 50257],
+    ] as const) {
+      const x = randn(N * V, N + V, -30, 30);
+      x[0] = 1000; // overflow in a plain Σ e^x
+      if (V > 1) x[1] = -1000;
+      const lse = logSumExp(e.tensor(x, [N, V]));
+      const ref = Array.from({ length: N }, (_, r) => {
+        const row = Array.from(x.subarray(r * V, (r + 1) * V));
+        const max = Math.max(...row);
+        return max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+      });
+      expectClose(lse, ref, 1e-6, 1e-6, `N=${N} V=${V}`);
+      e.endStep();
+    }
+    expect(logSumExp(e.tensor(new Float32Array([NaN, 0]), [1, 2]))[0]).toBeNaN();
+    await e.dispose();
   });
 });

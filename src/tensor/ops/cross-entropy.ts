@@ -117,3 +117,21 @@ export function crossEntropy(logits: Tensor, labels: Int32Array, opts: CrossEntr
   }
   return out;
 }
+
+/**
+ * log Σ_v e^{x_v} of each row of logits [..., V], no tape: the cross-entropy kernel run for its logsumexp
+ * (every label 0, no gradient; its losses are dropped). Decoding's log-probabilities are x − lse.
+ */
+export function logSumExp(logits: Tensor): Float32Array {
+  const rt = logits.engine.runtime;
+  if (logits.shape.length < 1) throw new ShapeError('logSumExp takes logits [..., V], got a scalar');
+  const V = logits.shape[logits.shape.length - 1]!;
+  const N = V === 0 ? 0 : logits.size / V;
+  if (N === 0) return new Float32Array(0);
+  const labels = rt.arena.allocStep(N * 4);
+  rt.i32.fill(0, labels >>> 2, (labels >>> 2) + N);
+  const rowLoss = rt.arena.allocStep(N * 4);
+  const lse = rt.arena.allocStep(N * 4);
+  rt.run('cross_entropy_fwd_f32', [rowLoss, lse, 0, logits.ptr, labels, V, -1, 0], N, N * V * 8);
+  return rt.f32.slice(lse >>> 2, (lse >>> 2) + N);
+}

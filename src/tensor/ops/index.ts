@@ -11,7 +11,7 @@ export { positionBias } from './position-bias.js';
 export { softmax } from './softmax.js';
 export { attention, type AttentionOptions } from './attention.js';
 export { attentionMaterialised } from './attention-materialised.js';
-export { crossEntropy, type CrossEntropyOptions } from './cross-entropy.js';
+export { crossEntropy, logSumExp, type CrossEntropyOptions } from './cross-entropy.js';
 export { dropout } from './dropout.js';
 export { copyRows, rowView } from './copy.js';
 export { adamwStep, type AdamWHyper, type AdamWSlot, type AdamWSlots } from './adamw.js';

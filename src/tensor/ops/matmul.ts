@@ -3,6 +3,12 @@ import { MATMUL_TILES, type MatmulTile } from '../../runtime/kernels.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Tensor } from '../tensor.js';
 
+/**
+ * Up to this many rows of A, C = A·W runs the GEMV kernels (assembly/kernels/gemv.ts): W read in place, in
+ * address order. Measured crossover: npm run bench -- gemv.
+ */
+export const GEMV_ROWS = 8;
+
 export interface MatmulLayout {
   /** A is stored [K, M] and read transposed. */
   transposeA?: boolean;
@@ -17,6 +23,8 @@ export interface MatmulLayout {
  * at b[k·ldbK + n·ldbN], C row stride ldc. Packs A into MR-row panels and B into NR-column panels in the
  * runtime's scratch block, then runs the output tiles over the pool, with the runtime's matmul tile
  * (`rt.kernels.matmul`) unless `tile` names one; `serial` keeps the work on the caller (the tile timing).
+ * For M ≤ GEMV_ROWS, with A's rows and B's rows or columns contiguous, the GEMV kernels read B in place
+ * (B [K, N]: the packed path's bits; B [N, K]: dot products, the same sums in another order).
  * K = 0 gives C = 0 (or leaves it).
  */
 export function gemm(
@@ -41,6 +49,45 @@ export function gemm(
     if (!accumulate) for (let r = 0; r < M; r++) rt.f32.fill(0, (c >>> 2) + r * ldc, (c >>> 2) + r * ldc + N);
     return;
   }
+  if (M <= GEMV_ROWS && ldaK === 1 && (ldbN === 1 || ldbK === 1)) {
+    // decoding: W streams once, in address order; packing it would read it and write it once more per call
+    const acc = accumulate ? 1 : 0;
+    if (ldbN !== 1) {
+      rt.run('gemv_f32__nk', [c, a, b, M, N, K, ldaM, ldbN, ldc, acc], N, M * N * K);
+      return;
+    }
+    // W [K, N]: each thread sweeps whole rows of its columns (one chunk per thread), into sums in scratch
+    const N4 = Math.ceil(N / 4) * 4;
+    const chunk = Math.ceil(N4 / 4 / rt.threads) * 4;
+    const sums = rt.scratch(Math.ceil(M / 4) * 4 * N4 * 4);
+    rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk], Math.ceil(N / chunk), M * N * K);
+    return;
+  }
+  gemmPacked(rt, c, ldc, a, ldaM, ldaK, b, ldbK, ldbN, M, N, K, accumulate, tile, serial);
+}
+
+/**
+ * gemm's packed path for any M (M, N, K ≥ 1): A into MR-row panels and B into NR-column panels of the tile in the runtime's
+ * scratch block, then the output tiles over the pool. gemm calls it past GEMV_ROWS; tests and benchmarks
+ * call it to compare.
+ */
+export function gemmPacked(
+  rt: Runtime,
+  c: number,
+  ldc: number,
+  a: number,
+  ldaM: number,
+  ldaK: number,
+  b: number,
+  ldbK: number,
+  ldbN: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  tile: MatmulTile = rt.kernels.matmul,
+  serial = false,
+): void {
   const { MR, NR, MB, NB } = MATMUL_TILES[tile];
   const panelsA = Math.ceil(M / MR);
   const panelsB = Math.ceil(N / NR);

@@ -1,0 +1,137 @@
+// Decoding's matmuls: C[M, N] = A[M, K]·W for a few rows M (one per sequence or beam), W as checkpoints
+// store it: [K, N] ('kn', GPT-2's Conv1D) or [N, K] ('nk', torch Linear and the tied LM heads). The GEMV
+// kernels (gemv_f32__kn, gemv_f32__nk) read W in place; the packed path (gemmPacked: pack_a_f32,
+// pack_b_f32, matmul_f32) copies W into panels first, then reads the copy.
+//
+// Napkin math. A decoding step reads every weight once and does 2·M flops per weight (4 bytes), so for
+// small M the bytes bound it, not the flops:
+//   time ≥ 4·K·N / bandwidth;  at M = 1 a core needs 0.5 flop per byte: 10 GB/s takes 5 GFLOP/s, far under
+//   the 38 GFLOP/s f32x4 ceiling of one core. Packing reads W, writes the panels (4·K·N bytes) and reads
+//   them back: ≥ 3× the traffic, and the panels (9.4 MB for 768 × 3072) do not stay in cache.
+//   At M = 4, 8 flops per 4 bytes: 10 GB/s needs 20 GFLOP/s, half the ceiling: the kernel must not be
+//   latency-bound. Past some M the packed kernel's 4×8 tile wins: that M is gemm's GEMV_ROWS.
+// Each call reads a different copy of W from a ring of copies totalling ≥ 256 MB (8× the 32 MiB L3), so
+// W comes from DRAM, as in a model. GB/s = 4·K·N / median seconds / 1e9; "of bandwidth" divides it by
+// the stream-read bandwidth of the same thread count (bench/bandwidth.ts), measured in the same run.
+//
+//   npm run bench -- gemv [--threads 1,2] [--rows 1,2,4,8,16] [--quick]
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Engine } from '../../src/tensor/engine.js';
+import { GEMV_ROWS, gemm, gemmPacked } from '../../src/tensor/ops/matmul.js';
+import { randn } from '../../tests/util/random.js';
+import { readBandwidth } from '../bandwidth.js';
+import { machine, median, printTable, type Suite, writeResults } from '../harness.js';
+
+type Layout = 'kn' | 'nk';
+/** [what, layout, K, N]: the shapes one decoding step of the real-size models runs. */
+const SHAPES: readonly [string, Layout, number, number][] = [
+  ['GPT-2 qkv', 'kn', 768, 2304],
+  ['GPT-2 ffn up', 'kn', 768, 3072],
+  ['GPT-2 ffn down', 'kn', 3072, 768],
+  ['BART ffn up', 'nk', 768, 3072],
+  ['BART ffn down', 'nk', 3072, 768],
+  ['GPT-2 LM head', 'nk', 768, 50257],
+];
+const RING_BYTES = 256e6;
+
+interface Row {
+  what: string;
+  layout: Layout;
+  M: number;
+  K: number;
+  N: number;
+  threads: number;
+  path: 'gemv' | 'packed';
+  ms: number;
+  gbps: number;
+  ofBandwidth: number;
+}
+
+/** Median ms of `calls` calls, each on the next copy of W. */
+function time(call: (copy: number) => void, copies: number, calls: number): number {
+  for (let i = 0; i < Math.min(copies, 4); i++) call(i);
+  const times: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t = performance.now();
+    call(i % copies);
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { threads: { type: 'string' }, rows: { type: 'string' }, quick: { type: 'boolean' } },
+    strict: true,
+  });
+  const m = machine();
+  const threadCounts = (values.threads ?? `1,${m.cores}`).split(',').map(Number);
+  const rowCounts = (values.rows ?? '1,2,4,8,16').split(',').map(Number);
+  const calls = values.quick ? 9 : 31;
+  console.log(`gemv: ${m.cpu}, ${m.cores} logical cores, Node ${m.node}, load average ${m.loadavg.join(' ')}`);
+  console.log(
+    `GB/s = 4·K·N / median seconds / 1e9 (W from a ${RING_BYTES / 1e6} MB ring of copies); GEMV_ROWS = ${GEMV_ROWS}`,
+  );
+  const rows: Row[] = [];
+  const bandwidth: Record<number, number> = {};
+  for (const threads of threadCounts) {
+    bandwidth[threads] = (await readBandwidth(threads)).gbps;
+    console.log(`  stream-read bandwidth, ${threads} thread(s): ${bandwidth[threads]!.toFixed(2)} GB/s`);
+    const e = await Engine.create({ threads, maxMemoryMiB: 2048 });
+    for (const [what, layout, K, N] of values.quick ? SHAPES.slice(1, 2).concat(SHAPES.slice(-1)) : SHAPES) {
+      const copies = Math.max(2, Math.ceil(RING_BYTES / (4 * K * N)));
+      const w = randn(K * N, K + N);
+      const ws = Array.from({ length: copies }, () => e.tensor(w));
+      const Mmax = Math.max(...rowCounts);
+      const a = e.tensor(randn(Mmax * K, 7));
+      const c = e.empty([Mmax * N]);
+      const [ldbK, ldbN] = layout === 'kn' ? [N, 1] : [1, K];
+      for (const M of rowCounts) {
+        for (const path of ['gemv', 'packed'] as const) {
+          if (path === 'gemv' && M > GEMV_ROWS) continue;
+          const f = path === 'gemv' ? gemm : gemmPacked;
+          const ms = time(
+            (i) => f(e.runtime, c.ptr, N, a.ptr, K, 1, ws[i]!.ptr, ldbK, ldbN, M, N, K, false),
+            copies,
+            calls,
+          );
+          const gbps = (4 * K * N) / (ms / 1e3) / 1e9;
+          rows.push({ what, layout, M, K, N, threads, path, ms, gbps, ofBandwidth: gbps / bandwidth[threads]! });
+          console.log(
+            `  ${what} ${layout} M=${M} K=${K} N=${N} ×${threads} ${path}: ${ms.toFixed(3)} ms, ${gbps.toFixed(2)} GB/s`,
+          );
+        }
+      }
+      for (const t of [...ws, a, c]) t.dispose();
+    }
+    await e.dispose();
+  }
+  console.log();
+  printTable(rows, [
+    { title: 'shape', value: (r) => `${r.what} (${r.layout} ${r.K}×${r.N})` },
+    { title: 'M', value: (r) => r.M, digits: 0 },
+    { title: 'threads', value: (r) => r.threads, digits: 0 },
+    { title: 'path', value: (r) => r.path },
+    { title: 'ms', value: (r) => r.ms, digits: 3 },
+    { title: 'GB/s of W', value: (r) => r.gbps },
+    { title: 'of bandwidth', value: (r) => r.ofBandwidth },
+  ]);
+  console.log(
+    `wrote ${writeResults('gemv', {
+      formula: 'GB/s = 4·K·N / median seconds / 1e9; of bandwidth = GB/s ÷ stream-read GB/s at the same threads',
+      loadAfter: os.loadavg(),
+      bandwidth,
+      rows,
+    })}`,
+  );
+}
+
+const suite: Suite = {
+  description: 'decoding matmuls (M = 1…16 rows): GEMV reading W in place vs the packed path, GB/s of W',
+  kernels: ['gemv_f32__kn', 'gemv_f32__nk', 'pack_a_f32', 'pack_b_f32', 'matmul_f32'],
+  run: (args) => main(args),
+};
+
+export default suite;
