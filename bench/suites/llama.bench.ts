@@ -11,10 +11,10 @@
 //   step alone), one full training step (AdamW, batch 1 × 128 tokens: the median of steps 2 and 3) or the
 //   OutOfMemoryError it gives; beside the same folder in PyTorch (bench/engines/torch-llama.py) when python3
 //   has torch, at the same thread counts: speed ratios, and agreement (greedy tokens, first logits, losses).
-// brown: `pretrain gpt` and `pretrain llama` (their defaults) on the Brown corpus for --steps steps each:
+// brown: `pretrain gpt` and `pretrain llama` (their defaults, --lr if given) on the Brown corpus for --steps each:
 //   held-out loss and bits per byte at equal tokens (step · 8 · 128), and training tokens/s.
 //
-//   npm run bench -- llama [--part compare,smollm2,brown] [--threads 1,2] [--steps 1000] [--python python3]
+//   npm run bench -- llama [--part compare,smollm2,brown] [--threads 1,2] [--steps 1000] [--lr 3e-4] [--python python3]
 // Results: bench/results/llama.json (compare), llama-smollm2.json, llama-brown.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -330,7 +330,7 @@ async function smollm2(threads: number[], python?: string): Promise<Record<strin
 
 // ------------------------------------------------------------------------------------------ brown
 
-async function brown(steps: number, threads: number): Promise<Record<string, unknown>> {
+async function brown(steps: number, threads: number, lr?: number): Promise<Record<string, unknown>> {
   const runs: Record<string, { evals: EvalResult[]; seconds: number; tokensPerSecond: number }> = {};
   for (const [family, defaults] of [
     ['gpt', GPT_PRETRAIN_DEFAULTS],
@@ -342,6 +342,7 @@ async function brown(steps: number, threads: number): Promise<Record<string, unk
     try {
       const r = await pretrainGpt(engine, {
         ...defaults,
+        ...(lr !== undefined && { lr }),
         data: 'brown',
         out,
         steps,
@@ -371,7 +372,7 @@ async function brown(steps: number, threads: number): Promise<Record<string, unk
   ]);
   for (const [f, r] of Object.entries(runs))
     console.log(`${f}: ${Math.round(r.tokensPerSecond)} tokens/s over the run (${r.seconds.toFixed(0)} s)`);
-  return { steps, threads, rows, runs };
+  return { steps, threads, lr: lr ?? GPT_PRETRAIN_DEFAULTS.lr, rows, runs };
 }
 
 // ------------------------------------------------------------------------------------------ suite
@@ -396,6 +397,7 @@ const suite: Suite = {
         threads: { type: 'string' },
         steps: { type: 'string' },
         python: { type: 'string' },
+        lr: { type: 'string' },
       },
       strict: true,
     });
@@ -406,7 +408,8 @@ const suite: Suite = {
     if (parts.includes('smollm2'))
       console.log(`wrote ${writeResults('llama-smollm2', await smollm2(threads, values.python))}`);
     if (parts.includes('brown')) {
-      const r = await brown(Number(values.steps ?? 1000), threads[threads.length - 1]!);
+      const lr = values.lr === undefined ? undefined : Number(values.lr);
+      const r = await brown(Number(values.steps ?? 1000), threads[threads.length - 1]!, lr);
       console.log(`wrote ${writeResults('llama-brown', r)}`);
     }
   },
