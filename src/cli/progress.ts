@@ -80,7 +80,8 @@ export class ByteProgress {
       const width = 24;
       const filled = p.total ? Math.round((Math.min(p.loaded, p.total) / p.total) * width) : 0;
       this.out.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${tail}\x1b[K`);
-    } else if (Date.now() - this.lastPlain > 5000 || done) {
+    } else if (Date.now() - this.lastPlain > 5000 || (done && p.phase === 'download')) {
+      // not a terminal: a line every 5 s, and one per finished download (a quick local load prints nothing)
       this.lastPlain = Date.now();
       this.out.write(`${tail}\n`);
     }

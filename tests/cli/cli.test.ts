@@ -375,7 +375,9 @@ describe('the simdformer command', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/trained 6 steps \(\d+ epochs? of sequences\).*\nheld-out: loss [\d.]+, MLM accuracy \d/);
     expect(r.stdout).not.toMatch(/NSP/);
-    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+    // a training run's folder: its latest generation holds the checkpoint
+    const latest = (await readFile(join(out, 'latest'), 'utf8')).trim();
+    const config = JSON.parse(await readFile(join(out, latest, 'config.json'), 'utf8'));
     expect(config).toMatchObject({
       model_type: 'roberta',
       architectures: ['RobertaForMaskedLM'],
@@ -386,7 +388,7 @@ describe('the simdformer command', () => {
       eos_token_id: 2,
       max_position_embeddings: 128 + 2,
     });
-    const tokenizer = JSON.parse(await readFile(join(out, 'tokenizer.json'), 'utf8'));
+    const tokenizer = JSON.parse(await readFile(join(out, latest, 'tokenizer.json'), 'utf8'));
     expect(tokenizer.model.type).toBe('BPE');
     expect(tokenizer.post_processor.type).toBe('RobertaProcessing');
     // NSP and whole-word masking are BERT's options

@@ -56,7 +56,9 @@ describe('the simdformer command with LLaMA', () => {
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/bits per byte/);
-    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+    // a training run's folder: its latest generation holds the checkpoint
+    const latest = (await readFile(join(out, 'latest'), 'utf8')).trim();
+    const config = JSON.parse(await readFile(join(out, latest, 'config.json'), 'utf8'));
     expect(config).toMatchObject({
       model_type: 'llama',
       architectures: ['LlamaForCausalLM'],
@@ -90,7 +92,8 @@ describe('the simdformer command with LLaMA', () => {
     expect(f.stderr).not.toMatch(/Error/);
     expect(f.status).toBe(0);
     expect(f.stdout).toMatch(/fine-tuned llama for 6 steps/);
-    expect(JSON.parse(await readFile(join(ft, 'config.json'), 'utf8'))).toMatchObject({
+    const ftLatest = (await readFile(join(ft, 'latest'), 'utf8')).trim();
+    expect(JSON.parse(await readFile(join(ft, ftLatest, 'config.json'), 'utf8'))).toMatchObject({
       model_type: 'llama',
       max_position_embeddings: 32,
     });
