@@ -62,6 +62,7 @@ describe('a fresh clone', () => {
     expect(readdirSync(dir)).toEqual(['simdformer']);
     symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
     cpSync(join(root, 'build'), join(clone, 'build'), { recursive: true });
+    cpSync(join(root, 'dist'), join(clone, 'dist'), { recursive: true }); // the command line's tests run dist/
 
     const report = join(dir, 'report.json');
     // the child is a vitest of its own, not a worker of this one
