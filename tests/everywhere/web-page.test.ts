@@ -8,16 +8,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lossAxis } from '../../examples/web/chart.js';
 import { SAMPLE } from '../../examples/web/sample.js';
 import { Session } from '../../examples/web/session.js';
+import { fixtureDir } from '../io/fixtures.js';
 import { LAUNCH_TIMEOUT, launchChromium, serveStatic } from './chromium.js';
 
 // examples/web built with Vite (without a warning) and opened in real Chromium: it trains a small GPT with
-// the engine in a worker (the loss goes down), says when it is done, generates (a new seed each time,
-// greedy when asked, 120 tokens past the 64-position context), and offers the checkpoint; once
+// the engine in a worker (the loss goes down), says when it is done, generates (a new seed each time unless
+// one is set, greedy when asked, 120 tokens past the 64-position context), and offers the checkpoint; once
 // cross-origin isolated (two threads) and once not (one); no request fails. The loss curve must equal
-// Node's, step for step, at the same thread count.
+// Node's, step for step, at the same thread count. Then it fine-tunes a Hugging Face checkpoint given by URL
+// or as a folder, within the memory limit set in the page.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const STEPS = 24;
+const FIXTURE = fixtureDir('hf-tiny-random-gpt2');
 
 async function nodeLosses(threads: number): Promise<number[]> {
   const s = await Session.start(SAMPLE, { threads, seed: 1, steps: STEPS });
@@ -48,6 +51,9 @@ const ready = () =>
   })());
 
 type PageState = { __simdformer: { done: boolean; generated: string; losses: number[] } };
+type TunedState = {
+  __simdformer: { loaded: boolean; tuned: boolean; tuneLosses: number[]; before: string; after: string };
+};
 
 describe('the web example in Chromium', () => {
   it("the loss chart's axis: one spike does not flatten it (clipped, marked), a run that diverges stays in view", () => {
@@ -123,12 +129,18 @@ describe('the web example in Chromium', () => {
           // 120 new tokens, past the 64-position context: the window slides, and the status says so
           const first = await generate();
           expect(first.status).toMatch(
-            /^done: 120 tokens, sampled with seed 1; stopped at the tokens asked for \(the context window slid/,
+            /^done: 120 tokens, sampled with seed \d+; stopped at the tokens asked for \(the context window slid/,
           );
-          // the next click samples with the next seed: not the same text again
+          // the next click draws a new seed: not the same text again
           const second = await generate();
-          expect(second.status).toMatch(/sampled with seed 2/);
+          const seedOf = (status: string) => /seed (\d+)/.exec(status)![1]!;
+          expect(seedOf(second.status)).not.toBe(seedOf(first.status));
           expect(second.text).not.toBe(first.text);
+          // a seed set in the page: the first text again, each time
+          await page.fill('#genSeed', seedOf(first.status));
+          expect(await generate()).toEqual(first);
+          expect((await generate()).text).toBe(first.text);
+          await page.fill('#genSeed', '');
           // greedy, when asked: the same text each time
           await page.check('#greedy');
           expect(await page.isDisabled('#temperature')).toBe(true);
@@ -152,4 +164,66 @@ describe('the web example in Chromium', () => {
       LAUNCH_TIMEOUT,
     ); // the first may install Chromium (chromium.ts)
   }
+
+  it(
+    'fine-tunes a Hugging Face checkpoint loaded by URL, then one chosen as a folder: loss, memory, text before and after',
+    async () => {
+      const { dir, browser } = await ready();
+      const { server, url } = await serveStatic({ '/': dir, '/ck/': FIXTURE }, true);
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (err) => errors.push(err.message));
+        // the optional files a checkpoint may lack (a shard index, …) are asked for and missing: only others count
+        page.on(
+          'response',
+          (r) => void (r.status() >= 400 && !r.url().includes('/ck/') && errors.push(`${r.status()} ${r.url()}`)),
+        );
+        await page.goto(`${url}/`);
+        // the tab's budget is read from the browser, within wasm32's 4 GiB
+        const budget = Number(await page.inputValue('#ckMemory'));
+        expect(budget).toBeGreaterThanOrEqual(256);
+        expect(budget).toBeLessThanOrEqual(4096);
+        await page.fill('#ckMemory', '512');
+        await page.fill('#ckUrl', `${url}/ck/`);
+        await page.click('#ckLoad');
+        const state = () => page.evaluate(() => (window as unknown as TunedState).__simdformer);
+        await page.waitForFunction(() => (window as unknown as TunedState).__simdformer.loaded, undefined, {
+          timeout: 60_000,
+        });
+        expect(await page.textContent('#ckStatus')).toMatch(
+          /^gpt2, [\d,]+ parameters, [\d.]+ MiB of 512 MiB in use: full fine-tuning fits$/,
+        );
+        await page.fill('#ckSteps', '30');
+        await page.fill('#ckLr', '3e-3'); // a random tiny model learns fast; the page's default suits real ones
+        await page.click('#ckTune');
+        await page.waitForFunction(() => (window as unknown as TunedState).__simdformer.tuned, undefined, {
+          timeout: 120_000,
+        });
+        const s = await state();
+        expect(s.tuneLosses.length).toBe(30);
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        expect(mean(s.tuneLosses.slice(-3))).toBeLessThan(mean(s.tuneLosses.slice(0, 3)) - 0.5);
+        expect(s.before.length).toBeGreaterThan(0);
+        expect(s.after).not.toBe(s.before);
+        expect(await page.textContent('#ckTuneStatus')).toMatch(
+          /^done: 30 steps in [\d.]+ s, final loss [\d.]+; [\d.]+ MiB of 512 MiB in use$/,
+        );
+        // the same checkpoint chosen as a folder (File objects) loads too
+        await page.setInputFiles('#ckFiles', FIXTURE);
+        await page.fill('#ckUrl', '');
+        await page.click('#ckLoad');
+        await page.waitForFunction(() => (window as unknown as TunedState).__simdformer.loaded, undefined, {
+          timeout: 60_000,
+        });
+        expect(await page.textContent('#ckStatus')).toMatch(/^gpt2, [\d,]+ parameters/);
+        await page.screenshot({ path: join(root, 'test-artifacts', 'web-finetune.png'), fullPage: true });
+        expect(errors).toEqual([]);
+        await page.close();
+      } finally {
+        server.close();
+      }
+    },
+    LAUNCH_TIMEOUT,
+  );
 });
