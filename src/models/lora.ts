@@ -62,6 +62,12 @@ export interface LoraSettings {
   fanInFanOut: boolean;
 }
 
+export interface LoraSummary {
+  r: number;
+  alpha: number;
+  trainable: number;
+}
+
 /** PEFT's rule for a target: the whole name as a regular expression (a string), or the name or its tail (a list). */
 export function matchesTarget(module: string, targets: string[] | string): boolean {
   if (typeof targets === 'string') return new RegExp(`^(?:${targets})$`).test(module);
@@ -113,11 +119,11 @@ export class LoraModel {
     };
   }
 
-  /** Trainable parameters: the adapters' and the saved modules'. */
-  get trainableCount(): number {
-    let n = 0;
-    for (const t of this.namedParameters().values()) n += t.size;
-    return n;
+  /** Rank, alpha and the number of trainable values (adapters and saved modules). */
+  summary(): LoraSummary {
+    let trainable = 0;
+    for (const t of this.namedParameters().values()) trainable += t.size;
+    return { r: this.settings.r, alpha: this.settings.alpha, trainable };
   }
 
   /**

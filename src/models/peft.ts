@@ -47,12 +47,20 @@ export function adapterTensors(lora: LoraModel): NamedTensor[] {
   return [...lora.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() }));
 }
 
-/** Writes adapter_config.json and adapter_model.safetensors into dir (each to a temporary name, then renamed). */
-export async function saveLora(lora: LoraModel, dir: string, options: { baseModel?: string } = {}): Promise<void> {
+/**
+ * Writes adapter_config.json and adapter_model.safetensors [and extra files: tokenizer.json] into dir, each to
+ * a temporary name, then renamed, the config last.
+ */
+export async function saveLora(
+  lora: LoraModel,
+  dir: string,
+  options: { baseModel?: string; extraFiles?: Record<string, Uint8Array | string> } = {},
+): Promise<void> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   await fs.mkdir(dir, { recursive: true });
   const files: [string, Uint8Array | string][] = [
+    ...Object.entries(options.extraFiles ?? {}),
     [ADAPTER_WEIGHTS, writeSafetensors(adapterTensors(lora), { format: 'pt' })],
     [ADAPTER_CONFIG, `${JSON.stringify(adapterConfig(lora, options.baseModel ?? null), null, 2)}\n`],
   ];
