@@ -12,8 +12,8 @@ import { hfParts } from '../io/name-rules.js';
 import { Linear } from '../nn/layers.js';
 import { LoraAdapter } from '../nn/lora.js';
 import { Rng } from '../rng.js';
+import type { Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { TrainableModel } from '../train/trainer.js';
 import type { PretrainedModel } from './registry.js';
 
 /** PEFT's default target modules per model type (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING). */
@@ -68,6 +68,14 @@ export interface LoraSummary {
   trainable: number;
 }
 
+/** What a Trainer needs of a model (src/train/trainer.ts's TrainableModel, which this layer may not import). */
+export interface LossModel<B> {
+  readonly engine: Engine;
+  namedParameters(): Map<string, Tensor>;
+  loss(batch: B): Tensor;
+  train?(mode: boolean): unknown;
+}
+
 /** PEFT's rule for a target: the whole name as a regular expression (a string), or the name or its tail (a list). */
 export function matchesTarget(module: string, targets: string[] | string): boolean {
   if (typeof targets === 'string') return new RegExp(`^(?:${targets})$`).test(module);
@@ -110,7 +118,7 @@ export class LoraModel {
    * `m` (the model, or the model with loss options) with the adapters among its parameters, for a Trainer:
    * the frozen base weights are skipped there, so only adapters and saved modules are stepped.
    */
-  trainable<B>(m: TrainableModel<B>): TrainableModel<B> {
+  trainable<B>(m: LossModel<B>): LossModel<B> {
     return {
       engine: m.engine,
       namedParameters: () => new Map([...m.namedParameters(), ...this.namedParameters()]),

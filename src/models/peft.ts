@@ -9,6 +9,7 @@
 import { AdapterError, CheckpointError } from '../errors.js';
 import { describe } from '../io/describe.js';
 import { jsonTextNestsWithin } from '../io/json.js';
+import { nodeCheckpointFiles } from '../io/node.js';
 import { getFloat32, readSafetensors, writeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { applyLora, type LoraModel, type LoraOptions } from './lora.js';
 import type { PretrainedModel } from './registry.js';
@@ -56,19 +57,14 @@ export async function saveLora(
   dir: string,
   options: { baseModel?: string; extraFiles?: Record<string, Uint8Array | string> } = {},
 ): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await fs.mkdir(dir, { recursive: true });
-  const files: [string, Uint8Array | string][] = [
-    ...Object.entries(options.extraFiles ?? {}),
+  const enc = new TextEncoder();
+  const bytes = (d: Uint8Array | string) => (typeof d === 'string' ? enc.encode(d) : d);
+  const files: [string, Uint8Array][] = [
+    ...Object.entries(options.extraFiles ?? {}).map(([n, d]): [string, Uint8Array] => [n, bytes(d)]),
     [ADAPTER_WEIGHTS, writeSafetensors(adapterTensors(lora), { format: 'pt' })],
-    [ADAPTER_CONFIG, `${JSON.stringify(adapterConfig(lora, options.baseModel ?? null), null, 2)}\n`],
+    [ADAPTER_CONFIG, enc.encode(`${JSON.stringify(adapterConfig(lora, options.baseModel ?? null), null, 2)}\n`)],
   ];
-  for (const [name, data] of files) {
-    const tmp = join(dir, `.${name}.tmp`);
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, join(dir, name));
-  }
+  await (await nodeCheckpointFiles()).writeFolderFiles(dir, files);
 }
 
 /** LoraOptions from an adapter_config.json object; an AdapterError for what is not LoRA or not built here. */
@@ -166,25 +162,15 @@ export function loraFromFiles(
 
 /** Loads the PEFT adapter in folder `dir` (adapter_config.json + adapter_model.safetensors) onto the model. */
 export async function loadLora(model: PretrainedModel, dir: string): Promise<LoraModel> {
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { readFolderFile } = await nodeCheckpointFiles();
   const read = async (name: string) => {
-    try {
-      return await fs.readFile(join(dir, name));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && name === ADAPTER_WEIGHTS) {
-        const bin = await fs.stat(join(dir, 'adapter_model.bin')).then(
-          () => true,
-          () => false,
-        );
-        if (bin)
-          throw new AdapterError(
-            `${dir} holds adapter_model.bin (a pickle, not read here); convert it to ${ADAPTER_WEIGHTS} (peft's save_pretrained(safe_serialization=True))`,
-          );
-      }
-      throw new AdapterError(`${dir}: cannot read ${name} (${code ?? (e as Error).message})`);
-    }
+    const bytes = await readFolderFile(dir, name);
+    if (bytes) return bytes;
+    if (name === ADAPTER_WEIGHTS && (await readFolderFile(dir, 'adapter_model.bin')))
+      throw new AdapterError(
+        `${dir} holds adapter_model.bin (a pickle, not read here); convert it to ${ADAPTER_WEIGHTS} (peft's save_pretrained(safe_serialization=True))`,
+      );
+    throw new AdapterError(`${dir} has no ${name}: not a PEFT adapter folder`);
   };
   const text = new TextDecoder().decode(await read(ADAPTER_CONFIG));
   let config: unknown;
@@ -194,5 +180,5 @@ export async function loadLora(model: PretrainedModel, dir: string): Promise<Lor
   } catch {
     throw new AdapterError(`${dir}/${ADAPTER_CONFIG} is not JSON`);
   }
-  return loraFromFiles(model, config, new Uint8Array(await read(ADAPTER_WEIGHTS)), dir);
+  return loraFromFiles(model, config, await read(ADAPTER_WEIGHTS), dir);
 }
