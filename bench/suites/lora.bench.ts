@@ -13,6 +13,7 @@
 //
 //   npm run bench -- lora [--models gpt2,smollm2,gpt2-medium] [--threads 2] [--batch 4] [--seq 256] [--runs 1]
 //                         [--no-pytorch]
+// Results: bench/results/lora-<batch>x<seq>.json.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -253,7 +254,7 @@ async function main(args: string[]): Promise<void> {
     { title: 'PyTorch MiB', value: (r) => r.pytorchMiB, digits: 0 },
     { title: 'note', value: (r) => r.note },
   ]);
-  const path = writeResults('lora', { pytorch: 'error' in py ? null : py.torch, rows, raw });
+  const path = writeResults(`lora-${values.batch}x${values.seq}`, { pytorch: 'error' in py ? null : py.torch, rows, raw });
   console.log(`\nresults: ${path}`);
 }
 
