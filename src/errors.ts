@@ -54,6 +54,16 @@ export class CheckpointError extends SimdformerError {
   }
 }
 
+/**
+ * A LoRA adapter that does not fit its base model: an adapter_config.json that is not LoRA or asks for what is
+ * not built, a target module the model does not have, a tensor of the wrong shape, missing or left over.
+ */
+export class AdapterError extends SimdformerError {
+  constructor(message: string) {
+    super('ADAPTER', message);
+  }
+}
+
 /** A token id outside [0, vocabSize). */
 export class TokenIdError extends SimdformerError {
   constructor(message: string) {

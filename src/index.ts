@@ -26,6 +26,17 @@ export {
   type PretrainedModel,
 } from './models/load.js';
 export { loadWeightsInto, readCheckpointConfig } from './models/stream-load.js';
+export {
+  applyLora,
+  DEFAULT_LORA_TARGETS,
+  LoraModel,
+  type LoraOptions,
+  type LoraSettings,
+  type LoraSummary,
+  type PeftTaskType,
+} from './models/lora.js';
+export { adapterConfig, adapterTensors, loadLora, loraFromFiles, saveLora } from './models/peft.js';
+export { LoraAdapter } from './nn/lora.js';
 export { EncoderDecoder, type Seq2SeqBatch, type Seq2SeqForwardInputs, type Seq2SeqOutput } from './models/seq2seq.js';
 export { T5, type T5Config } from './models/t5.js';
 export { Bart, BART_POSITION_OFFSET, type BartConfig } from './models/bart.js';

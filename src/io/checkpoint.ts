@@ -135,7 +135,14 @@ async function removeTemporaries(dir: string): Promise<void> {
  * have (an old tokenizer.json) are left in place.
  */
 export async function writeCheckpoint(dir: string, input: CheckpointInput): Promise<void> {
-  const files = encodeCheckpoint(input); // bad input throws here, before the disk is touched
+  await writeFolderFiles(dir, encodeCheckpoint(input)); // bad input throws in encodeCheckpoint, before the disk is touched
+}
+
+/**
+ * Writes files into a folder (made if missing) as writeCheckpoint does: each to a temporary name, flushed,
+ * renamed in the order given (so the last is the one a reader checks for); other files are left in place.
+ */
+export async function writeFolderFiles(dir: string, files: Iterable<[string, Uint8Array]>): Promise<void> {
   const kept = 'the files already there are as they were, each whole';
   try {
     await fsOp('mkdir', dir, () => mkdir(dir, { recursive: true }));
@@ -160,6 +167,17 @@ export async function writeCheckpoint(dir: string, input: CheckpointInput): Prom
   } catch (e) {
     await Promise.all(pending.map(({ tmp }) => unlink(tmp).catch(() => undefined)));
     throw saveFailed(dir, e, kept);
+  }
+}
+
+/** A file of a folder, or undefined when there is none (other failures are CheckpointErrors naming it). */
+export async function readFolderFile(dir: string, name: string): Promise<Uint8Array | undefined> {
+  try {
+    return new Uint8Array(await readFile(join(dir, name)));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new CheckpointError(`could not read ${join(dir, name)}: ${(e as Error).message}${code ? ` (${code})` : ''}`);
   }
 }
 

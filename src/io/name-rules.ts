@@ -148,3 +148,25 @@ export function fromHF(
   for (const [hfName, { param, offset }] of parts) out.get(param)!.set(get(hfName)!.data, offset);
   return out;
 }
+
+/**
+ * The checkpoint names of internal parameter `internal` (of `rows` first-dimension entries) and the rows each
+ * holds, in order (one part, or the q | k | v parts of a fused projection); undefined if no rule names it.
+ */
+export function hfParts(
+  map: NameMap,
+  internal: string,
+  rows: number,
+): { name: string; offset: number; rows: number }[] | undefined {
+  const rule = map.rules.find((r) => new RegExp(`^${r.internal}$`).test(internal));
+  if (!rule) return undefined;
+  const m = internal.match(new RegExp(`^${rule.internal}$`))!;
+  const names = (Array.isArray(rule.hf) ? rule.hf : [rule.hf]).map((n) => expand(n, m));
+  const sizes = partRows(rule, names.length, rows, internal);
+  let at = 0;
+  return names.map((name, i) => {
+    const part = { name, offset: at, rows: sizes[i]! };
+    at += sizes[i]!;
+    return part;
+  });
+}

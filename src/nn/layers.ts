@@ -1,13 +1,19 @@
 import type { Engine } from '../tensor/engine.js';
 import { embedding, layerNorm, linear, rmsNorm, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { LoraAdapter } from './lora.js';
 import { Module, onesInit, zerosInit, type Init } from './module.js';
 
-/** y = x·W + b, with W stored in its checkpoint's layout ('out_in' as torch Linear, 'in_out' as GPT-2 Conv1D). */
+/**
+ * y = x·W + b, with W stored in its checkpoint's layout ('out_in' as torch Linear, 'in_out' as GPT-2 Conv1D),
+ * plus the low-rank updates of any LoRA adapters on it (src/nn/lora.ts; not parameters of this module).
+ */
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly layout: WeightLayout;
+  /** LoRA adapters on parts of the output (one per part: q and v of a fused q|k|v). */
+  adapters: LoraAdapter[] = [];
 
   constructor(
     engine: Engine,
@@ -26,7 +32,9 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias, this.layout);
+    const y = linear(x, this.weight, this.bias, this.layout);
+    for (const a of this.adapters) a.addTo(y, x, this.training);
+    return y;
   }
 }
 

@@ -70,6 +70,13 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every module under it, by path ('' for this one, then `h`, `h.0`, `h.0.attn`…). */
+  namedModules(prefix = ''): Map<string, Module> {
+    const out = new Map<string, Module>([[prefix.replace(/\.$/, ''), this]]);
+    for (const [n, c] of this.children) for (const [p, m] of c.namedModules(`${prefix}${n}.`)) out.set(p, m);
+    return out;
+  }
+
   parameters(): Tensor[] {
     return [...this.namedParameters().values()];
   }

@@ -15,6 +15,8 @@ import { type Gpt2Config, type LlamaConfig } from '../io/hf/index.js';
 import { readCheckpoint, resolveCheckpointDir } from '../io/checkpoint.js';
 import type { LmBatch } from '../models/gpt.js';
 import { asCausalLM, modelFromCheckpoint, type CausalModel } from '../models/load.js';
+import { applyLora, type LoraOptions, type LoraSummary } from '../models/lora.js';
+import { saveLora } from '../models/peft.js';
 import { createModel } from '../models/registry.js';
 import type { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
@@ -59,6 +61,13 @@ export interface GptPretrainOptions extends ModelShape, OptimChoice {
   logEvery: number;
   onStep?: (r: StepResult & { tokensPerSecond: number }) => void;
   onEval?: (r: EvalResult) => void;
+  /**
+   * Fine-tune LoRA adapters on the model of `from` (its weights frozen); `out` then holds the adapter in PEFT's
+   * layout instead of checkpoints (no `checkpointEvery`, no `resume`).
+   */
+  lora?: LoraOptions;
+  /** With `lora`: also fold the adapters into the weights and save that model in `<out>/merged`. */
+  merge?: boolean;
   /** Called once the model and data are ready, before the first step (samples from the untrained model, say). */
   onStart?: (model: CausalModel, data: LmData) => Promise<void> | void;
 }
@@ -231,6 +240,8 @@ export interface PretrainResult {
   data: LmData;
   lastEval?: EvalResult;
   seconds: number;
+  /** A LoRA run's rank, alpha and trainable parameters (adapters). */
+  lora?: LoraSummary;
 }
 
 /**
@@ -238,6 +249,11 @@ export interface PretrainResult {
  * `from`. A crash leaves the last checkpoint written.
  */
 export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Promise<PretrainResult> {
+  if (opts.lora && (opts.from === undefined || opts.resume || opts.checkpointEvery > 0))
+    throw new ArgumentError(
+      'LoRA fine-tunes the model of --from, saving the adapter at the end (no --resume, no --checkpoint-every)',
+    );
+  if (opts.merge && !opts.lora) throw new ArgumentError('--merge goes with --lora');
   const docs = await loadTextDocuments(opts.data);
   let model: CausalModel;
   let data: LmData;
@@ -267,7 +283,8 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     throw new ArgumentError(
       `the training text gives ${data.train.N} windows of ${T + 1} tokens, fewer than one batch of ${opts.batch}`,
     );
-  const trainer = new Trainer(model, {
+  const lora = opts.lora ? applyLora(model, { seed: opts.seed, ...opts.lora }) : undefined;
+  const trainer = new Trainer(lora ? lora.trainable(model) : model, {
     lr: opts.lr,
     totalSteps: opts.steps,
     warmup: opts.warmup,
@@ -313,10 +330,16 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
       line.valBitsPerByte = lastEval.bitsPerByte;
     }
     if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await metrics.write(line);
-    if (due(opts.checkpointEvery, trainer.globalStep, last))
+    if (lora && last) {
+      const extraFiles = { 'tokenizer.json': JSON.stringify(data.tokenizer.toJson()) };
+      await saveLora(lora, opts.out, { baseModel: opts.from, extraFiles });
+    } else if (due(opts.checkpointEvery, trainer.globalStep, last))
       await saveTrainingCheckpoint(opts.out, model, trainer, runOptions, opts.saveTotalLimit);
     if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
     opts.onStep?.({ ...r, tokensPerSecond });
   }
-  return { model, trainer, data, lastEval, seconds: (performance.now() - start) / 1000 };
+  const seconds = (performance.now() - start) / 1000;
+  const summary = lora?.summary();
+  if (lora && opts.merge) await lora.merge().save(join(opts.out, 'merged'));
+  return { model, trainer, data, lastEval, seconds, lora: summary };
 }

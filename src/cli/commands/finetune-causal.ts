@@ -11,6 +11,7 @@ import {
   withEngine,
   type CommandSpec,
 } from '../args.js';
+import { LORA_FLAGS, parseLoraFlag } from '../lora-flag.js';
 import { Progress } from '../progress.js';
 import { writeLossCurve } from './report.js';
 
@@ -54,6 +55,7 @@ export const FINETUNE_CAUSAL: CommandSpec = {
       help: 'continue the fine-tuning run saved in --out; give the options it was started with',
       default: false,
     },
+    ...LORA_FLAGS,
     ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of the batch order', default: '0' },
   },
@@ -89,6 +91,8 @@ export async function runCausal(argv: string[]): Promise<void> {
       logEvery: 10,
       resume: v.resume === true,
       seed: intFlag(v, 'seed', 0),
+      lora: v.lora === undefined ? undefined : parseLoraFlag(String(v.lora)),
+      merge: v.merge === true,
       // the shape is the checkpoint's; these are not read when starting from one
       layers: 0,
       dModel: 0,
@@ -108,7 +112,15 @@ export async function runCausal(argv: string[]): Promise<void> {
         (ev
           ? `validation: loss ${ev.loss.toFixed(3)}, perplexity ${ev.perplexity.toFixed(2)}, ${ev.bitsPerByte.toFixed(3)} bits per byte\n`
           : '') +
-        `checkpoint: ${out}\nmetrics:    ${out}/metrics.jsonl\nloss curve: ${svg}\n`,
+        (v.lora === undefined
+          ? `checkpoint: ${out}\n`
+          : `adapter:    ${out} (PEFT LoRA, ${loraText(r.lora)})\n${v.merge === true ? `merged:     ${out}/merged\n` : ''}`) +
+        `metrics:    ${out}/metrics.jsonl\nloss curve: ${svg}\n`,
     );
   });
+}
+
+/** `r 8, alpha 16, 294,912 trainable parameters`, of a LoRA run's result. */
+export function loraText(lora: { r: number; alpha: number; trainable: number } | undefined): string {
+  return lora ? `r ${lora.r}, alpha ${lora.alpha}, ${lora.trainable.toLocaleString('en-US')} trainable parameters` : '';
 }

@@ -15,7 +15,8 @@ import {
 } from '../args.js';
 import { localFolder } from '../from.js';
 import { Progress } from '../progress.js';
-import { FINETUNE_CAUSAL, runCausal } from './finetune-causal.js';
+import { LORA_FLAGS, parseLoraFlag } from '../lora-flag.js';
+import { FINETUNE_CAUSAL, loraText, runCausal } from './finetune-causal.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
 export const FINETUNE: CommandSpec = {
@@ -48,6 +49,7 @@ export const FINETUNE: CommandSpec = {
       help: 'decay of a moving average of the weights, evaluated and saved in their place (e.g. 0.999)',
     },
     freeze: { type: 'boolean', help: 'train the head only (the body stays frozen)', default: false },
+    ...LORA_FLAGS,
     ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of the head, the subset and the order', default: '0' },
     vocab: { type: 'string', help: 'with --from none: WordPiece vocabulary size', default: '8000' },
@@ -121,6 +123,8 @@ export async function run(argv: string[]): Promise<void> {
                 }),
       ema: v.ema === undefined ? undefined : numberFlag(v, 'ema', 1e-6, 0.999999),
       seed: intFlag(v, 'seed', 0),
+      lora: v.lora === undefined ? undefined : parseLoraFlag(String(v.lora)),
+      merge: v.merge === true,
       scratch: {
         vocabSize: intFlag(v, 'vocab', 16),
         layers: intFlag(v, 'layers'),
@@ -139,7 +143,9 @@ export async function run(argv: string[]): Promise<void> {
         (r.live
           ? `with the live weights instead of their average: validation accuracy ${percent(r.live.validation.accuracy)}, macro F1 ${percent(r.live.validation.macroF1)}; test accuracy ${percent(r.live.test.accuracy)}, macro F1 ${percent(r.live.test.macroF1)}\n`
           : '') +
-        `checkpoint: ${stringFlag(v, 'out')}\n`,
+        (r.lora
+          ? `adapter: ${stringFlag(v, 'out')} (PEFT LoRA, ${loraText(r.lora)})\n${v.merge === true ? `merged: ${stringFlag(v, 'out')}/merged\n` : ''}`
+          : `checkpoint: ${stringFlag(v, 'out')}\n`),
     );
   });
 }

@@ -1,0 +1,218 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { loadModel, type PretrainedModel } from '../../src/models/load.js';
+import { loadLora } from '../../src/models/peft.js';
+import { Engine } from '../../src/tensor/engine.js';
+import { expectClose } from '../util/check.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+const IDS = [
+  [3, 7, 11, 4, 9, 15],
+  [5, 12, 6, 2, 3, 8],
+];
+function logits(e: Engine, model: PretrainedModel): Float32Array {
+  model.train(false);
+  const out = e.noGrad(() =>
+    model.kind === 'seq2seq'
+      ? model.forward({ inputIds: IDS, decoderInputIds: IDS }).logits.toArray()
+      : model.forward({ inputIds: IDS }).logits.toArray(),
+  );
+  e.endStep();
+  return out;
+}
+
+describe('finetune … --lora: a PEFT adapter folder (and a merged checkpoint) that loads back', () => {
+  let dir: string;
+  let e: Engine;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'simdformer-cli-lora-'));
+    e = await Engine.create({ threads: 1 });
+  });
+  afterAll(async () => {
+    await e.dispose();
+    await rm(dir, { recursive: true });
+  });
+
+  it('finetune causal --lora … --merge on a LLaMA: adapter + merged model; base + adapter = merged', async () => {
+    const text = join(dir, 'text.txt');
+    const para = (i: number) =>
+      `Paragraph ${i}. The cat sat on the mat ${i % 3} times, and the dog saw it ${i % 4} times.`;
+    await writeFile(text, Array.from({ length: 40 }, (_, i) => para(i)).join('\n\n'));
+    const base = join(dir, 'llama');
+    const small = ['--layers', '1', '--d-model', '16', '--heads', '4', '--kv-heads', '2', '--ffn', '24'];
+    const p = cli(
+      'pretrain',
+      'llama',
+      '--data',
+      text,
+      '--out',
+      base,
+      '--steps',
+      '4',
+      '--batch',
+      '2',
+      '--context',
+      '32',
+      ...small,
+      '--threads',
+      '1',
+    );
+    expect(p.stderr).not.toMatch(/Error/);
+    expect(p.status).toBe(0);
+    const out = join(dir, 'llama-lora');
+    const args = [
+      'finetune',
+      'causal',
+      '--from',
+      base,
+      '--data',
+      text,
+      '--out',
+      out,
+      '--batch',
+      '2',
+      '--context',
+      '32',
+    ];
+    const f = cli(
+      ...args,
+      '--steps',
+      '6',
+      '--lr',
+      '1e-2',
+      '--threads',
+      '1',
+      '--lora',
+      'r=4,alpha=8,dropout=0.05,targets=q_proj+v_proj+o_proj',
+      '--merge',
+    );
+    expect(f.stderr).not.toMatch(/Error/);
+    expect(f.status).toBe(0);
+    // r 4 on width 16, 4 heads of 4, 2 kv heads: q (4·16 + 16·4) + v (4·16 + 8·4) + o (4·16 + 16·4) = 352
+    expect(f.stdout).toMatch(/adapter: +.*\(PEFT LoRA, r 4, alpha 8, 352 trainable parameters\)/);
+    expect((await readdir(out)).sort()).toEqual(
+      expect.arrayContaining(['adapter_config.json', 'adapter_model.safetensors', 'merged', 'tokenizer.json']),
+    );
+    expect((await readdir(out)).some((n) => n === 'config.json' || n === 'model.safetensors')).toBe(false);
+    const cfg = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 8, lora_dropout: 0.05 });
+    expect(cfg.target_modules).toEqual(['q_proj', 'v_proj', 'o_proj']);
+    const names = [...readSafetensors(await readFile(join(out, 'adapter_model.safetensors'))).tensors.keys()];
+    expect(names).toContain('base_model.model.model.layers.0.self_attn.o_proj.lora_B.weight');
+    expect(names).toHaveLength(6);
+
+    const adapted = await loadModel(e, base);
+    const baseLogits = logits(e, adapted);
+    await loadLora(adapted, out);
+    const withAdapter = logits(e, adapted);
+    expect(withAdapter).not.toEqual(baseLogits); // trained: B is no longer zero
+    const merged = await loadModel(e, join(out, 'merged'));
+    expectClose(logits(e, merged), withAdapter, 1e-4, 1e-5, 'merged checkpoint vs base + adapter');
+    adapted.dispose();
+    merged.dispose();
+    // LoRA needs --from, and saves no resumable checkpoints
+    const bad = cli(
+      'finetune',
+      'causal',
+      '--data',
+      text,
+      '--out',
+      join(dir, 'x'),
+      '--from',
+      base,
+      '--lora',
+      'r=4',
+      '--checkpoint-every',
+      '2',
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/no --checkpoint-every/);
+    const badFlag = cli(...args, '--lora', 'rank=4');
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toMatch(/unknown key "rank"/);
+  });
+
+  it('finetune classify --lora … --merge on a BERT: the adapter holds the head (modules_to_save); base + adapter = merged', async () => {
+    const data = join(dir, 'task.jsonl');
+    const words = ['red apple', 'green pear', 'blue sky', 'dark night', 'warm sun', 'cold snow'];
+    const lines = Array.from({ length: 60 }, (_, i) =>
+      JSON.stringify({ text: `${words[i % 6]} ${i}`, label: i % 2 ? 'odd' : 'even' }),
+    );
+    await writeFile(data, lines.join('\n'));
+    const base = join(dir, 'bert');
+    const scratch = ['--layers', '1', '--hidden', '16', '--heads', '2', '--ffn', '32', '--vocab', '60'];
+    const p = cli(
+      'finetune',
+      'classify',
+      '--from',
+      'none',
+      '--data',
+      data,
+      '--out',
+      base,
+      '--epochs',
+      '1',
+      '--batch',
+      '8',
+      ...scratch,
+      '--threads',
+      '1',
+    );
+    expect(p.stderr).not.toMatch(/Error/);
+    expect(p.status).toBe(0);
+    const out = join(dir, 'bert-lora');
+    const f = cli(
+      'finetune',
+      'classify',
+      '--from',
+      base,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--epochs',
+      '2',
+      '--batch',
+      '8',
+      '--lr',
+      '1e-2',
+      '--lora',
+      'r=2,alpha=4',
+      '--merge',
+      '--threads',
+      '1',
+    );
+    expect(f.stderr).not.toMatch(/Error/);
+    expect(f.status).toBe(0);
+    expect(f.stdout).toMatch(/adapter: .*PEFT LoRA, r 2, alpha 4/);
+    const cfg = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({
+      task_type: 'SEQ_CLS',
+      target_modules: ['query', 'value'],
+      modules_to_save: ['classifier', 'score'],
+    });
+    const names = [...readSafetensors(await readFile(join(out, 'adapter_model.safetensors'))).tensors.keys()].sort();
+    expect(names).toEqual([
+      'base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight',
+      'base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight',
+      'base_model.model.bert.encoder.layer.0.attention.self.value.lora_A.weight',
+      'base_model.model.bert.encoder.layer.0.attention.self.value.lora_B.weight',
+      'base_model.model.classifier.bias',
+      'base_model.model.classifier.weight',
+    ]);
+    const adapted = await loadModel(e, base);
+    await loadLora(adapted, out);
+    const merged = await loadModel(e, join(out, 'merged'));
+    expectClose(logits(e, merged), logits(e, adapted), 1e-4, 1e-5, 'merged checkpoint vs base + adapter');
+    adapted.dispose();
+    merged.dispose();
+  });
+});
