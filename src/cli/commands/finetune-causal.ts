@@ -54,6 +54,11 @@ export const FINETUNE_CAUSAL: CommandSpec = {
       help: 'continue the fine-tuning run saved in --out; give the options it was started with',
       default: false,
     },
+    'gradient-checkpointing': {
+      type: 'boolean',
+      help: "recompute each block's activations in backward instead of keeping them: the same result, ~1/3 more compute, far less memory (what lets GPT-2 small 4 × 256 or BERT-base 16 × 128 fine-tune in 4 GiB)",
+      default: false,
+    },
     ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of the batch order', default: '0' },
   },
@@ -88,6 +93,7 @@ export async function runCausal(argv: string[]): Promise<void> {
       checkpointEvery: intFlag(v, 'checkpoint-every', 0),
       logEvery: 10,
       resume: v.resume === true,
+      gradientCheckpointing: v['gradient-checkpointing'] === true,
       seed: intFlag(v, 'seed', 0),
       // the shape is the checkpoint's; these are not read when starting from one
       layers: 0,
