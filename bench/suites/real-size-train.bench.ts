@@ -12,7 +12,8 @@
 // the real model shapes at a smaller batch (--loss-batch × --loss-seq, default 2 × 32); it says so in its rows.
 //
 //   npm run bench -- real-size-train [--tasks gpt2,bert] [--threads 2] [--steps 1] [--loss-steps 50]
-//                                    [--loss-batch 2] [--loss-seq 32] [--no-loss] [--no-pytorch] [--batch B --seq T]
+//                                    [--loss-batch 2] [--loss-seq 32] [--no-loss] [--no-speed] [--no-pytorch]
+//                                    [--batch B --seq T] [--results <file name>]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -108,6 +109,8 @@ async function main(args: string[]): Promise<void> {
       'no-loss': { type: 'boolean' },
       'no-speed': { type: 'boolean' },
       'no-pytorch': { type: 'boolean' },
+      /** Another name for the results file (bench/results/<name>.json), for a part run on its own. */
+      results: { type: 'string', default: 'real-size-train' },
     },
     strict: true,
   });
@@ -252,7 +255,7 @@ async function main(args: string[]): Promise<void> {
     ]);
   }
   console.log(
-    `wrote ${writeResults('real-size-train', {
+    `wrote ${writeResults(values.results, {
       formulas: {
         tokensPerSecond: 'batch · seq / median wall ms of a training step after one warm-up step',
         cpu: 'the same over process CPU time (user + system, every thread)',
