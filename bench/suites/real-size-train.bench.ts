@@ -127,6 +127,22 @@ async function main(args: string[]): Promise<void> {
   const rows: Row[] = [];
   const lossRows: LossRow[] = [];
   const raw: Record<string, unknown>[] = [];
+  /** Writes what is measured so far (after every row, so that a run cut short keeps its rows). */
+  const save = () =>
+    writeResults(values.results, {
+      formulas: {
+        tokensPerSecond: 'batch · seq / median wall ms of a training step after one warm-up step',
+        cpu: 'the same over process CPU time (user + system, every thread)',
+        peak: 'simdformer: engine.memoryStats().peakBytes; PyTorch: peak RSS (ru_maxrss) of its process',
+        loss: 'the last of N steps on the same init and batches; rel. diff = |simdformer − PyTorch| / PyTorch',
+      },
+      pytorch: 'error' in py ? py.error : py.torch,
+      threads,
+      loadAfter: os.loadavg(),
+      rows,
+      lossRows,
+      raw,
+    });
 
   for (const task of values['no-speed'] ? [] : tasks) {
     const spec = TRAIN_TASKS[task];
@@ -154,6 +170,7 @@ async function main(args: string[]): Promise<void> {
       }
       row.load1 = os.loadavg()[0]!;
       rows.push(row);
+      save();
       console.log(
         `  ${task} PyTorch: ${row.tokensPerSecond?.toFixed(1) ?? '—'} tokens/s, peak RSS ${row.peakMiB?.toFixed(0) ?? '—'} MiB (load ${row.load1.toFixed(1)})${row.note?.startsWith('failed') ? ` — ${row.note}` : ''}`,
       );
@@ -177,6 +194,7 @@ async function main(args: string[]): Promise<void> {
       }
       row.load1 = os.loadavg()[0]!;
       rows.push(row);
+      save();
       console.log(
         `  ${task} simdformer${checkpointing ? ' (gradient checkpointing)' : ''}: ${row.tokensPerSecond?.toFixed(1) ?? '—'} tokens/s` +
           `${row.ratio ? `, ${row.ratio.toFixed(2)}× PyTorch` : ''}, peak ${row.peakMiB?.toFixed(0) ?? '—'} MiB (load ${row.load1.toFixed(1)})${row.note ? ` — ${row.note}` : ''}`,
@@ -254,22 +272,7 @@ async function main(args: string[]): Promise<void> {
       { title: 'note', value: (r) => r.note ?? '' },
     ]);
   }
-  console.log(
-    `wrote ${writeResults(values.results, {
-      formulas: {
-        tokensPerSecond: 'batch · seq / median wall ms of a training step after one warm-up step',
-        cpu: 'the same over process CPU time (user + system, every thread)',
-        peak: 'simdformer: engine.memoryStats().peakBytes; PyTorch: peak RSS (ru_maxrss) of its process',
-        loss: 'the last of N steps on the same init and batches; rel. diff = |simdformer − PyTorch| / PyTorch',
-      },
-      pytorch: 'error' in py ? py.error : py.torch,
-      threads,
-      loadAfter: os.loadavg(),
-      rows,
-      lossRows,
-      raw,
-    })}`,
-  );
+  console.log(`wrote ${save()}`);
 }
 
 const suite: Suite = {
