@@ -232,6 +232,16 @@ export class Engine {
     this.runtime.arena.resetStep();
   }
 
+  /**
+   * Returns the step region's chunks to the persistent heap (every step tensor must be dead: call after
+   * endStep). The Trainer does this once before its first optimizer step, so AdamW's moments (made then)
+   * take the room the first step's activations held instead of adding to it.
+   */
+  releaseStepMemory(): void {
+    this.tape.clear();
+    this.runtime.arena.releaseStep();
+  }
+
   /** Ends the worker threads; tensors of this engine must not be used after. */
   async dispose(): Promise<void> {
     await this.runtime.dispose();

@@ -85,6 +85,7 @@ export class Trainer<B> {
   /** The moving average of the trainable weights, with `options.ema`. */
   readonly average?: WeightAverage;
   private readonly params: Tensor[];
+  private stateMade = false;
 
   constructor(
     readonly model: TrainableModel<B>,
@@ -160,6 +161,11 @@ export class Trainer<B> {
     }
     const lr = options.lr ?? this.learningRate();
     const o = this.options;
+    if (!this.stateMade) {
+      // the first step's activations are gone: their room goes to AdamW's moments, made now
+      e.releaseStepMemory();
+      this.stateMade = true;
+    }
     adamwStep(trainable, this.optimizer, {
       lr,
       weightDecay: o.weightDecay ?? 0.01,

@@ -42,5 +42,14 @@ describe('engine memory: stats, peak, and rewinding the step region to a mark', 
     e.resetPeak();
     expect(e.memoryStats().peakBytes).toBe(e.memoryStats().currentBytes);
     expect(e.memoryStats().memoryBytes).toBeGreaterThanOrEqual(e.memoryStats().reservedBytes);
+    // releasing the step region gives its chunks (over 28 MB here) back to persistent blocks
+    const held = e.memoryStats().reservedBytes;
+    e.releaseStepMemory();
+    expect(held - e.memoryStats().reservedBytes).toBeGreaterThan(28_000_000);
+    expect(e.memoryStats().reservedBytes).toBe(e.memoryStats().persistentBytes);
+    const top = e.runtime.arena.highWater;
+    const big = e.empty([6_000_000]); // 24 MB: fits in the room the chunks left, the heap's top stays
+    expect(e.runtime.arena.highWater).toBe(top);
+    big.dispose();
   });
 });
