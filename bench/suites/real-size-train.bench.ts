@@ -13,7 +13,7 @@
 //
 //   npm run bench -- real-size-train [--tasks gpt2,bert] [--threads 2] [--steps 1] [--loss-steps 50]
 //                                    [--loss-batch 2] [--loss-seq 32] [--no-loss] [--no-speed] [--no-pytorch]
-//                                    [--batch B --seq T] [--results <file name>]
+//                                    [--batch B --seq T] [--results <file name>] [--checkpointing off,on]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -111,6 +111,8 @@ async function main(args: string[]): Promise<void> {
       'no-pytorch': { type: 'boolean' },
       /** Another name for the results file (bench/results/<name>.json), for a part run on its own. */
       results: { type: 'string', default: 'real-size-train' },
+      /** Which simdformer runs: without gradient checkpointing (off), with it (on), or both. */
+      checkpointing: { type: 'string', default: 'off,on' },
     },
     strict: true,
   });
@@ -175,7 +177,7 @@ async function main(args: string[]): Promise<void> {
         `  ${task} PyTorch: ${row.tokensPerSecond?.toFixed(1) ?? '—'} tokens/s, peak RSS ${row.peakMiB?.toFixed(0) ?? '—'} MiB (load ${row.load1.toFixed(1)})${row.note?.startsWith('failed') ? ` — ${row.note}` : ''}`,
       );
     }
-    for (const checkpointing of [false, true]) {
+    for (const checkpointing of values.checkpointing.split(',').map((m) => m === 'on')) {
       const row: Row = { ...base, engine: 'simdformer', checkpointing, load1: 0 };
       try {
         const job: TrainJob = { task, threads, checkpointing, batch: B, seq: T, steps: Number(values.steps) };
