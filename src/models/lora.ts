@@ -74,6 +74,7 @@ export interface LossModel<B> {
   namedParameters(): Map<string, Tensor>;
   loss(batch: B): Tensor;
   train?(mode: boolean): unknown;
+  gradientCheckpointingEnable?(): unknown;
 }
 
 /** PEFT's rule for a target: the whole name as a regular expression (a string), or the name or its tail (a list). */
@@ -124,6 +125,7 @@ export class LoraModel {
       namedParameters: () => new Map([...m.namedParameters(), ...this.namedParameters()]),
       loss: (b) => m.loss(b),
       train: (mode) => m.train?.(mode),
+      gradientCheckpointingEnable: m.gradientCheckpointingEnable && (() => m.gradientCheckpointingEnable?.()),
     };
   }
 

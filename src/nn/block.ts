@@ -1,5 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
-import { add, dropout, type WeightLayout } from '../tensor/ops/index.js';
+import { add, checkpoint, dropout, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CrossAttention, SelfAttention, type KVCache } from './attention.js';
 import { FeedForward, type Activation } from './feed-forward.js';
@@ -120,8 +120,28 @@ export class TransformerBlock extends Module {
     this.ffnNorm = this.child('ffn_norm', makeNorm(engine, c.normType, c.dModel, c.eps));
   }
 
-  /** x [B, T, dModel] → [B, T, dModel]. */
+  /**
+   * x [B, T, dModel] → [B, T, dModel]. With gradient checkpointing on, in training mode with the tape on and
+   * no KV cache, the block keeps only its inputs (x, the position bias, the cross-attention's keys and values)
+   * and recomputes the rest in backward.
+   */
   forward(x: Tensor, inputs: BlockInputs = {}): Tensor {
+    if (!this.gradientCheckpointing || !this.training || inputs.cache || !this.engine.tape.enabled)
+      return this.forwardPlain(x, inputs);
+    const pb = inputs.positionBias;
+    const kv = inputs.memoryKV;
+    const list = [x, ...(pb ? [pb] : []), ...(kv ? [kv] : [])];
+    return checkpoint((h, ...rest) => {
+      const more = [...rest];
+      return this.forwardPlain(h, {
+        ...inputs,
+        positionBias: pb ? more.shift() : undefined,
+        memoryKV: kv ? more.shift() : undefined,
+      });
+    }, list);
+  }
+
+  private forwardPlain(x: Tensor, inputs: BlockInputs): Tensor {
     const self = (h: Tensor) =>
       this.attn.forward(h, {
         keyMask: inputs.keyMask,

@@ -74,6 +74,8 @@ export interface FinetuneOptions {
   lora?: LoraOptions;
   /** With `lora`: also fold the adapters into the weights and save that model in `<out>/merged`. */
   merge?: boolean;
+  /** Recompute each block in backward instead of keeping its activations (TrainerOptions). Default false. */
+  gradientCheckpointing?: boolean;
   /** Model shape when `from` is 'none'. */
   scratch: ModelShape & { vocabSize: number; preNorm?: boolean };
   onStep?: (step: number, total: number, loss: number) => void;
@@ -249,6 +251,7 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
     clip: 1,
     seed: opts.seed,
     ema: opts.ema,
+    gradientCheckpointing: opts.gradientCheckpointing,
   });
   const started = performance.now();
   for (let epoch = 0; epoch < opts.epochs; epoch++) {

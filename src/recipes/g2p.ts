@@ -221,6 +221,7 @@ export async function finetuneG2p(engine: Engine, o: G2pOptions) {
     clip: 1,
     seed: o.seed,
     ema: o.ema,
+    gradientCheckpointing: o.gradientCheckpointing,
     cycles: o.cycles,
     restartRatio: o.restartRatio,
     restartWarmup: o.restartWarmup,

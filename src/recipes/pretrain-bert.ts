@@ -180,6 +180,7 @@ export async function pretrainBert(engine: Engine, opts: BertPretrainOptions) {
     weightDecay: 0.01,
     clip: 1,
     seed: opts.seed,
+    gradientCheckpointing: opts.gradientCheckpointing,
   });
   const runOptions = {
     family,

@@ -291,6 +291,7 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     schedule: opts.schedule,
     weightDecay: opts.weightDecay,
     clip: opts.clip,
+    gradientCheckpointing: opts.gradientCheckpointing,
   });
   const runOptions = { seed: opts.seed, batch: opts.batch };
   if (resumed !== undefined) await restoreTrainingState(resumed, trainer, runOptions);

@@ -130,6 +130,7 @@ export async function pretrainSeq2Seq(engine: Engine, o: Seq2SeqPretrainOptions)
     weightDecay: 0.01,
     clip: 1,
     seed: o.seed,
+    gradientCheckpointing: o.gradientCheckpointing,
   });
   const evaluate = () => {
     const rng = new Rng(o.seed).fork('validation-noise');

@@ -63,6 +63,8 @@ export interface OptimChoice {
   warmup: number;
   /** Seed of initialisation, order, masks and noise. */
   seed: number;
+  /** Recompute each block in backward instead of keeping its activations (TrainerOptions). Default false. */
+  gradientCheckpointing?: boolean;
 }
 
 /** True at every `every`-th step (0: never) and at the last: when to evaluate, log or save. */

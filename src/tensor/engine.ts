@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors.js';
+import type { ArenaStats } from '../runtime/arena.js';
 import { Runtime, type RuntimeOptions, type Simd } from '../runtime/runtime.js';
 import { chooseKernels, type Kernels, type KernelsOption } from './kernel-select.js';
 import { Tape } from './tape.js';
@@ -15,9 +16,23 @@ export interface EngineOptions extends RuntimeOptions {
 export type { Kernels, KernelsOption };
 export type { Simd };
 
+/** Bytes of the engine's memory in use (Engine.memoryStats). */
+export interface MemoryStats extends ArenaStats {
+  /** The linear memory's current size (what the host has committed; it only grows). */
+  memoryBytes: number;
+  /** The most it may grow to (maxMemoryMiB; 4 GiB at most). */
+  limitBytes: number;
+}
+
+/** Where the dropout seeds stand (Engine.dropoutState), to replay a forward's masks in recomputation. */
+export interface DropoutState {
+  readonly base: number;
+  readonly calls: number;
+}
+
 /** The public entry point: an engine owns a memory, its threads, and the tensors made in it. */
 export class Engine {
-  readonly tape = new Tape();
+  private currentTape = new Tape();
   private dropoutBase = 0;
   private dropoutCalls = 0;
   private onesAt = 0;
@@ -35,6 +50,36 @@ export class Engine {
       throw err;
     }
     return new Engine(runtime);
+  }
+
+  /** The tape ops record on (swapped for a sub-tape while a checkpointed block runs, see ops.checkpoint). */
+  get tape(): Tape {
+    return this.currentTape;
+  }
+
+  /** Runs fn with `tape` as the engine's tape, then puts the previous one back. */
+  withTape<T>(tape: Tape, fn: () => T): T {
+    const was = this.currentTape;
+    this.currentTape = tape;
+    try {
+      return fn();
+    } finally {
+      this.currentTape = was;
+    }
+  }
+
+  /**
+   * Bytes in use now and at their peak: persistent blocks (parameters, gradients, optimizer state, packing
+   * scratch) and the step region (activations and their gradients), as benchmarks report them.
+   * `resetPeak()` starts the peak over.
+   */
+  memoryStats(): MemoryStats {
+    const arena = this.runtime.arena;
+    return { ...arena.stats, memoryBytes: this.runtime.memory.buffer.byteLength, limitBytes: arena.limitBytes };
+  }
+
+  resetPeak(): void {
+    this.runtime.arena.resetPeak();
   }
 
   /** The kernel variants this engine runs (chosen or pinned at creation), e.g. `{ matmul: '2x16' }`. */
@@ -114,6 +159,16 @@ export class Engine {
     return this.dropoutBase * 65536 + (this.dropoutCalls++ % 65536);
   }
 
+  /** Where the dropout seeds stand: restoring it makes the next dropout calls draw the same masks again. */
+  dropoutState(): DropoutState {
+    return { base: this.dropoutBase, calls: this.dropoutCalls };
+  }
+
+  restoreDropoutState(s: DropoutState): void {
+    this.dropoutBase = s.base;
+    this.dropoutCalls = s.calls;
+  }
+
   /** Pointer to at least n float32 ones (kept and grown; never write to it), e.g. a row of ones to sum rows by matmul. */
   onesPtr(n: number): number {
     if (n > this.onesLength) {
@@ -175,6 +230,16 @@ export class Engine {
   endStep(): void {
     this.tape.clear();
     this.runtime.arena.resetStep();
+  }
+
+  /**
+   * Returns the step region's chunks to the persistent heap (every step tensor must be dead: call after
+   * endStep). The Trainer does this once before its first optimizer step, so AdamW's moments (made then)
+   * take the room the first step's activations held instead of adding to it.
+   */
+  releaseStepMemory(): void {
+    this.tape.clear();
+    this.runtime.arena.releaseStep();
   }
 
   /** Ends the worker threads; tensors of this engine must not be used after. */

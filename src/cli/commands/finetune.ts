@@ -50,6 +50,11 @@ export const FINETUNE: CommandSpec = {
     },
     freeze: { type: 'boolean', help: 'train the head only (the body stays frozen)', default: false },
     ...LORA_FLAGS,
+    'gradient-checkpointing': {
+      type: 'boolean',
+      help: "recompute each block's activations in backward instead of keeping them: the same result, ~1/3 more compute, far less memory (what lets GPT-2 small 4 × 256 or BERT-base 16 × 128 fine-tune in 4 GiB)",
+      default: false,
+    },
     ...ENGINE_FLAGS,
     seed: { type: 'string', help: 'seed of the head, the subset and the order', default: '0' },
     vocab: { type: 'string', help: 'with --from none: WordPiece vocabulary size', default: '8000' },
@@ -106,6 +111,7 @@ export async function run(argv: string[]): Promise<void> {
       maxLen: intFlag(v, 'max-len', 8, 4096),
       lr: numberFlag(v, 'lr', 1e-8, 10),
       freeze: v.freeze === true,
+      gradientCheckpointing: v['gradient-checkpointing'] === true,
       classWeights:
         v['class-weights'] === undefined
           ? undefined

@@ -14,6 +14,7 @@ export { attention, type AttentionOptions } from './attention.js';
 export { attentionMaterialised } from './attention-materialised.js';
 export { crossEntropy, logSumExp, type CrossEntropyOptions } from './cross-entropy.js';
 export { dropout } from './dropout.js';
+export { checkpoint } from './checkpoint.js';
 export { copyRows, rowView } from './copy.js';
 export { adamwStep, type AdamWHyper, type AdamWSlot, type AdamWSlots } from './adamw.js';
 export { gradNorm, clipGradNorm, scaleGrads } from './grad-norm.js';

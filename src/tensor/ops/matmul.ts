@@ -67,9 +67,17 @@ export function gemm(
 }
 
 /**
+ * Packed panels past this many bytes are made a block at a time (gemmPacked): the tied LM head of GPT-2
+ * (50,257 × 768) would otherwise hold ~150 MB of packed weights, and its backward ~350 MB, in scratch.
+ */
+export const PACK_BUDGET_BYTES = 64 * 2 ** 20;
+
+/**
  * gemm's packed path for any M (M, N, K ≥ 1): A into MR-row panels and B into NR-column panels of the tile in the runtime's
  * scratch block, then the output tiles over the pool. gemm calls it past GEMV_ROWS; tests and benchmarks
- * call it to compare.
+ * call it to compare. When the panels would pass `budget` bytes, C is made in blocks of rows (a multiple
+ * of the tile's MB) and columns (a multiple of NB), each packed and multiplied on its own: every output tile
+ * is the same computation on the same panels (all of K, in the same order), so the bits are the same.
  */
 export function gemmPacked(
   rt: Runtime,
@@ -87,6 +95,58 @@ export function gemmPacked(
   accumulate: boolean,
   tile: MatmulTile = rt.kernels.matmul,
   serial = false,
+  budget = PACK_BUDGET_BYTES,
+): void {
+  const { MB, NB } = MATMUL_TILES[tile];
+  // each operand's panels get half the budget; a block is at least one tile's rows or columns
+  const block = (rows: number, unit: number) => {
+    if (rows * K * 4 <= budget / 2) return rows;
+    return Math.max(unit, Math.floor(budget / 2 / (K * 4) / unit) * unit);
+  };
+  const mb = block(M, MB);
+  const nb = block(N, NB);
+  for (let j = 0; j < N; j += nb) {
+    for (let i = 0; i < M; i += mb) {
+      const cij = c + (i * ldc + j) * 4;
+      const ai = a + i * ldaM * 4;
+      const bj = b + j * ldbN * 4;
+      packAndMultiply(
+        rt,
+        cij,
+        ldc,
+        ai,
+        ldaM,
+        ldaK,
+        bj,
+        ldbK,
+        ldbN,
+        Math.min(mb, M - i),
+        Math.min(nb, N - j),
+        K,
+        accumulate,
+        tile,
+        serial,
+      );
+    }
+  }
+}
+
+function packAndMultiply(
+  rt: Runtime,
+  c: number,
+  ldc: number,
+  a: number,
+  ldaM: number,
+  ldaK: number,
+  b: number,
+  ldbK: number,
+  ldbN: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  tile: MatmulTile,
+  serial: boolean,
 ): void {
   const { MR, NR, MB, NB } = MATMUL_TILES[tile];
   const panelsA = Math.ceil(M / MR);
