@@ -1,4 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
+import { releaseInt8 } from '../tensor/ops/int8.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Draws one value for a parameter's initialisation (a seeded normal, say). */
@@ -70,6 +71,13 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every module under it, by path ('' for this one), parents before children. */
+  namedModules(prefix = ''): Map<string, Module> {
+    const out = new Map<string, Module>([[prefix.replace(/\.$/, ''), this]]);
+    for (const [n, c] of this.children) for (const [p, m] of c.namedModules(`${prefix}${n}.`)) out.set(p, m);
+    return out;
+  }
+
   parameters(): Tensor[] {
     return [...this.namedParameters().values()];
   }
@@ -86,9 +94,12 @@ export abstract class Module {
     for (const t of this.parameters()) t.requiresGrad = trainable;
   }
 
-  /** Releases every parameter's memory. */
+  /** Releases every parameter's memory (an int8-quantized weight's too). */
   dispose(): void {
-    for (const t of this.parameters()) t.dispose();
+    for (const t of this.parameters()) {
+      releaseInt8(t);
+      t.dispose();
+    }
   }
 }
 
