@@ -3,21 +3,16 @@
 // weights and with int8 weights (loadModel's quantize: 'int8'), on every window of the demo's held-out 5 %.
 // Trains the model into <out> unless a checkpoint is already there.
 //
-//   nice -n 10 node --import tsx scripts/bench/int8-accuracy.ts [--out runs/int8-demo] [--threads 2] [--steps 1500]
+//   nice -n 10 node --import ./bench/register.mjs bench/int8-accuracy.ts [--out runs/int8-demo] [--threads 2] [--steps 1500]
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTextDocuments } from '../../src/data/text.js';
-import { asCausalLM, loadModel } from '../../src/models/load.js';
-import {
-  GPT_PRETRAIN_DEFAULTS,
-  prepareLmData,
-  pretrainGpt,
-  validationBatches,
-} from '../../src/recipes/pretrain-gpt.js';
-import { Engine } from '../../src/tensor/engine.js';
+import { loadTextDocuments } from '../src/data/text.js';
+import { asCausalLM, loadModel } from '../src/models/load.js';
+import { GPT_PRETRAIN_DEFAULTS, prepareLmData, pretrainGpt, validationBatches } from '../src/recipes/pretrain-gpt.js';
+import { Engine } from '../src/tensor/engine.js';
 
 const { values } = parseArgs({
   options: {
