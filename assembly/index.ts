@@ -30,6 +30,7 @@ export {
   matmul_f32__3x12,
 } from './kernels/matmul';
 export { gemv_f32__kn, gemv_f32__nk } from './kernels/gemv';
+export { gemv_f32__i8, dequantize_i8_f32 } from './kernels/gemv-i8';
 // softmax and attention (kern-attn)
 export { softmax_fwd_f32, softmax_bwd_f32 } from './kernels/softmax';
 export { attention_fwd_f32, attention_bwd_f32__delta } from './kernels/attention';

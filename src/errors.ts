@@ -104,6 +104,16 @@ export class ArgumentError extends SimdformerError {
   }
 }
 
+/**
+ * Something a model quantized to int8 for inference cannot do: train (its weights are frozen int8), be saved
+ * (checkpoints hold float weights), or run a backward pass through a quantized weight.
+ */
+export class QuantizedError extends SimdformerError {
+  constructor(message: string) {
+    super('QUANTIZED', message);
+  }
+}
+
 /** A tokenizer.json that cannot be read or a tokenizer that cannot be trained. */
 export class TokenizerError extends SimdformerError {
   constructor(message: string) {

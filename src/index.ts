@@ -37,6 +37,7 @@ export {
 } from './models/lora.js';
 export { adapterConfig, adapterTensors, loadLora, loraFromFiles, saveLora } from './models/peft.js';
 export { LoraAdapter } from './nn/lora.js';
+export { quantizeModel, isQuantized, type Quantization } from './models/quantize.js';
 export { EncoderDecoder, type Seq2SeqBatch, type Seq2SeqForwardInputs, type Seq2SeqOutput } from './models/seq2seq.js';
 export { T5, type T5Config } from './models/t5.js';
 export { Bart, BART_POSITION_OFFSET, type BartConfig } from './models/bart.js';

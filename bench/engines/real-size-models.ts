@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/io/config.js';
 import type { ModelConfig } from '../../src/io/hf/index.js';
 import { createModel, type PretrainedModel } from '../../src/models/registry.js';
 import type { Engine } from '../../src/tensor/engine.js';
+import { int8Of } from '../../src/tensor/ops/int8.js';
 
 export const PUBLISHED = {
   gpt2: { model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, vocab_size: 50257, n_positions: 1024 },
@@ -71,9 +72,13 @@ export function randomModel(engine: Engine, name: PublishedName, seed = 0, fixed
  * the tied head (the token table, all of it: the head reads every row), not the position table (one row).
  */
 export function causalStepWeightBytes(model: PretrainedModel): number {
-  let floats = 0;
-  for (const [name, t] of model.namedParameters()) if (t.shape.length === 2 && name !== 'wpe.weight') floats += t.size;
-  return 4 * floats;
+  let bytes = 0;
+  for (const [name, t] of model.namedParameters()) {
+    if (t.shape.length !== 2 || name === 'wpe.weight') continue;
+    const int8 = int8Of(t); // int8 weights (quantize: 'int8'): a byte each, and a float32 scale per output channel
+    bytes += int8 ? int8.N * int8.K + 4 * int8.N : 4 * t.size;
+  }
+  return bytes;
 }
 
 /** n token ids in [4, vocab), the same for a seed (a small LCG: the ids only need to be spread). */

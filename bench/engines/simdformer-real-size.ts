@@ -6,6 +6,7 @@
 import { Engine } from '../../src/tensor/engine.js';
 import type { Bert } from '../../src/models/bert.js';
 import type { GPT } from '../../src/models/gpt.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import type { EncoderDecoder } from '../../src/models/seq2seq.js';
 import { causalStepWeightBytes, randomModel, tokenIds, type PublishedName } from './real-size-models.js';
 
@@ -13,6 +14,8 @@ import { causalStepWeightBytes, randomModel, tokenIds, type PublishedName } from
 export const TASKS = {
   'gpt2-greedy': { model: 'gpt2', what: 'greedy, KV cache (tokens/s per step)' },
   'gpt2-medium-greedy': { model: 'gpt2-medium', what: 'greedy, KV cache (tokens/s per step)' },
+  // weight-only int8 (loadModel's quantize: 'int8'); PyTorch runs its float32 task (FLOAT_TASK)
+  'gpt2-int8-greedy': { model: 'gpt2', what: 'int8 weights: greedy, KV cache (tokens/s per step)' },
   't5-greedy': { model: 't5-small', what: 'greedy (tokens/s, whole call)' },
   't5-beam4': { model: 't5-small', what: 'beam 4 (steps/s, whole call)' },
   'bart-greedy': { model: 'bart-base', what: 'greedy (tokens/s, whole call)' },
@@ -21,6 +24,9 @@ export const TASKS = {
 } as const satisfies Record<string, { model: PublishedName; what: string }>;
 
 export type Task = keyof typeof TASKS;
+
+/** The float32 task an int8 task is compared with (PyTorch's side runs it). */
+export const FLOAT_TASK: Partial<Record<Task, Task>> = { 'gpt2-int8-greedy': 'gpt2-greedy' };
 
 export interface Sizes {
   /** Prompt (causal) or source (seq2seq) tokens. */
@@ -51,6 +57,7 @@ export async function measureSimdformer(task: Task, threads: number, sizes: Size
   const engine = await Engine.create({ threads });
   const t0 = performance.now();
   const model = randomModel(engine, TASKS[task].model, 0, true);
+  if (task.includes('-int8-')) quantizeModel(model, 'int8');
   const setupMs = performance.now() - t0;
   const out: Measurement = {
     task,

@@ -13,11 +13,15 @@
 // Each call reads a different copy of W from a ring of copies totalling ≥ 256 MB (8× the 32 MiB L3), so
 // W comes from DRAM, as in a model. GB/s = 4·K·N / median seconds / 1e9; "of bandwidth" divides it by
 // the stream-read bandwidth of the same thread count (bench/bandwidth.ts), measured in the same run.
+// Weight-only int8 (path 'int8', src/tensor/ops/int8.ts): W as q [N, K] int8 + a scale per row, a quarter of
+// the bytes; gemv_f32__i8 for M ≤ GEMV_ROWS, dequantize_i8_f32 panels + the packed matmul past it. Its GB/s
+// counts the int8 bytes read (K·N + 4·N); "×f32" is the float GEMV's time ÷ the int8 time (the same product).
 //
 //   npm run bench -- gemv [--threads 1,2] [--rows 1,2,4,8,16] [--quick]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/tensor/engine.js';
+import { gemmInt8, quantizeWeight, type Int8Weight } from '../../src/tensor/ops/int8.js';
 import { GEMV_ROWS, gemm, gemmPacked } from '../../src/tensor/ops/matmul.js';
 import { randn } from '../../tests/util/random.js';
 import { readBandwidth } from '../bandwidth.js';
@@ -42,10 +46,27 @@ interface Row {
   K: number;
   N: number;
   threads: number;
-  path: 'gemv' | 'packed';
+  path: 'gemv' | 'packed' | 'int8';
   ms: number;
   gbps: number;
   ofBandwidth: number;
+  /** int8 rows: the float GEMV's (or packed path's, past GEMV_ROWS) ms ÷ this ms. */
+  vsF32?: number;
+}
+
+/** `copies` copies of W quantized to int8 (one quantization, its bytes copied), laid out as gemmInt8 reads them. */
+function int8Copies(e: Engine, w: Float32Array, layout: Layout, K: number, N: number, copies: number): Int8Weight[] {
+  const first = quantizeWeight(e.tensor(w, layout === 'kn' ? [K, N] : [N, K]), layout === 'kn' ? 'in_out' : 'out_in');
+  const out = [first];
+  for (let i = 1; i < copies; i++) {
+    const q = e.runtime.arena.alloc(K * N);
+    const scale = e.runtime.arena.alloc(4 * N);
+    const u8 = e.runtime.u8;
+    u8.copyWithin(q, first.q, first.q + K * N);
+    u8.copyWithin(scale, first.scale, first.scale + 4 * N);
+    out.push({ ...first, q, scale });
+  }
+  return out;
 }
 
 /** Median ms of `calls` calls, each on the next copy of W. */
@@ -104,7 +125,38 @@ async function main(args: string[]): Promise<void> {
           );
         }
       }
-      for (const t of [...ws, a, c]) t.dispose();
+      for (const t of ws) t.dispose();
+      const copies8 = Math.max(2, Math.ceil(RING_BYTES / (K * N)));
+      const forms = int8Copies(e, w, layout, K, N, copies8);
+      for (const M of rowCounts) {
+        const ms = time((i) => gemmInt8(e.runtime, c.ptr, a.ptr, forms[i]!, M, false), copies8, calls);
+        const gbps = (K * N + 4 * N) / (ms / 1e3) / 1e9;
+        const f32 = rows.find(
+          (r) =>
+            r.what === what && r.M === M && r.threads === threads && r.path === (M > GEMV_ROWS ? 'packed' : 'gemv'),
+        )!;
+        rows.push({
+          what,
+          layout,
+          M,
+          K,
+          N,
+          threads,
+          path: 'int8',
+          ms,
+          gbps,
+          ofBandwidth: gbps / bandwidth[threads]!,
+          vsF32: f32.ms / ms,
+        });
+        console.log(
+          `  ${what} ${layout} M=${M} K=${K} N=${N} ×${threads} int8: ${ms.toFixed(3)} ms, ${gbps.toFixed(2)} GB/s, ${(f32.ms / ms).toFixed(2)}× f32`,
+        );
+      }
+      for (const f of forms) {
+        e.runtime.arena.release(f.q);
+        e.runtime.arena.release(f.scale);
+      }
+      for (const t of [a, c]) t.dispose();
     }
     await e.dispose();
   }
@@ -117,10 +169,12 @@ async function main(args: string[]): Promise<void> {
     { title: 'ms', value: (r) => r.ms, digits: 3 },
     { title: 'GB/s of W', value: (r) => r.gbps },
     { title: 'of bandwidth', value: (r) => r.ofBandwidth },
+    { title: '×f32', value: (r) => (r.vsF32 === undefined ? '' : r.vsF32.toFixed(2)) },
   ]);
   console.log(
     `wrote ${writeResults('gemv', {
-      formula: 'GB/s = 4·K·N / median seconds / 1e9; of bandwidth = GB/s ÷ stream-read GB/s at the same threads',
+      formula:
+        'GB/s = 4·K·N (int8: K·N + 4·N) / median seconds / 1e9; ×f32 = float ms ÷ int8 ms; of bandwidth = GB/s ÷ stream-read GB/s at the same threads',
       loadAfter: os.loadavg(),
       bandwidth,
       rows,
@@ -129,8 +183,17 @@ async function main(args: string[]): Promise<void> {
 }
 
 const suite: Suite = {
-  description: 'decoding matmuls (M = 1…16 rows): GEMV reading W in place vs the packed path, GB/s of W',
-  kernels: ['gemv_f32__kn', 'gemv_f32__nk', 'pack_a_f32', 'pack_b_f32', 'matmul_f32'],
+  description:
+    'decoding matmuls (M = 1…16 rows): GEMV reading W in place vs the packed path, and int8 weights, GB/s of W',
+  kernels: [
+    'gemv_f32__kn',
+    'gemv_f32__nk',
+    'gemv_f32__i8',
+    'dequantize_i8_f32',
+    'pack_a_f32',
+    'pack_b_f32',
+    'matmul_f32',
+  ],
   run: (args) => main(args),
 };
 

@@ -10,6 +10,8 @@
 // greedy and beam 4 ≥ 1.0×; BERT inference ≥ 0.5×. Judged on wall time. On a machine shared with other
 // work, wall times swing with the load (written with the results); the same rates from process CPU time
 // ("CPU" columns, one-thread rows) count only the time each engine ran, and stay steadier.
+// gpt2-int8-greedy (not a default task): int8 weights (quantize: 'int8'), the bound over the int8 bytes a step
+// reads, PyTorch's float32 gpt2-greedy beside it.
 //
 //   npm run bench -- real-size [--tasks gpt2-greedy,t5-beam4] [--threads 1,2] [--runs 3]
 //                              [--prompt 32] [--new 32] [--batch 8] [--seq 128] [--no-pytorch]
@@ -17,7 +19,14 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBandwidth } from '../bandwidth.js';
 import { measurePyTorch, pythonWithTorch, type PyTorchMeasurement } from '../engines/pytorch-real-size.js';
-import { measureSimdformer, TASKS, type Measurement, type Sizes, type Task } from '../engines/simdformer-real-size.js';
+import {
+  FLOAT_TASK,
+  measureSimdformer,
+  TASKS,
+  type Measurement,
+  type Sizes,
+  type Task,
+} from '../engines/simdformer-real-size.js';
 import {
   answerParent,
   childJob,
@@ -140,7 +149,7 @@ async function main(args: string[]): Promise<void> {
       }
       if (!('error' in py)) {
         try {
-          const p = measurePyTorch(py.python, task, threads, sizes);
+          const p = measurePyTorch(py.python, FLOAT_TASK[task] ?? task, threads, sizes); // int8 rows: PyTorch float32
           raw.pytorch.push(p);
           const fixed = p.runs.map(() => (task === 'bert-infer' ? batchTokens : sizes.new));
           row.pytorch = rate(p.runs, fixed, batchTokens);

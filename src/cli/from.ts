@@ -5,17 +5,21 @@
  */
 import { nodeHubCache } from '../io/node.js';
 import { folderUrl } from '../io/hub.js';
-import { loadModel, type PretrainedModel } from '../models/load.js';
+import { loadModel, type LoadOptions, type PretrainedModel } from '../models/load.js';
 import type { Engine } from '../tensor/engine.js';
 import { ByteProgress } from './progress.js';
 
 export const FROM_HELP = 'checkpoint: a folder, a folder URL, or hf://owner/name[@revision] (downloaded and cached)';
 
-/** Loads the model `--from` names, showing download and load progress. */
-export async function loadFrom(engine: Engine, from: string): Promise<PretrainedModel> {
+/** Loads the model `--from` names (quantized with `options.quantize`), showing download and load progress. */
+export async function loadFrom(
+  engine: Engine,
+  from: string,
+  options: Pick<LoadOptions, 'quantize'> = {},
+): Promise<PretrainedModel> {
   const bar = new ByteProgress();
   try {
-    return await loadModel(engine, from, { onProgress: bar.update });
+    return await loadModel(engine, from, { ...options, onProgress: bar.update });
   } finally {
     bar.finish();
   }

@@ -1,9 +1,11 @@
 /** What every model family does with Hugging Face checkpoints, given its name map. */
+import { QuantizedError } from '../errors.js';
 import type { ModelConfig } from '../io/hf/index.js';
 import { nodeCheckpointFiles } from '../io/node.js';
 import { fromHF, toHF, type FromHFOptions, type NameMap } from '../io/name-rules.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
+import { int8Of } from '../tensor/ops/int8.js';
 
 export type TensorSource = (name: string) => { shape: number[]; data: Float32Array } | undefined;
 
@@ -15,6 +17,13 @@ export interface HFLoadSpec {
 
 /** The module's parameters under the checkpoint's names and layouts. */
 export function hfTensors(module: Module, names: NameMap): NamedTensor[] {
+  for (const [name, t] of module.namedParameters()) {
+    if (int8Of(t)) {
+      throw new QuantizedError(
+        `cannot save a model quantized to int8 (${name} is int8): checkpoints hold float weights; save the float model`,
+      );
+    }
+  }
   return toHF(
     names,
     [...module.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() })),

@@ -9,6 +9,7 @@ import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { checkCheckpointHoldsModel, createModel, type PretrainedModel } from './registry.js';
 import { loadFromSource, type LoadProgress } from './stream-load.js';
+import { quantizeModel, type Quantization } from './quantize.js';
 import type { EncoderDecoder } from './seq2seq.js';
 
 export type { PretrainedModel } from './registry.js';
@@ -51,6 +52,11 @@ export interface LoadOptions extends HubOptions {
   retries?: number;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /**
+   * 'int8': weight-only int8 for inference (every Linear and the vocabulary table / tied head, a float32 scale
+   * per output channel; src/models/quantize.ts). Such a model generates and classifies but cannot train or save.
+   */
+  quantize?: Quantization;
 }
 
 /**
@@ -66,7 +72,13 @@ export async function loadModel(
   from: ModelSource,
   options: LoadOptions = {},
 ): Promise<PretrainedModel> {
-  return loadFromSource(engine, await checkpointSource(from, options), { onProgress: options.onProgress });
+  const { quantize } = options;
+  if (quantize !== undefined && quantize !== 'int8')
+    throw new ArgumentError(`quantize must be 'int8', got ${JSON.stringify(quantize)}`);
+  const model = await loadFromSource(engine, await checkpointSource(from, options), {
+    onProgress: options.onProgress,
+  });
+  return quantize ? quantizeModel(model, quantize) : model;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
+import { releaseInt8 } from '../tensor/ops/int8.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Draws one value for a parameter's initialisation (a seeded normal, say). */
@@ -118,9 +119,12 @@ export abstract class Module {
     for (const t of this.parameters()) t.requiresGrad = trainable;
   }
 
-  /** Releases every parameter's memory. */
+  /** Releases every parameter's memory (an int8-quantized weight's too). */
   dispose(): void {
-    for (const t of this.parameters()) t.dispose();
+    for (const t of this.parameters()) {
+      releaseInt8(t);
+      t.dispose();
+    }
   }
 }
 

@@ -46,6 +46,12 @@ export const KERNELS = {
     args: ['c', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'accumulate'],
     item: 'a row of W: one column of C (all M rows)',
   },
+  // weight-only int8 (src/tensor/ops/int8.ts): q [N, K] int8 and a float32 scale per row n
+  gemv_f32__i8: {
+    args: ['c', 'a', 'q', 'scale', 'M', 'N', 'K', 'lda', 'ldq', 'ldc', 'accumulate'],
+    item: 'a row of W: one column of C (all M rows)',
+  },
+  dequantize_i8_f32: { args: ['out', 'q', 'scale', 'K', 'ldq'], item: 'a row of W' },
   // softmax and attention (kern-attn). `desc` is the attention descriptor (src/tensor/ops/attention.ts, DESC):
   // Int32 [B, H, Tq, Tk, D, causal, scale as f32 bits, slots, q strides ×3, k strides ×3, v strides ×3, slot bytes,
   // query heads per KV head (grouped-query attention; 1 without)].

@@ -1,6 +1,6 @@
-import { ArgumentError, NonFiniteLossError } from '../errors.js';
+import { ArgumentError, NonFiniteLossError, QuantizedError } from '../errors.js';
 import type { Engine } from '../tensor/engine.js';
-import { adamwStep, clipGradNorm, gradNorm } from '../tensor/ops/index.js';
+import { adamwStep, clipGradNorm, gradNorm, int8Of } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { AdamWState, type NamedArray } from './adamw.js';
 import { WeightAverage } from './average.js';
@@ -101,6 +101,12 @@ export class Trainer<B> {
     this.optimizer = new AdamWState(model.engine);
     // the optimizer keeps its state by parameter path (h.0.attn.qkv.weight), as checkpoints name it
     const named = model.namedParameters();
+    const int8 = [...named].find(([, p]) => int8Of(p));
+    if (int8) {
+      throw new QuantizedError(
+        `cannot train a model quantized to int8 (${int8[0]} and others are int8, for inference only): load it without quantize`,
+      );
+    }
     for (const [path, p] of named) p.name = path;
     this.params = [...named.values()];
     if (options.ema)

@@ -45,6 +45,10 @@ export const GENERATE: CommandSpec = {
       help: 'GPT: when the context is full, keep its last half and go on (default: stop there, saying so)',
       default: false,
     },
+    quantize: {
+      type: 'string',
+      help: "'int8': weight-only int8 (a quarter of the weight bytes per token; docs/quantization.md)",
+    },
     ...ENGINE_FLAGS,
   },
 };
@@ -71,9 +75,12 @@ export async function run(argv: string[]): Promise<void> {
   const topK = intFlag(v, 'top-k', 0);
   const topP = numberFlag(v, 'top-p', 0, 1);
   const temperature = numberFlag(v, 'temperature', 1e-6);
+  const quantize = v.quantize === undefined ? undefined : stringFlag(v, 'quantize');
+  if (quantize !== undefined && quantize !== 'int8')
+    throw new ArgumentError(`--quantize takes int8, got ${JSON.stringify(quantize)}`);
   const engine = await Engine.create(engineFlags(v));
   try {
-    const loaded = await loadFrom(engine, from);
+    const loaded = await loadFrom(engine, from, { quantize });
     const sampling = {
       doSample: v.sample === true || topK > 0 || topP < 1 || temperature !== 1,
       temperature,

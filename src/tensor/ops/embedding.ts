@@ -1,9 +1,11 @@
 import { ArgumentError, ShapeError, TokenIdError } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
+import { gatherInt8Rows, int8Of } from './int8.js';
 
 /**
  * Rows of table [V, C] gathered by ids → [...shape, C]: the embedding lookup. Ids outside [0, V) are a
- * TokenIdError before any kernel runs. Backward as gatherRows.
+ * TokenIdError before any kernel runs. Backward as gatherRows. A table quantized to int8 (a tied LM head,
+ * ops/int8.ts) gives its rows as q·scale, with no backward.
  */
 export function embedding(table: Tensor, ids: ArrayLike<number>, shape: number[] = [ids.length]): Tensor {
   return gather(
@@ -55,6 +57,11 @@ function gather(
     i32[(idsPtr >>> 2) + n] = id;
   }
   const out = e.empty([...shape, C], 'step');
+  const int8 = int8Of(table);
+  if (int8) {
+    gatherInt8Rows(rt, int8, ids, out.ptr);
+    return out;
+  }
   rt.run('embedding_fwd_f32', [out.ptr, table.ptr, idsPtr, C], N, N * C);
   if (e.needsGrad(table)) {
     // group positions by id: order = positions sorted by (id, position); starts per distinct id

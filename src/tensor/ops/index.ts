@@ -19,3 +19,4 @@ export { copyRows, rowView } from './copy.js';
 export { adamwStep, type AdamWHyper, type AdamWSlot, type AdamWSlots } from './adamw.js';
 export { gradNorm, clipGradNorm, scaleGrads } from './grad-norm.js';
 export { convertHalf } from './convert.js';
+export { int8Of, quantizeWeight, type Int8Weight } from './int8.js';

@@ -1,5 +1,6 @@
-import { ShapeError } from '../../errors.js';
+import { QuantizedError, ShapeError } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
+import { gemmInt8, int8Of } from './int8.js';
 import { matmulInto } from './matmul.js';
 
 /**
@@ -13,6 +14,7 @@ export type WeightLayout = 'out_in' | 'in_out';
  * Forward: C is filled with the bias rows, then the matmul accumulates into it.
  * Backward: dx += dy·Wᵀ, dW += xᵀ·dy (laid out as W), db += 1ᵀ·dy (a matmul with a ones row, so the
  * sum over rows has a fixed order for any thread count).
+ * A weight quantized to int8 (ops/int8.ts) runs its int8 matmul; it has no backward (QuantizedError).
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout): Tensor {
   const e = x.engine;
@@ -27,12 +29,22 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
     throw new ShapeError(`linear: bias [${bias.shape.join(', ')}] should be [${Out}]`);
   }
   const M = x.size / In;
+  const int8 = int8Of(weight);
+  if (int8 && e.needsGrad(x, bias)) {
+    throw new QuantizedError(
+      `linear: the weight ${weight.name || `[${weight.shape.join(', ')}]`} is quantized to int8, for inference only: no gradients flow through it`,
+    );
+  }
   const y = e.empty([...x.shape.slice(0, -1), Out], 'step');
   const transposeB = layout === 'out_in';
   if (bias && M > 0) {
     const f32 = rt.f32;
     const b = f32.subarray(bias.offset, bias.offset + Out);
     for (let r = 0, o = y.offset; r < M; r++, o += Out) f32.set(b, o);
+  }
+  if (int8) {
+    gemmInt8(rt, y.ptr, x.ptr, int8, M, !!bias);
+    return y;
   }
   matmulInto(rt, y.ptr, x.ptr, weight.ptr, M, Out, In, { transposeB, accumulate: !!bias });
   if (e.needsGrad(x, weight, bias)) {
