@@ -1,5 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
-import { embedding, layerNorm, linear, rmsNorm, type WeightLayout } from '../tensor/ops/index.js';
+import { embedding, gelu, layerNorm, linear, linearGelu, rmsNorm, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, onesInit, zerosInit, type Init } from './module.js';
 
@@ -27,6 +27,15 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias, this.layout);
+  }
+
+  /**
+   * gelu(forward(x)): with a bias, fused (the bias and GELU in one pass after the matmul, ops/linear.ts
+   * linearGelu); a change to forward must be made here too.
+   */
+  forwardGelu(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+    if (!this.bias) return gelu(this.forward(x), approximate);
+    return linearGelu(x, this.weight, this.bias, this.layout, approximate);
   }
 }
 
