@@ -159,6 +159,9 @@ function costOf(rt: Runtime, name: KernelName, a: readonly number[], items: numb
     case 'gelu_bwd_f32':
     case 'gelu_bwd_f32__tanh':
       return { shape: `${n}`, bytes: F * 4 * n, flops: 14 * n };
+    case 'bias_gelu_fwd_f32':
+    case 'bias_gelu_fwd_f32__tanh': // u read and written (+= b), y written, b read
+      return { shape: `${n}×${a[3]}`, bytes: F * (3 * n * a[3]! + a[3]!), flops: 9 * n * a[3]! };
     default:
       return { shape: `${n} items`, bytes: NaN, flops: NaN };
   }
@@ -326,7 +329,7 @@ async function main(args: string[]): Promise<void> {
         { title: 'GFLOP/s', value: (r) => (r.flops ? r.flops / r.ms / 1e6 : undefined), digits: 1 },
         { title: 'GB/s', value: (r) => (r.bytes ? r.bytes / r.ms / 1e6 : undefined), digits: 1 },
         { title: 'bound', value: (r) => bound(r, c) },
-        { title: 'of roofline', value: (r) => `${(100 * ofRoofline(r, c)).toFixed(0)} %` },
+        { title: 'of roofline', value: (r) => (r.phase === 'host' ? '' : `${(100 * ofRoofline(r, c)).toFixed(0)} %`) },
       ]);
       let torch;
       if (!('error' in py)) {
