@@ -2,7 +2,7 @@
 // step from two checkouts, alternately, each in its own process, on one thread: wall time and the process's
 // CPU time per step (CPU time leaves out the time the thread waits for a core, which other agents' work inflates).
 //
-//   node --import ./bench/register.mjs scripts/bench/ab-step.mts <root A> <root B> [rounds 3] [steps 10] [model reference|d512]
+//   node --import ./bench/register.mjs bench/ab-step.ts <root A> <root B> [rounds 3] [steps 10] [model reference|d512]
 // A root is a checkout with its wasm built (npm run asbuild), e.g. `git archive <commit> | tar -x -C /tmp/base`.
 import { spawnSync } from 'node:child_process';
 
