@@ -54,6 +54,8 @@ export {
   gelu_bwd_f32__tanh,
   gelu_gate_fwd_f32,
   gelu_gate_bwd_f32,
+  bias_gelu_fwd_f32,
+  bias_gelu_fwd_f32__tanh,
 } from './kernels/gelu';
 export { silu_fwd_f32, silu_bwd_f32, silu_gate_fwd_f32, silu_gate_bwd_f32 } from './kernels/silu';
 export { layernorm_fwd_f32, layernorm_bwd_f32, sum_rows_f32 } from './kernels/layernorm';

@@ -193,3 +193,51 @@ export function gelu_gate_bwd_f32(da: usize, db: usize, dy: usize, a: usize, b: 
     if (wantB) store<f32>(db + o, load<f32>(db + o) + f32x4.extract_lane(f32x4.mul(g, geluTanh(av)), 0));
   }
 }
+
+// Bias + GELU in one pass (a linear's epilogue, after its matmul wrote u = x·W with `=`): work items = rows of C;
+// u[r, c] += b[c] (=: u becomes the pre-activation backward reads), y = gelu(u) (=). Backward is gelu_bwd_f32 /
+// gelu_bwd_f32__tanh on the stored u. Each element's bits are independent of the split (rows, any count).
+
+/** u[r, c] += b[c], y[r, c] = gelu(u[r, c]) (erf form) for rows [start, end) of C. */
+export function bias_gelu_fwd_f32(y: usize, u: usize, b: usize, C: i32, start: i32, end: i32): void {
+  const row = (<usize>C) << 2;
+  for (let r = start; r < end; r++) {
+    const ur = u + <usize>r * row;
+    const yr = y + <usize>r * row;
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
+      v128.store(ur + o, v);
+      v128.store(yr + o, geluErf(v));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      const v = f32x4.add(v128.load32_splat(ur + o), v128.load32_splat(b + o));
+      store<f32>(ur + o, f32x4.extract_lane(v, 0));
+      store<f32>(yr + o, f32x4.extract_lane(geluErf(v), 0));
+    }
+  }
+}
+
+/** u[r, c] += b[c], y[r, c] = gelu_tanh(u[r, c]) for rows [start, end) of C. */
+export function bias_gelu_fwd_f32__tanh(y: usize, u: usize, b: usize, C: i32, start: i32, end: i32): void {
+  const row = (<usize>C) << 2;
+  for (let r = start; r < end; r++) {
+    const ur = u + <usize>r * row;
+    const yr = y + <usize>r * row;
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
+      v128.store(ur + o, v);
+      v128.store(yr + o, geluTanh(v));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      const v = f32x4.add(v128.load32_splat(ur + o), v128.load32_splat(b + o));
+      store<f32>(ur + o, f32x4.extract_lane(v, 0));
+      store<f32>(yr + o, f32x4.extract_lane(geluTanh(v), 0));
+    }
+  }
+}

@@ -15,9 +15,9 @@ const ADD = 0.001;
 const RUN_MS = 200; // one timed call
 const RUNS = 5;
 
-type Kernel = (iters: number, mul: number, add: number) => number;
+export type Kernel = (iters: number, mul: number, add: number) => number;
 
-function kernel(bytes: Uint8Array<ArrayBuffer>, chains: number): Kernel {
+export function kernel(bytes: Uint8Array<ArrayBuffer>, chains: number): Kernel {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
   return instance.exports[`fma_chains_f32__${chains}`] as Kernel;
 }
@@ -34,7 +34,7 @@ function calibrate(f: Kernel): number {
   }
 }
 
-function measure(f: Kernel, chains: number): { gflops: number; iters: number; runs: number[] } {
+export function measure(f: Kernel, chains: number): { gflops: number; iters: number; runs: number[] } {
   const iters = calibrate(f);
   f(iters, MUL, ADD); // warm-up at full length
   const runs: number[] = [];
@@ -63,7 +63,7 @@ parentPort.postMessage(times);
 `;
 
 /** All `threads` workers run the same kernel at once; GFLOP/s summed over workers (median per worker). */
-async function measureParallel(
+export async function measureParallel(
   bytes: Uint8Array<ArrayBuffer>,
   chains: number,
   iters: number,

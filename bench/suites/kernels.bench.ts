@@ -13,6 +13,8 @@ import {
   gelu,
   geluGate,
   layerNorm,
+  linear,
+  linearGelu,
   mul,
   relu,
   rmsNorm,
@@ -45,6 +47,24 @@ const CASES: Record<string, Case> = {
     kernels: 'gelu_fwd_f32__tanh + gelu_bwd_f32__tanh',
     bytes: N * F * e4 * 5,
     run: (_, t) => grad(gelu(t.h!, 'tanh')),
+  },
+  // the FFN up-projection x[1024, 128]·W[128, 512] + b then GELU: fused (bias in the GELU pass) and unfused (bias
+  // rows copied in from JavaScript, the matmul adding to them, then gelu); bytes: u and h written and read back
+  // in backward, counted as for gelu above, so the difference between the rows is what the fusion saves
+  'linear + bias + gelu (tanh), fused [1024, 128 → 512]': {
+    kernels: 'matmul_f32 + bias_gelu_fwd_f32__tanh + gelu_bwd_f32__tanh + linear backward',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(linearGelu(t.x!, t.wUp!, t.bUp!, 'in_out', 'tanh')),
+  },
+  'linear + bias, gelu (tanh), unfused [1024, 128 → 512]': {
+    kernels: 'matmul_f32 + gelu_fwd_f32__tanh + gelu_bwd_f32__tanh + linear backward',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(gelu(linear(t.x!, t.wUp!, t.bUp!, 'in_out'), 'tanh')),
+  },
+  'linear + bias + gelu (erf), fused [1024, 128 → 512]': {
+    kernels: 'matmul_f32 + bias_gelu_fwd_f32 + gelu_bwd_f32 + linear backward',
+    bytes: N * F * e4 * 5,
+    run: (_, t) => grad(linearGelu(t.x!, t.wUp!, t.bUp!, 'in_out', 'none')),
   },
   'gelu (erf) [1024, 512]': {
     kernels: 'gelu_fwd_f32 + gelu_bwd_f32',
@@ -152,6 +172,8 @@ const suite: Suite = {
         h: p('h', [N, F], 1),
         h2: p('h2', [N, F], 2),
         x: p('x', [N, C], 3),
+        wUp: p('wUp', [C, F], 9),
+        bUp: p('bUp', [F], 10),
         w: p('w', [C], 4),
         b: p('b', [C], 5),
         table: p('table', [256, C], 6),

@@ -1,5 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
-import { gelu, geluGate, relu, siluGate, type WeightLayout } from '../tensor/ops/index.js';
+import { geluGate, relu, siluGate, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Linear } from './layers.js';
 import { Module, type Init } from './module.js';
@@ -32,24 +32,27 @@ export class FeedForward extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const u = this.up.forward(x);
     let h: Tensor;
     switch (this.activation) {
       case 'gelu':
-        h = gelu(u, 'none');
+        h = this.up.forwardGelu(x, 'none');
         break;
       case 'gelu_tanh':
-        h = gelu(u, 'tanh');
+        h = this.up.forwardGelu(x, 'tanh');
         break;
       case 'relu':
-        h = relu(u);
+        h = relu(this.up.forward(x));
         break;
-      case 'gated-gelu':
+      case 'gated-gelu': {
+        const u = this.up.forward(x);
         h = geluGate(this.gate!.forward(x), u);
         break;
-      case 'swiglu':
+      }
+      case 'swiglu': {
+        const u = this.up.forward(x);
         h = siluGate(this.gate!.forward(x), u);
         break;
+      }
     }
     return this.down.forward(h);
   }

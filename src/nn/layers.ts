@@ -1,5 +1,5 @@
 import type { Engine } from '../tensor/engine.js';
-import { embedding, layerNorm, linear, rmsNorm, type WeightLayout } from '../tensor/ops/index.js';
+import { embedding, gelu, layerNorm, linear, linearGelu, rmsNorm, type WeightLayout } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LoraAdapter } from './lora.js';
 import { Module, onesInit, zerosInit, type Init } from './module.js';
@@ -35,6 +35,15 @@ export class Linear extends Module {
     const y = linear(x, this.weight, this.bias, this.layout);
     for (const a of this.adapters) a.addTo(y, x, this.training);
     return y;
+  }
+
+  /**
+   * gelu(forward(x)): with a bias, fused (the bias and GELU in one pass after the matmul, ops/linear.ts
+   * linearGelu) unless adapters add to the pre-activation; a change to forward must be made here too.
+   */
+  forwardGelu(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+    if (!this.bias || this.adapters.length > 0) return gelu(this.forward(x), approximate);
+    return linearGelu(x, this.weight, this.bias, this.layout, approximate);
   }
 }
 

@@ -103,6 +103,9 @@ export const KERNELS = {
   gelu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
   gelu_fwd_f32__tanh: { args: ['y', 'x'], item: 'an element' },
   gelu_bwd_f32__tanh: { args: ['dx', 'dy', 'x'], item: 'an element' },
+  // a linear's bias + GELU in one pass over its matmul's output u (u += b in place: the pre-activation backward reads)
+  bias_gelu_fwd_f32: { args: ['y', 'u', 'b', 'C'], item: 'a row of C' },
+  bias_gelu_fwd_f32__tanh: { args: ['y', 'u', 'b', 'C'], item: 'a row of C' },
   gelu_gate_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
   gelu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
   silu_fwd_f32: { args: ['y', 'x'], item: 'an element' },

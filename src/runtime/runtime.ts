@@ -27,6 +27,12 @@ export interface RuntimeOptions {
   wasm?: { single?: WasmSource; threads?: WasmSource; relaxed?: WasmSource };
 }
 
+/**
+ * Told of every kernel call while set as `Runtime.profiler` (the roofline benchmark): the kernel, its arguments
+ * (table order), its work items and its wall time in milliseconds, called after the kernel has returned.
+ */
+export type KernelProfiler = (name: KernelName, args: readonly number[], items: number, ms: number) => void;
+
 /** The SIMD build: 'plain' (SIMD, or SIMD + threads) or 'relaxed' (fused multiply-add). */
 export type Simd = 'plain' | 'relaxed';
 
@@ -84,6 +90,11 @@ export class Runtime {
    * pins one at creation (Engine.create's `kernels`), then fixed for its life.
    */
   readonly kernels: { matmul: MatmulTile } = { matmul: '4x8' };
+  /**
+   * Set, every kernel call is timed and reported to it (bench/suites/roofline.bench.ts); unset (the default), a
+   * call costs one comparison more.
+   */
+  profiler: KernelProfiler | undefined = undefined;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
@@ -187,9 +198,28 @@ export class Runtime {
    */
   run<K extends KernelName>(name: K, args: NoInfer<ArgsOf<K>>, items: number, cost = Infinity): void {
     if (items <= 0) return;
+    if (this.profiler !== undefined) {
+      this.runProfiled(name, args, items, cost, this.profiler);
+      return;
+    }
     const id = KERNEL_ID[name];
     if (this.pool && items > 1 && cost >= PARALLEL_THRESHOLD) this.pool.run(id, args, items);
     else this.direct[id]!(...args, 0, items);
+  }
+
+  /** `run` with the call timed and reported (kept apart, so the unprofiled path stays as it was). */
+  private runProfiled<K extends KernelName>(
+    name: K,
+    args: ArgsOf<K>,
+    items: number,
+    cost: number,
+    profiler: KernelProfiler,
+  ): void {
+    const id = KERNEL_ID[name];
+    const t0 = performance.now();
+    if (this.pool && items > 1 && cost >= PARALLEL_THRESHOLD) this.pool.run(id, args, items);
+    else this.direct[id]!(...args, 0, items);
+    profiler(name, args, items, performance.now() - t0);
   }
 
   /**

@@ -1,6 +1,6 @@
 /** Every differentiable op (forward kernel + backward kernels), and the optimizer functions. */
 export { matmul, matmulInto, gemm, type MatmulLayout } from './matmul.js';
-export { linear, type WeightLayout } from './linear.js';
+export { linear, linearGelu, type WeightLayout } from './linear.js';
 export { loraAddInto, loraMergeInto, type OutputColumns } from './lora.js';
 export { add, mul, scale, scaleAddInPlace, relu, tanh, gelu, geluGate } from './elementwise.js';
 export { silu, siluGate } from './silu.js';

@@ -1,5 +1,6 @@
 import { QuantizedError, ShapeError } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
+import { gelu } from './elementwise.js';
 import { gemmInt8, int8Of } from './int8.js';
 import { matmulInto } from './matmul.js';
 
@@ -19,16 +20,7 @@ export type WeightLayout = 'out_in' | 'in_out';
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout): Tensor {
   const e = x.engine;
   const rt = e.runtime;
-  if (weight.shape.length !== 2) throw new ShapeError(`linear: weight must be 2-D, got [${weight.shape.join(', ')}]`);
-  const [Out, In] = layout === 'out_in' ? [weight.shape[0]!, weight.shape[1]!] : [weight.shape[1]!, weight.shape[0]!];
-  const inDim = x.shape[x.shape.length - 1];
-  if (inDim !== In) {
-    throw new ShapeError(`linear: input [${x.shape.join(', ')}] has last dimension ${inDim}, the weight expects ${In}`);
-  }
-  if (bias && (bias.size !== Out || bias.shape.length !== 1)) {
-    throw new ShapeError(`linear: bias [${bias.shape.join(', ')}] should be [${Out}]`);
-  }
-  const M = x.size / In;
+  const { M, In, Out } = linearDims('linear', x, weight, bias, layout);
   const int8 = int8Of(weight);
   if (int8 && e.needsGrad(x, bias)) {
     throw new QuantizedError(
@@ -48,22 +40,96 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
   }
   matmulInto(rt, y.ptr, x.ptr, weight.ptr, M, Out, In, { transposeB, accumulate: !!bias });
   if (e.needsGrad(x, weight, bias)) {
+    e.record([y], () => linearBackward(x, weight, bias, layout, y.grad!.ptr, M, In, Out));
+  }
+  return y;
+}
+
+/**
+ * gelu(x·W + b) (GPT-2's and BERT's feed-forward up-projection and activation) in two passes over the output
+ * instead of three: the matmul writes u = x·W (=), then bias_gelu_fwd_f32 adds the bias rows into u (kept: the
+ * pre-activation the backward reads) and writes y = gelu(u). The unfused path copies the bias rows in from
+ * JavaScript, lets the matmul read them back to add to, and runs gelu over u as a third pass.
+ * Bits: the same as linear → gelu where K (= In) ≤ 256, the matmul's k block: there the bias joins one sum
+ * either way (b + s = s + b). Past it the unfused matmul adds each k block's sum to the bias, ((b + s₁) + s₂),
+ * and this adds the bias last, ((s₁ + s₂) + b): the last bits may differ.
+ * Backward: du += dy·gelu′(u) (gelu_bwd_f32 / __tanh), then linear's backward with du.
+ */
+export function linearGelu(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  layout: WeightLayout,
+  approximate: 'none' | 'tanh',
+): Tensor {
+  const e = x.engine;
+  const rt = e.runtime;
+  // an int8 weight (inference only) has its own matmul: the plain path, then gelu
+  if (int8Of(weight)) return gelu(linear(x, weight, bias, layout), approximate);
+  const { M, In, Out } = linearDims('linearGelu', x, weight, bias, layout);
+  const shape = [...x.shape.slice(0, -1), Out];
+  const u = e.empty(shape, 'step'); // [M, Out] pre-activation
+  const y = e.empty(shape, 'step'); // [M, Out]
+  matmulInto(rt, u.ptr, x.ptr, weight.ptr, M, Out, In, { transposeB: layout === 'out_in', accumulate: false });
+  const cost = M * Out * 8; // as gelu's: a transcendental counts as several operations
+  if (approximate === 'tanh') rt.run('bias_gelu_fwd_f32__tanh', [y.ptr, u.ptr, bias.ptr, Out], M, cost);
+  else rt.run('bias_gelu_fwd_f32', [y.ptr, u.ptr, bias.ptr, Out], M, cost);
+  if (e.needsGrad(x, weight, bias)) {
     e.record([y], () => {
-      const dy = y.grad!.ptr;
-      if (x.requiresGrad) {
-        // dx[M,In] += dy[M,Out]·W as [Out,In]
-        matmulInto(rt, e.gradOf(x).ptr, dy, weight.ptr, M, In, Out, { transposeB: !transposeB, accumulate: true });
-      }
-      if (weight.requiresGrad) {
-        const dw = e.gradOf(weight).ptr;
-        if (transposeB)
-          matmulInto(rt, dw, dy, x.ptr, Out, In, M, { transposeA: true, accumulate: true }); // [Out,In] += dyᵀ·x
-        else matmulInto(rt, dw, x.ptr, dy, In, Out, M, { transposeA: true, accumulate: true }); // [In,Out] += xᵀ·dy
-      }
-      if (bias?.requiresGrad) {
-        matmulInto(rt, e.gradOf(bias).ptr, e.onesPtr(M), dy, 1, Out, M, { accumulate: true });
-      }
+      const du = e.gradOf(u).ptr;
+      const n = M * Out;
+      if (approximate === 'tanh') rt.run('gelu_bwd_f32__tanh', [du, y.grad!.ptr, u.ptr], n, cost);
+      else rt.run('gelu_bwd_f32', [du, y.grad!.ptr, u.ptr], n, cost);
+      linearBackward(x, weight, bias, layout, du, M, In, Out);
     });
   }
   return y;
+}
+
+function linearDims(
+  op: string,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  layout: WeightLayout,
+): { M: number; In: number; Out: number } {
+  if (weight.shape.length !== 2) throw new ShapeError(`${op}: weight must be 2-D, got [${weight.shape.join(', ')}]`);
+  const [Out, In] = layout === 'out_in' ? [weight.shape[0]!, weight.shape[1]!] : [weight.shape[1]!, weight.shape[0]!];
+  const inDim = x.shape[x.shape.length - 1];
+  if (inDim !== In) {
+    throw new ShapeError(`${op}: input [${x.shape.join(', ')}] has last dimension ${inDim}, the weight expects ${In}`);
+  }
+  if (bias && (bias.size !== Out || bias.shape.length !== 1)) {
+    throw new ShapeError(`${op}: bias [${bias.shape.join(', ')}] should be [${Out}]`);
+  }
+  return { M: x.size / In, In, Out };
+}
+
+/** dx += dy·Wᵀ, dW += xᵀ·dy (laid out as W), db += 1ᵀ·dy, for those that require grad; dy [M, Out]. */
+function linearBackward(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  layout: WeightLayout,
+  dy: number,
+  M: number,
+  In: number,
+  Out: number,
+): void {
+  const e = x.engine;
+  const rt = e.runtime;
+  const transposeB = layout === 'out_in';
+  if (x.requiresGrad) {
+    // dx[M,In] += dy[M,Out]·W as [Out,In]
+    matmulInto(rt, e.gradOf(x).ptr, dy, weight.ptr, M, In, Out, { transposeB: !transposeB, accumulate: true });
+  }
+  if (weight.requiresGrad) {
+    const dw = e.gradOf(weight).ptr;
+    if (transposeB)
+      matmulInto(rt, dw, dy, x.ptr, Out, In, M, { transposeA: true, accumulate: true }); // [Out,In] += dyᵀ·x
+    else matmulInto(rt, dw, x.ptr, dy, In, Out, M, { transposeA: true, accumulate: true }); // [In,Out] += xᵀ·dy
+  }
+  if (bias?.requiresGrad) {
+    matmulInto(rt, e.gradOf(bias).ptr, e.onesPtr(M), dy, 1, Out, M, { accumulate: true });
+  }
 }
