@@ -322,7 +322,7 @@ function maskedBatches(tokenizer: Tokenizer, opts: { wholeWord: boolean; nsp: bo
 
 /** Adds, in float64, the masked positions' cross-entropy (nats), argmax hits and count to `into`. */
 function addMlmScores(
-  into: { nats: number; hits: number; masked: number },
+  into: { nats: number; hits: number; masked: number; tokenLosses?: number[] },
   logits: Float32Array,
   labels: Int32Array,
   V: number,
@@ -333,7 +333,9 @@ function addMlmScores(
     for (let v = 1; v < V; v++) if (logits[p * V + v]! > logits[p * V + best]!) best = v;
     let z = 0;
     for (let v = 0; v < V; v++) z += Math.exp(logits[p * V + v]! - logits[p * V + best]!);
-    into.nats += Math.log(z) + logits[p * V + best]! - logits[p * V + y]!;
+    const nats = Math.log(z) + logits[p * V + best]! - logits[p * V + y]!;
+    into.nats += nats;
+    into.tokenLosses?.push(nats);
     into.masked++;
     if (best === y) into.hits++;
   });
@@ -347,6 +349,8 @@ export interface HeldOutMlmOptions {
   maskSeed: number;
   /** Score the first N sequences (default all). */
   sequences?: number;
+  /** Return each masked token's loss too (for paired comparisons of two models on the same masks). */
+  tokenLosses?: boolean;
 }
 
 export interface HeldOutMlm {
@@ -355,6 +359,8 @@ export interface HeldOutMlm {
   accuracy: number;
   maskedTokens: number;
   sequences: number;
+  /** Each masked token's loss in nats, in order, when asked for. */
+  tokenLosses?: Float64Array;
 }
 
 /**
@@ -378,7 +384,7 @@ export function heldOutMlm(model: Bert, texts: readonly string[], opts: HeldOutM
   if (instances.length === 0) throw new ArgumentError('heldOutMlm: the texts give no sequence to score');
   const batchOf = maskedBatches(tokenizer, { wholeWord: false, nsp: false });
   const rng = new Rng(opts.maskSeed).fork('held-out-masks');
-  const scores = { nats: 0, hits: 0, masked: 0 };
+  const scores = { nats: 0, hits: 0, masked: 0, tokenLosses: opts.tokenLosses ? ([] as number[]) : undefined };
   model.train(false);
   for (let i = 0; i < instances.length; i += opts.batch) {
     const batch = batchOf(instances.slice(i, i + opts.batch), rng);
@@ -391,6 +397,7 @@ export function heldOutMlm(model: Bert, texts: readonly string[], opts: HeldOutM
     accuracy: scores.hits / scores.masked,
     maskedTokens: scores.masked,
     sequences: instances.length,
+    tokenLosses: scores.tokenLosses && Float64Array.from(scores.tokenLosses),
   };
 }
 

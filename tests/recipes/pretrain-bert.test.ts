@@ -230,6 +230,12 @@ describe('BERT pre-training: packing without NSP, and the held-out MLM measureme
     expect(b.accuracy).toBe(a.accuracy);
     expect(c.loss).not.toBe(a.loss);
     expect(heldOutMlm(model, held, { maxLen: 64, batch: 4, maskSeed: 7, sequences: 3 }).sequences).toBe(3);
+    // the per-token losses, when asked for: one per masked token, their mean the loss
+    const perToken = heldOutMlm(model, held, { maxLen: 64, batch: 4, maskSeed: 7, tokenLosses: true }).tokenLosses!;
+    expect(perToken.length).toBe(a.maskedTokens);
+    expect(perToken.every((x) => x >= 0)).toBe(true);
+    expect(Math.abs(perToken.reduce((x, y) => x + y, 0) / perToken.length - a.loss)).toBeLessThan(1e-9);
+    expect(a.tokenLosses).toBeUndefined();
     // a model from its initial weights (small logits) scores about ln V; the trained one far lower
     const e = await Engine.create({ threads: 1 });
     engines.push(e);
