@@ -1,7 +1,9 @@
 // The `nsp` suite's pre-trained checkpoints scored again with `heldOutMlm` on every held-out sequence (the
 // suite itself scores the first 256): Brown's validation documents, sentences packed within each document,
 // masks from the same fixed seed. More masked tokens, a smaller sampling error. Runs already scored are
-// kept (the results file is merged into), so the suite can be run as checkpoints appear.
+// kept (the results file is merged into), so the suite can be run as checkpoints appear. For scale, the
+// unigram model of the WordPiece arms' pieces (add-one, counted on the training documents): its loss on
+// every held-out piece (the masked ones are a uniform 15 % of them) and that loss's standard deviation.
 //
 //   npm run bench -- nsp-heldout [--runs bert-nsp-seed0,bert-full-seed0,...] [--out runs/nsp] [--max-len 64]
 // Results: bench/results/nsp-heldout.json.
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BROWN_SPLIT } from '../../src/data/brown.js';
 import { splitByKey } from '../../src/data/split.js';
-import { loadTextDocuments } from '../../src/data/text.js';
+import { loadTextDocuments, splitSentences } from '../../src/data/text.js';
 import { loadModel } from '../../src/models/load.js';
 import { heldOutMlm, type HeldOutMlm } from '../../src/recipes/pretrain-bert.js';
 import { Engine } from '../../src/tensor/engine.js';
@@ -36,7 +38,8 @@ const suite: Suite = {
       : [];
     const rows = previous.filter((r) => !runs.includes(r.run));
     const docs = await loadTextDocuments('brown');
-    const validation = splitByKey(docs, (d) => d.id, BROWN_SPLIT).validation.map((d) => d.text);
+    const split = splitByKey(docs, (d) => d.id, BROWN_SPLIT);
+    const validation = split.validation.map((d) => d.text);
     const engine = await Engine.create({ threads: 1 });
     for (const run of runs) {
       const model = await loadModel(engine, join(out, run));
@@ -79,8 +82,40 @@ const suite: Suite = {
         `seed ${m[1]}: bert-nsp − bert-full ${mean.toFixed(4)} ± ${(sd / Math.sqrt(d.length)).toFixed(4)} nats`,
       );
     }
-    console.log(`wrote ${writeResults('nsp-heldout', { maxLen, maskSeed: MASK_SEED, threads: 1, rows, paired })}`);
+    const unigram = await unigramReference(join(out, 'bert-nsp-seed0'), split.train, validation);
+    console.log(
+      `unigram: ${unigram.nats.toFixed(4)} nats (sd ${unigram.sd.toFixed(3)}) over ${unigram.tokens} held-out pieces`,
+    );
+    console.log(
+      `wrote ${writeResults('nsp-heldout', { maxLen, maskSeed: MASK_SEED, threads: 1, rows, paired, unigram })}`,
+    );
   },
 };
 
 export default suite;
+
+/** A unigram model of a checkpoint's tokenizer's pieces (add-one) on the training texts, scored on the held-out ones. */
+async function unigramReference(dir: string, train: { text: string }[], heldOut: string[]) {
+  const engine = await Engine.create({ threads: 1 });
+  const model = await loadModel(engine, dir);
+  const tokenizer = model.tokenizer!;
+  model.dispose();
+  await engine.dispose();
+  const pieces = (text: string) =>
+    splitSentences(text).flatMap((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).ids);
+  const counts = new Float64Array(tokenizer.vocabSize).fill(1);
+  for (const d of train) for (const id of pieces(d.text)) counts[id]!++;
+  const total = counts.reduce((a, b) => a + b, 0);
+  let sum = 0;
+  let sq = 0;
+  let tokens = 0;
+  for (const text of heldOut)
+    for (const id of pieces(text)) {
+      const nats = -Math.log(counts[id]! / total);
+      sum += nats;
+      sq += nats * nats;
+      tokens++;
+    }
+  const nats = sum / tokens;
+  return { nats, sd: Math.sqrt(sq / tokens - nats * nats), tokens };
+}
