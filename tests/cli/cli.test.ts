@@ -393,6 +393,22 @@ describe('the simdformer command', () => {
     expect(tokenizer.post_processor.type).toBe('RobertaProcessing');
     // NSP and whole-word masking are BERT's options
     expect(cli('pretrain', 'roberta', '--data', 'brown', '--out', out, '--no-nsp').stderr).toMatch(/no-nsp/);
+    // --packing reaches the recipe: BERT's sequences packed without NSP only; the two packings named
+    const packed = cli(
+      'pretrain',
+      'bert',
+      '--data',
+      join(dir, 'text.txt'),
+      '--out',
+      out,
+      '--packing',
+      'full-sentences',
+    );
+    expect(packed.status).toBe(2);
+    expect(packed.stderr).toMatch(/packing full-sentences is for pre-training without NSP/);
+    const unknown = cli('pretrain', 'roberta', '--data', join(dir, 'text.txt'), '--out', out, '--packing', 'pairs');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/--packing pairs is not one of doc-sentences, full-sentences/);
 
     const jsonl = (rows: object[]) => rows.map((x) => JSON.stringify(x)).join('\n');
     const texts = Array.from({ length: 40 }, (_, i) => ({

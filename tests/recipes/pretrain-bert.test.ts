@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError, CheckpointError } from '../../src/errors.js';
 import {
   BERT_PRETRAIN_DEFAULTS,
+  heldOutMlm,
   pretrainBert,
   ROBERTA_PRETRAIN_DEFAULTS,
   type BertPretrainOptions,
 } from '../../src/recipes/pretrain-bert.js';
+import { Bert } from '../../src/models/bert.js';
 import { Roberta } from '../../src/models/roberta.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { expectBitIdentical } from '../util/check.js';
@@ -145,5 +147,108 @@ describe('BERT pre-training: checkpoints and resume', () => {
       /holds a roberta model, not bert/,
     );
     await expect(run({ ...rb, nsp: true, out: join(dir, 'r3') })).rejects.toThrow(ArgumentError);
+  });
+});
+
+describe('BERT pre-training: packing without NSP, and the held-out MLM measurement shared by the recipes', () => {
+  let dir: string;
+  let base: BertPretrainOptions;
+  const texts: string[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'simdformer-bert-packing-'));
+    const text = join(dir, 'text.txt');
+    const animals = ['fox', 'dog', 'cat', 'owl', 'hen', 'elk', 'yak'];
+    // short documents (three sentences, about 30 tokens): within a document a 64-token sequence is half
+    // empty, across documents it fills up
+    for (let i = 0; i < 40; i++)
+      texts.push(
+        [0, 1, 2]
+          .map((k) => `The ${animals[(i + k) % 7]} saw ${(i * 3 + k) % 13} ${animals[(i * k + 1) % 7]}s by the river.`)
+          .join(' '),
+      );
+    await writeFile(text, texts.join('\n\n'));
+    base = {
+      ...BERT_PRETRAIN_DEFAULTS,
+      data: text,
+      out: '',
+      nsp: false,
+      vocabSize: 90,
+      layers: 1,
+      dModel: 16,
+      heads: 2,
+      ffn: 32,
+      batch: 4,
+      maxLen: 64,
+      steps: 6,
+      lr: 3e-3,
+      warmup: 1,
+      evalEvery: 0,
+      checkpointEvery: 0,
+    };
+  });
+  afterAll(() => rm(dir, { recursive: true }));
+
+  it("packing 'full-sentences' runs BERT's sequences across documents: fuller batches, same tokenizer and model", async () => {
+    const within = await run({ ...base, out: join(dir, 'doc') });
+    const across = await run({ ...base, out: join(dir, 'full'), packing: 'full-sentences' });
+    expect(across.model).toBeInstanceOf(Bert);
+    expect(across.model).not.toBeInstanceOf(Roberta);
+    expect(across.model.config.type_vocab_size).toBe(2);
+    expect(across.tokenizer.toJson()).toEqual(within.tokenizer.toJson());
+    // a document's sentences fill about half of a sequence; packed across documents, all but the last
+    // sentence's worth of it: 6 steps of 4 sequences see well over 1.5× the tokens
+    expect(across.tokens).toBeGreaterThan(1.5 * within.tokens);
+    expect(within.tokens).toBeGreaterThan(6 * 4 * 20);
+    // the default without NSP is 'doc-sentences'
+    const explicit = await run({ ...base, out: join(dir, 'doc2'), packing: 'doc-sentences' });
+    expect(explicit.tokens).toBe(within.tokens);
+    // a packing is for runs without NSP; a run is resumed with its own packing
+    await expect(run({ ...base, nsp: true, packing: 'full-sentences', out: join(dir, 'x') })).rejects.toThrow(
+      ArgumentError,
+    );
+    await expect(run({ ...base, nsp: true, packing: 'doc-sentences', out: join(dir, 'x') })).rejects.toThrow(
+      /without NSP/,
+    );
+    await expect(run({ ...base, steps: 8, out: join(dir, 'full'), resume: true })).rejects.toThrow(
+      /packing "full-sentences" \(given "doc-sentences"\)/,
+    );
+  });
+
+  it('heldOutMlm: the same masks for a seed whatever the batch size, other masks for another seed; ln V at random weights; lower after training', async () => {
+    const trained = await run({ ...base, out: join(dir, 'mlm'), steps: 40, lr: 1e-2, warmup: 4 });
+    const model = trained.model;
+    const held = texts.slice(30);
+    const a = heldOutMlm(model, held, { maxLen: 64, batch: 4, maskSeed: 7 });
+    const b = heldOutMlm(model, held, { maxLen: 64, batch: 1, maskSeed: 7 });
+    const c = heldOutMlm(model, held, { maxLen: 64, batch: 4, maskSeed: 8 });
+    // one sequence per document here; 15 % of each sequence's 20-odd word pieces masked
+    expect(a.sequences).toBe(10);
+    expect(a.maskedTokens).toBeGreaterThanOrEqual(10 * 3);
+    // padding in a batch of 4 changes nothing: the same masked tokens and the same scores (to float32 rounding)
+    expect(b.maskedTokens).toBe(a.maskedTokens);
+    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-4 * a.loss);
+    expect(b.accuracy).toBe(a.accuracy);
+    expect(c.loss).not.toBe(a.loss);
+    expect(heldOutMlm(model, held, { maxLen: 64, batch: 4, maskSeed: 7, sequences: 3 }).sequences).toBe(3);
+    // the per-token losses, when asked for: one per masked token, their mean the loss
+    const perToken = heldOutMlm(model, held, { maxLen: 64, batch: 4, maskSeed: 7, tokenLosses: true }).tokenLosses!;
+    expect(perToken.length).toBe(a.maskedTokens);
+    expect(perToken.every((x) => x >= 0)).toBe(true);
+    expect(Math.abs(perToken.reduce((x, y) => x + y, 0) / perToken.length - a.loss)).toBeLessThan(1e-9);
+    expect(a.tokenLosses).toBeUndefined();
+    // a model from its initial weights (small logits) scores about ln V; the trained one far lower
+    const e = await Engine.create({ threads: 1 });
+    engines.push(e);
+    const fresh = new Bert(e, model.config, base.seed);
+    fresh.tokenizer = model.tokenizer;
+    const initial = heldOutMlm(fresh, held, { maxLen: 64, batch: 4, maskSeed: 7 });
+    expect(Math.abs(initial.loss - Math.log(model.config.vocab_size))).toBeLessThan(0.3);
+    expect(a.loss).toBeLessThan(initial.loss - 1);
+    expect(a.accuracy).toBeGreaterThan(initial.accuracy);
+    // bad input: typed errors
+    expect(() => heldOutMlm(model, [], { maxLen: 64, batch: 4, maskSeed: 7 })).toThrow(ArgumentError);
+    expect(() => heldOutMlm(model, held, { maxLen: 64, batch: 0, maskSeed: 7 })).toThrow(ArgumentError);
+    fresh.tokenizer = undefined;
+    expect(() => heldOutMlm(fresh, held, { maxLen: 64, batch: 4, maskSeed: 7 })).toThrow(/no tokenizer/);
   });
 });

@@ -1,5 +1,10 @@
 import { ArgumentError } from '../../errors.js';
-import { BERT_PRETRAIN_DEFAULTS, pretrainBert, ROBERTA_PRETRAIN_DEFAULTS } from '../../recipes/pretrain-bert.js';
+import {
+  BERT_PRETRAIN_DEFAULTS,
+  pretrainBert,
+  ROBERTA_PRETRAIN_DEFAULTS,
+  type Packing,
+} from '../../recipes/pretrain-bert.js';
 import {
   GPT_PRETRAIN_DEFAULTS,
   LLAMA_PRETRAIN_DEFAULTS,
@@ -223,6 +228,11 @@ export const PRETRAIN_BERT: CommandSpec = {
       help: 'masked LM alone (RoBERTa style): single segments, no NSP head',
       default: false,
     },
+    packing: {
+      type: 'string',
+      help: 'with --no-nsp: doc-sentences (packed within a document; the default) or full-sentences (across documents, as RoBERTa)',
+      choices: ['doc-sentences', 'full-sentences'],
+    },
     'whole-word': {
       type: 'boolean',
       help: "whole-word masking: a word's ## pieces are masked with it",
@@ -247,6 +257,11 @@ export const PRETRAIN_ROBERTA: CommandSpec = {
   flags: {
     ...sharedFlags(dr, encoderWords('packing order')),
     vocab: { type: 'string', help: 'BPE vocabulary size (special tokens included)', default: String(dr.vocabSize) },
+    packing: {
+      type: 'string',
+      help: 'full-sentences (packed across documents; the default) or doc-sentences (within a document)',
+      choices: ['doc-sentences', 'full-sentences'],
+    },
     'pre-norm': PRETRAIN_BERT.flags['pre-norm']!,
     'max-len': { type: 'string', help: 'tokens per sequence, <s> and </s>s included', default: String(dr.maxLen) },
   },
@@ -264,6 +279,7 @@ async function runEncoder(family: 'bert' | 'roberta', argv: string[]): Promise<v
     ...sharedOptions(v, 'hidden'),
     vocabSize: intFlag(v, 'vocab', 16, 1 << 20),
     nsp: family === 'bert' && v['no-nsp'] !== true,
+    packing: v['packing'] as Packing | undefined,
     preNorm: v['pre-norm'] === true,
     wholeWord: v['whole-word'] === true,
     maxLen: intFlag(v, 'max-len', 8, 4096),
