@@ -254,7 +254,11 @@ async function main(args: string[]): Promise<void> {
     { title: 'PyTorch MiB', value: (r) => r.pytorchMiB, digits: 0 },
     { title: 'note', value: (r) => r.note },
   ]);
-  const path = writeResults(`lora-${values.batch}x${values.seq}`, { pytorch: 'error' in py ? null : py.torch, rows, raw });
+  const path = writeResults(`lora-${values.batch}x${values.seq}`, {
+    pytorch: 'error' in py ? null : py.torch,
+    rows,
+    raw,
+  });
   console.log(`\nresults: ${path}`);
 }
 

@@ -17,7 +17,8 @@ import { npm, packAndInstall, type Installed } from './installed.js';
 // new URL(…, import.meta.url) assets behind) runs once the wasm is copied beside it and passed in, and
 // says what to do when it is not.
 
-const BUDGET = 300 * 1024;
+// 300 KiB until LoRA, int8 and gradient checkpointing came in (319 KiB packed, 13 % of it the three wasm builds)
+const BUDGET = 360 * 1024;
 
 let setup: Promise<Installed> | undefined;
 const ready = () => (setup ??= packAndInstall('simdformer-pack-'));
