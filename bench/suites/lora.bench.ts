@@ -8,12 +8,12 @@
 //                   time (all threads), steadier on a shared machine
 //   engine MiB    = the engine's memory high-water mark (arena.highWater: weights, adapters, their gradients
 //                   and AdamW state, the step's activations); process MiB = peak resident set (both sides)
-// Measured without gradient checkpointing or a memory plan (built separately): activations of the whole
-// step are held until backward.
+// By default without gradient checkpointing (activations of the whole step held until backward);
+// --gradient-checkpointing recomputes each block in backward (simdformer's side; PyTorch's keeps its activations).
 //
 //   npm run bench -- lora [--models gpt2,smollm2,gpt2-medium] [--threads 2] [--batch 4] [--seq 256] [--runs 1]
-//                         [--no-pytorch]
-// Results: bench/results/lora-<batch>x<seq>.json.
+//                         [--gradient-checkpointing] [--no-pytorch]
+// Results: bench/results/lora-<batch>x<seq>[-checkpointing].json.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,6 +68,7 @@ interface Job {
   batch: number;
   seq: number;
   runs: number;
+  checkpointing: boolean;
 }
 
 interface Measured {
@@ -95,7 +96,13 @@ async function measureSimdformer(job: Job): Promise<Measured> {
     const config = parseConfig({ ...MODELS[job.model] });
     const model = asCausalLM(createModel(engine, config, 0));
     const lora = applyLora(model, { r: 8, alpha: 16, dropout: 0 });
-    const trainer = new Trainer(lora.trainable(model), { lr: 1e-4, totalSteps: 100, weightDecay: 0, clip: 1 });
+    const trainer = new Trainer(lora.trainable(model), {
+      lr: 1e-4,
+      totalSteps: 100,
+      weightDecay: 0,
+      clip: 1,
+      gradientCheckpointing: job.checkpointing,
+    });
     const { batch: B, seq: T } = job;
     const vocab = model.vocabSize;
     const stream = ids(B * (T + 1), vocab, 1);
@@ -188,6 +195,7 @@ async function main(args: string[]): Promise<void> {
       batch: { type: 'string', default: '4' },
       seq: { type: 'string', default: '256' },
       runs: { type: 'string', default: '1' },
+      'gradient-checkpointing': { type: 'boolean' },
       'no-pytorch': { type: 'boolean' },
     },
     strict: true,
@@ -210,6 +218,7 @@ async function main(args: string[]): Promise<void> {
         batch: Number(values.batch),
         seq: Number(values.seq),
         runs: Number(values.runs),
+        checkpointing: values['gradient-checkpointing'] === true,
       };
       const tokens = job.batch * job.seq;
       const s = await runInChild<Measured>('lora', job);
@@ -239,7 +248,7 @@ async function main(args: string[]): Promise<void> {
       );
     }
   console.log(
-    `\nLoRA r 8 training step, batch ${values.batch} × ${values.seq} (load average now ${machine().loadavg.join(' ')}):`,
+    `\nLoRA r 8 training step, batch ${values.batch} × ${values.seq}${values['gradient-checkpointing'] ? ', gradient checkpointing' : ''} (load average now ${machine().loadavg.join(' ')}):`,
   );
   printTable(rows, [
     { title: 'model', value: (r) => r.model },
@@ -254,11 +263,15 @@ async function main(args: string[]): Promise<void> {
     { title: 'PyTorch MiB', value: (r) => r.pytorchMiB, digits: 0 },
     { title: 'note', value: (r) => r.note },
   ]);
-  const path = writeResults(`lora-${values.batch}x${values.seq}`, {
-    pytorch: 'error' in py ? null : py.torch,
-    rows,
-    raw,
-  });
+  const path = writeResults(
+    `lora-${values.batch}x${values.seq}${values['gradient-checkpointing'] ? '-checkpointing' : ''}`,
+    {
+      checkpointing: values['gradient-checkpointing'] === true,
+      pytorch: 'error' in py ? null : py.torch,
+      rows,
+      raw,
+    },
+  );
   console.log(`\nresults: ${path}`);
 }
 

@@ -3,6 +3,7 @@
 // the text. Whether the whole model trains or only adapters is chosen from what the engine's memory holds.
 // No DOM, no Node APIs.
 import {
+  applyLora,
   ArgumentError,
   Engine,
   loadModel,
@@ -23,7 +24,7 @@ export const TUNE_BATCH = { B: 4, T: 64 } as const;
 /**
  * What a training step of a model of `parameters` float32 values needs, roughly: the weights, their gradients
  * and AdamW's two moments (16 bytes a parameter) plus the activations of a batch. Full fine-tuning is chosen
- * when that is within the limit; adapters otherwise.
+ * when that is within the limit; LoRA adapters otherwise (the weights alone, plus the activations).
  */
 export function fullTrainingBytes(parameters: number, activationBytes: number): number {
   return 16 * parameters + activationBytes;
@@ -81,27 +82,27 @@ export class TuneSession {
     const c = this.model.config;
     const width = c.model_type === 'gpt2' ? c.n_embd : c.hidden_size;
     const layers = c.model_type === 'gpt2' ? c.n_layer : c.num_hidden_layers;
-    // ~16 activations of B·T·width per layer kept for backward, and the logits with their gradient
-    const activations = 4 * B * T * (16 * width * layers + 2 * this.model.vocabSize);
+    // recomputed blocks (gradient checkpointing): each block's input kept, one block's ~16 activations of
+    // B·T·width at a time, and the logits with their gradient
+    const activations = 4 * B * T * (width * layers + 16 * width + 2 * this.model.vocabSize);
     const extra = fullTrainingBytes(this.parameters, activations) - 4 * this.parameters; // the weights are in
     return extra <= this.engine.memoryAvailableBytes ? 'full' : 'lora';
   }
 
   /** Prepares training on `text` for `steps` steps (the windows come from the seed and the step only). */
   start(text: string, opts: { steps: number; seed: number; lr?: number; mode?: TuneMode }): TuneMode {
+    if (this.trainer) throw new ArgumentError('this session has trained: load the checkpoint again to start over');
     const mode = opts.mode ?? this.chooseMode();
-    if (mode === 'lora') {
-      throw new ArgumentError(
-        `full fine-tuning of ${this.parameters.toLocaleString('en-US')} parameters does not fit in this tab's memory`,
-      );
-    }
     const T = Math.min(TUNE_BATCH.T, this.model.contextLength - 1);
     this.ids = this.model.tokenizer!.encode(text, undefined, { addSpecialTokens: false }).ids;
     if (this.ids.length < T + 2)
       throw new ArgumentError(`the text needs at least ${T + 2} tokens, it has ${this.ids.length}`);
     this.seed = opts.seed;
     this.model.train(true);
-    this.trainer = new Trainer(this.model, {
+    // LoRA (r 8, alpha 16, PEFT's default targets): the base stays frozen, so neither its gradients nor
+    // AdamW's moments are allocated; blocks are recomputed in backward either way
+    const lora = mode === 'lora' ? applyLora(this.model, { r: 8, alpha: 16, seed: opts.seed }) : undefined;
+    this.trainer = new Trainer(lora ? lora.trainable(this.model) : this.model, {
       lr: opts.lr ?? 1e-3,
       totalSteps: opts.steps,
       warmup: Math.min(10, Math.floor(opts.steps / 10)),
@@ -109,6 +110,7 @@ export class TuneSession {
       weightDecay: 0.01,
       clip: 1,
       seed: opts.seed,
+      gradientCheckpointing: true,
     });
     return mode;
   }

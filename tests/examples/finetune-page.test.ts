@@ -31,7 +31,22 @@ describe('the page fine-tunes a loaded checkpoint', () => {
     }
   }, 60_000);
 
-  it('refuses an encoder checkpoint and a text too short, by name', async () => {
+  it('trains LoRA adapters where full fine-tuning does not fit: the loss falls, the base weights do not move', async () => {
+    const s = await TuneSession.load(fixtureDir('hf-tiny-random-gpt2'), { threads: 1, memoryMiB: 64 });
+    try {
+      const base = new Map([...s.model.namedParameters()].map(([n, p]) => [n, p.toArray()]));
+      expect(s.start(SAMPLE, { steps: 30, seed: 3, lr: 1e-2, mode: 'lora' })).toBe('lora');
+      const losses: number[] = [];
+      for (let i = 0; i < 30; i++) losses.push(s.step().loss);
+      expect(losses[29]!).toBeLessThan(losses[0]!);
+      for (const [n, p] of s.model.namedParameters()) expect(p.toArray()).toEqual(base.get(n));
+      expect(() => s.start(SAMPLE, { steps: 5, seed: 1 })).toThrow(/load the checkpoint again/);
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  it('refuses a text too short, by name', async () => {
     const s = await TuneSession.load(fixtureDir('hf-tiny-random-gpt2'), { threads: 1, memoryMiB: 64 });
     try {
       expect(() => s.start('too short', { steps: 5, seed: 1 })).toThrow(/the text needs at least \d+ tokens/);
