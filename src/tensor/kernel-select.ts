@@ -15,16 +15,10 @@ export interface Kernels {
   readonly matmul: MatmulTile;
 }
 
-/**
- * The timed product: tall, as a transformer's products are (tokens × width), because that is where the tiles
- * part. On an AMD EPYC (Zen 5 class), inside the models (1024-row products of BERT-base and the reference GPT)
- * 2×16 ran at 37.7–38.8 GFLOP/s and 4×8 at 33.9–36.7; a small 96×512×240 product could not tell them apart,
- * and 768×256×128 puts 4×8 last in most processes (the other three stay within a few % of each other, so the
- * pick among them still varies from process to process). ~1.4–2 ms a call there.
- */
-const M = 768;
-const K = 256;
-const N = 128;
+/** The timed product: a transformer's [512×768]·[768×768] scaled down (two K blocks, several tiles of each size). */
+const M = 96;
+const K = 512;
+const N = 240;
 /** Timing budget: rounds stop after this many milliseconds (at least MIN_ROUNDS are run). */
 const BUDGET_MS = 30;
 const MIN_ROUNDS = 3;
@@ -49,7 +43,7 @@ export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): K
     try {
       tile = timeMatmulTiles(rt).best;
     } catch (err) {
-      // an engine too small for the timed operands (~1.3 MiB) runs the default, and times nothing
+      // an engine too small for the timed operands (~1.5 MiB) runs the default, and times nothing
       if (err instanceof OutOfMemoryError) return { matmul: MATMUL_TILE_NAMES[0]! };
       throw err;
     }
