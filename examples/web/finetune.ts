@@ -14,6 +14,7 @@ import {
   type LoadProgress,
   type ModelSource,
 } from '../../src/index.js';
+import { randomWindows } from './windows.js';
 
 export type CausalLM = GPT | Llama;
 export type TuneMode = 'full' | 'lora';
@@ -70,10 +71,8 @@ export class TuneSession {
 
   /** Bytes the engine holds now, and its limit. */
   memory(): { usedBytes: number; limitBytes: number } {
-    return {
-      usedBytes: this.engine.memoryLimitBytes - this.engine.memoryAvailableBytes,
-      limitBytes: this.engine.memoryLimitBytes,
-    };
+    const m = this.engine.memoryStats();
+    return { usedBytes: m.reservedBytes, limitBytes: m.limitBytes };
   }
 
   /** Full fine-tuning when its optimizer state and a batch's activations fit in what is free, adapters otherwise. */
@@ -123,20 +122,9 @@ export class TuneSession {
   /** One step on B windows of the text. */
   step(): { step: number; loss: number } {
     if (!this.trainer) throw new ArgumentError('start() first');
-    const B = TUNE_BATCH.B;
     const T = Math.min(TUNE_BATCH.T, this.model.contextLength - 1);
-    const inputIds = new Int32Array(B * T);
-    const labels = new Int32Array(B * T);
-    let r = (Math.imul(this.seed, 2654435761) + Math.imul(this.trainer.globalStep, 40503)) >>> 0;
-    for (let b = 0; b < B; b++) {
-      r = (Math.imul(r, 1664525) + 1013904223) >>> 0;
-      const at = r % (this.ids.length - T - 1);
-      for (let t = 0; t < T; t++) {
-        inputIds[b * T + t] = this.ids[at + t]!;
-        labels[b * T + t] = this.ids[at + t + 1]!;
-      }
-    }
-    const res = this.trainer.step({ inputIds, labels, B, T });
+    const batch = randomWindows(this.ids, TUNE_BATCH.B, T, this.seed, this.trainer.globalStep);
+    const res = this.trainer.step(batch);
     return { step: res.step, loss: res.loss };
   }
 

@@ -12,6 +12,7 @@ import {
   type Gpt2Config,
   type LmBatch,
 } from '../../src/index.js';
+import { randomWindows } from './windows.js';
 
 export const SESSION_MODEL = { layers: 2, dModel: 64, heads: 4, ffn: 256, context: 64, batch: 8 } as const;
 
@@ -62,18 +63,8 @@ export class Session {
   /** One step on B random windows, chosen from (seed, step) only: the same in every runtime. */
   step(): { step: number; loss: number } {
     const { batch: B, context: T } = SESSION_MODEL;
-    const inputIds = new Int32Array(B * T);
-    const targets = new Int32Array(B * T);
-    let r = (Math.imul(this.seed, 2654435761) + Math.imul(this.trainer.globalStep, 40503)) >>> 0;
-    for (let b = 0; b < B; b++) {
-      r = (Math.imul(r, 1664525) + 1013904223) >>> 0;
-      const start = r % (this.ids.length - T - 1);
-      for (let t = 0; t < T; t++) {
-        inputIds[b * T + t] = this.ids[start + t]!;
-        targets[b * T + t] = this.ids[start + t + 1]!;
-      }
-    }
-    const res = this.trainer.step({ inputIds, labels: targets, B, T });
+    const batch = randomWindows(this.ids, B, T, this.seed, this.trainer.globalStep);
+    const res = this.trainer.step(batch);
     return { step: res.step, loss: res.loss };
   }
 

@@ -90,16 +90,20 @@ export function timeMatmulTiles(rt: Runtime, budgetMs = BUDGET_MS): TileTiming {
       rounds++;
     }
     const ms = Object.fromEntries(names.map((t) => [t, median(times[t]!)])) as Record<MatmulTile, number>;
-    const fallback = names[0]!;
-    let best = fallback;
-    for (const t of names) if (ms[t] < ms[best]) best = t;
-    if (ms[fallback] <= ms[best] * (1 + MARGIN)) best = fallback;
-    return { ms, best, rounds };
+    return { ms, best: pickTile(ms), rounds };
   } finally {
     rt.arena.release(c);
     rt.arena.release(b);
     rt.arena.release(a);
   }
+}
+
+/** The fastest tile of these timings, unless the default (the first tile) is within MARGIN of it. */
+export function pickTile(ms: Readonly<Record<MatmulTile, number>>): MatmulTile {
+  const fallback = MATMUL_TILE_NAMES[0]!;
+  let best = fallback;
+  for (const t of MATMUL_TILE_NAMES) if (ms[t] < ms[best]) best = t;
+  return ms[fallback] <= ms[best] * (1 + MARGIN) ? fallback : best;
 }
 
 function median(xs: number[]): number {
