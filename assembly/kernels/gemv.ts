@@ -190,10 +190,66 @@ function dot(x: usize, w: usize, K: i32): f32 {
   return total(s0, s1, s2, s3);
 }
 
+/** Stores (accumulate: adds) one sum at c. */
+// @ts-ignore: decorator
+@inline
+function put(c: usize, s: f32, accumulate: bool): void {
+  store<f32>(c, accumulate ? load<f32>(c) + s : s);
+}
+
+/**
+ * dot for two rows of A (x and x + sa) against one row of W, each vector of W loaded once for both: the same
+ * sums in the same order as two calls of dot. K is swept twice, making s0 and s1 (and the tails, which go
+ * to s0), then s2 and s3, so that four sums are live in a loop, not eight (with eight, V8 spills and the
+ * pair ran slower than two dots). Results to c and c + sc.
+ */
+function dots2(c: usize, sc: usize, x: usize, sa: usize, w: usize, K: i32, accumulate: bool): void {
+  const y = x + sa;
+  let s0 = f32x4.splat(0),
+    s1 = f32x4.splat(0),
+    t0 = f32x4.splat(0),
+    t1 = f32x4.splat(0);
+  const k16 = (<usize>(K & ~15)) << 2;
+  let o: usize = 0;
+  for (; o < k16; o += 64) {
+    const u = v128.load(w + o),
+      v = v128.load(w + o, 16);
+    s0 = madd(v128.load(x + o), u, s0);
+    t0 = madd(v128.load(y + o), u, t0);
+    s1 = madd(v128.load(x + o, 16), v, s1);
+    t1 = madd(v128.load(y + o, 16), v, t1);
+  }
+  const k4 = (<usize>(K & ~3)) << 2;
+  for (; o < k4; o += 16) {
+    const u = v128.load(w + o);
+    s0 = madd(v128.load(x + o), u, s0);
+    t0 = madd(v128.load(y + o), u, t0);
+  }
+  if (K & 3) {
+    const u = loadTail(w + o, K & 3);
+    s0 = madd(loadTail(x + o, K & 3), u, s0);
+    t0 = madd(loadTail(y + o, K & 3), u, t0);
+  }
+  const hs = f32x4.add(s0, s1),
+    ht = f32x4.add(t0, t1);
+  s0 = s1 = t0 = t1 = f32x4.splat(0);
+  for (o = 0; o < k16; o += 64) {
+    const u = v128.load(w + o, 32),
+      v = v128.load(w + o, 48);
+    s0 = madd(v128.load(x + o, 32), u, s0);
+    t0 = madd(v128.load(y + o, 32), u, t0);
+    s1 = madd(v128.load(x + o, 48), v, s1);
+    t1 = madd(v128.load(y + o, 48), v, t1);
+  }
+  // (s0 + s1) + (s2 + s3), as total adds them
+  put(c, hsum_f32x4(f32x4.add(hs, f32x4.add(s0, s1))), accumulate);
+  put(c + sc, hsum_f32x4(f32x4.add(ht, f32x4.add(t0, t1))), accumulate);
+}
+
 /**
  * C[M,N] (= or +=, accumulate != 0) A·Wᵀ for rows [start, end) of W, W stored [N, K] with ldw elements
  * between rows n; A row m at a + m·lda, C row m at c + m·ldc (elements). K ≥ 1. Each row of W is read
- * from memory once; for M > 1 the other rows of A find it in the cache.
+ * from memory once and its vectors loaded once per two rows of A (dots2).
  */
 export function gemv_f32__nk(
   c: usize,
@@ -212,13 +268,12 @@ export function gemv_f32__nk(
   const sa = (<usize>lda) << 2;
   const sw = (<usize>ldw) << 2;
   const sc = (<usize>ldc) << 2;
+  const add = accumulate != 0;
   for (let n = start; n < end; n++) {
     const wn = w + <usize>n * sw;
     const cn = c + ((<usize>n) << 2);
-    for (let m = 0; m < M; m++) {
-      const s = dot(a + <usize>m * sa, wn, K);
-      const cm = cn + <usize>m * sc;
-      store<f32>(cm, accumulate != 0 ? load<f32>(cm) + s : s);
-    }
+    let m = 0;
+    for (; m + 2 <= M; m += 2) dots2(cn + <usize>m * sc, sc, a + <usize>m * sa, sa, wn, K, add);
+    if (m < M) put(cn + <usize>m * sc, dot(a + <usize>m * sa, wn, K), add);
   }
 }

@@ -219,30 +219,39 @@ export function beamSearch(
       d.caches = m.newCaches(rows, o.maxNewTokens);
     }
     for (let step = 0; step < o.maxNewTokens; step++) {
-      const lp = meanOfProbabilities(
-        decoders.map((d) => stepLogProbs(d.model, tokens, d.memoryKV, d.memoryMask, d.caches, step)),
-      );
+      const lp = beamStep(decoders, tokens, step);
       const length = step + 1; // tokens of a hypothesis that ends with this step's token
       const parents = Int32Array.from({ length: rows }, (_, r) => r);
       const next: number[][] = beams.map((x) => x);
       for (let b = 0; b < B; b++) {
         if (done[b]) continue;
-        // the 2k best (score, beam, token) over the k live beams
+        // the 2k best (score, beam, token) over the k live beams; score = scores[r] + (logit − lse[r])
         const cands: { s: number; j: number; v: number }[] = [];
         for (let j = 0; j < k; j++) {
           const r = b * k + j;
-          if (scores[r] === -Infinity) continue;
-          for (let v = 0; v < V; v++) {
-            const s = scores[r]! + lp[r * V + v]!;
-            if (s === -Infinity) continue;
+          const base = scores[r]!;
+          if (base === -Infinity) continue;
+          const l = lp.lse[r]!;
+          // a logit at or under `cut` cannot enter the list: most are, and cost one comparison; the exact
+          // score decides for the rest (the slack covers the rounding of moving base and l across)
+          const cutFor = (worst: number) => worst - base + l - 1e-9 * (1 + Math.abs(worst) + Math.abs(base) + Math.abs(l));
+          let cut = cands.length < 2 * k ? -Infinity : cutFor(cands[2 * k - 1]!.s);
+          for (let v = 0, i = r * V; v < V; v++, i++) {
+            const x = lp.logits[i]!;
+            if (!(x > cut)) continue;
+            const s = base + (x - l);
             if (cands.length < 2 * k) {
               cands.push({ s, j, v });
-              if (cands.length === 2 * k) cands.sort((x, y) => y.s - x.s);
+              if (cands.length === 2 * k) {
+                cands.sort((x, y) => y.s - x.s);
+                cut = cutFor(cands[2 * k - 1]!.s);
+              }
             } else if (s > cands[2 * k - 1]!.s) {
               let at = 2 * k - 1;
               while (at > 0 && cands[at - 1]!.s < s) at--;
               cands.splice(at, 0, { s, j, v });
               cands.pop();
+              cut = cutFor(cands[2 * k - 1]!.s);
             }
           }
         }
@@ -270,6 +279,7 @@ export function beamSearch(
         if (filled === 0) done[b] = true;
         else if (list.length >= k) done[b] = o.earlyStopping || list[list.length - 1]!.score >= rank(bestLive, length);
       }
+      lp.release();
       for (let r = 0; r < rows; r++) beams[r] = next[r]!;
       if (done.every(Boolean)) break;
       for (const d of decoders) reorderCaches(e, d.caches, parents);
@@ -294,9 +304,32 @@ export function beamSearch(
   }
 }
 
-/** log of the mean of the models' probabilities, per row and token; one model's log-probabilities as they are. */
+/**
+ * One beam step's log-probabilities, log p(v | row r) = logits[r·V + v] − lse[r]. One model: its logits where
+ * the head wrote them (no copy; `release` ends the engine step, after the scan) and their log-sum-exp. An
+ * ensemble: the log of the mean of the models' probabilities, lse 0.
+ */
+function beamStep(
+  decoders: readonly { model: Seq2SeqLM; memoryKV: Tensor[]; memoryMask: Int32Array; caches: KVCache[] }[],
+  tokens: Int32Array,
+  step: number,
+): { logits: Float32Array | Float64Array; lse: ArrayLike<number>; release(): void } {
+  if (decoders.length > 1) {
+    const logits = meanOfProbabilities(
+      decoders.map((d) => stepLogProbs(d.model, tokens, d.memoryKV, d.memoryMask, d.caches, step)),
+    );
+    return { logits, lse: new Float64Array(tokens.length), release: () => {} };
+  }
+  const { model, memoryKV, memoryMask, caches } = decoders[0]!;
+  const e = model.engine;
+  return e.noGrad(() => {
+    const t = model.head(model.decode(tokens, tokens.length, 1, memoryKV, { memoryMask, start: step, caches }));
+    return { logits: t.view(), lse: logSumExp(t), release: () => e.endStep() };
+  });
+}
+
+/** log of the mean of the models' probabilities (two or more), per row and token. */
 function meanOfProbabilities(logProbs: Float64Array[]): Float64Array {
-  if (logProbs.length === 1) return logProbs[0]!;
   const n = logProbs.length;
   const out = new Float64Array(logProbs[0]!.length);
   for (let i = 0; i < out.length; i++) {
