@@ -15,21 +15,22 @@ import { type Gpt2Config, type LlamaConfig } from '../io/hf/index.js';
 import { readCheckpoint, resolveCheckpointDir } from '../io/checkpoint.js';
 import type { LmBatch } from '../models/gpt.js';
 import { asCausalLM, modelFromCheckpoint, type CausalModel } from '../models/load.js';
-import { applyLora, type LoraOptions, type LoraSummary } from '../models/lora.js';
-import { saveLora } from '../models/peft.js';
+import type { LoraSummary } from '../models/lora.js';
 import { createModel } from '../models/registry.js';
 import type { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { ScheduleName } from '../train/schedule.js';
 import { Trainer, type StepResult } from '../train/trainer.js';
+import { loraOf, saveLoraRun, type LoraChoice } from './lora-run.js';
 import { restoreTrainingState, resumeFolder, SAVE_TOTAL_LIMIT, saveTrainingCheckpoint, startAfresh } from './resume.js';
 import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
 /** The causal families a run can build from scratch: GPT-2, or LLaMA (rotary, SwiGLU, RMSNorm, grouped-query). */
 export type CausalFamily = 'gpt' | 'llama';
 
-export interface GptPretrainOptions extends ModelShape, OptimChoice {
+/** With `lora` (fine-tuning the model of `from`), `out` holds the adapter in PEFT's layout, saved at the end. */
+export interface GptPretrainOptions extends ModelShape, OptimChoice, LoraChoice {
   /** Which family a run from scratch builds. Default 'gpt'. (A run from a checkpoint keeps its family.) */
   family?: CausalFamily;
   /** LLaMA: key/value heads (grouped-query attention; divides heads). Default heads. */
@@ -61,13 +62,6 @@ export interface GptPretrainOptions extends ModelShape, OptimChoice {
   logEvery: number;
   onStep?: (r: StepResult & { tokensPerSecond: number }) => void;
   onEval?: (r: EvalResult) => void;
-  /**
-   * Fine-tune LoRA adapters on the model of `from` (its weights frozen); `out` then holds the adapter in PEFT's
-   * layout instead of checkpoints (no `checkpointEvery`, no `resume`).
-   */
-  lora?: LoraOptions;
-  /** With `lora`: also fold the adapters into the weights and save that model in `<out>/merged`. */
-  merge?: boolean;
   /** Called once the model and data are ready, before the first step (samples from the untrained model, say). */
   onStart?: (model: CausalModel, data: LmData) => Promise<void> | void;
 }
@@ -249,11 +243,8 @@ export interface PretrainResult {
  * `from`. A crash leaves the last checkpoint written.
  */
 export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Promise<PretrainResult> {
-  if (opts.lora && (opts.from === undefined || opts.resume || opts.checkpointEvery > 0))
-    throw new ArgumentError(
-      'LoRA fine-tunes the model of --from, saving the adapter at the end (no --resume, no --checkpoint-every)',
-    );
-  if (opts.merge && !opts.lora) throw new ArgumentError('--merge goes with --lora');
+  if (opts.lora && (opts.resume || opts.checkpointEvery > 0))
+    throw new ArgumentError('LoRA saves the adapter at the end (no --resume, no --checkpoint-every)');
   const docs = await loadTextDocuments(opts.data);
   let model: CausalModel;
   let data: LmData;
@@ -283,7 +274,7 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     throw new ArgumentError(
       `the training text gives ${data.train.N} windows of ${T + 1} tokens, fewer than one batch of ${opts.batch}`,
     );
-  const lora = opts.lora ? applyLora(model, { seed: opts.seed, ...opts.lora }) : undefined;
+  const lora = loraOf(model, opts, opts.from, opts.seed);
   const trainer = new Trainer(lora ? lora.trainable(model) : model, {
     lr: opts.lr,
     totalSteps: opts.steps,
@@ -331,16 +322,12 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
       line.valBitsPerByte = lastEval.bitsPerByte;
     }
     if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await metrics.write(line);
-    if (lora && last) {
-      const extraFiles = { 'tokenizer.json': JSON.stringify(data.tokenizer.toJson()) };
-      await saveLora(lora, opts.out, { baseModel: opts.from, extraFiles });
-    } else if (due(opts.checkpointEvery, trainer.globalStep, last))
+    if (!lora && due(opts.checkpointEvery, trainer.globalStep, last))
       await saveTrainingCheckpoint(opts.out, model, trainer, runOptions, opts.saveTotalLimit);
     if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
     opts.onStep?.({ ...r, tokensPerSecond });
   }
   const seconds = (performance.now() - start) / 1000;
-  const summary = lora?.summary();
-  if (lora && opts.merge) await lora.merge().save(join(opts.out, 'merged'));
+  const summary = lora && (await saveLoraRun(lora, opts.out, opts.from, opts.merge));
   return { model, trainer, data, lastEval, seconds, lora: summary };
 }
