@@ -256,8 +256,9 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     const ck = await readCheckpoint(source);
     if (!ck.tokenizer) throw new ArgumentError(`${flag}: ${source} has no tokenizer.json`);
     model = asCausalLM(modelFromCheckpoint(engine, ck), `${flag}: ${source}`);
-    // a pre-training run resumes at its own context; fine-tuning reads windows of --context, at most the model's
-    const context = resumed === undefined ? Math.min(opts.context, model.contextLength) : model.contextLength;
+    // a pre-training run resumes at its own context; fine-tuning (resumed too) reads windows of --context, at
+    // most the model's
+    const context = opts.from === undefined ? model.contextLength : Math.min(opts.context, model.contextLength);
     data = await prepareLmData(docs, join(source, 'tokenizer.json'), context);
   } else {
     data = await prepareLmData(docs, opts.tokenizer, opts.context);
@@ -284,7 +285,7 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     clip: opts.clip,
     gradientCheckpointing: opts.gradientCheckpointing,
   });
-  const runOptions = { seed: opts.seed, batch: opts.batch };
+  const runOptions = { seed: opts.seed, batch: opts.batch, context: T };
   if (resumed !== undefined) await restoreTrainingState(resumed, trainer, runOptions);
   // a run started afresh replaces the run saved in `out` (its generations), as it truncates metrics.jsonl
   if (resumed === undefined) await startAfresh(opts.out);
