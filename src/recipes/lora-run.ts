@@ -2,11 +2,11 @@
  * LoRA in the fine-tuning recipes (`finetune classify|tag|seq2seq|causal --lora … [--merge]`): adapters put on the
  * pre-trained model of `from` in place of training it whole, and what the run leaves in `out`: PEFT's adapter
  * files with the tokenizer beside them (as PEFT folders often have it), and with `merge` the merged model in
- * `<out>/merged`.
+ * `<out>/merged`. A run that saves generations for --resume saves the same adapter files in them (resume.ts).
  */
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
-import { applyLora, type LoraModel, type LoraOptions, type LoraSummary } from '../models/lora.js';
+import { applyLora, type LoraModel, type LoraOptions, type LoraSettings, type LoraSummary } from '../models/lora.js';
 import { saveLora, type LoraSaveOptions } from '../models/peft.js';
 import type { PretrainedModel } from '../models/registry.js';
 
@@ -57,4 +57,17 @@ export async function saveLoraRun(
   await saveLora(lora, out, adapterSaveOptions(lora, from));
   if (merge) await lora.merge().save(join(out, 'merged'));
   return summary;
+}
+
+/**
+ * The adapter's settings in --lora's syntax (`r=8,alpha=16,dropout=0.05,targets=q_proj+v_proj`, a pattern as
+ * `targets=/…/`), as a LoRA run's saves record them: a resume with other settings is refused by name.
+ */
+export function loraRunText(s: LoraSettings): string {
+  const targets = typeof s.targetModules === 'string' ? `/${s.targetModules}/` : s.targetModules.join('+');
+  return (
+    `r=${s.r},alpha=${s.alpha},dropout=${s.dropout},targets=${targets}` +
+    (s.modulesToSave ? `,save=${s.modulesToSave.join('+')}` : '') +
+    (s.rsLora ? ',rslora' : '')
+  );
 }

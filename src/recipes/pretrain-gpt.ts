@@ -22,14 +22,17 @@ import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { ScheduleName } from '../train/schedule.js';
 import { Trainer, type StepResult } from '../train/trainer.js';
-import { loraOf, saveLoraRun, type LoraChoice } from './lora-run.js';
+import { adapterSaveOptions, loraOf, loraRunText, saveLoraRun, type LoraChoice } from './lora-run.js';
 import { restoreTrainingState, resumeFolder, SAVE_TOTAL_LIMIT, saveTrainingCheckpoint, startAfresh } from './resume.js';
 import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
 /** The causal families a run can build from scratch: GPT-2, or LLaMA (rotary, SwiGLU, RMSNorm, grouped-query). */
 export type CausalFamily = 'gpt' | 'llama';
 
-/** With `lora` (fine-tuning the model of `from`), `out` holds the adapter in PEFT's layout, saved at the end. */
+/**
+ * With `lora` (fine-tuning the model of `from`), `out` holds the adapter in PEFT's layout at the end, and the
+ * generations hold the adapter with its optimizer state: a resume takes the same `from` and `lora`.
+ */
 export interface GptPretrainOptions extends ModelShape, OptimChoice, LoraChoice {
   /** Which family a run from scratch builds. Default 'gpt'. (A run from a checkpoint keeps its family.) */
   family?: CausalFamily;
@@ -243,16 +246,20 @@ export interface PretrainResult {
  * `from`. A crash leaves the last checkpoint written.
  */
 export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Promise<PretrainResult> {
-  if (opts.lora && (opts.resume || opts.checkpointEvery > 0))
-    throw new ArgumentError('LoRA saves the adapter at the end (no --resume, no --checkpoint-every)');
   const docs = await loadTextDocuments(opts.data);
   let model: CausalModel;
   let data: LmData;
   // the generation resumed from: its files are read together, and checked to be of one save
-  const resumed = opts.resume ? await resumeFolder(opts.out) : undefined;
-  const source = resumed ?? (opts.from !== undefined ? await resolveCheckpointDir(opts.from) : undefined);
+  const resumed = opts.resume ? await resumeFolder(opts.out, opts.lora !== undefined) : undefined;
+  // a LoRA run's saves hold the adapter alone: its model is the base of --from, resumed or not
+  const source =
+    resumed !== undefined && !opts.lora
+      ? resumed
+      : opts.from !== undefined
+        ? await resolveCheckpointDir(opts.from)
+        : undefined;
   if (source !== undefined) {
-    const flag = resumed !== undefined ? '--resume' : '--from';
+    const flag = source === resumed ? '--resume' : '--from';
     const ck = await readCheckpoint(source);
     if (!ck.tokenizer) throw new ArgumentError(`${flag}: ${source} has no tokenizer.json`);
     model = asCausalLM(modelFromCheckpoint(engine, ck), `${flag}: ${source}`);
@@ -285,8 +292,15 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     clip: opts.clip,
     gradientCheckpointing: opts.gradientCheckpointing,
   });
-  const runOptions = { seed: opts.seed, batch: opts.batch, context: T };
-  if (resumed !== undefined) await restoreTrainingState(resumed, trainer, runOptions);
+  const runOptions = {
+    seed: opts.seed,
+    batch: opts.batch,
+    context: T,
+    ...(lora && { lora: loraRunText(lora.settings) }),
+  };
+  // a LoRA run saves its adapter (on the base of --from) where a full run saves its model
+  const trained = lora ? { adapter: lora, save: adapterSaveOptions(lora, opts.from) } : model;
+  if (resumed !== undefined) await restoreTrainingState(resumed, trainer, runOptions, lora);
   // a run started afresh replaces the run saved in `out` (its generations), as it truncates metrics.jsonl
   if (resumed === undefined) await startAfresh(opts.out);
   const metrics = await MetricsLog.open(opts.out, opts.resume);
@@ -323,8 +337,8 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
       line.valBitsPerByte = lastEval.bitsPerByte;
     }
     if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await metrics.write(line);
-    if (!lora && due(opts.checkpointEvery, trainer.globalStep, last))
-      await saveTrainingCheckpoint(opts.out, model, trainer, runOptions, opts.saveTotalLimit);
+    if (due(opts.checkpointEvery, trainer.globalStep, last))
+      await saveTrainingCheckpoint(opts.out, trained, trainer, runOptions, opts.saveTotalLimit);
     if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
     opts.onStep?.({ ...r, tokensPerSecond });
   }

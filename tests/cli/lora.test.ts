@@ -109,7 +109,14 @@ describe('finetune … --lora: a PEFT adapter folder (and a merged checkpoint) t
     // r 4 on width 16, 4 heads of 4, 2 kv heads: q (4·16 + 16·4) + v (4·16 + 8·4) + o (4·16 + 16·4) = 352
     expect(f.stdout).toMatch(/adapter: +.*\(PEFT LoRA, r 4, alpha 8, 352 trainable parameters\)/);
     expect((await readdir(out)).sort()).toEqual(
-      expect.arrayContaining(['adapter_config.json', 'adapter_model.safetensors', 'merged', 'tokenizer.json']),
+      expect.arrayContaining([
+        'adapter_config.json',
+        'adapter_model.safetensors',
+        'merged',
+        'tokenizer.json',
+        'checkpoint-6', // the adapter with its optimizer state, to resume from
+        'latest',
+      ]),
     );
     expect((await readdir(out)).some((n) => n === 'config.json' || n === 'model.safetensors')).toBe(false);
     const cfg = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'));
@@ -128,23 +135,21 @@ describe('finetune … --lora: a PEFT adapter folder (and a merged checkpoint) t
     expectClose(logits(e, merged), withAdapter, 1e-4, 1e-5, 'merged checkpoint vs base + adapter');
     adapted.dispose();
     merged.dispose();
-    // LoRA needs --from, and saves no resumable checkpoints
-    const bad = cli(
-      'finetune',
-      'causal',
-      '--data',
-      text,
-      '--out',
-      join(dir, 'x'),
-      '--from',
-      base,
+    // the run saved generations too (a LoRA run resumes): resumed with another rank, a typed error by name
+    const other = cli(
+      ...args,
+      '--steps',
+      '6',
+      '--threads',
+      '1',
       '--lora',
-      'r=4',
-      '--checkpoint-every',
-      '2',
+      'r=8,targets=q_proj+v_proj+o_proj',
+      '--resume',
     );
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/no --checkpoint-every/);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(
+      /started with lora "r=4,alpha=8,dropout=0.05,targets=q_proj\+v_proj\+o_proj" \(given "r=8,alpha=8,dropout=0,targets=q_proj\+v_proj\+o_proj"\)/,
+    );
     const badFlag = cli(...args, '--lora', 'rank=4');
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toMatch(/unknown key "rank"/);
