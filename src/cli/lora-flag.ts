@@ -1,7 +1,8 @@
 /** The `--lora` and `--merge` flags of the finetune commands: `--lora r=8,alpha=16[,dropout=0.05,targets=q_proj+v_proj]`. */
 import { ArgumentError } from '../errors.js';
-import type { LoraOptions } from '../models/lora.js';
-import type { FlagSpec } from './args.js';
+import type { LoraOptions, LoraSummary } from '../models/lora.js';
+import type { LoraChoice } from '../recipes/lora-run.js';
+import type { FlagSpec, Parsed } from './args.js';
 
 export const LORA_FLAGS: Record<'lora' | 'merge', FlagSpec> = {
   lora: {
@@ -37,4 +38,25 @@ export function parseLoraFlag(text: string): LoraOptions {
     else throw new ArgumentError(`--lora: unknown key ${JSON.stringify(key)} (keys: r, alpha, dropout, targets)`);
   }
   return out;
+}
+
+/** The recipe options the flags give (src/recipes/lora-run.ts). */
+export function loraChoice(values: Parsed): LoraChoice {
+  return {
+    lora: values.lora === undefined ? undefined : parseLoraFlag(String(values.lora)),
+    merge: values.merge === true,
+  };
+}
+
+/**
+ * What a LoRA run left in `out`: `adapter: <out> (PEFT LoRA, r 8, alpha 16, 294,912 trainable parameters)` and,
+ * with --merge, `merged: <out>/merged`; each label padded to `width` characters.
+ */
+export function loraSavedText(out: string, lora: LoraSummary, merge: boolean, width = 0): string {
+  const label = (name: string) => `${name}:`.padEnd(width);
+  const trainable = lora.trainable.toLocaleString('en-US');
+  return (
+    `${label('adapter')} ${out} (PEFT LoRA, r ${lora.r}, alpha ${lora.alpha}, ${trainable} trainable parameters)\n` +
+    (merge ? `${label('merged')} ${out}/merged\n` : '')
+  );
 }

@@ -10,7 +10,6 @@ import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { checkCheckpointHoldsModel, createModel, type PretrainedModel } from './registry.js';
 import { loadFromSource, type LoadProgress } from './stream-load.js';
 import { quantizeModel, type Quantization } from './quantize.js';
-import type { EncoderDecoder } from './seq2seq.js';
 
 export type { PretrainedModel } from './registry.js';
 
@@ -117,8 +116,11 @@ export function asCausalLM(model: PretrainedModel, where = 'checkpoint'): Causal
   );
 }
 
+/** A model of an encoder-decoder family (T5, BART). */
+export type Seq2SeqModel = Extract<PretrainedModel, { kind: 'seq2seq' }>;
+
 /** The model as an encoder-decoder (T5, BART), or an ArgumentError naming what the checkpoint holds. */
-export function asSeq2Seq(model: PretrainedModel, where = 'checkpoint'): EncoderDecoder {
+export function asSeq2Seq(model: PretrainedModel, where = 'checkpoint'): Seq2SeqModel {
   if (model.kind === 'seq2seq') return model;
   throw new ArgumentError(
     `${where} holds a ${model.config.model_type} model; this needs an encoder-decoder model (t5 or bart)`,

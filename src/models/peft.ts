@@ -48,23 +48,29 @@ export function adapterTensors(lora: LoraModel): NamedTensor[] {
   return [...lora.namedParameters()].map(([name, t]) => ({ name, shape: [...t.shape], data: t.toArray() }));
 }
 
+/** What is saved beside the adapter: the base model's name (base_model_name_or_path), extra files (tokenizer.json). */
+export interface LoraSaveOptions {
+  baseModel?: string;
+  extraFiles?: Record<string, Uint8Array | string>;
+}
+
 /**
- * Writes adapter_config.json and adapter_model.safetensors [and extra files: tokenizer.json] into dir, each to
- * a temporary name, then renamed, the config last.
+ * The adapter's files, name → bytes, in the order they are put in place (the config last, as encodeCheckpoint
+ * orders a model's): extra files, adapter_model.safetensors, adapter_config.json.
  */
-export async function saveLora(
-  lora: LoraModel,
-  dir: string,
-  options: { baseModel?: string; extraFiles?: Record<string, Uint8Array | string> } = {},
-): Promise<void> {
+export function encodeLora(lora: LoraModel, options: LoraSaveOptions = {}): Map<string, Uint8Array> {
   const enc = new TextEncoder();
-  const bytes = (d: Uint8Array | string) => (typeof d === 'string' ? enc.encode(d) : d);
-  const files: [string, Uint8Array][] = [
-    ...Object.entries(options.extraFiles ?? {}).map(([n, d]): [string, Uint8Array] => [n, bytes(d)]),
-    [ADAPTER_WEIGHTS, writeSafetensors(adapterTensors(lora), { format: 'pt' })],
-    [ADAPTER_CONFIG, enc.encode(`${JSON.stringify(adapterConfig(lora, options.baseModel ?? null), null, 2)}\n`)],
-  ];
-  await (await nodeCheckpointFiles()).writeFolderFiles(dir, files);
+  const files = new Map<string, Uint8Array>();
+  for (const [n, d] of Object.entries(options.extraFiles ?? {}))
+    files.set(n, typeof d === 'string' ? enc.encode(d) : d);
+  files.set(ADAPTER_WEIGHTS, writeSafetensors(adapterTensors(lora), { format: 'pt' }));
+  files.set(ADAPTER_CONFIG, enc.encode(`${JSON.stringify(adapterConfig(lora, options.baseModel ?? null), null, 2)}\n`));
+  return files;
+}
+
+/** Writes the adapter's files (encodeLora) into dir, each to a temporary name, then renamed, the config last. */
+export async function saveLora(lora: LoraModel, dir: string, options: LoraSaveOptions = {}): Promise<void> {
+  await (await nodeCheckpointFiles()).writeFolderFiles(dir, encodeLora(lora, options));
 }
 
 /** LoraOptions from an adapter_config.json object; an AdapterError for what is not LoRA or not built here. */
@@ -116,9 +122,8 @@ export function loraOptionsFromConfig(raw: unknown, where = ADAPTER_CONFIG): Lor
 }
 
 /**
- * Puts the adapter of an adapter_config.json object and adapter_model.safetensors bytes on the model: every
- * adapter tensor the config implies must be in the file with its shape, and every tensor of the file must be
- * one of them (an AdapterError naming the tensor otherwise, and the model is left without adapters).
+ * Puts the adapter of an adapter_config.json object and adapter_model.safetensors bytes on the model
+ * (readAdapterWeights: an AdapterError naming what does not fit, and the model is left without adapters).
  */
 export function loraFromFiles(
   model: PretrainedModel,
@@ -126,38 +131,45 @@ export function loraFromFiles(
   weights: Uint8Array,
   where = 'adapter',
 ): LoraModel {
-  const opts = loraOptionsFromConfig(config, `${where}/${ADAPTER_CONFIG}`);
+  const lora = applyLora(model, loraOptionsFromConfig(config, `${where}/${ADAPTER_CONFIG}`));
+  try {
+    readAdapterWeights(lora, weights, where);
+  } catch (e) {
+    lora.unload();
+    throw e instanceof CheckpointError ? new AdapterError(e.message) : e;
+  }
+  return lora;
+}
+
+/**
+ * Sets the adapter's tensors from adapter_model.safetensors bytes: every tensor of the adapter must be in the
+ * file with its shape, and every tensor of the file must be one of them (an AdapterError naming the tensor
+ * otherwise). Everything is checked before anything is written.
+ */
+export function readAdapterWeights(lora: LoraModel, weights: Uint8Array, where = 'adapter'): void {
   let file;
   try {
     file = readSafetensors(weights);
   } catch (e) {
     throw new AdapterError(`${where}/${ADAPTER_WEIGHTS}: ${(e as Error).message}`);
   }
-  const lora = applyLora(model, opts);
-  try {
-    const expected = lora.namedParameters();
-    for (const [name, t] of expected) {
-      const got = file.tensors.get(name);
-      if (!got) throw new AdapterError(`${where}/${ADAPTER_WEIGHTS} lacks ${name} (shape [${t.shape.join(', ')}])`);
-      if (got.shape.length !== t.shape.length || got.shape.some((d, i) => d !== t.shape[i])) {
-        throw new AdapterError(
-          `${where}/${ADAPTER_WEIGHTS}: ${name} has shape [${got.shape.join(', ')}], expected [${t.shape.join(', ')}] (r = ${opts.r})`,
-        );
-      }
-    }
-    const unknown = [...file.tensors.keys()].filter((n) => !expected.has(n));
-    if (unknown.length > 0) {
+  const expected = lora.namedParameters();
+  for (const [name, t] of expected) {
+    const got = file.tensors.get(name);
+    if (!got) throw new AdapterError(`${where}/${ADAPTER_WEIGHTS} lacks ${name} (shape [${t.shape.join(', ')}])`);
+    if (got.shape.length !== t.shape.length || got.shape.some((d, i) => d !== t.shape[i])) {
       throw new AdapterError(
-        `${where}/${ADAPTER_WEIGHTS} has tensors this ${model.config.model_type} adapter does not use: ${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''}`,
+        `${where}/${ADAPTER_WEIGHTS}: ${name} has shape [${got.shape.join(', ')}], expected [${t.shape.join(', ')}] (r = ${lora.settings.r})`,
       );
     }
-    // every name and shape checked: only now is anything written
-    for (const [name, t] of expected) t.set(getFloat32(file, name));
-  } catch (e) {
-    lora.unload();
-    throw e instanceof CheckpointError ? new AdapterError(e.message) : e;
   }
-  return lora;
+  const unknown = [...file.tensors.keys()].filter((n) => !expected.has(n));
+  if (unknown.length > 0) {
+    throw new AdapterError(
+      `${where}/${ADAPTER_WEIGHTS} has tensors this ${lora.model.config.model_type} adapter does not use: ${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''}`,
+    );
+  }
+  for (const [name, t] of expected) t.set(getFloat32(file, name));
 }
 
 /** Loads the PEFT adapter in folder `dir` (adapter_config.json + adapter_model.safetensors) onto the model. */

@@ -6,7 +6,6 @@
  * vocabulary trained on the task's training texts). Metrics on the held-out
  * split: accuracy, per-class precision / recall / F1, macro F1, the confusion matrix.
  */
-import { join } from 'node:path';
 import { padBatch } from '../data/batch.js';
 import { brownPosDataset } from '../data/brown.js';
 import { Rng } from '../rng.js';
@@ -20,8 +19,6 @@ import { nodeCheckpointFiles } from '../io/node.js';
 import { getFloat32 } from '../io/safetensors.js';
 import { Bert, BERT_FAMILY, type BertBatch, type BertHead } from '../models/bert.js';
 import { loadModel } from '../models/load.js';
-import { applyLora, type LoraOptions, type LoraSummary } from '../models/lora.js';
-import { saveLora } from '../models/peft.js';
 import { createModel } from '../models/registry.js';
 import { ROBERTA_FAMILY } from '../models/roberta.js';
 import type { Engine } from '../tensor/engine.js';
@@ -30,6 +27,7 @@ import { trainWordPiece } from '../tokenizers/wordpiece.js';
 import { metrics, type Metrics } from '../train/metrics.js';
 import { Trainer, withLossOptions } from '../train/trainer.js';
 import { jsonTextNestsWithin } from '../io/json.js';
+import { loraOf, saveLoraRun, type LoraChoice } from './lora-run.js';
 
 export type Task = 'classify' | 'tag';
 export interface TextExample {
@@ -42,7 +40,7 @@ export interface TagExample {
   tags: string[];
 }
 
-export interface FinetuneOptions {
+export interface FinetuneOptions extends LoraChoice {
   task: Task;
   /** 'spam' | 'brown-pos' | a .jsonl file ({text, pair?, label} or {words, tags} per line). */
   data: string;
@@ -67,13 +65,6 @@ export interface FinetuneOptions {
    */
   ema?: number;
   seed: number;
-  /**
-   * Train LoRA adapters (and the new head, PEFT's modules_to_save) instead of the whole model; `out` then holds
-   * the adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors).
-   */
-  lora?: LoraOptions;
-  /** With `lora`: also fold the adapters into the weights and save that model in `<out>/merged`. */
-  merge?: boolean;
   /** Recompute each block in backward instead of keeping its activations (TrainerOptions). Default false. */
   gradientCheckpointing?: boolean;
   /** Model shape when `from` is 'none'. */
@@ -212,13 +203,11 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
     model.loadHF(get, [...ck.tensors.tensors.keys()], true);
   }
   model.tokenizer = tokenizer;
-  if (opts.lora && opts.from === 'none') throw new ArgumentError('LoRA adapts a pre-trained model: give --from');
-  if (opts.merge && !opts.lora) throw new ArgumentError('--merge goes with --lora');
   if (opts.freeze) {
     model.setTrainable(false);
     for (const m of model.classificationHead()) m.setTrainable(true);
   }
-  const lora = opts.lora ? applyLora(model, { seed: opts.seed, ...opts.lora }) : undefined;
+  const lora = loraOf(model, opts, opts.from, opts.seed);
   const toBatch = batcher(opts.task, tokenizer, labelId, opts.maxLen);
   const rng = new Rng(opts.seed);
   const train = rng
@@ -270,13 +259,8 @@ export async function finetune(engine: Engine, opts: FinetuneOptions) {
   const live = trainer.average ? scores() : undefined;
   trainer.average?.apply();
   const { validation, test } = scores();
-  const summary: LoraSummary | undefined = lora?.summary();
-  if (lora) {
-    // beside the adapter, as PEFT folders often have it: the tokenizer it was trained with
-    const extraFiles = { 'tokenizer.json': JSON.stringify(tokenizer.toJson()) };
-    await saveLora(lora, opts.out, { baseModel: opts.from, extraFiles });
-    if (opts.merge) await lora.merge().save(join(opts.out, 'merged'));
-  } else await model.save(opts.out);
+  if (!lora) await model.save(opts.out);
+  const summary = lora && (await saveLoraRun(lora, opts.out, opts.from, opts.merge));
   return { model, validation, test, live, seconds, trainExamples: train.length, steps: total, lora: summary };
 }
 

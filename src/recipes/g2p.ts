@@ -12,15 +12,16 @@ import { decodePhonemes, encodeG2p, g2pTokenizer, scoreG2p, type G2pScore } from
 import { Rng } from '../rng.js';
 import { ArgumentError } from '../errors.js';
 import { beamSearch } from '../generate/beam.js';
-import { asSeq2Seq, loadModel } from '../models/load.js';
+import { asSeq2Seq, loadModel, type Seq2SeqModel } from '../models/load.js';
 import type { EncoderDecoder } from '../models/seq2seq.js';
 import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { cycleEnds } from '../train/schedule.js';
 import { Trainer, withLossOptions, type StepResult } from '../train/trainer.js';
+import { loraOf, saveLoraRun, type LoraChoice } from './lora-run.js';
 import { due, MetricsLog, seq2seqModel, TimeBudget, type ModelShape, type OptimChoice } from './run.js';
 
-export interface G2pOptions extends ModelShape, OptimChoice {
+export interface G2pOptions extends ModelShape, OptimChoice, LoraChoice {
   /** A pre-trained T5/BART checkpoint, or 'none'. */
   from: string;
   out: string;
@@ -104,7 +105,7 @@ export const G2P_DEFAULTS: Omit<G2pOptions, 'from' | 'out'> = {
 };
 
 /** A fresh model over a word-level tokenizer (vocabulary from the training words). */
-function scratchModel(engine: Engine, o: G2pOptions, train: readonly CmuEntry[]): EncoderDecoder {
+function scratchModel(engine: Engine, o: G2pOptions, train: readonly CmuEntry[]): Seq2SeqModel {
   const tokenizer = Tokenizer.fromJson(g2pTokenizer(train));
   const fields =
     o.arch === 't5'
@@ -184,8 +185,13 @@ export function evaluateG2p(
   };
 }
 
-/** Trains a T5/BART for G2P on the engine; saves it to `out` with metrics.jsonl and g2p-test.json. */
+/**
+ * Trains a T5/BART for G2P on the engine (or, with `lora`, adapters on the pre-trained one); saves it (the
+ * adapter) to `out` with metrics.jsonl and g2p-test.json.
+ */
 export async function finetuneG2p(engine: Engine, o: G2pOptions) {
+  if (o.lora && (o.cycles?.length ?? 1) > 1)
+    throw new ArgumentError('--cycles saves whole models for a snapshot ensemble; it does not go with --lora');
   const data = cmudictDataset(cmudictEntries());
   const rng = new Rng(o.seed);
   const train =
@@ -212,7 +218,9 @@ export async function finetuneG2p(engine: Engine, o: G2pOptions) {
   const valPairs = encode(valEntries).filter(fits);
   const perEpoch = Math.ceil(trainPairs.length / o.batch);
   const total = perEpoch * o.epochs;
-  const trainer = new Trainer(withLossOptions(model, { labelSmoothing: o.labelSmoothing }), {
+  const lora = loraOf(model, o, o.from, o.seed);
+  const withSmoothing = withLossOptions(model, { labelSmoothing: o.labelSmoothing });
+  const trainer = new Trainer(lora ? lora.trainable(withSmoothing) : withSmoothing, {
     lr: o.lr,
     totalSteps: total,
     warmup: Math.min(o.warmup, Math.floor(total / 4)),
@@ -293,7 +301,9 @@ export async function finetuneG2p(engine: Engine, o: G2pOptions) {
   // the live weights' test score too, to show what the average is worth
   const liveTest = average ? evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords }) : undefined;
   average?.apply();
-  await model.save(o.out);
+  if (!lora) await model.save(o.out);
+  // with --merge, the test below decodes the merged weights: the adapted model's within float rounding
+  const loraSummary = lora && (await saveLoraRun(lora, o.out, o.from, o.merge));
   const test = evaluateG2p(model, data.test, { beams: o.beams, limit: o.testWords });
   const report = {
     beams: o.beams,
@@ -318,5 +328,6 @@ export async function finetuneG2p(engine: Engine, o: G2pOptions) {
     last,
     test,
     liveTest,
+    lora: loraSummary,
   };
 }

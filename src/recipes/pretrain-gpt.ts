@@ -15,21 +15,25 @@ import { type Gpt2Config, type LlamaConfig } from '../io/hf/index.js';
 import { readCheckpoint, resolveCheckpointDir } from '../io/checkpoint.js';
 import type { LmBatch } from '../models/gpt.js';
 import { asCausalLM, modelFromCheckpoint, type CausalModel } from '../models/load.js';
-import { applyLora, type LoraOptions, type LoraSummary } from '../models/lora.js';
-import { saveLora } from '../models/peft.js';
+import type { LoraSummary } from '../models/lora.js';
 import { createModel } from '../models/registry.js';
 import type { Engine } from '../tensor/engine.js';
 import { trainBpe } from '../tokenizers/bpe.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { ScheduleName } from '../train/schedule.js';
 import { Trainer, type StepResult } from '../train/trainer.js';
+import { adapterSaveOptions, loraOf, loraRunText, saveLoraRun, type LoraChoice } from './lora-run.js';
 import { restoreTrainingState, resumeFolder, SAVE_TOTAL_LIMIT, saveTrainingCheckpoint, startAfresh } from './resume.js';
 import { due, MetricsLog, type ModelShape, type OptimChoice } from './run.js';
 
 /** The causal families a run can build from scratch: GPT-2, or LLaMA (rotary, SwiGLU, RMSNorm, grouped-query). */
 export type CausalFamily = 'gpt' | 'llama';
 
-export interface GptPretrainOptions extends ModelShape, OptimChoice {
+/**
+ * With `lora` (fine-tuning the model of `from`), `out` holds the adapter in PEFT's layout at the end, and the
+ * generations hold the adapter with its optimizer state: a resume takes the same `from` and `lora`.
+ */
+export interface GptPretrainOptions extends ModelShape, OptimChoice, LoraChoice {
   /** Which family a run from scratch builds. Default 'gpt'. (A run from a checkpoint keeps its family.) */
   family?: CausalFamily;
   /** LLaMA: key/value heads (grouped-query attention; divides heads). Default heads. */
@@ -61,13 +65,6 @@ export interface GptPretrainOptions extends ModelShape, OptimChoice {
   logEvery: number;
   onStep?: (r: StepResult & { tokensPerSecond: number }) => void;
   onEval?: (r: EvalResult) => void;
-  /**
-   * Fine-tune LoRA adapters on the model of `from` (its weights frozen); `out` then holds the adapter in PEFT's
-   * layout instead of checkpoints (no `checkpointEvery`, no `resume`).
-   */
-  lora?: LoraOptions;
-  /** With `lora`: also fold the adapters into the weights and save that model in `<out>/merged`. */
-  merge?: boolean;
   /** Called once the model and data are ready, before the first step (samples from the untrained model, say). */
   onStart?: (model: CausalModel, data: LmData) => Promise<void> | void;
 }
@@ -249,24 +246,26 @@ export interface PretrainResult {
  * `from`. A crash leaves the last checkpoint written.
  */
 export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Promise<PretrainResult> {
-  if (opts.lora && (opts.from === undefined || opts.resume || opts.checkpointEvery > 0))
-    throw new ArgumentError(
-      'LoRA fine-tunes the model of --from, saving the adapter at the end (no --resume, no --checkpoint-every)',
-    );
-  if (opts.merge && !opts.lora) throw new ArgumentError('--merge goes with --lora');
   const docs = await loadTextDocuments(opts.data);
   let model: CausalModel;
   let data: LmData;
   // the generation resumed from: its files are read together, and checked to be of one save
-  const resumed = opts.resume ? await resumeFolder(opts.out) : undefined;
-  const source = resumed ?? (opts.from !== undefined ? await resolveCheckpointDir(opts.from) : undefined);
+  const resumed = opts.resume ? await resumeFolder(opts.out, opts.lora !== undefined) : undefined;
+  // a LoRA run's saves hold the adapter alone: its model is the base of --from, resumed or not
+  const source =
+    resumed !== undefined && !opts.lora
+      ? resumed
+      : opts.from !== undefined
+        ? await resolveCheckpointDir(opts.from)
+        : undefined;
   if (source !== undefined) {
-    const flag = resumed !== undefined ? '--resume' : '--from';
+    const flag = source === resumed ? '--resume' : '--from';
     const ck = await readCheckpoint(source);
     if (!ck.tokenizer) throw new ArgumentError(`${flag}: ${source} has no tokenizer.json`);
     model = asCausalLM(modelFromCheckpoint(engine, ck), `${flag}: ${source}`);
-    // a pre-training run resumes at its own context; fine-tuning reads windows of --context, at most the model's
-    const context = resumed === undefined ? Math.min(opts.context, model.contextLength) : model.contextLength;
+    // a pre-training run resumes at its own context; fine-tuning (resumed too) reads windows of --context, at
+    // most the model's
+    const context = opts.from === undefined ? model.contextLength : Math.min(opts.context, model.contextLength);
     data = await prepareLmData(docs, join(source, 'tokenizer.json'), context);
   } else {
     data = await prepareLmData(docs, opts.tokenizer, opts.context);
@@ -283,7 +282,7 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     throw new ArgumentError(
       `the training text gives ${data.train.N} windows of ${T + 1} tokens, fewer than one batch of ${opts.batch}`,
     );
-  const lora = opts.lora ? applyLora(model, { seed: opts.seed, ...opts.lora }) : undefined;
+  const lora = loraOf(model, opts, opts.from, opts.seed);
   const trainer = new Trainer(lora ? lora.trainable(model) : model, {
     lr: opts.lr,
     totalSteps: opts.steps,
@@ -293,8 +292,15 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
     clip: opts.clip,
     gradientCheckpointing: opts.gradientCheckpointing,
   });
-  const runOptions = { seed: opts.seed, batch: opts.batch };
-  if (resumed !== undefined) await restoreTrainingState(resumed, trainer, runOptions);
+  const runOptions = {
+    seed: opts.seed,
+    batch: opts.batch,
+    context: T,
+    ...(lora && { lora: loraRunText(lora.settings) }),
+  };
+  // a LoRA run saves its adapter (on the base of --from) where a full run saves its model
+  const trained = lora ? { adapter: lora, save: adapterSaveOptions(lora, opts.from) } : model;
+  if (resumed !== undefined) await restoreTrainingState(resumed, trainer, runOptions, lora);
   // a run started afresh replaces the run saved in `out` (its generations), as it truncates metrics.jsonl
   if (resumed === undefined) await startAfresh(opts.out);
   const metrics = await MetricsLog.open(opts.out, opts.resume);
@@ -331,16 +337,12 @@ export async function pretrainGpt(engine: Engine, opts: GptPretrainOptions): Pro
       line.valBitsPerByte = lastEval.bitsPerByte;
     }
     if (r.step % opts.logEvery === 0 || line.valLoss !== undefined) await metrics.write(line);
-    if (lora && last) {
-      const extraFiles = { 'tokenizer.json': JSON.stringify(data.tokenizer.toJson()) };
-      await saveLora(lora, opts.out, { baseModel: opts.from, extraFiles });
-    } else if (due(opts.checkpointEvery, trainer.globalStep, last))
-      await saveTrainingCheckpoint(opts.out, model, trainer, runOptions, opts.saveTotalLimit);
+    if (due(opts.checkpointEvery, trainer.globalStep, last))
+      await saveTrainingCheckpoint(opts.out, trained, trainer, runOptions, opts.saveTotalLimit);
     if (line.valLoss !== undefined) opts.onEval?.(lastEval!);
     opts.onStep?.({ ...r, tokensPerSecond });
   }
   const seconds = (performance.now() - start) / 1000;
-  const summary = lora?.summary();
-  if (lora && opts.merge) await lora.merge().save(join(opts.out, 'merged'));
+  const summary = lora && (await saveLoraRun(lora, opts.out, opts.from, opts.merge));
   return { model, trainer, data, lastEval, seconds, lora: summary };
 }

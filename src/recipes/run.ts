@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
 import { parseConfig } from '../io/config.js';
 import { createModel } from '../models/registry.js';
-import type { EncoderDecoder } from '../models/seq2seq.js';
+import type { Seq2SeqModel } from '../models/load.js';
 import type { Engine } from '../tensor/engine.js';
 
 /** The shape of a model built from scratch. */
@@ -33,7 +33,7 @@ export function seq2seqModel(
   V: number,
   fields: Record<string, unknown>,
   seed: number,
-): EncoderDecoder {
+): Seq2SeqModel {
   const { dModel, layers, heads, ffn } = shape;
   const config =
     family === 't5'
@@ -51,7 +51,7 @@ export function seq2seqModel(
     engine,
     parseConfig({ model_type: family, vocab_size: V, ...config, ...fields }),
     seed,
-  ) as EncoderDecoder;
+  ) as Seq2SeqModel;
 }
 
 /** AdamW with warm-up and decay (Trainer options). */

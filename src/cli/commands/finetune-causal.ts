@@ -11,7 +11,7 @@ import {
   withEngine,
   type CommandSpec,
 } from '../args.js';
-import { LORA_FLAGS, parseLoraFlag } from '../lora-flag.js';
+import { LORA_FLAGS, loraChoice, loraSavedText } from '../lora-flag.js';
 import { Progress } from '../progress.js';
 import { writeLossCurve } from './report.js';
 
@@ -47,12 +47,12 @@ export const FINETUNE_CAUSAL: CommandSpec = {
     },
     'checkpoint-every': {
       type: 'string',
-      help: 'save the checkpoint with the optimizer state every N steps (0: only at the end)',
+      help: 'save the checkpoint (with --lora: the adapter) with the optimizer state every N steps (0: only at the end)',
       default: '0',
     },
     resume: {
       type: 'boolean',
-      help: 'continue the fine-tuning run saved in --out; give the options it was started with',
+      help: 'continue the fine-tuning run saved in --out; give the options it was started with (a LoRA run: its --from and --lora too)',
       default: false,
     },
     ...LORA_FLAGS,
@@ -97,8 +97,7 @@ export async function runCausal(argv: string[]): Promise<void> {
       resume: v.resume === true,
       gradientCheckpointing: v['gradient-checkpointing'] === true,
       seed: intFlag(v, 'seed', 0),
-      lora: v.lora === undefined ? undefined : parseLoraFlag(String(v.lora)),
-      merge: v.merge === true,
+      ...loraChoice(v),
       // the shape is the checkpoint's; these are not read when starting from one
       layers: 0,
       dModel: 0,
@@ -118,15 +117,8 @@ export async function runCausal(argv: string[]): Promise<void> {
         (ev
           ? `validation: loss ${ev.loss.toFixed(3)}, perplexity ${ev.perplexity.toFixed(2)}, ${ev.bitsPerByte.toFixed(3)} bits per byte\n`
           : '') +
-        (v.lora === undefined
-          ? `checkpoint: ${out}\n`
-          : `adapter:    ${out} (PEFT LoRA, ${loraText(r.lora)})\n${v.merge === true ? `merged:     ${out}/merged\n` : ''}`) +
+        (r.lora ? loraSavedText(out, r.lora, v.merge === true, 11) : `checkpoint: ${out}\n`) +
         `metrics:    ${out}/metrics.jsonl\nloss curve: ${svg}\n`,
     );
   });
-}
-
-/** `r 8, alpha 16, 294,912 trainable parameters`, of a LoRA run's result. */
-export function loraText(lora: { r: number; alpha: number; trainable: number } | undefined): string {
-  return lora ? `r ${lora.r}, alpha ${lora.alpha}, ${lora.trainable.toLocaleString('en-US')} trainable parameters` : '';
 }

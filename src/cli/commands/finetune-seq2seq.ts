@@ -13,6 +13,7 @@ import {
   type CommandSpec,
 } from '../args.js';
 import { localFolder } from '../from.js';
+import { LORA_FLAGS, loraChoice, loraSavedText } from '../lora-flag.js';
 import { Progress } from '../progress.js';
 import { writeG2pCurve } from './report.js';
 
@@ -32,7 +33,10 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
       type: 'string',
       help: "a pre-trained T5/BART checkpoint (folder, URL or hf://owner/name), or 'none' (random weights, a letter/phoneme vocabulary)",
     },
-    out: { type: 'string', help: 'where the checkpoint, metrics.jsonl and g2p-test.json go' },
+    out: {
+      type: 'string',
+      help: 'where the checkpoint (with --lora: the adapter), metrics.jsonl and g2p-test.json go',
+    },
     arch: { type: 'string', help: "with --from none: 't5' or 'bart'", default: d.arch, choices: ['t5', 'bart'] },
     'd-model': { type: 'string', help: 'with --from none: model width', default: String(d.dModel) },
     layers: { type: 'string', help: 'with --from none: encoder and decoder blocks (each)', default: String(d.layers) },
@@ -84,6 +88,7 @@ export const FINETUNE_SEQ2SEQ: CommandSpec = {
     'eval-words': { type: 'string', help: 'validation words scored at each evaluation', default: String(d.evalWords) },
     beams: { type: 'string', help: 'beams for the final test-split evaluation', default: String(d.beams) },
     'test-words': { type: 'string', help: 'score only the first N test words (0: all)', default: '0' },
+    ...LORA_FLAGS,
     'gradient-checkpointing': {
       type: 'boolean',
       help: "recompute each block's activations in backward instead of keeping them: the same result, ~1/3 more compute, far less memory (what lets GPT-2 small 4 × 256 or BERT-base 16 × 128 fine-tune in 4 GiB)",
@@ -133,6 +138,7 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
       restartRatio: numberFlag(v, 'restart-lr', 1e-6, 100),
       restartWarmup: intFlag(v, 'restart-warmup', 0),
       seed: intFlag(v, 'seed', 0),
+      ...loraChoice(v),
       onStep: (s, total) => (progress ??= new Progress(total)).update(s.step, { loss: s.loss.toFixed(3) }),
       onEval: (l) =>
         progress?.note(
@@ -152,7 +158,10 @@ export async function runSeq2Seq(argv: string[]): Promise<void> {
         (r.liveTest
           ? `  (with the live weights instead of their average: word error ${percent(r.liveTest.wer)}, phoneme error ${percent(r.liveTest.per)})\n`
           : '') +
-        `checkpoint: ${stringFlag(v, 'out')}${r.snapshots.length ? ` (earlier cycles: ${r.snapshots.join(', ')})` : ''}\nerror curve: ${curve}\n`,
+        (r.lora
+          ? loraSavedText(stringFlag(v, 'out'), r.lora, v.merge === true)
+          : `checkpoint: ${stringFlag(v, 'out')}${r.snapshots.length ? ` (earlier cycles: ${r.snapshots.join(', ')})` : ''}\n`) +
+        `error curve: ${curve}\n`,
     );
   });
 }

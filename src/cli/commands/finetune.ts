@@ -15,8 +15,8 @@ import {
 } from '../args.js';
 import { localFolder } from '../from.js';
 import { Progress } from '../progress.js';
-import { LORA_FLAGS, parseLoraFlag } from '../lora-flag.js';
-import { FINETUNE_CAUSAL, loraText, runCausal } from './finetune-causal.js';
+import { LORA_FLAGS, loraChoice, loraSavedText } from '../lora-flag.js';
+import { FINETUNE_CAUSAL, runCausal } from './finetune-causal.js';
 import { runSeq2Seq } from './finetune-seq2seq.js';
 
 export const FINETUNE: CommandSpec = {
@@ -129,8 +129,7 @@ export async function run(argv: string[]): Promise<void> {
                 }),
       ema: v.ema === undefined ? undefined : numberFlag(v, 'ema', 1e-6, 0.999999),
       seed: intFlag(v, 'seed', 0),
-      lora: v.lora === undefined ? undefined : parseLoraFlag(String(v.lora)),
-      merge: v.merge === true,
+      ...loraChoice(v),
       scratch: {
         vocabSize: intFlag(v, 'vocab', 16),
         layers: intFlag(v, 'layers'),
@@ -150,7 +149,7 @@ export async function run(argv: string[]): Promise<void> {
           ? `with the live weights instead of their average: validation accuracy ${percent(r.live.validation.accuracy)}, macro F1 ${percent(r.live.validation.macroF1)}; test accuracy ${percent(r.live.test.accuracy)}, macro F1 ${percent(r.live.test.macroF1)}\n`
           : '') +
         (r.lora
-          ? `adapter: ${stringFlag(v, 'out')} (PEFT LoRA, ${loraText(r.lora)})\n${v.merge === true ? `merged: ${stringFlag(v, 'out')}/merged\n` : ''}`
+          ? loraSavedText(stringFlag(v, 'out'), r.lora, v.merge === true)
           : `checkpoint: ${stringFlag(v, 'out')}\n`),
     );
   });
