@@ -31,7 +31,7 @@ const simdformer: MatmulEngineModule = {
     return {
       name: 'simdformer',
       threads: engine.threads,
-      note: `${engine.runtime.build} build, matmul tile ${engine.kernels.matmul} (${tile === 'auto' ? 'picked by timing' : 'pinned'}); A, B in engine memory; packs A and B each call`,
+      note: `${engine.runtime.build} build, matmul tile ${tile === 'auto' ? 'auto (picked from its first large products)' : `${tile} (pinned)`}; A, B in engine memory; packs A and B each call`,
       async setup(M, K, N, a, b): Promise<PreparedMatmul> {
         const ta = engine.tensor(a, [M, K]);
         const tb = engine.tensor(b, [K, N]);

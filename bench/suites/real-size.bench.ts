@@ -11,7 +11,8 @@
 // work, wall times swing with the load (written with the results); the same rates from process CPU time
 // ("CPU" columns, one-thread rows) count only the time each engine ran, and stay steadier.
 // gpt2-int8-greedy (not a default task): int8 weights (quantize: 'int8'), the bound over the int8 bytes a step
-// reads, PyTorch's float32 gpt2-greedy beside it.
+// reads, PyTorch's float32 gpt2-greedy beside it. bert-relaxed-infer (not a default task): the relaxed build, fused
+// multiply-add, PyTorch's bert-infer beside it.
 //
 //   npm run bench -- real-size [--tasks gpt2-greedy,t5-beam4] [--threads 1,2] [--runs 3]
 //                              [--prompt 32] [--new 32] [--batch 8] [--seq 128] [--no-pytorch]
@@ -47,6 +48,7 @@ const TARGETS: Partial<Record<Task, [number, number?]>> = {
   'bart-greedy': [1.0],
   'bart-beam4': [1.0],
   'bert-infer': [0.5],
+  'bert-relaxed-infer': [0.5],
 };
 
 interface Job {
@@ -149,9 +151,9 @@ async function main(args: string[]): Promise<void> {
       }
       if (!('error' in py)) {
         try {
-          const p = measurePyTorch(py.python, FLOAT_TASK[task] ?? task, threads, sizes); // int8 rows: PyTorch float32
+          const p = measurePyTorch(py.python, FLOAT_TASK[task] ?? task, threads, sizes); // int8, relaxed rows: PyTorch's float32 task
           raw.pytorch.push(p);
-          const fixed = p.runs.map(() => (task === 'bert-infer' ? batchTokens : sizes.new));
+          const fixed = p.runs.map(() => ((FLOAT_TASK[task] ?? task) === 'bert-infer' ? batchTokens : sizes.new));
           row.pytorch = rate(p.runs, fixed, batchTokens);
           row.pytorchCpu = rate(p.cpu, fixed, batchTokens);
         } catch (err) {

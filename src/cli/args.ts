@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../errors.js';
 import { Engine, type Simd } from '../tensor/engine.js';
+import { tileTrialOf } from '../tensor/kernel-select.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -117,11 +118,11 @@ export async function withEngine<T>(values: Parsed, fn: (engine: Engine) => Prom
 /** "1 thread", "2 threads". */
 export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
 
-/** What the engine runs on: "2 threads, matmul tile 4x8", "2 threads, relaxed SIMD, matmul tile 2x16", or with plain SIMD why. */
+/** What the engine runs on: "2 threads, matmul tile auto" (picking from its first products), "… 4x8", "2 threads, relaxed SIMD, matmul tile 2x16", or with plain SIMD why. */
 export const engineText = (e: Engine): string =>
   threadsText(e.threads) +
   (e.simd === 'relaxed' ? ', relaxed SIMD' : e.simdFallback ? `, plain SIMD (${e.simdFallback})` : '') +
-  `, matmul tile ${e.kernels.matmul}`;
+  `, matmul tile ${tileTrialOf(e.runtime) ? 'auto' : e.kernels.matmul}`;
 
 /** A fraction as a percentage with two decimals: 0.2654 → "26.54 %". */
 export const percent = (x: number): string => `${(x * 100).toFixed(2)} %`;

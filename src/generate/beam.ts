@@ -234,7 +234,8 @@ export function beamSearch(
           const l = lp.lse[r]!;
           // a logit at or under `cut` cannot enter the list: most are, and cost one comparison; the exact
           // score decides for the rest (the slack covers the rounding of moving base and l across)
-          const cutFor = (worst: number) => worst - base + l - 1e-9 * (1 + Math.abs(worst) + Math.abs(base) + Math.abs(l));
+          const cutFor = (worst: number) =>
+            worst - base + l - 1e-9 * (1 + Math.abs(worst) + Math.abs(base) + Math.abs(l));
           let cut = cands.length < 2 * k ? -Infinity : cutFor(cands[2 * k - 1]!.s);
           for (let v = 0, i = r * V; v < V; v++, i++) {
             const x = lp.logits[i]!;

@@ -86,8 +86,8 @@ export class Runtime {
   private scratchPtr = 0;
   private scratchBytes = 0;
   /**
-   * The kernel variants this runtime runs (the matmul's register tile): the default until the engine picks or
-   * pins one at creation (Engine.create's `kernels`), then fixed for its life.
+   * The kernel variants this runtime runs (the matmul's register tile): the default until the engine pins one
+   * at creation (Engine.create's `kernels`) or picks one from its first large products ('auto'), then fixed.
    */
   readonly kernels: { matmul: MatmulTile } = { matmul: '4x8' };
   /**

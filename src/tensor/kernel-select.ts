@@ -1,35 +1,37 @@
-import { ArgumentError, OutOfMemoryError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { MATMUL_TILE_NAMES, type MatmulTile } from '../runtime/kernels.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { gemm } from './ops/matmul.js';
 
 /**
- * Which kernel variants an engine runs: 'auto' (the default) times them at creation and keeps the fastest; a
- * tile's name ('4x8', '4x8s', '2x16', '3x12') or `{ matmul: … }` pins one. Every matmul tile gives the same bits (see
- * MATMUL_TILES), so the choice changes speed only.
+ * Which kernel variants an engine runs: 'auto' (the default) picks the matmul tile from the engine's own first
+ * large products (TileTrial); a tile's name ('4x8', '4x8s', '2x16', '3x12') or `{ matmul: … }` pins one. Every
+ * matmul tile gives the same bits (see MATMUL_TILES), so the choice changes speed only.
  */
 export type KernelsOption = 'auto' | MatmulTile | { matmul?: 'auto' | MatmulTile };
 
-/** The variants an engine runs (`engine.kernels`). */
+/** The variants an engine runs (`engine.kernels`): under 'auto', the default tile until the trial has picked. */
 export interface Kernels {
   readonly matmul: MatmulTile;
 }
 
-/** The timed product: a transformer's [512×768]·[768×768] scaled down (two K blocks, several tiles of each size). */
-const M = 96;
-const K = 512;
-const N = 240;
-/** Timing budget: rounds stop after this many milliseconds (at least MIN_ROUNDS are run). */
-const BUDGET_MS = 30;
-const MIN_ROUNDS = 3;
-const MAX_ROUNDS = 7;
+/**
+ * A product takes part in the trial from this many flops (2·M·N·K, ~4 ms): products that size, B past the L2
+ * cache, are where the tiles differ (a transformer's FFN at d 128 × 1024 tokens and up).
+ */
+const TRIAL_FLOPS = 2 ** 27;
+/** Timed calls per tile on one shape before the pick, after one untimed call (cold caches, unoptimised code). */
+const TRIAL_ROUNDS = 3;
+/** Products the trial may take; past them, with no shape timed often enough on every tile, the default stays. */
+const TRIAL_CALLS = 64;
 /** A tile must beat the default by this fraction to replace it (a tie goes to the default). */
 const MARGIN = 0.03;
 
-/** The fastest tile per build, measured once per process (the CPU does not change under it). */
-const measured = new Map<string, MatmulTile>();
+/** The tile a trial picked, per build, for the process (the CPU does not change under it). */
+const picked = new Map<string, MatmulTile>();
+/** Engines whose 'auto' tile is still being picked. */
+const trials = new WeakMap<Runtime, TileTrial>();
 
-/** Resolves an engine's `kernels` option into the variants it runs, timing the tiles for 'auto'. */
+/** Resolves an engine's `kernels` option: a pinned tile, the tile this process picked before, or a trial. */
 export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): Kernels {
   const asked = typeof option === 'object' ? (option.matmul ?? 'auto') : (option ?? 'auto');
   if (asked !== 'auto' && !(MATMUL_TILE_NAMES as string[]).includes(asked)) {
@@ -38,63 +40,81 @@ export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): K
     );
   }
   if (asked !== 'auto') return { matmul: asked };
-  let tile = measured.get(rt.build);
-  if (tile === undefined) {
-    try {
-      tile = timeMatmulTiles(rt).best;
-    } catch (err) {
-      // an engine too small for the timed operands (~1.5 MiB) runs the default, and times nothing
-      if (err instanceof OutOfMemoryError) return { matmul: MATMUL_TILE_NAMES[0]! };
-      throw err;
-    }
-    measured.set(rt.build, tile);
-  }
-  return { matmul: tile };
+  const before = picked.get(rt.build);
+  if (before !== undefined) return { matmul: before };
+  startTileTrial(rt);
+  return { matmul: MATMUL_TILE_NAMES[0]! };
 }
 
-/** Per tile, the median milliseconds of one timed product, and the tile chosen. */
-export interface TileTiming {
-  readonly ms: Readonly<Record<MatmulTile, number>>;
-  readonly best: MatmulTile;
-  readonly rounds: number;
+/** Starts picking rt's matmul tile from its next large products (chooseKernels does; tests call it directly). */
+export function startTileTrial(rt: Runtime, minFlops = TRIAL_FLOPS): TileTrial {
+  const trial = new TileTrial(rt, minFlops);
+  trials.set(rt, trial);
+  return trial;
+}
+
+/** rt's trial while it runs, to time a product with (gemm); undefined once the tile is picked or pinned. */
+export function tileTrialOf(rt: Runtime): TileTrial | undefined {
+  return trials.get(rt);
 }
 
 /**
- * Times every matmul tile on the caller thread (work never goes to the pool, so other threads' load weighs
- * less): one warm-up call each, then rounds in which every tile runs once, in an order rotated per round so
- * none always runs first, until the budget is spent; each tile's time is its median over the rounds. The
- * fastest wins unless the default is within MARGIN of it. Allocates its operands in the arena and frees them.
+ * Picks an engine's matmul tile from its own products. A short timing at start-up cannot: on products small
+ * enough to time in a few milliseconds every tile runs within ±3 % of the others (measured on Zen 5), while at
+ * a transformer's shapes, with B past the L2 cache, 2×16 runs 5–8 % faster than 4×8 there; the difference is in
+ * how B's panels stream, which only products that size show, and timing those at start-up would cost ~200 ms
+ * and several MiB. So each packed product of at least minFlops runs with the tile its shape has timed least
+ * (in an order rotated per round), timed around the whole call; once one shape has TRIAL_ROUNDS timings of every tile
+ * after each tile's first (untimed) call, pickTile decides on that shape's medians, and later products run the
+ * winner. The trial changes no bits, only which tile computes them. It gives up, keeping the default, after
+ * TRIAL_CALLS products with no shape timed often enough (a workload of ever-new shapes).
  */
-export function timeMatmulTiles(rt: Runtime, budgetMs = BUDGET_MS): TileTiming {
-  const a = rt.arena.alloc(M * K * 4, 'tile timing A');
-  const b = rt.arena.alloc(K * N * 4, 'tile timing B');
-  const c = rt.arena.alloc(M * N * 4, 'tile timing C');
-  try {
-    const f32 = rt.f32;
-    // small values of both signs (no subnormals, no overflow)
-    for (let i = 0; i < M * K; i++) f32[(a >>> 2) + i] = ((i * 37) % 17) / 16 - 0.5;
-    for (let i = 0; i < K * N; i++) f32[(b >>> 2) + i] = ((i * 29) % 13) / 12 - 0.5;
-    const names = MATMUL_TILE_NAMES;
-    const once = (t: MatmulTile) => gemm(rt, c, N, a, K, 1, b, N, 1, M, N, K, false, t, true);
-    for (const t of names) once(t);
-    const times: Record<string, number[]> = Object.fromEntries(names.map((t) => [t, []]));
-    const start = performance.now();
-    let rounds = 0;
-    while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || performance.now() - start < budgetMs)) {
-      for (let i = 0; i < names.length; i++) {
-        const t = names[(i + rounds) % names.length]!;
-        const t0 = performance.now();
-        once(t);
-        times[t]!.push(performance.now() - t0);
-      }
-      rounds++;
+export class TileTrial {
+  /** Per shape "M×N×K", per tile, its calls' milliseconds (the first call's is NaN: not counted). */
+  readonly timings = new Map<string, Record<MatmulTile, number[]>>();
+  /** The shape and per-tile medians that decided, once decided. */
+  decision?: { shape: string; ms: Record<MatmulTile, number>; best: MatmulTile };
+  private calls = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly minFlops: number,
+  ) {}
+
+  /** Runs product(tile) with the tile the trial wants for this shape, timed; small products run the current tile. */
+  run(M: number, N: number, K: number, product: (tile: MatmulTile) => void): void {
+    if (2 * M * N * K < this.minFlops) return product(this.rt.kernels.matmul);
+    const shape = `${M}×${N}×${K}`;
+    let times = this.timings.get(shape);
+    if (times === undefined) {
+      times = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, []])) as unknown as Record<MatmulTile, number[]>;
+      this.timings.set(shape, times);
     }
-    const ms = Object.fromEntries(names.map((t) => [t, median(times[t]!)])) as Record<MatmulTile, number>;
-    return { ms, best: pickTile(ms), rounds };
-  } finally {
-    rt.arena.release(c);
-    rt.arena.release(b);
-    rt.arena.release(a);
+    // of the tiles timed least, the first from a start that moves on each round (no tile always runs first)
+    const least = Math.min(...MATMUL_TILE_NAMES.map((t) => times[t].length));
+    const n = MATMUL_TILE_NAMES.length;
+    let i = least % n;
+    while (times[MATMUL_TILE_NAMES[i]!].length > least) i = (i + 1) % n;
+    const tile = MATMUL_TILE_NAMES[i]!;
+    const t0 = performance.now();
+    product(tile);
+    times[tile].push(times[tile].length === 0 ? NaN : performance.now() - t0);
+    this.calls++;
+    if (MATMUL_TILE_NAMES.every((t) => times[t].length > TRIAL_ROUNDS)) {
+      const ms = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, median(times[t].slice(1))])) as Record<
+        MatmulTile,
+        number
+      >;
+      this.finish({ shape, ms, best: pickTile(ms) });
+    } else if (this.calls >= TRIAL_CALLS) this.finish();
+  }
+
+  private finish(decision?: { shape: string; ms: Record<MatmulTile, number>; best: MatmulTile }): void {
+    this.decision = decision;
+    const tile = decision?.best ?? MATMUL_TILE_NAMES[0]!;
+    this.rt.kernels.matmul = tile;
+    if (decision !== undefined) picked.set(this.rt.build, tile);
+    trials.delete(this.rt);
   }
 }
 

@@ -38,24 +38,7 @@ describe('gemmPacked in blocks under a pack budget', () => {
           for (const accumulate of [false, true]) {
             const run = (budget?: number) => {
               const tc = e.tensor(c0);
-              gemmPacked(
-                e.runtime,
-                tc.ptr,
-                N,
-                ta.ptr,
-                K,
-                1,
-                tb.ptr,
-                ldbK,
-                ldbN,
-                M,
-                N,
-                K,
-                accumulate,
-                tile,
-                false,
-                budget,
-              );
+              gemmPacked(e.runtime, tc.ptr, N, ta.ptr, K, 1, tb.ptr, ldbK, ldbN, M, N, K, accumulate, tile, budget);
               const out = tc.toArray();
               tc.dispose();
               return out;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArgumentError, OutOfMemoryError } from '../../src/errors.js';
+import { ArgumentError } from '../../src/errors.js';
 import { MATMUL_TILE_NAMES, MATMUL_TILES, type MatmulTile } from '../../src/runtime/kernels.js';
 import { Engine } from '../../src/tensor/engine.js';
-import { pickTile, timeMatmulTiles } from '../../src/tensor/kernel-select.js';
+import { pickTile, startTileTrial, tileTrialOf } from '../../src/tensor/kernel-select.js';
 import { matmul, matmulInto } from '../../src/tensor/ops/matmul.js';
 import { matmulRef } from '../ref/matmul.js';
 import { expectBitIdentical, randn } from '../util/check.js';
@@ -137,26 +137,65 @@ describe('every matmul tile', () => {
 });
 
 describe("kernels: 'auto'", () => {
-  it('an engine too small for the timed operands runs the default tile', async () => {
-    const e = await Engine.create({ threads: 1, maxMemoryMiB: 1, initialMemoryMiB: 1 });
-    expect(() => timeMatmulTiles(e.runtime)).toThrow(OutOfMemoryError);
-    // the first 'auto' engine of this file (nothing measured yet in this process): the default, untimed
+  /** C = A·B for [M, K]·[K, N] through matmulInto (the engine's tile, or its trial's). */
+  const product = (e: Engine, M: number, K: number, N: number): Float32Array => {
+    const [ta, tb, tc] = [
+      e.tensor(randn(M * K, M + K)),
+      e.tensor(randn(K * N, K + N)),
+      e.tensor(new Float32Array(M * N)),
+    ];
+    matmulInto(e.runtime, tc.ptr, ta.ptr, tb.ptr, M, N, K);
+    const c = tc.toArray();
+    for (const t of [ta, tb, tc]) t.dispose();
+    return c;
+  };
+
+  it('starts on the default tile, allocating nothing to choose, and picks from its own products', async () => {
+    const e = await Engine.create({ threads: 2, initialMemoryMiB: 1 });
+    // the first 'auto' engine of this file (nothing picked yet in this process): the default while it picks
     expect(e.kernels.matmul).toBe('4x8');
-    await e.dispose();
+    expect(tileTrialOf(e.runtime)).toBeDefined();
+    expect(e.runtime.memory.buffer.byteLength).toBeLessThan(2 * 2 ** 20);
+    // a trial that counts products from 10⁵ flops, so that this test's products take part
+    const trial = startTileTrial(e.runtime, 1e5);
+    const pinned = await Engine.create({ threads: 2, kernels: '4x8' });
+    const [M, K, N] = [67, 130, 90]; // 2·M·K·N ≈ 1.6·10⁶ flops
+    for (let i = 0; i < 16; i++) {
+      // whichever tile the trial runs, the bits are the pinned tile's
+      expectBitIdentical(product(e, M, K, N), product(pinned, M, K, N), `trial call ${i}`);
+      // a product under the trial's size runs the current tile and is not timed
+      product(e, 5, 7, 9);
+      if (i < 15) expect(trial.decision, `after ${i + 1} calls`).toBeUndefined();
+    }
+    // 4 tiles × (1 untimed + 3 timed calls) of one shape: decided, by the rule, on that shape's medians
+    const d = trial.decision!;
+    expect(d.shape).toBe(`${M}×${N}×${K}`);
+    expect([...trial.timings.keys()]).toEqual([d.shape]);
+    for (const tile of MATMUL_TILE_NAMES) {
+      const times = trial.timings.get(d.shape)![tile];
+      expect(times.length).toBe(4);
+      expect(times[0]).toBeNaN();
+      expect(d.ms[tile]).toBeGreaterThan(0);
+    }
+    expect(d.best).toBe(pickTile(d.ms));
+    expect(e.kernels.matmul).toBe(d.best);
+    expect(tileTrialOf(e.runtime)).toBeUndefined();
+    // a later 'auto' engine of the same build starts on the pick, with no trial
+    const again = await Engine.create({ threads: 2 });
+    expect(again.kernels.matmul).toBe(d.best);
+    expect(tileTrialOf(again.runtime)).toBeUndefined();
+    for (const x of [e, pinned, again]) await x.dispose();
   });
 
-  it('times every tile on the caller thread and picks one of them', async () => {
-    const e = await Engine.create({ threads: 2 });
-    expect(MATMUL_TILE_NAMES).toContain(e.kernels.matmul);
-    const t = timeMatmulTiles(e.runtime, 5);
-    expect(t.rounds).toBeGreaterThanOrEqual(3);
-    expect(MATMUL_TILE_NAMES).toContain(t.best);
-    for (const tile of MATMUL_TILE_NAMES) expect(t.ms[tile]).toBeGreaterThan(0);
-    // the winner is the rule's pick of the timings it returns (the rule itself: the test below, on given numbers)
-    expect(t.best).toBe(pickTile(t.ms));
-    const again = await Engine.create({ threads: 1, kernels: 'auto' });
-    expect(MATMUL_TILE_NAMES).toContain(again.kernels.matmul);
-    await again.dispose();
+  it('keeps the default when no shape repeats within its 64 products', async () => {
+    const e = await Engine.create({ threads: 1, kernels: '2x16' });
+    const trial = startTileTrial(e.runtime, 1);
+    for (let i = 0; i < 63; i++) product(e, 9 + i, 5, 4); // M > GEMV_ROWS: packed products
+    expect(tileTrialOf(e.runtime)).toBe(trial);
+    product(e, 72, 5, 4);
+    expect(tileTrialOf(e.runtime)).toBeUndefined();
+    expect(trial.decision).toBeUndefined();
+    expect(e.kernels.matmul).toBe('4x8');
     await e.dispose();
   });
 

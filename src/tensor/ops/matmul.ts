@@ -1,6 +1,7 @@
 import { ShapeError } from '../../errors.js';
 import { MATMUL_TILES, type MatmulTile } from '../../runtime/kernels.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import { tileTrialOf } from '../kernel-select.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -22,7 +23,8 @@ export interface MatmulLayout {
  * C[M,N] (= or +=) A·B on raw pointers with element strides: A (m, k) at a[m·ldaM + k·ldaK], B (k, n)
  * at b[k·ldbK + n·ldbN], C row stride ldc. Packs A into MR-row panels and B into NR-column panels in the
  * runtime's scratch block, then runs the output tiles over the pool, with the runtime's matmul tile
- * (`rt.kernels.matmul`) unless `tile` names one; `serial` keeps the work on the caller (the tile timing).
+ * (`rt.kernels.matmul`, or the tile its trial wants while an 'auto' engine picks: kernel-select.ts) unless
+ * `tile` names one.
  * For M ≤ GEMV_ROWS, with A's rows and B's rows or columns contiguous, the GEMV kernels read B in place
  * (B [K, N]: the packed path's bits; B [N, K]: dot products, the same sums in another order).
  * K = 0 gives C = 0 (or leaves it).
@@ -41,8 +43,7 @@ export function gemm(
   N: number,
   K: number,
   accumulate: boolean,
-  tile: MatmulTile = rt.kernels.matmul,
-  serial = false,
+  tile?: MatmulTile,
 ): void {
   if (M === 0 || N === 0) return;
   if (K === 0) {
@@ -63,7 +64,10 @@ export function gemm(
     rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk], Math.ceil(N / chunk), M * N * K);
     return;
   }
-  gemmPacked(rt, c, ldc, a, ldaM, ldaK, b, ldbK, ldbN, M, N, K, accumulate, tile, serial);
+  const trial = tile === undefined ? tileTrialOf(rt) : undefined;
+  const packed = (t: MatmulTile) => gemmPacked(rt, c, ldc, a, ldaM, ldaK, b, ldbK, ldbN, M, N, K, accumulate, t);
+  if (trial !== undefined) trial.run(M, N, K, packed);
+  else packed(tile ?? rt.kernels.matmul);
 }
 
 /**
@@ -94,7 +98,6 @@ export function gemmPacked(
   K: number,
   accumulate: boolean,
   tile: MatmulTile = rt.kernels.matmul,
-  serial = false,
   budget = PACK_BUDGET_BYTES,
 ): void {
   const { MB, NB } = MATMUL_TILES[tile];
@@ -125,7 +128,6 @@ export function gemmPacked(
         K,
         accumulate,
         tile,
-        serial,
       );
     }
   }
@@ -146,7 +148,6 @@ function packAndMultiply(
   K: number,
   accumulate: boolean,
   tile: MatmulTile,
-  serial: boolean,
 ): void {
   const { MR, NR, MB, NB } = MATMUL_TILES[tile];
   const panelsA = Math.ceil(M / MR);
@@ -155,25 +156,24 @@ function packAndMultiply(
   const ap = rt.scratch(aBytes + panelsB * K * NR * 4);
   const bp = ap + aBytes;
   const tiles = Math.ceil(M / MB) * Math.ceil(N / NB);
-  const [packCost, mulCost] = serial ? [0, 0] : [M * K, M * N * K];
   const mul = [c, ap, bp, M, N, K, ldc, accumulate ? 1 : 0] as const;
   // one literal run('<name>', …) per kernel (the kernel table's test finds them)
   if (tile === '4x8s') {
-    rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
-    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
-    rt.run('matmul_f32__4x8s', mul, tiles, mulCost);
+    rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+    rt.run('matmul_f32__4x8s', mul, tiles, M * N * K);
   } else if (tile === '2x16') {
-    rt.run('pack_a_f32__2', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
-    rt.run('pack_b_f32__16', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
-    rt.run('matmul_f32__2x16', mul, tiles, mulCost);
+    rt.run('pack_a_f32__2', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+    rt.run('pack_b_f32__16', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+    rt.run('matmul_f32__2x16', mul, tiles, M * N * K);
   } else if (tile === '3x12') {
-    rt.run('pack_a_f32__3', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
-    rt.run('pack_b_f32__12', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
-    rt.run('matmul_f32__3x12', mul, tiles, mulCost);
+    rt.run('pack_a_f32__3', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+    rt.run('pack_b_f32__12', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+    rt.run('matmul_f32__3x12', mul, tiles, M * N * K);
   } else {
-    rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, packCost);
-    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, packCost && K * N);
-    rt.run('matmul_f32', mul, tiles, mulCost);
+    rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+    rt.run('matmul_f32', mul, tiles, M * N * K);
   }
 }
 
