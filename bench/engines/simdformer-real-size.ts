@@ -4,6 +4,7 @@
 // after the first token (causal greedy) or of the whole call (seq2seq: encoder + decoding; BERT), and the
 // process CPU time of the same spans.
 import { Engine } from '../../src/tensor/engine.js';
+import { tileTrialOf } from '../../src/tensor/kernel-select.js';
 import type { Bert } from '../../src/models/bert.js';
 import type { GPT } from '../../src/models/gpt.js';
 import { quantizeModel } from '../../src/models/quantize.js';
@@ -56,6 +57,8 @@ export interface Measurement {
   /** Bytes of weights a causal decoding step reads. */
   stepWeightBytes?: number;
   setupMs: number;
+  /** The matmul tile the timed runs used (engine.kernels after the warm-up). */
+  matmulTile?: string;
 }
 
 export async function measureSimdformer(task: Task, threads: number, sizes: Sizes): Promise<Measurement> {
@@ -129,7 +132,11 @@ export async function measureSimdformer(task: Task, threads: number, sizes: Size
       return { time: performance.now() - t, cpu: cpuMs() - c, tokens: sizes.batch * sizes.seq };
     };
   }
-  await call(); // warm-up
+  // warm-up: one call, and more while the engine is still picking its matmul tile from large products (BERT-base
+  // picks in its second forward pass); decoding's products are too small to take part
+  await call();
+  for (let w = 0; w < 3 && (tileTrialOf(engine.runtime)?.timings.size ?? 0) > 0; w++) await call();
+  out.matmulTile = engine.kernels.matmul;
   for (let r = 0; r < sizes.runs; r++) {
     const { time, cpu, tokens } = await call();
     (out.runs as (number[] | number)[]).push(time);

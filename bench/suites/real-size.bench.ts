@@ -75,6 +75,8 @@ interface Row {
   target?: string;
   met?: boolean;
   tokens?: number;
+  /** The matmul tile simdformer's timed runs used. */
+  tile?: string;
   load1: number;
   note?: string;
 }
@@ -140,6 +142,7 @@ async function main(args: string[]): Promise<void> {
         row.simdformer = rate(s.runs, s.tokens, batchTokens);
         row.simdformerCpu = rate(s.cpu, s.tokens, batchTokens);
         row.tokens = median(s.tokens);
+        row.tile = s.matmulTile;
         if (s.stepWeightBytes) {
           row.boundTokensPerSecond = (bandwidth[threads]! * 1e9) / s.stepWeightBytes;
           row.ofBound = row.simdformer / row.boundTokensPerSecond;
@@ -194,6 +197,7 @@ async function main(args: string[]): Promise<void> {
       title: 'target (1 thread)',
       value: (r) => (r.target ? `${r.target}${r.met === undefined ? '' : r.met ? ' met' : ' missed'}` : ''),
     },
+    { title: 'tile', value: (r) => r.tile },
     { title: 'load', value: (r) => r.load1, digits: 1 },
   ]);
   console.log(

@@ -19,10 +19,10 @@ export interface Kernels {
  * cache, are where the tiles differ (a transformer's FFN at d 128 × 1024 tokens and up).
  */
 const TRIAL_FLOPS = 2 ** 27;
-/** Timed calls per tile on one shape before the pick, after one untimed call (cold caches, unoptimised code). */
+/** Timed calls of every tile at a shape before the pick (after its first, untimed: cold caches, unoptimised code). */
 const TRIAL_ROUNDS = 3;
 /** Products the trial may take; past them, with no shape timed often enough on every tile, the default stays. */
-const TRIAL_CALLS = 64;
+const TRIAL_CALLS = 256;
 /** A tile must beat the default by this fraction to replace it (a tie goes to the default). */
 const MARGIN = 0.03;
 
@@ -58,22 +58,32 @@ export function tileTrialOf(rt: Runtime): TileTrial | undefined {
   return trials.get(rt);
 }
 
+/** A trial's pick: the shapes it was timed on, per tile the sum of its fastest milliseconds there, the tile. */
+export interface TileDecision {
+  readonly shapes: string[];
+  readonly ms: Record<MatmulTile, number>;
+  readonly best: MatmulTile;
+}
+
 /**
  * Picks an engine's matmul tile from its own products. A short timing at start-up cannot: on products small
  * enough to time in a few milliseconds every tile runs within ±3 % of the others (measured on Zen 5), while at
  * a transformer's shapes, with B past the L2 cache, 2×16 runs 5–8 % faster than 4×8 there; the difference is in
  * how B's panels stream, which only products that size show, and timing those at start-up would cost ~200 ms
  * and several MiB. So each packed product of at least minFlops runs with the tile its shape has timed least
- * (in an order rotated per round), timed around the whole call; once one shape has TRIAL_ROUNDS timings of every tile
- * after each tile's first (untimed) call, pickTile decides on that shape's medians, and later products run the
- * winner. The trial changes no bits, only which tile computes them. It gives up, keeping the default, after
- * TRIAL_CALLS products with no shape timed often enough (a workload of ever-new shapes).
+ * (in an order rotated per round), timed around the whole call, each tile's first call at a shape untimed.
+ * When a shape whose tiles all have TRIAL_ROUNDS timings comes round again (so the other shapes of its cycle
+ * have been timed as often), pickTile takes per tile the sum over those shapes of its fastest time (the least
+ * disturbed: a model's first pass also pays for fresh pages, which can add 40 % to a product), and every later
+ * product runs the winner. A model's layers repeat their shapes: BERT-base (12 layers, 4 shapes each) decides
+ * in the fifth layer of its second forward pass. The trial changes no bits, only which tile computes them. It
+ * gives up, keeping the default, after TRIAL_CALLS products with no shape timed often enough.
  */
 export class TileTrial {
   /** Per shape "M×N×K", per tile, its calls' milliseconds (the first call's is NaN: not counted). */
   readonly timings = new Map<string, Record<MatmulTile, number[]>>();
-  /** The shape and per-tile medians that decided, once decided. */
-  decision?: { shape: string; ms: Record<MatmulTile, number>; best: MatmulTile };
+  /** What decided, once decided. */
+  decision?: TileDecision;
   private calls = 0;
 
   constructor(
@@ -90,6 +100,15 @@ export class TileTrial {
       times = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, []])) as unknown as Record<MatmulTile, number[]>;
       this.timings.set(shape, times);
     }
+    if (done(times)) {
+      // a shape timed in full comes round again: the others of its cycle have been timed as often
+      const complete = [...this.timings].filter(([, ts]) => done(ts));
+      const ms = Object.fromEntries(
+        MATMUL_TILE_NAMES.map((t) => [t, complete.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
+      ) as Record<MatmulTile, number>;
+      this.finish({ shapes: complete.map(([s]) => s), ms, best: pickTile(ms) });
+      return product(this.rt.kernels.matmul);
+    }
     // of the tiles timed least, the first from a start that moves on each round (no tile always runs first)
     const least = Math.min(...MATMUL_TILE_NAMES.map((t) => times[t].length));
     const n = MATMUL_TILE_NAMES.length;
@@ -99,17 +118,10 @@ export class TileTrial {
     const t0 = performance.now();
     product(tile);
     times[tile].push(times[tile].length === 0 ? NaN : performance.now() - t0);
-    this.calls++;
-    if (MATMUL_TILE_NAMES.every((t) => times[t].length > TRIAL_ROUNDS)) {
-      const ms = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, median(times[t].slice(1))])) as Record<
-        MatmulTile,
-        number
-      >;
-      this.finish({ shape, ms, best: pickTile(ms) });
-    } else if (this.calls >= TRIAL_CALLS) this.finish();
+    if (++this.calls >= TRIAL_CALLS) this.finish();
   }
 
-  private finish(decision?: { shape: string; ms: Record<MatmulTile, number>; best: MatmulTile }): void {
+  private finish(decision?: TileDecision): void {
     this.decision = decision;
     const tile = decision?.best ?? MATMUL_TILE_NAMES[0]!;
     this.rt.kernels.matmul = tile;
@@ -126,8 +138,7 @@ export function pickTile(ms: Readonly<Record<MatmulTile, number>>): MatmulTile {
   return ms[fallback] <= ms[best] * (1 + MARGIN) ? fallback : best;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+/** Whether every tile has its TRIAL_ROUNDS timed calls at a shape. */
+function done(times: Record<MatmulTile, number[]>): boolean {
+  return MATMUL_TILE_NAMES.every((t) => times[t].length > TRIAL_ROUNDS);
 }
