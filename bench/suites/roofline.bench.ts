@@ -10,7 +10,8 @@
 // "host" is the step's wall time minus its kernels' time: JavaScript (tape, allocation, the bias rows copied
 // into a linear's output, zeroing gradients) and dispatch.
 // Models: the reference GPT (4 layers, d 128, 4 heads, FFN 512) and d 512 / 6 layers / 8 heads / FFN 2048, both
-// context 128, 256 byte ids, batch 8, AdamW. Beside them, the same step under torch.profiler (PyTorch 1.13).
+// context 128, 256 byte ids, batch 8, AdamW. Beside them, the same step under torch.profiler (PyTorch 1.13), and
+// PyTorch's unprofiled step (steps back to back, as simdformer's unprofiled ones) for the speed ratio.
 //
 //   npm run bench -- roofline [--threads 1,2] [--models reference,d512] [--steps 5] [--top 20]
 import os from 'node:os';
@@ -22,7 +23,7 @@ import { Engine } from '../../src/tensor/engine.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { compileCeiling, readBandwidth } from '../bandwidth.js';
 import { randomBatch, referenceConfig } from '../engines/reference-gpt.js';
-import { profileTorchGpt, torchPython, type GptShape, type TorchOp } from '../engines/torch-gpt.js';
+import { profileTorchGpt, timeTorchGpt, torchPython, type GptShape, type TorchOp } from '../engines/torch-gpt.js';
 import {
   answerParent,
   childJob,
@@ -332,6 +333,7 @@ async function main(args: string[]): Promise<void> {
         { title: 'of roofline', value: (r) => (r.phase === 'host' ? '' : `${(100 * ofRoofline(r, c)).toFixed(0)} %`) },
       ]);
       let torch;
+      let torchUnprofiledStepMs: number | undefined;
       if (!('error' in py)) {
         try {
           torch = profileTorchGpt(py, t, sh);
@@ -339,6 +341,12 @@ async function main(args: string[]): Promise<void> {
             `\nPyTorch ${torch.torch}, same step under torch.profiler, ${t} thread(s): ${torch.stepMs.toFixed(1)} ms`,
           );
           torchTable(torch.ops, top, torch.stepMs);
+          // the speed comparison: PyTorch's steps back to back, unprofiled, as simdformer's unprofiled steps
+          torchUnprofiledStepMs = median(timeTorchGpt(py, t, sh, Math.max(steps, 5)).stepsMs);
+          console.log(
+            `PyTorch unprofiled: ${torchUnprofiledStepMs.toFixed(1)} ms a step; simdformer's speed ÷ PyTorch's: ` +
+              `${(torchUnprofiledStepMs / ans.unprofiledStepMs).toFixed(2)}`,
+          );
         } catch (err) {
           console.log(`PyTorch failed: ${(err as Error).message.split('\n')[0]}`);
         }
@@ -350,6 +358,7 @@ async function main(args: string[]): Promise<void> {
         ceilings: c,
         rows: ans.rows.map((r) => ({ ...r, bound: bound(r, c), ofRoofline: ofRoofline(r, c) })),
         pytorch: torch,
+        torchUnprofiledStepMs,
       });
     }
   }
