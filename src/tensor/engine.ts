@@ -7,9 +7,9 @@ import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js
 
 export interface EngineOptions extends RuntimeOptions {
   /**
-   * Kernel variants: 'auto' (default) times the matmul tiles on the caller thread at creation (≤ ~50 ms, once
-   * per process and build) and keeps the fastest; '4x8', '4x8s', '2x16', '3x12' (or `{ matmul: '2x16' }`) pins one.
-   * All give the same bits; `engine.kernels` says which runs.
+   * Kernel variants: 'auto' (default) picks the matmul tile by timing the engine's own first large products
+   * (once per process and build; kernel-select.ts); '4x8', '4x8s', '2x16', '3x12' (or `{ matmul: '2x16' }`)
+   * pins one. All give the same bits; `engine.kernels` says which runs.
    */
   kernels?: KernelsOption;
 }
@@ -82,7 +82,7 @@ export class Engine {
     this.runtime.arena.resetPeak();
   }
 
-  /** The kernel variants this engine runs (chosen or pinned at creation), e.g. `{ matmul: '2x16' }`. */
+  /** The kernel variants this engine runs (pinned, or picked by 'auto' from its first large products), e.g. `{ matmul: '2x16' }`. */
   get kernels(): Kernels {
     return { ...this.runtime.kernels };
   }

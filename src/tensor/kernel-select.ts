@@ -21,7 +21,7 @@ export interface Kernels {
 const TRIAL_FLOPS = 2 ** 27;
 /** Timed calls of every tile at a shape before the pick (after its first, untimed: cold caches, unoptimised code). */
 const TRIAL_ROUNDS = 3;
-/** Products the trial may take; past them, with no shape timed often enough on every tile, the default stays. */
+/** Products the trial may take: then it decides on the shapes timed in full, or keeps the default if none. */
 const TRIAL_CALLS = 256;
 /** A tile must beat the default by this fraction to replace it (a tie goes to the default). */
 const MARGIN = 0.03;
@@ -77,7 +77,7 @@ export interface TileDecision {
  * disturbed: a model's first pass also pays for fresh pages, which can add 40 % to a product), and every later
  * product runs the winner. A model's layers repeat their shapes: BERT-base (12 layers, 4 shapes each) decides
  * in the fifth layer of its second forward pass. The trial changes no bits, only which tile computes them. It
- * gives up, keeping the default, after TRIAL_CALLS products with no shape timed often enough.
+ * ends after TRIAL_CALLS products at the latest, on the shapes timed in full by then, or with the default if none.
  */
 export class TileTrial {
   /** Per shape "M×N×K", per tile, its calls' milliseconds (the first call's is NaN: not counted). */
@@ -102,11 +102,7 @@ export class TileTrial {
     }
     if (done(times)) {
       // a shape timed in full comes round again: the others of its cycle have been timed as often
-      const complete = [...this.timings].filter(([, ts]) => done(ts));
-      const ms = Object.fromEntries(
-        MATMUL_TILE_NAMES.map((t) => [t, complete.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
-      ) as Record<MatmulTile, number>;
-      this.finish({ shapes: complete.map(([s]) => s), ms, best: pickTile(ms) });
+      this.decide();
       return product(this.rt.kernels.matmul);
     }
     // of the tiles timed least, the first from a start that moves on each round (no tile always runs first)
@@ -118,14 +114,20 @@ export class TileTrial {
     const t0 = performance.now();
     product(tile);
     times[tile].push(times[tile].length === 0 ? NaN : performance.now() - t0);
-    if (++this.calls >= TRIAL_CALLS) this.finish();
+    if (++this.calls >= TRIAL_CALLS) this.decide();
   }
 
-  private finish(decision?: TileDecision): void {
-    this.decision = decision;
-    const tile = decision?.best ?? MATMUL_TILE_NAMES[0]!;
-    this.rt.kernels.matmul = tile;
-    if (decision !== undefined) picked.set(this.rt.build, tile);
+  /** Ends the trial: the rule on the shapes timed in full, or the default if there are none. */
+  private decide(): void {
+    const complete = [...this.timings].filter(([, ts]) => done(ts));
+    if (complete.length > 0) {
+      const ms = Object.fromEntries(
+        MATMUL_TILE_NAMES.map((t) => [t, complete.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
+      ) as Record<MatmulTile, number>;
+      this.decision = { shapes: complete.map(([shape]) => shape), ms, best: pickTile(ms) };
+      picked.set(this.rt.build, this.decision.best);
+    }
+    this.rt.kernels.matmul = this.decision?.best ?? MATMUL_TILE_NAMES[0]!;
     trials.delete(this.rt);
   }
 }
