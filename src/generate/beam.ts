@@ -85,6 +85,24 @@ export function encodeForDecoding(
   return { memoryKV, memoryMask, B };
 }
 
+/**
+ * One decoding step for all rows, each row's last token in: the head's logits [rows·V] where it wrote them (valid
+ * until the engine's step ends) and each row's log-sum-exp (in the kernel: one exp per logit there, none here).
+ */
+function stepLogits(
+  model: Seq2SeqLM,
+  tokens: Int32Array,
+  memoryKV: Tensor[],
+  memoryMask: Int32Array,
+  caches: KVCache[],
+  start: number,
+): { logits: Float32Array; lse: Float32Array } {
+  return model.engine.noGrad(() => {
+    const t = model.head(model.decode(tokens, tokens.length, 1, memoryKV, { memoryMask, start, caches }));
+    return { logits: t.view(), lse: logSumExp(t) };
+  });
+}
+
 /** One decoding step for all rows: each row's last token in, log-probabilities [rows·V] out (float64). */
 export function stepLogProbs(
   model: Seq2SeqLM,
@@ -94,21 +112,15 @@ export function stepLogProbs(
   caches: KVCache[],
   start: number,
 ): Float64Array {
-  const e = model.engine;
-  const rows = tokens.length;
+  const { logits, lse } = stepLogits(model, tokens, memoryKV, memoryMask, caches, start);
   const V = model.vocabSize;
-  return e.noGrad(() => {
-    const t = model.head(model.decode(tokens, rows, 1, memoryKV, { memoryMask, start, caches }));
-    const lse = logSumExp(t); // [rows], in the kernel: one exp per logit there, none here
-    const logits = t.toArray();
-    e.endStep();
-    const out = new Float64Array(rows * V);
-    for (let r = 0; r < rows; r++) {
-      const l = lse[r]!;
-      for (let v = 0, i = r * V; v < V; v++, i++) out[i] = logits[i]! - l;
-    }
-    return out;
-  });
+  const out = new Float64Array(tokens.length * V);
+  for (let r = 0; r < tokens.length; r++) {
+    const l = lse[r]!;
+    for (let v = 0, i = r * V; v < V; v++, i++) out[i] = logits[i]! - l;
+  }
+  model.engine.endStep();
+  return out;
 }
 
 /** Reorders the cached rows: row r takes the keys and values of row parents[r] (positions < length). */
@@ -322,11 +334,8 @@ function beamStep(
     return { logits, lse: new Float64Array(tokens.length), release: () => {} };
   }
   const { model, memoryKV, memoryMask, caches } = decoders[0]!;
-  const e = model.engine;
-  return e.noGrad(() => {
-    const t = model.head(model.decode(tokens, tokens.length, 1, memoryKV, { memoryMask, start: step, caches }));
-    return { logits: t.view(), lse: logSumExp(t), release: () => e.endStep() };
-  });
+  const { logits, lse } = stepLogits(model, tokens, memoryKV, memoryMask, caches, step);
+  return { logits, lse, release: () => model.engine.endStep() };
 }
 
 /** log of the mean of the models' probabilities (two or more), per row and token. */
