@@ -26,8 +26,12 @@ const TRIAL_CALLS = 256;
 /** A tile must beat the default by this fraction to replace it (a tie goes to the default). */
 const MARGIN = 0.03;
 
-/** The tile a trial picked, per build, for the process (the CPU does not change under it). */
+/**
+ * The tile a trial picked, per build and thread count, for the process (the CPU does not change under it; how
+ * many threads share its caches does, and with it the tile that wins).
+ */
 const picked = new Map<string, MatmulTile>();
+const pickKey = (rt: Runtime) => `${rt.build}/${rt.threads}`;
 /** Engines whose 'auto' tile is still being picked. */
 const trials = new WeakMap<Runtime, TileTrial>();
 
@@ -40,7 +44,7 @@ export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): K
     );
   }
   if (asked !== 'auto') return { matmul: asked };
-  const before = picked.get(rt.build);
+  const before = picked.get(pickKey(rt));
   if (before !== undefined) return { matmul: before };
   startTileTrial(rt);
   return { matmul: MATMUL_TILE_NAMES[0]! };
@@ -125,7 +129,7 @@ export class TileTrial {
         MATMUL_TILE_NAMES.map((t) => [t, complete.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
       ) as Record<MatmulTile, number>;
       this.decision = { shapes: complete.map(([shape]) => shape), ms, best: pickTile(ms) };
-      picked.set(this.rt.build, this.decision.best);
+      picked.set(pickKey(this.rt), this.decision.best);
     }
     this.rt.kernels.matmul = this.decision?.best ?? MATMUL_TILE_NAMES[0]!;
     trials.delete(this.rt);

@@ -183,11 +183,15 @@ describe("kernels: 'auto'", () => {
     expect(d.best).toBe(pickTile(d.ms));
     expect(e.kernels.matmul).toBe(d.best);
     expect(tileTrialOf(e.runtime)).toBeUndefined();
-    // a later 'auto' engine of the same build starts on the pick, with no trial
+    // a later 'auto' engine of the same build and thread count starts on the pick, with no trial
     const again = await Engine.create({ threads: 2 });
     expect(again.kernels.matmul).toBe(d.best);
     expect(tileTrialOf(again.runtime)).toBeUndefined();
-    for (const x of [e, pinned, again]) await x.dispose();
+    // the same build on three threads picks its own: the tile that wins depends on how many threads share the caches
+    const three = await Engine.create({ threads: 3 });
+    expect(three.runtime.build).toBe(e.runtime.build);
+    expect(tileTrialOf(three.runtime)).toBeDefined();
+    for (const x of [e, pinned, again, three]) await x.dispose();
   });
 
   it('decides on the shapes every tile has timed three times, summing their fastest times', async () => {
