@@ -1,14 +1,25 @@
-// C[M,N] (= or +=) A[M,K]·B[K,N]. A is first packed into MR-row panels Ap[ceil(M/MR)][K][MR] and B into NR-column
-// panels Bp[ceil(N/NR)][K][NR], both zero-padded, each read through element strides, so A·B, A·Bᵀ, Aᵀ·B and Aᵀ·Bᵀ
-// share one compute kernel that reads two contiguous streams. Work items: output tiles of MB rows × NB columns,
-// row-major. Each C element is summed by one thread over fixed K-blocks of KC = 256, in k order: bit-identical
-// for any thread count, and for every tile variant (4×8, the default, unsuffixed; 4×8s; 2×16; 3×12: one source,
-// instantiated with constant sizes), since the tile only decides which elements are computed together.
-// 4×8s and 3×12 splat A by shuffles of one 16-byte load per k (3×12 reads 4 bytes past A's last panel: the host
-// puts B's panels there).
+// C[M,N] (= or +=) A[M,K]·B[K,N]. A is first packed into MR-row panels and B into NR-column panels, both
+// zero-padded, each read through element strides, so A·B, A·Bᵀ, Aᵀ·B and Aᵀ·Bᵀ share one compute kernel that reads
+// two contiguous streams. Both are stored k-block by k-block (panelAt): Ap[K/KC][ceil(M/MR)][kc][MR], likewise Bp.
+// Work items: output tiles of MB rows × NB columns, row-major. Each C element is summed by one thread over fixed
+// K-blocks of KC = 256, in k order: bit-identical for any thread count, and for every tile variant (4×8, the default,
+// unsuffixed; 4×8s; 2×16; 3×12: one source, instantiated with constant sizes), since the tile only decides which
+// elements are computed together. 4×8s and 3×12 splat A by shuffles of one 16-byte load per k (3×12 reads 4 bytes
+// past A's last panel: the host puts B's panels there).
 import { madd } from './math';
 
 const KC: i32 = 256;
+
+/**
+ * Where a packed operand's panel p holds its k-block from k0: panels are stored k-block by k-block, each block the
+ * panels in order ([K/KC][panels][kc][R]), so the panels a tile runs through one after the other are adjacent in
+ * memory and the hardware prefetcher streams the next while the current one is used.
+ */
+// @ts-ignore: decorator
+@inline
+function panelAt(base: usize, panels: i32, p: i32, k0: i32, K: i32, R: i32): usize {
+  return base + ((<usize>k0 * <usize>panels + <usize>p * <usize>min(KC, K - k0)) * <usize>R << 2);
+}
 
 /** Transposes the 4×4 block whose rows are r0…r3 (each four f32) and stores its columns at dst, dst + stride, … */
 function storeTransposed4x4(dst: usize, stride: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
@@ -27,12 +38,21 @@ function storeTransposed4x4(dst: usize, stride: usize, r0: v128, r1: v128, r2: v
 @inline
 function packB(nv: i32, bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i32, start: i32, end: i32): void {
   const NR = nv << 2;
+  const strideK = (<usize>ldbK) << 2;
+  const panels = (N + NR - 1) / NR;
+  for (let p = start; p < end; p++)
+    for (let k0 = 0; k0 < K; k0 += KC)
+      packBBlock(nv, panelAt(bp, panels, p, k0, K, NR), b + <usize>k0 * strideK, min(KC, K - k0), p * NR, N, ldbK, ldbN);
+}
+
+/** Packs rows [0, kc) of B's columns [n0, n0 + NR) (b: B at this block's first row) into dst [kc][NR]. */
+// @ts-ignore: decorator
+@inline
+function packBBlock(nv: i32, dst: usize, b: usize, K: i32, n0: i32, N: i32, ldbK: i32, ldbN: i32): void {
+  const NR = nv << 2;
   const rowBytes = <usize>(NR << 2);
   const strideK = (<usize>ldbK) << 2;
-  for (let p = start; p < end; p++) {
-    const n0 = p * NR;
     const cols = min(NR, N - n0);
-    let dst = bp + <usize>p * <usize>K * rowBytes;
     if (ldbN == 1 && cols == NR) {
       let src = b + ((<usize>n0) << 2);
       for (let k = 0; k < K; k++) {
@@ -85,7 +105,6 @@ function packB(nv: i32, bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i3
         dst += rowBytes;
       }
     }
-  }
 }
 
 /** pack_b_f32 (8-column panels, the 4×8 tile's), __16 (2×16), __12 (3×12): one source, nv = NR / 4. */
@@ -262,17 +281,25 @@ function micro3x12(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i3
   microBody(3, 3, true, c, ldc, ap, bp, kc, rows, cols, add);
 }
 
-/** Packs MR-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap[p][K][MR], zero past M. */
+/** Packs MR-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap (panelAt), zero past M. */
 // @ts-ignore: decorator
 @inline
 function packA(MR: i32, ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  const strideK = (<usize>ldaK) << 2;
+  const panels = (M + MR - 1) / MR;
+  for (let p = start; p < end; p++)
+    for (let k0 = 0; k0 < K; k0 += KC)
+      packABlock(MR, panelAt(ap, panels, p, k0, K, MR), a + <usize>k0 * strideK, min(KC, K - k0), p * MR, M, ldaM, ldaK);
+}
+
+/** Packs columns [0, kc) of A's rows [m0, m0 + MR) (a: A at this block's first column) into dst [kc][MR]. */
+// @ts-ignore: decorator
+@inline
+function packABlock(MR: i32, dst: usize, a: usize, K: i32, m0: i32, M: i32, ldaM: i32, ldaK: i32): void {
   const rowBytes = <usize>(MR << 2);
   const strideM = (<usize>ldaM) << 2;
   const strideK = (<usize>ldaK) << 2;
-  for (let p = start; p < end; p++) {
-    const m0 = p * MR;
     const rows = min(MR, M - m0);
-    let dst = ap + <usize>p * <usize>K * rowBytes;
     const r0 = a + <usize>m0 * strideM;
     if (rows == MR && ldaM == 1) {
       // Aᵀ stored [K, M]: the panel's rows are contiguous at every k
@@ -332,7 +359,6 @@ function packA(MR: i32, ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i3
         dst += rowBytes;
       }
     }
-  }
 }
 
 /** pack_a_f32 (4-row panels, the 4×8 tile's), __2 (2×16), __3 (3×12): one source. */
@@ -371,6 +397,8 @@ function tiles(
 ): void {
   const tilesN = (N + NB - 1) / NB;
   const ldcBytes = (<usize>ldc) << 2;
+  const panelsA = (M + MR - 1) / MR;
+  const panelsB = (N + NR - 1) / NR;
   for (let t = start; t < end; t++) {
     const m0 = (t / tilesN) * MB;
     const n0 = (t % tilesN) * NB;
@@ -380,10 +408,10 @@ function tiles(
       const kc = min(KC, K - k0);
       const add = accumulate != 0 || k0 > 0;
       for (let n = n0; n < n1; n += NR) {
-        const bpanel = bp + (<usize>(n / NR) * <usize>K + <usize>k0) * <usize>(NR << 2);
+        const bpanel = panelAt(bp, panelsB, n / NR, k0, K, NR);
         const cols = min(NR, n1 - n);
         for (let m = m0; m < m1; m += MR) {
-          const apanel = ap + (<usize>(m / MR) * <usize>K + <usize>k0) * <usize>(MR << 2);
+          const apanel = panelAt(ap, panelsA, m / MR, k0, K, MR);
           const cm = c + <usize>m * ldcBytes + ((<usize>n) << 2);
           const rows = min(MR, m1 - m);
           // two call sites per tile (whole and ragged), so Binaryen keeps the micro-kernel a function of its own
