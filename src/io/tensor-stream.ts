@@ -57,7 +57,8 @@ export async function readSafetensorsHeader(
  * Streams the data section (the reader stands at its start) tensor by tensor in file order: a tensor
  * with a target is read into the target's buffers, one without is skipped. One read stays in flight while
  * the previous buffer is committed (converted), so reading and converting overlap: a target must not hand
- * out the buffer it was last given for its next call (two staging halves, used in turn, will do).
+ * out the buffer it was last given for its next call (two staging halves, used in turn, will do). With
+ * `overlap` false each buffer is committed before the next is asked for (targets whose commits allocate).
  * `onBytes(n)` reports progress.
  */
 export async function streamSafetensors(
@@ -66,6 +67,7 @@ export async function streamSafetensors(
   targetFor: (entry: SafetensorsEntry) => TensorTarget | undefined,
   where: string,
   onBytes?: (n: number) => void,
+  overlap = true,
 ): Promise<void> {
   type Step = { entry: SafetensorsEntry; target?: TensorTarget; at: number; bytes: number; buf?: Uint8Array };
   function* steps(): Generator<Step> {
@@ -78,8 +80,9 @@ export async function streamSafetensors(
       }
       for (let at = 0; at < size;) {
         const buf = target.buffer(at, size - at);
-        yield { entry, target, at, bytes: buf.length, buf };
-        at += buf.length;
+        const bytes = buf.length; // read now: a commit that grows the memory detaches buf (its length becomes 0)
+        yield { entry, target, at, bytes, buf };
+        at += bytes;
       }
     }
   }
@@ -99,10 +102,17 @@ export async function streamSafetensors(
         `${where}: file ended inside tensor '${s.entry.name}' (byte ${header.dataStart + s.entry.begin + s.at + n} of ${header.dataStart + s.entry.end}; truncated)`,
       );
     }
-    step = it.next();
-    pending = step.done ? undefined : start(step.value); // the next read runs while this buffer is committed
+    if (overlap) {
+      step = it.next();
+      pending = step.done ? undefined : start(step.value); // the next read runs while this buffer is committed
+    }
     s.target?.commit(s.at, n);
     onBytes?.(n);
+    if (!overlap) {
+      // a commit that allocates may grow the memory, detaching a buffer handed out before it: the next is made after
+      step = it.next();
+      pending = step.done ? undefined : start(step.value);
+    }
   }
 }
 

@@ -12,7 +12,7 @@ import type { NamedTensor } from '../io/safetensors.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { Activation } from '../nn/feed-forward.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
-import { Group, ModuleList, zerosInit, type Init } from '../nn/module.js';
+import { Group, initialising, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { add, dropout, linear, reshape, scale } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -101,7 +101,8 @@ export class Bart extends EncoderDecoder {
     const init: Init = () => rng.normal() * c.init_std;
     const pad = c.pad_token_id;
     this.shared = this.child('shared', new Embedding(engine, c.vocab_size, c.d_model, init));
-    if (pad !== null && pad < c.vocab_size) this.shared.weight.view().fill(0, pad * c.d_model, (pad + 1) * c.d_model);
+    if (pad !== null && pad < c.vocab_size && initialising(engine))
+      this.shared.weight.view().fill(0, pad * c.d_model, (pad + 1) * c.d_model);
     const stack = (side: 'encoder' | 'decoder'): Stack => {
       const group = this.child(side, new Group(engine));
       const block = bartBlock(c, side, init);

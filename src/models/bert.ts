@@ -16,7 +16,7 @@ import type { NamedTensor } from '../io/safetensors.js';
 import { hfTensors, loadHF, saveHF, type HFLoadSpec, type TensorSource } from './hf.js';
 import { blockParameterCount, TransformerBlock, type BlockConfig } from '../nn/block.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
-import { Group, Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
+import { Group, initialising, Module, ModuleList, zerosInit, type Init } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { add, crossEntropy, dropout, gatherRows, gelu, linear, relu, reshape, tanh } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -217,7 +217,7 @@ export class Bert extends Module {
     this.position = emb.add('position', new Embedding(engine, c.max_position_embeddings, C, init));
     this.tokenType = emb.add('token_type', new Embedding(engine, c.type_vocab_size, C, init));
     this.embNorm = emb.add('norm', new LayerNorm(engine, C, c.layer_norm_eps));
-    if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size)
+    if (c.pad_token_id !== null && c.pad_token_id < c.vocab_size && initialising(engine))
       this.word.weight.view().fill(0, c.pad_token_id * C, (c.pad_token_id + 1) * C);
     const block = bertBlock(c, this.activation, init);
     const blocks = Array.from({ length: c.num_hidden_layers }, () => new TransformerBlock(engine, block));

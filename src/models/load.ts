@@ -9,7 +9,7 @@ import type { Engine } from '../tensor/engine.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import { checkCheckpointHoldsModel, createModel, type PretrainedModel } from './registry.js';
 import { loadFromSource, type LoadProgress } from './stream-load.js';
-import { quantizeModel, type Quantization } from './quantize.js';
+import type { Quantization } from './quantize.js';
 
 export type { PretrainedModel } from './registry.js';
 
@@ -74,10 +74,7 @@ export async function loadModel(
   const { quantize } = options;
   if (quantize !== undefined && quantize !== 'int8')
     throw new ArgumentError(`quantize must be 'int8', got ${JSON.stringify(quantize)}`);
-  const model = await loadFromSource(engine, await checkpointSource(from, options), {
-    onProgress: options.onProgress,
-  });
-  return quantize ? quantizeModel(model, quantize) : model;
+  return loadFromSource(engine, await checkpointSource(from, options), { onProgress: options.onProgress, quantize });
 }
 
 /**

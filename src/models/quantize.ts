@@ -9,7 +9,9 @@
 import { ArgumentError } from '../errors.js';
 import { Embedding, Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
+import type { WeightLayout } from '../tensor/ops/index.js';
 import { int8Of, quantizeWeight } from '../tensor/ops/int8.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 export type Quantization = 'int8';
 
@@ -19,12 +21,19 @@ export function quantizeModel<M extends Module & { config: { vocab_size: number 
   quantize: Quantization,
 ): M {
   if (quantize !== 'int8') throw new ArgumentError(`quantize must be 'int8', got ${JSON.stringify(quantize)}`);
-  const vocab = model.config.vocab_size;
-  for (const m of model.namedModules().values()) {
-    if (m instanceof Linear) quantizeWeight(m.weight, m.layout);
-    else if (m instanceof Embedding && m.count === vocab) quantizeWeight(m.weight, 'out_in');
-  }
+  for (const [weight, layout] of quantizationTargets(model)) quantizeWeight(weight, layout);
   return model;
+}
+
+/** The weights quantizeModel quantizes (every Linear's, the vocabulary table), each with its layout. */
+export function quantizationTargets(model: Module & { config: { vocab_size: number } }): Map<Tensor, WeightLayout> {
+  const vocab = model.config.vocab_size;
+  const out = new Map<Tensor, WeightLayout>();
+  for (const m of model.namedModules().values()) {
+    if (m instanceof Linear) out.set(m.weight, m.layout);
+    else if (m instanceof Embedding && m.count === vocab) out.set(m.weight, 'out_in');
+  }
+  return out;
 }
 
 /** Whether any of the model's weights is quantized. */

@@ -5,6 +5,7 @@
 import type { Checkpoint } from '../io/checkpoint-format.js';
 import type { BertConfig, ModelConfig, ModelType, RobertaConfig } from '../io/hf/index.js';
 import type { Engine } from '../tensor/engine.js';
+import type { Quantization } from './quantize.js';
 import { Bart, bartParameters } from './bart.js';
 import { Bert, bertParameters } from './bert.js';
 import { GPT, gptParameters } from './gpt.js';
@@ -71,10 +72,11 @@ export function checkWeightsHoldModel(
   config: ModelConfig,
   tensors: Iterable<{ dtype: string; shape: readonly number[] }>,
   where: string,
+  quantize?: Quantization,
 ): void {
   const type = config.model_type;
   const terms = modelParameters(config);
-  checkParameterMemory(engine, type, terms);
+  checkParameterMemory(engine, type, terms, quantize);
   let values = 0;
   // int64 tensors are buffers (position_ids); a weight stored as I32 counts here and gets its dtype error later
   for (const t of tensors) if (t.dtype !== 'I64') values += t.shape.reduce((a, d) => a * d, 1);

@@ -14,7 +14,7 @@ import { robertaNames } from '../io/hf/roberta.js';
 import type { Engine } from '../tensor/engine.js';
 import { gelu, tanh } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Module } from '../nn/module.js';
+import { initialising, type Module } from '../nn/module.js';
 import { Bert, type BertBatch, type EncoderFamily } from './bert.js';
 
 export const ROBERTA_FAMILY: EncoderFamily = {
@@ -40,7 +40,7 @@ export class Roberta extends Bert {
     this.padId = config.pad_token_id;
     const C = config.hidden_size;
     // nn.Embedding(padding_idx=pad_token_id) of the position table: its padding row starts at zero
-    this.position.weight.view().fill(0, this.padId * C, (this.padId + 1) * C);
+    if (initialising(engine)) this.position.weight.view().fill(0, this.padId * C, (this.padId + 1) * C);
   }
 
   /** Positions run from pad_token_id + 1 up to max_position_embeddings − 1. */

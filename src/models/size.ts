@@ -6,7 +6,9 @@
  */
 import { CheckpointError, ConfigError, OutOfMemoryError } from '../errors.js';
 import type { KVCache } from '../nn/attention.js';
+import { deferringParameters } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
+import type { Quantization } from './quantize.js';
 
 /** A part of a model's parameters: what sizes it, in words of its config fields, and how many floats it is. */
 export interface ParameterTerm {
@@ -23,13 +25,21 @@ const largest = (terms: readonly ParameterTerm[]) => terms.reduce((a, b) => (b.c
  * A ConfigError unless the model's float32 parameters fit in the engine's free memory. Called first thing in
  * every family's constructor, so a huge config costs a multiplication, not an allocation.
  */
-export function checkParameterMemory(engine: Engine, type: string, terms: readonly ParameterTerm[]): void {
-  const need = 4 * parameterTotal(terms);
+export function checkParameterMemory(
+  engine: Engine,
+  type: string,
+  terms: readonly ParameterTerm[],
+  quantize?: Quantization,
+): void {
+  // a model built for a quantizing load (deferred parameters): the loader checked its int8 need before building it
+  if (quantize === undefined && deferringParameters(engine)) return;
+  const top = largest(terms);
+  // int8 as loadModel quantizes while loading: a byte a value, and the largest part in float32 while it arrives
+  const need = quantize ? parameterTotal(terms) + 4 * top.count : 4 * parameterTotal(terms);
   const free = engine.memoryAvailableBytes;
   if (need <= free) return;
-  const top = largest(terms);
   throw new ConfigError(
-    `${type} config needs ${bytes(need)} for its parameters (float32), more than the engine has free ` +
+    `${type} config needs ${bytes(need)} for its parameters (${quantize ? 'int8, loaded' : 'float32'}), more than the engine has free ` +
       `(${bytes(free)} of its limit of ${bytes(engine.memoryLimitBytes)}; the Engine option maxMemoryMiB, at most 4096): ` +
       `the largest part is ${top.what}, ${bytes(4 * top.count)}`,
   );

@@ -16,7 +16,7 @@ import { CheckpointError, ConfigError } from '../errors.js';
 import { findWeights, readJsonFile, type CheckpointSource, type SourceFile } from '../io/checkpoint-source.js';
 import { parseConfig, type ModelConfig } from '../io/config.js';
 import { planFromHF } from '../io/name-rules.js';
-import type { SafetensorsEntry, SafetensorsHeader } from '../io/safetensors.js';
+import { DTYPE_SIZE, type SafetensorsEntry, type SafetensorsHeader } from '../io/safetensors.js';
 import {
   convertToF32,
   readSafetensorsHeader,
@@ -24,12 +24,15 @@ import {
   type ByteReader,
   type TensorTarget,
 } from '../io/tensor-stream.js';
-import { withoutInit } from '../nn/module.js';
+import { withDeferredParameters, withoutInit } from '../nn/module.js';
 import type { Engine } from '../tensor/engine.js';
 import { convertHalf } from '../tensor/ops/convert.js';
+import type { WeightLayout } from '../tensor/ops/index.js';
+import { quantizeWeight } from '../tensor/ops/int8.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { HFLoadSpec } from './hf.js';
+import { quantizationTargets, type Quantization } from './quantize.js';
 import { checkWeightsHoldModel, createModel, type PretrainedModel } from './registry.js';
 
 /** How far a load has come: bytes of one file downloaded, or bytes of the weights read into the engine. */
@@ -50,18 +53,29 @@ export interface StreamLoadOptions {
 
 const FLOAT = new Set(['F32', 'F16', 'BF16', 'F64']);
 
+/**
+ * Builds the checkpoint's model and streams its weights in. With `quantize`, its parameters are made without
+ * memory and each is given its memory as its bytes arrive; each weight quantizeModel would quantize is quantized
+ * as soon as its last bytes are in and its float32 memory released, so the float32 model is never held whole.
+ */
 export async function loadFromSource(
   engine: Engine,
   source: CheckpointSource,
-  options: StreamLoadOptions = {},
+  options: StreamLoadOptions & { quantize?: Quantization } = {},
 ): Promise<PretrainedModel> {
   const { config, tokenizer } = await readCheckpointConfig(source);
   const weights = await openWeights(source);
   let model: PretrainedModel | undefined;
   try {
-    checkWeightsHoldModel(engine, config, weights.entries.values(), source.where); // before anything is allocated
-    model = withoutInit(engine, () => createModel(engine, config));
-    await streamInto(model, model.hfLoadSpec(), weights, true, options);
+    // before anything is allocated
+    checkWeightsHoldModel(engine, config, weights.entries.values(), source.where, options.quantize);
+    if (options.quantize) {
+      model = withDeferredParameters(engine, () => createModel(engine, config));
+      await streamInto(model, model.hfLoadSpec(), weights, true, options, quantizationTargets(model));
+    } else {
+      model = withoutInit(engine, () => createModel(engine, config));
+      await streamInto(model, model.hfLoadSpec(), weights, true, options);
+    }
   } catch (e) {
     model?.dispose();
     throw e;
@@ -177,6 +191,7 @@ async function streamInto(
   weights: OpenedWeights,
   all: boolean,
   options: StreamLoadOptions,
+  quantize?: Map<Tensor, WeightLayout>,
 ): Promise<void> {
   const { where, entries } = weights;
   const params = model.namedParameters();
@@ -219,6 +234,7 @@ async function streamInto(
   const half = Math.max(2, Math.ceil(Math.min(options.stagingBytes ?? 4 * 2 ** 20, converted) / 16) * 2);
   const staging = model.engine.empty([2 * half]);
   const halves = { staging, half, turn: 0 };
+  const left = new Map<Tensor, number>(); // elements of each quantized weight not in yet
   try {
     for (const f of weights.files) {
       await streamSafetensors(
@@ -226,15 +242,40 @@ async function streamInto(
         f.header,
         (e) => {
           const part = parts.get(e.name);
-          return part && target(params.get(part.param)!, part.offset, e.dtype, halves);
+          if (!part) return undefined;
+          const t = params.get(part.param)!;
+          const to = target(t.pending ? t.materialize() : t, part.offset, e.dtype, halves);
+          const layout = quantize?.get(t);
+          return layout ? quantizedWhenFull(t, layout, to, e.dtype, left) : to;
         },
         `${where}/${f.name}`,
         report,
+        !quantize,
       );
     }
   } finally {
     staging.dispose();
   }
+}
+
+/** `to`, quantizing t (quantizeWeight) once its last element is in: `left` counts each weight's elements to come. */
+function quantizedWhenFull(
+  t: Tensor,
+  layout: WeightLayout,
+  to: TensorTarget,
+  dtype: string,
+  left: Map<Tensor, number>,
+): TensorTarget {
+  const size = DTYPE_SIZE[dtype]!;
+  return {
+    buffer: (at, bytes) => to.buffer(at, bytes),
+    commit(at, bytes) {
+      to.commit(at, bytes);
+      const n = (left.get(t) ?? t.size) - bytes / size;
+      left.set(t, n);
+      if (n === 0) quantizeWeight(t, layout);
+    },
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Engine } from '../tensor/engine.js';
 import { releaseInt8 } from '../tensor/ops/int8.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /** Draws one value for a parameter's initialisation (a seeded normal, say). */
 export type Init = (i: number) => number;
@@ -28,6 +28,28 @@ export function withoutInit<T>(engine: Engine, build: () => T): T {
 export function initialising(engine: Engine): boolean {
   return !uninitialised.has(engine);
 }
+
+/** Engines whose new parameters get no memory for now (a loader gives each its memory when its bytes come). */
+const deferring = new WeakSet<Engine>();
+
+/** Whether parameters made now on `engine` are deferred (inside withDeferredParameters). */
+export function deferringParameters(engine: Engine): boolean {
+  return deferring.has(engine);
+}
+
+/**
+ * Runs `build` with parameters deferred on `engine` (Tensor.deferred): nothing is allocated for them until a loader
+ * materializes each as its bytes arrive, so a loader that quantizes weights as they come never holds the whole
+ * float32 model (loadModel with `quantize`).
+ */
+export function withDeferredParameters<T>(engine: Engine, build: () => T): T {
+  deferring.add(engine);
+  try {
+    return withoutInit(engine, build);
+  } finally {
+    deferring.delete(engine);
+  }
+}
 export const onesInit: Init = () => 1;
 
 /**
@@ -49,7 +71,7 @@ export abstract class Module {
 
   protected param(name: string, shape: number[], init: Init): Tensor {
     if (!initialising(this.engine)) {
-      const t = this.engine.empty(shape);
+      const t = deferringParameters(this.engine) ? Tensor.deferred(this.engine, shape) : this.engine.empty(shape);
       t.requiresGrad = true;
       t.name = name;
       this.params.set(name, t);

@@ -32,14 +32,47 @@ export class Tensor {
   /** The parameter's path (`h.0.attn.qkv.weight`), for parameters. */
   name = '';
   private live = true;
+  private waiting = false;
+  private address: number;
 
   constructor(
     readonly engine: Engine,
-    readonly ptr: number,
+    ptr: number,
     readonly shape: Shape,
     readonly region: Region,
   ) {
     this.size = sizeOf(shape);
+    this.address = ptr;
+  }
+
+  /** Byte address of the first element in the engine's memory. */
+  get ptr(): number {
+    return this.address;
+  }
+
+  /**
+   * A persistent tensor without memory yet (a parameter a loader fills, and may quantize, when its bytes arrive):
+   * disposed until `materialize` gives it memory.
+   */
+  static deferred(engine: Engine, shape: Shape): Tensor {
+    const t = new Tensor(engine, 0, [...shape], 'persistent');
+    t.live = false;
+    t.waiting = true;
+    return t;
+  }
+
+  /** A deferred tensor still waiting for its memory. */
+  get pending(): boolean {
+    return this.waiting;
+  }
+
+  /** Gives a deferred tensor its memory (uninitialised); returns it. */
+  materialize(): this {
+    if (!this.waiting) throw new SimdformerError('NOT_DEFERRED', `tensor [${this.shape.join(', ')}] is not deferred`);
+    this.address = this.engine.runtime.arena.alloc(this.size * 4, `tensor [${this.shape.join(', ')}]`);
+    this.waiting = false;
+    this.live = true;
+    return this;
   }
 
   /** Runs the tape backwards from this scalar (its gradient seeded with 1). */
@@ -83,6 +116,7 @@ export class Tensor {
 
   /** Returns a persistent tensor's memory to the engine; a step tensor is released with its step. */
   dispose(): void {
+    this.waiting = false;
     if (!this.live) return;
     this.live = false;
     if (this.region === 'persistent') this.engine.runtime.arena.release(this.ptr);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +13,12 @@ import type { Gpt2Config } from '../../src/io/hf/index.js';
 import { GPT } from '../../src/models/gpt.js';
 import { loadModel, modelFromCheckpoint } from '../../src/models/load.js';
 import type { PretrainedModel } from '../../src/models/registry.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import { loadFromSource, loadWeightsInto } from '../../src/models/stream-load.js';
 import { Bert } from '../../src/models/bert.js';
 import type { BertConfig } from '../../src/io/hf/index.js';
 import { Engine } from '../../src/tensor/engine.js';
+import { int8Of } from '../../src/tensor/ops/int8.js';
 import { expectBitIdentical } from '../util/check.js';
 import { le16, le32, le64, randomHalfBits, writeRawSafetensors, type RawTensor } from '../util/safetensors-raw.js';
 import { fixtureDir } from '../io/fixtures.js';
@@ -247,5 +249,102 @@ describe('streaming loads (loadModel from a folder, files, shards; float16 / bfl
       expectBitIdentical(t.toArray(), want.toArray(), n);
     }
     for (const m of [pretrained, fresh, model]) m.dispose();
+  });
+});
+
+describe("quantize: 'int8' while loading (each weight quantized as its bytes arrive)", () => {
+  let dir: string;
+  // large enough that the weights, not the norms, biases and positions, are most of the bytes
+  const config = () =>
+    parseConfig({
+      model_type: 'gpt2',
+      vocab_size: 500,
+      n_positions: 32,
+      n_embd: 64,
+      n_layer: 3,
+      n_head: 4,
+      bos_token_id: null,
+      eos_token_id: null,
+    }) as Gpt2Config;
+  let floatBytes = 0;
+  let raw: RawTensor[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'simdformer-int8-load-'));
+    const e = await Engine.create({ threads: 1 });
+    const m = new GPT(e, config(), 5);
+    await m.save(dir);
+    floatBytes = m.parameters().reduce((n, t) => n + 4 * t.size, 0);
+    // the same weights in a file mixing F32, F16, BF16 and F64 tensors (values rounded to each dtype)
+    const dtypes = ['F32', 'F16', 'BF16', 'F64'] as const;
+    raw = m.hfTensors().map((t, i) => {
+      const dtype = dtypes[i % 4]!;
+      if (dtype === 'F32') return { name: t.name, dtype, shape: t.shape, bytes: le32(t.data) };
+      if (dtype === 'F64') return { name: t.name, dtype, shape: t.shape, bytes: le64(Float64Array.from(t.data)) };
+      const bits = randomHalfBits(t.data.length, i, dtype);
+      return { name: t.name, dtype, shape: t.shape, bytes: le16(bits) };
+    });
+    m.dispose();
+    await e.dispose();
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true });
+  });
+
+  /** Loads `d` on a fresh engine, float then quantizeModel or quantized while loading; its logits, int8 forms, peak. */
+  async function load(d: string, whileLoading: boolean, stagingBytes?: number) {
+    // memory grows during the load (a grow detaches every view of unshared memory handed out before it)
+    const e = await Engine.create({ threads: 1, initialMemoryMiB: 0.125 });
+    const before = e.memoryStats().currentBytes;
+    const m = whileLoading
+      ? await loadFromSource(e, await folderSource(d), { quantize: 'int8', stagingBytes })
+      : quantizeModel(await loadFromSource(e, await folderSource(d), { stagingBytes }), 'int8');
+    const peak = e.memoryStats().peakBytes - before;
+    const logits = e.noGrad(() => (m as GPT).forward({ inputIds: [[3, 99, 7, 420, 11]] }).logits.toArray());
+    const forms = m.parameters().map((t) => {
+      const f = int8Of(t);
+      if (!f) return t.toArray();
+      const u8 = e.runtime.u8;
+      return [u8.slice(f.q, f.q + f.N * f.K), u8.slice(f.scale, f.scale + 4 * f.N)];
+    });
+    m.dispose();
+    await e.dispose();
+    return { peak, logits, forms };
+  }
+
+  it('gives the int8 weights and logits of quantizing the float model, never holding the float model whole', async () => {
+    const after = await load(dir, false);
+    const during = await load(dir, true);
+    expectBitIdentical(during.logits, after.logits, 'logits');
+    expect(during.forms).toEqual(after.forms);
+    // float32 load, then quantize: the whole float model at once; quantized while loading: its int8 weights,
+    // the float norms, biases and positions, and one float weight (the largest, 500 × 64) while it arrives
+    expect(after.peak).toBeGreaterThanOrEqual(floatBytes);
+    expect(during.peak).toBeLessThan(0.5 * floatBytes);
+  });
+
+  it('the same from float16, bfloat16 and float64 tensors, through a staging buffer of any size', async () => {
+    const d = join(dir, 'mixed');
+    await mkdir(d);
+    for (const f of ['config.json']) await writeFile(join(d, f), await readFile(join(dir, f)));
+    await writeFile(join(d, 'model.safetensors'), writeRawSafetensors(raw));
+    const after = await load(d, false, 10);
+    for (const stagingBytes of [10, undefined]) {
+      const during = await load(d, true, stagingBytes);
+      expectBitIdentical(during.logits, after.logits, `logits (staging ${stagingBytes})`);
+      expect(during.forms).toEqual(after.forms);
+    }
+  });
+
+  it('a truncated file leaves the engine as it was', async () => {
+    const d = join(dir, 'truncated');
+    await mkdir(d);
+    await writeFile(join(d, 'config.json'), await readFile(join(dir, 'config.json')));
+    const bytes = await readFile(join(dir, 'model.safetensors'));
+    await writeFile(join(d, 'model.safetensors'), bytes.subarray(0, bytes.length - 1000));
+    const e = await Engine.create({ threads: 1 });
+    const before = e.runtime.arena.usedBytes;
+    await expect(loadModel(e, d, { quantize: 'int8' })).rejects.toThrow(SafetensorsError);
+    expect(e.runtime.arena.usedBytes).toBe(before);
+    await e.dispose();
   });
 });
