@@ -13,7 +13,7 @@
 // context 128, 256 byte ids, batch 8, AdamW. Beside them, the same step under torch.profiler (PyTorch 1.13), and
 // PyTorch's unprofiled step (steps back to back, as simdformer's unprofiled ones) for the speed ratio.
 //
-//   npm run bench -- roofline [--threads 1,2] [--models reference,d512] [--steps 5] [--top 20]
+//   npm run bench -- roofline [--threads 1,2] [--models reference,d512] [--steps 5] [--top 20] [--simd relaxed]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { GPT } from '../../src/models/gpt.js';
@@ -47,6 +47,8 @@ interface Job {
   model: string;
   threads: number;
   steps: number;
+  /** simdformer's build: 'plain' (default) or 'relaxed' (fused multiply-add; the products ~15–20 % faster). */
+  simd: 'plain' | 'relaxed';
 }
 
 /** One kernel at one phase and shape, per step. */
@@ -170,7 +172,7 @@ function costOf(rt: Runtime, name: KernelName, a: readonly number[], items: numb
 
 async function profileStep(job: Job): Promise<ChildAnswer> {
   const shape = MODELS[job.model]!;
-  const engine = await Engine.create({ threads: job.threads });
+  const engine = await Engine.create({ threads: job.threads, simd: job.simd });
   const config = referenceConfig();
   Object.assign(config, { n_embd: shape.d, n_layer: shape.layers, n_head: shape.heads, n_inner: shape.ffn });
   const model = new GPT(engine, config, 0);
@@ -288,6 +290,7 @@ async function main(args: string[]): Promise<void> {
       models: { type: 'string' },
       steps: { type: 'string' },
       top: { type: 'string' },
+      simd: { type: 'string' },
     },
     strict: true,
   });
@@ -296,6 +299,8 @@ async function main(args: string[]): Promise<void> {
   const models = (values.models ?? 'reference,d512').split(',');
   const steps = Number(values.steps ?? 5);
   const top = Number(values.top ?? 20);
+  const simd = values.simd ?? 'plain';
+  if (simd !== 'plain' && simd !== 'relaxed') throw new Error(`--simd takes plain or relaxed, got ${simd}`);
   for (const name of models) if (!MODELS[name]) throw new Error(`unknown model ${name}: ${Object.keys(MODELS)}`);
   console.log(`roofline: ${m.cpu}, ${m.cores} logical cores, Node ${m.node}, load average ${m.loadavg.join(' ')}`);
   const ceilings = await measureCeilings(threads);
@@ -309,12 +314,12 @@ async function main(args: string[]): Promise<void> {
   const runs = [];
   for (const model of models) {
     for (const t of threads) {
-      const ans = await runInChild<ChildAnswer>('roofline', { model, threads: t, steps } satisfies Job);
+      const ans = await runInChild<ChildAnswer>('roofline', { model, threads: t, steps, simd } satisfies Job);
       const c = ceilings.find((x) => x.threads === ans.threads) ?? ceilings[0]!;
       const sh = MODELS[model]!;
       const kernelMs = ans.rows.filter((r) => r.phase !== 'host').reduce((s, r) => s + r.ms, 0);
       console.log(
-        `\n${model} (${sh.layers} layers, d ${sh.d}, FFN ${sh.ffn}, B ${sh.batch} × T ${sh.context}), ` +
+        `\n${model} (${sh.layers} layers, d ${sh.d}, FFN ${sh.ffn}, B ${sh.batch} × T ${sh.context}), ${simd} build, ` +
           `${ans.threads} thread(s): step ${ans.stepMs.toFixed(1)} ms profiled, ` +
           `${ans.unprofiledStepMs.toFixed(1)} ms unprofiled; kernels ${kernelMs.toFixed(1)} ms`,
       );
@@ -353,6 +358,7 @@ async function main(args: string[]): Promise<void> {
       }
       runs.push({
         model,
+        simd,
         shape: sh,
         ...ans,
         ceilings: c,
