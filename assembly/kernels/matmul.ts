@@ -120,32 +120,39 @@ export function pack_b_f32__12(bp: usize, b: usize, K: i32, N: i32, ldbK: i32, l
 
 /** Stores (or adds) the first `cols` of one micro-tile row v0 v1 v2 v3 (out of line: one call per tile row). */
 function storeRow(c: usize, v0: v128, v1: v128, v2: v128, v3: v128, cols: i32, add: bool): void {
-  // whole vectors first, then the lanes of the next one
+  // whole vectors first (straight-line: a full tile row takes no loop), then the lanes of the next one
   let v = v0;
-  for (let q = 0; cols > 0; q++) {
-    v = q == 0 ? v0 : q == 1 ? v1 : q == 2 ? v2 : v3;
-    if (cols < 4) break;
-    if (add) v = f32x4.add(v128.load(c), v);
-    v128.store(c, v);
-    c += 16;
-    cols -= 4;
-  }
-  for (let j = 0; j < cols; j++) {
-    let x: f32;
-    switch (j) {
-      case 0:
-        x = f32x4.extract_lane(v, 0);
-        break;
-      case 1:
-        x = f32x4.extract_lane(v, 1);
-        break;
-      default:
-        x = f32x4.extract_lane(v, 2);
-        break;
+  if (cols >= 4) {
+    storeVec(c, v0, add);
+    v = v1;
+    if (cols >= 8) {
+      storeVec(c + 16, v1, add);
+      v = v2;
+      if (cols >= 12) {
+        storeVec(c + 32, v2, add);
+        v = v3;
+        if (cols >= 16) storeVec(c + 48, v3, add);
+      }
     }
-    const p = c + ((<usize>j) << 2);
-    store<f32>(p, add ? load<f32>(p) + x : x);
   }
+  const rest = cols & 3;
+  if (rest == 0) return;
+  c += (<usize>(cols & ~3)) << 2;
+  storeLane(c, f32x4.extract_lane(v, 0), add);
+  if (rest > 1) storeLane(c + 4, f32x4.extract_lane(v, 1), add);
+  if (rest > 2) storeLane(c + 8, f32x4.extract_lane(v, 2), add);
+}
+
+// @ts-ignore: decorator
+@inline
+function storeVec(c: usize, v: v128, add: bool): void {
+  v128.store(c, add ? f32x4.add(v128.load(c), v) : v);
+}
+
+// @ts-ignore: decorator
+@inline
+function storeLane(p: usize, x: f32, add: bool): void {
+  store<f32>(p, add ? load<f32>(p) + x : x);
 }
 
 /**
