@@ -1,7 +1,8 @@
 // Weight-only int8 (src/tensor/ops/int8.ts): W stored [N, K] as int8 with a float32 scale per row n (per output
 // channel), W[n, k] ≈ q[n, k]·scale[n]. gemv_f32__i8: C[M,N] (= or +=) A·Wᵀ for a few rows of A (decoding), each
 // row of q read once: 16 int8 widened to four f32x4, multiplied into four sums over k mod 16 (gemv_f32__nk's
-// order), summed as (s0 + s1) + (s2 + s3), lanes (0 + 1) + (2 + 3), times scale[n] at the end. Items: a row of
+// order), summed as (s0 + s1) + (s2 + s3), lanes (0 + 1) + (2 + 3), times scale[n] at the end; rows of A in pairs
+// (dots2I8: each 16 int8 widened once for two rows; the same sums, the same bits). Items: a row of
 // W. dequantize_i8_f32: rows of W as float32 q·scale, for the packed matmul of larger M. Each element is written
 // by one thread in a fixed order: bit-identical for any thread count.
 import { hsum_f32x4, madd } from './math';
@@ -58,6 +59,64 @@ function dotI8(x: usize, q: usize, K: i32): f32 {
 }
 
 /**
+ * dotI8 for two rows of A (x and x + sa) against one row q, times s, into C at c and c + sc: each 16 int8 widened
+ * once for both rows. Two passes over q (the low then the high 8 of each 16), four live sums each: V8 spills eight.
+ * Each row's sums are dotI8's, in its order: the same bits.
+ */
+function dots2I8(c: usize, sc: usize, x: usize, sa: usize, q: usize, K: i32, s: f32, accumulate: bool): void {
+  const y = x + sa;
+  let s0 = f32x4.splat(0),
+    s1 = f32x4.splat(0),
+    t0 = f32x4.splat(0),
+    t1 = f32x4.splat(0);
+  const k16 = <usize>(K & ~15);
+  let k: usize = 0;
+  for (; k < k16; k += 16) {
+    const lo = i16x8.extend_low_i8x16_s(v128.load(q + k));
+    const u = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)),
+      v = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo));
+    const o = k << 2;
+    s0 = madd(v128.load(x + o), u, s0);
+    t0 = madd(v128.load(y + o), u, t0);
+    s1 = madd(v128.load(x + o, 16), v, s1);
+    t1 = madd(v128.load(y + o, 16), v, t1);
+  }
+  const k4 = <usize>(K & ~3);
+  for (; k < k4; k += 4) {
+    const u = widen4(q + k);
+    s0 = madd(v128.load(x + (k << 2)), u, s0);
+    t0 = madd(v128.load(y + (k << 2)), u, t0);
+  }
+  if (K & 3) {
+    const u = loadTailI8(q + k, K & 3);
+    s0 = madd(loadTail(x + (k << 2), K & 3), u, s0);
+    t0 = madd(loadTail(y + (k << 2), K & 3), u, t0);
+  }
+  const hs = f32x4.add(s0, s1),
+    ht = f32x4.add(t0, t1);
+  s0 = s1 = t0 = t1 = f32x4.splat(0);
+  for (k = 0; k < k16; k += 16) {
+    const hi = i16x8.extend_high_i8x16_s(v128.load(q + k));
+    const u = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)),
+      v = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi));
+    const o = k << 2;
+    s0 = madd(v128.load(x + o, 32), u, s0);
+    t0 = madd(v128.load(y + o, 32), u, t0);
+    s1 = madd(v128.load(x + o, 48), v, s1);
+    t1 = madd(v128.load(y + o, 48), v, t1);
+  }
+  // (s0 + s1) + (s2 + s3), as dotI8 adds them
+  putScaled(c, hsum_f32x4(f32x4.add(hs, f32x4.add(s0, s1))) * s, accumulate);
+  putScaled(c + sc, hsum_f32x4(f32x4.add(ht, f32x4.add(t0, t1))) * s, accumulate);
+}
+
+// @ts-ignore: decorator
+@inline
+function putScaled(c: usize, y: f32, accumulate: bool): void {
+  store<f32>(c, accumulate ? load<f32>(c) + y : y);
+}
+
+/**
  * C[M,N] (= or +=, accumulate != 0) A·Wᵀ for rows [start, end) of W: q [N, K] int8 with ldq bytes between
  * rows, scale [N] float32; A row m at a + m·lda, C row m at c + m·ldc (elements). K ≥ 1.
  */
@@ -82,11 +141,10 @@ export function gemv_f32__i8(
     const qn = q + <usize>n * <usize>ldq;
     const s = load<f32>(scale + ((<usize>n) << 2));
     const cn = c + ((<usize>n) << 2);
-    for (let m = 0; m < M; m++) {
-      const y = dotI8(a + <usize>m * sa, qn, K) * s;
-      const cm = cn + <usize>m * sc;
-      store<f32>(cm, accumulate != 0 ? load<f32>(cm) + y : y);
-    }
+    const add = accumulate != 0;
+    let m = 0;
+    for (; m + 2 <= M; m += 2) dots2I8(cn + <usize>m * sc, sc, a + <usize>m * sa, sa, qn, K, s, add);
+    if (m < M) putScaled(cn + <usize>m * sc, dotI8(a + <usize>m * sa, qn, K) * s, add);
   }
 }
 

@@ -104,11 +104,13 @@ describe('the kernel table', () => {
 
   // The budget keeps the runtime package small (the wasm ships inside it). It was 64 KiB while the engine
   // served GPT, BERT, T5 and BART (63,056 bytes on 2026-12-06); the next families' math (RoPE, SwiGLU,
-  // grouped-query attention) and kernels chosen per CPU (several matmul tiles, a decoding GEMV) need room,
-  // so it is 96 KiB: still a fraction of the package's 300 KiB (tests/everywhere/package.test.ts).
-  it('the two default builds together stay under 96 KiB', () => {
+  // grouped-query attention) and kernels chosen per CPU (several matmul tiles, a decoding GEMV) needed room,
+  // so it became 96 KiB. The int8 GEMV's two-row form (int8 beam search was 1.4× slower than float without it;
+  // +944 bytes a build) took the two builds to 99,210 bytes, so it is 104 KiB: still under a third of the
+  // package's 360 KiB (tests/everywhere/package.test.ts).
+  it('the two default builds together stay under 104 KiB', () => {
     const size = (f: string) => statSync(join(root, 'build', f)).size;
-    expect(size('simdformer.wasm') + size('simdformer.threads.wasm')).toBeLessThan(96 * 1024);
+    expect(size('simdformer.wasm') + size('simdformer.threads.wasm')).toBeLessThan(104 * 1024);
   });
 
   it('names follow <op>_<fwd|bwd>_f32 or a documented exception', () => {
