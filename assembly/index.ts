@@ -58,7 +58,7 @@ export {
   bias_gelu_fwd_f32__tanh,
 } from './kernels/gelu';
 export { silu_fwd_f32, silu_bwd_f32, silu_gate_fwd_f32, silu_gate_bwd_f32 } from './kernels/silu';
-export { layernorm_fwd_f32, layernorm_bwd_f32, sum_rows_f32 } from './kernels/layernorm';
+export { layernorm_fwd_f32, add_layernorm_fwd_f32, layernorm_bwd_f32, sum_rows_f32 } from './kernels/layernorm';
 export { rope_fwd_f32, rope_bwd_f32 } from './kernels/rope';
 export { embedding_fwd_f32, embedding_bwd_f32 } from './kernels/embedding';
 export { convert_f16_f32, convert_bf16_f32 } from './kernels/convert';

@@ -3,7 +3,8 @@
 // Forward saves mean and rstd per row (=). Backward: dx += rstd·(ĝ − mean(ĝ)·[!rms] − x̂·mean(ĝ·x̂)),
 // ĝ = dy·w, x̂ = (x − mean)·rstd; each chunk of rows writes its dw, db partial sums (=) to parts, and
 // sum_rows_f32 adds the chunks in order into dw, db: bit-identical for any thread count.
-// A pointer of 0 means no bias (b, db).
+// A pointer of 0 means no bias (b, db). add_layernorm_fwd_f32 fuses a residual add in front (s = x + r, then the
+// norm of s); its backward is layernorm_bwd_f32 with dx and dx2, the gradients of both inputs of the add.
 
 import { hsum_f32x4 } from './math';
 
@@ -22,19 +23,79 @@ export function layernorm_fwd_f32(
   start: i32,
   end: i32,
 ): void {
+  normRows(y, x, mean, rstd, x, 0, w, b, C, eps, rms, start, end, false);
+}
+
+/**
+ * The residual add fused in (post-norm blocks: norm(x + f(x))): s = x + r (=), then y = norm(s), in one pass over
+ * each row. s may be y (no gradient wanted: the sum is normalised in place). The same bits as add_fwd_f32 then
+ * layernorm_fwd_f32.
+ */
+export function add_layernorm_fwd_f32(
+  y: usize,
+  s: usize,
+  mean: usize,
+  rstd: usize,
+  x: usize,
+  r: usize,
+  w: usize,
+  b: usize,
+  C: i32,
+  eps: f32,
+  rms: i32,
+  start: i32,
+  end: i32,
+): void {
+  normRows(y, s, mean, rstd, x, r, w, b, C, eps, rms, start, end, true);
+}
+
+/** Rows [start, end): with `fused`, s = x + r first and the norm over s; without, the norm over x (s = x). */
+// @ts-ignore: decorator
+@inline
+function normRows(
+  y: usize,
+  s: usize,
+  mean: usize,
+  rstd: usize,
+  x: usize,
+  res: usize,
+  w: usize,
+  b: usize,
+  C: i32,
+  eps: f32,
+  rms: i32,
+  start: i32,
+  end: i32,
+  fused: bool,
+): void {
   const C4 = C & ~3;
   const invC: f32 = 1.0 / <f32>C;
   for (let r = start; r < end; r++) {
-    const xr = x + ((<usize>r * <usize>C) << 2);
-    const yr = y + ((<usize>r * <usize>C) << 2);
+    const off = (<usize>r * <usize>C) << 2;
+    const xr = (fused ? s : x) + off;
+    const yr = y + off;
+    if (fused) {
+      // the sum, written where the norm reads it (xr)
+      const ar = x + off,
+        rr = res + off;
+      let c = 0;
+      for (; c < C4; c += 4) {
+        const o = (<usize>c) << 2;
+        v128.store(xr + o, f32x4.add(v128.load(ar + o), v128.load(rr + o)));
+      }
+      for (; c < C; c++) {
+        const o = (<usize>c) << 2;
+        store<f32>(xr + o, load<f32>(ar + o) + load<f32>(rr + o));
+      }
+    }
     let mu: f32 = 0;
     if (rms == 0) {
       let acc = f32x4.splat(0);
       let c = 0;
       for (; c < C4; c += 4) acc = f32x4.add(acc, v128.load(xr + ((<usize>c) << 2)));
-      let s = hsum_f32x4(acc);
-      for (; c < C; c++) s += load<f32>(xr + ((<usize>c) << 2));
-      mu = s * invC;
+      let sum = hsum_f32x4(acc);
+      for (; c < C; c++) sum += load<f32>(xr + ((<usize>c) << 2));
+      mu = sum * invC;
     }
     const muv = f32x4.splat(mu);
     let acc = f32x4.splat(0);
@@ -70,10 +131,12 @@ export function layernorm_fwd_f32(
 
 /**
  * Rows of chunks [start, end) (ROWS rows each, N rows in all): dx += …; dwParts[chunk] = Σ dy·x̂ and
- * dbParts[chunk] = Σ dy over the chunk's rows (in row order). dx = 0 skips the input gradient.
+ * dbParts[chunk] = Σ dy over the chunk's rows (in row order). dx = 0 skips the input gradient; dx2 (≠ 0, with dx)
+ * gets the same += (the two inputs of a fused residual add).
  */
 export function layernorm_bwd_f32(
   dx: usize,
+  dx2: usize,
   dwParts: usize,
   dbParts: usize,
   dy: usize,
@@ -139,6 +202,7 @@ export function layernorm_bwd_f32(
           const g = f32x4.mul(gy, v128.load(w + o));
           const d = f32x4.mul(rsv, f32x4.sub(f32x4.sub(g, m1), f32x4.mul(xh, m2)));
           v128.store(dx + off + o, f32x4.add(v128.load(dx + off + o), d));
+          if (dx2) v128.store(dx2 + off + o, f32x4.add(v128.load(dx2 + off + o), d));
         }
         v128.store(dwp + o, f32x4.add(v128.load(dwp + o), f32x4.mul(gy, xh)));
         if (dbParts) v128.store(dbp + o, f32x4.add(v128.load(dbp + o), gy));
@@ -149,7 +213,11 @@ export function layernorm_bwd_f32(
         const o = (<usize>c) << 2;
         const gy = load<f32>(gr + o);
         const xh = (load<f32>(xr + o) - mus) * rs;
-        if (dx) store<f32>(dx + off + o, load<f32>(dx + off + o) + rs * (gy * load<f32>(w + o) - m1s - xh * m2s));
+        if (dx) {
+          const d = rs * (gy * load<f32>(w + o) - m1s - xh * m2s);
+          store<f32>(dx + off + o, load<f32>(dx + off + o) + d);
+          if (dx2) store<f32>(dx2 + off + o, load<f32>(dx2 + off + o) + d);
+        }
         store<f32>(dwp + o, load<f32>(dwp + o) + gy * xh);
         if (dbParts) store<f32>(dbp + o, load<f32>(dbp + o) + gy);
       }

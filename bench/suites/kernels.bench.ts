@@ -122,6 +122,11 @@ const CASES: Record<string, Case> = {
     bytes: N * C * e4 * 6,
     run: (_, t) => grad(layerNorm(t.x!, t.w!, t.b!, 1e-5)),
   },
+  'layerNorm(x + r) [1024, 128]': {
+    kernels: 'add_layernorm_fwd_f32 + layernorm_bwd_f32 (dx, dx2) + 2 × sum_rows_f32',
+    bytes: N * C * e4 * 9,
+    run: (_, t) => grad(layerNorm(t.x!, t.w!, t.b!, 1e-5, t.x2!)),
+  },
   'rmsNorm [1024, 128]': {
     kernels: 'layernorm_fwd_f32 (rms) + layernorm_bwd_f32 + sum_rows_f32',
     bytes: N * C * e4 * 6,
@@ -172,6 +177,7 @@ const suite: Suite = {
         h: p('h', [N, F], 1),
         h2: p('h2', [N, F], 2),
         x: p('x', [N, C], 3),
+        x2: p('x2', [N, C], 11),
         wUp: p('wUp', [C, F], 9),
         bUp: p('bUp', [F], 10),
         w: p('w', [C], 4),

@@ -131,8 +131,12 @@ function costOf(rt: Runtime, name: KernelName, a: readonly number[], items: numb
       const C = a[6]!;
       return { shape: `${n}×${C}`, bytes: F * (2 * n * C + 2 * n + 2 * C), flops: 8 * n * C };
     }
+    case 'add_layernorm_fwd_f32': {
+      const C = a[8]!; // x and r read, the sum and y written
+      return { shape: `${n}×${C}`, bytes: F * (4 * n * C + 2 * n + 2 * C), flops: 9 * n * C };
+    }
     case 'layernorm_bwd_f32': {
-      const [N, C] = [a[8]!, a[9]!];
+      const [N, C] = [a[9]!, a[10]!];
       return { shape: `${N}×${C}`, bytes: F * (4 * N * C + 2 * N + C + 2 * n * C), flops: 12 * N * C };
     }
     case 'sum_rows_f32':

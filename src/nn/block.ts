@@ -163,6 +163,7 @@ export class TransformerBlock extends Module {
   private sublayer(x: Tensor, norm: LayerNorm | RMSNorm, f: (h: Tensor) => Tensor): Tensor {
     const p = this.config.dropout ?? 0;
     const g = p > 0 && this.training ? (h: Tensor) => dropout(f(h), p, this.engine.nextDropoutSeed()) : f;
-    return this.config.norm === 'pre' ? add(x, g(norm.forward(x))) : norm.forward(add(x, g(x)));
+    // post-norm: the residual add runs inside the norm's pass (the same bits as norm(add(x, g(x))))
+    return this.config.norm === 'pre' ? add(x, g(norm.forward(x))) : norm.forward(x, g(x));
   }
 }

@@ -83,8 +83,9 @@ export class LayerNorm extends Module {
     this.bias = bias ? this.param('bias', [dim], zerosInit) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    return layerNorm(x, this.weight, this.bias, this.eps);
+  /** The norm of x, or of x + residual (the add fused in: post-norm blocks). */
+  forward(x: Tensor, residual?: Tensor): Tensor {
+    return layerNorm(x, this.weight, this.bias, this.eps, residual);
   }
 }
 
@@ -101,8 +102,9 @@ export class RMSNorm extends Module {
     this.weight = this.param('weight', [dim], onesInit);
   }
 
-  forward(x: Tensor): Tensor {
-    return rmsNorm(x, this.weight, this.eps);
+  /** The norm of x, or of x + residual (the add fused in: post-norm blocks). */
+  forward(x: Tensor, residual?: Tensor): Tensor {
+    return rmsNorm(x, this.weight, this.eps, null, residual);
   }
 }
 

@@ -114,8 +114,10 @@ export const KERNELS = {
   silu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
   // norms (LayerNorm, RMSNorm with rms = 1) and the in-order column sum of per-chunk partials
   layernorm_fwd_f32: { args: ['y', 'mean', 'rstd', 'x', 'w', 'b', 'C', 'eps', 'rms'], item: 'a row' },
+  // the residual add fused in (post-norm blocks): s = x + r, y = norm(s)
+  add_layernorm_fwd_f32: { args: ['y', 's', 'mean', 'rstd', 'x', 'r', 'w', 'b', 'C', 'eps', 'rms'], item: 'a row' },
   layernorm_bwd_f32: {
-    args: ['dx', 'dwParts', 'dbParts', 'dy', 'x', 'mean', 'rstd', 'w', 'N', 'C', 'rms'],
+    args: ['dx', 'dx2', 'dwParts', 'dbParts', 'dy', 'x', 'mean', 'rstd', 'w', 'N', 'C', 'rms'],
     item: 'a chunk of 32 rows (writes its dw, db partials)',
   },
   sum_rows_f32: { args: ['dst', 'parts', 'P', 'C'], item: 'a column (dst[c] += Σ parts[p][c] in order of p)' },
