@@ -1,7 +1,7 @@
 // C[M,N] (= or +=) A[M,K]·B[K,N]. A is first packed into MR-row panels and B into NR-column panels, both
 // zero-padded, each read through element strides, so A·B, A·Bᵀ, Aᵀ·B and Aᵀ·Bᵀ share one compute kernel that reads
 // two contiguous streams. Both are stored k-block by k-block (panelAt): Ap[K/KC][ceil(M/MR)][kc][MR], likewise Bp.
-// Work items: output tiles of MB rows × NB columns, row-major. Each C element is summed by one thread over fixed
+// Work items: output tiles of MB rows × NB columns, column-major. Each C element is summed by one thread over fixed
 // K-blocks of KC = 256, in k order: bit-identical for any thread count, and for every tile variant (4×8, the default,
 // unsuffixed; 4×8s; 2×16; 3×12: one source, instantiated with constant sizes), since the tile only decides which
 // elements are computed together. 4×8s and 3×12 splat A by shuffles of one 16-byte load per k (3×12 reads 4 bytes
@@ -402,13 +402,15 @@ function tiles(
   start: i32,
   end: i32,
 ): void {
-  const tilesN = (N + NB - 1) / NB;
+  // column-major: the tiles of a column band share B's panels (the larger operand: NB > MB), which stay in L2
+  // while A's panels stream; row-major streamed all of B once per row band
+  const tilesM = (M + MB - 1) / MB;
   const ldcBytes = (<usize>ldc) << 2;
   const panelsA = (M + MR - 1) / MR;
   const panelsB = (N + NR - 1) / NR;
   for (let t = start; t < end; t++) {
-    const m0 = (t / tilesN) * MB;
-    const n0 = (t % tilesN) * NB;
+    const m0 = (t % tilesM) * MB;
+    const n0 = (t / tilesM) * NB;
     const m1 = min(M, m0 + MB);
     const n1 = min(N, n0 + NB);
     for (let k0 = 0; k0 < K; k0 += KC) {
