@@ -21,6 +21,8 @@ export const TASKS = {
   't5-beam4': { model: 't5-small', what: 'beam 4 (steps/s, whole call)' },
   'bart-greedy': { model: 'bart-base', what: 'greedy (tokens/s, whole call)' },
   'bart-beam4': { model: 'bart-base', what: 'beam 4 (steps/s, whole call)' },
+  // int8 at M = 4 (the beams): the int8 GEMV's two-row form, against PyTorch's float32 beam 4
+  'bart-int8-beam4': { model: 'bart-base', what: 'int8 weights: beam 4 (steps/s, whole call)' },
   'bert-infer': { model: 'bert-base-uncased', what: 'inference 8 × 128 (tokens/s)' },
   // the relaxed build (fused multiply-add: Node 22+, Chromium; Node 20 after V8's flag); PyTorch runs bert-infer
   'bert-relaxed-infer': { model: 'bert-base-uncased', what: 'relaxed SIMD: inference 8 × 128 (tokens/s)' },
@@ -31,6 +33,7 @@ export type Task = keyof typeof TASKS;
 /** The plain float32 task an int8 or relaxed task is compared with (PyTorch's side runs it). */
 export const FLOAT_TASK: Partial<Record<Task, Task>> = {
   'gpt2-int8-greedy': 'gpt2-greedy',
+  'bart-int8-beam4': 'bart-beam4',
   'bert-relaxed-infer': 'bert-infer',
 };
 

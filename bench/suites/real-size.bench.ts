@@ -10,6 +10,7 @@
 // greedy and beam 4 ≥ 1.0×; BERT inference ≥ 0.5×. Judged on wall time. On a machine shared with other
 // work, wall times swing with the load (written with the results); the same rates from process CPU time
 // ("CPU" columns, one-thread rows) count only the time each engine ran, and stay steadier.
+// bart-int8-beam4 (not a default task): int8 weights at four rows a step, PyTorch's float32 bart-beam4 beside it.
 // gpt2-int8-greedy (not a default task): int8 weights (quantize: 'int8'), the bound over the int8 bytes a step
 // reads, PyTorch's float32 gpt2-greedy beside it. bert-relaxed-infer (not a default task): the relaxed build, fused
 // multiply-add, PyTorch's bert-infer beside it.

@@ -105,7 +105,7 @@ describe('the kernel table', () => {
   // The budget keeps the runtime package small (the wasm ships inside it). It was 64 KiB while the engine
   // served GPT, BERT, T5 and BART (63,056 bytes on 2026-12-06); the next families' math (RoPE, SwiGLU,
   // grouped-query attention) and kernels chosen per CPU (several matmul tiles, a decoding GEMV) needed room,
-  // so it became 96 KiB. The int8 GEMV's two-row form (int8 beam search was 1.4× slower than float without it;
+  // so it became 96 KiB. The int8 GEMV's two-row form (int8 beam search 1.32× → 1.09–1.22× float's time;
   // +944 bytes a build) took the two builds to 99,210 bytes, so it is 104 KiB: still under a third of the
   // package's 360 KiB (tests/everywhere/package.test.ts).
   it('the two default builds together stay under 104 KiB', () => {
