@@ -92,8 +92,14 @@ export async function streamSafetensors(
     return p;
   };
   const it = steps();
-  let step = it.next();
-  let pending = step.done ? undefined : start(step.value);
+  let pending: Promise<number> | undefined;
+  /** The next step, its read started. */
+  const next = (): IteratorResult<Step> => {
+    const r = it.next();
+    pending = r.done ? undefined : start(r.value);
+    return r;
+  };
+  let step = next();
   while (!step.done) {
     const s = step.value;
     const n = await pending!;
@@ -102,17 +108,12 @@ export async function streamSafetensors(
         `${where}: file ended inside tensor '${s.entry.name}' (byte ${header.dataStart + s.entry.begin + s.at + n} of ${header.dataStart + s.entry.end}; truncated)`,
       );
     }
-    if (overlap) {
-      step = it.next();
-      pending = step.done ? undefined : start(step.value); // the next read runs while this buffer is committed
-    }
+    // overlapped, the next read runs while this buffer is committed; otherwise the next buffer is made after the
+    // commit (a commit that allocates may grow the memory, detaching a buffer handed out before it)
+    if (overlap) step = next();
     s.target?.commit(s.at, n);
     onBytes?.(n);
-    if (!overlap) {
-      // a commit that allocates may grow the memory, detaching a buffer handed out before it: the next is made after
-      step = it.next();
-      pending = step.done ? undefined : start(step.value);
-    }
+    if (!overlap) step = next();
   }
 }
 
