@@ -4,11 +4,22 @@
 // Work items: output tiles of MB rows × NB columns, column-major. Each C element is summed by one thread over fixed
 // K-blocks of KC = 256, in k order: bit-identical for any thread count, and for every tile variant (4×8, the default,
 // unsuffixed; 4×8s; 2×16; 3×12: one source, instantiated with constant sizes), since the tile only decides which
-// elements are computed together. 4×8s and 3×12 splat A by shuffles of one 16-byte load per k (3×12 reads 4 bytes
-// past A's last panel: the host puts B's panels there).
+// elements are computed together. How a tile gets each A value into all four lanes:
+// - 4×8 and 2×16: packed already splatted, [kc][MR][4] (A_SPLATTED). Each is then one plain 16-byte load, no
+//   FP-pipe µop: a splatting load (vbroadcastss) or a shuffle takes one from the two multiply and two add pipes
+//   the tile keeps busy. Interleaved, one thread, Zen 5: 2×16 42 → 45–48 GFLOP/s, 4×8 40 → 44–46, same bits. A's
+//   panels are four times the bytes; they stream from L2, B's panel stays in L1.
+// - 4×8s and 3×12: by shuffles of one 16-byte load per k (A_SHUFFLE; 3×12 reads 4 bytes past A's last panel: the
+//   host puts B's panels there). 3×12 splatted spills: V8 loads a step's operands first, and 9 sums + 3 + 3
+//   vectors + a product pass its 15 registers (measured at half speed).
+// - The attention tiles' micro4x8: splatting loads (A_LOADS) from [kc][4] panels.
 import { madd } from './math';
 
 const KC: i32 = 256;
+/** How the micro-kernel splats A (see the top). */
+const A_LOADS: i32 = 0,
+  A_SHUFFLE: i32 = 1,
+  A_SPLATTED: i32 = 2;
 
 /**
  * Where a packed operand's panel p holds its k-block from k0: panels are stored k-block by k-block, each block the
@@ -167,7 +178,7 @@ function storeLane(p: usize, x: f32, add: bool): void {
 function microBody(
   mr: i32,
   nv: i32,
-  shuffleA: bool,
+  splat: i32,
   c: usize,
   ldc: usize,
   ap: usize,
@@ -197,7 +208,7 @@ function microBody(
   const end = bp + <usize>kc * <usize>(nv << 4);
   // one k step: nv B vectors, mr splatted A values, mr·nv multiply-adds; immediate offsets only, so V8 folds
   // every address into the load and the loop advances two pointers
-  while (bp < end && shuffleA) {
+  while (bp < end && splat == A_SHUFFLE) {
     // A's row at this k as one vector, each value splatted by a shuffle where it is used: V8 hoists every
     // load to the top of the step, so splatting loads would keep mr values live at once (3×12 then spills)
     const av = v128.load(ap);
@@ -234,38 +245,61 @@ function microBody(
     ap += <usize>(mr << 2);
     bp += <usize>(nv << 4);
   }
-  while (bp < end && !shuffleA) {
+  const splatted = splat == A_SPLATTED;
+  // 2×16 splatted in a loop of its own, written out: through the general loop below, V8 (Node 20) orders its
+  // multiplies last-loaded B first, and the tile runs 15 % slower (the same wasm but for which locals Binaryen
+  // reuses; measured on Zen 5)
+  while (bp < end && splatted && mr == 2 && nv == 4) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const b2 = v128.load(bp, 32);
+    const b3 = v128.load(bp, 48);
+    let a = v128.load(ap);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    c02 = madd(a, b2, c02);
+    c03 = madd(a, b3, c03);
+    a = v128.load(ap, 16);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    c12 = madd(a, b2, c12);
+    c13 = madd(a, b3, c13);
+    ap += 32;
+    bp += 64;
+  }
+  // A_LOADS or A_SPLATTED (both constant: Binaryen keeps one form of each load)
+  while (bp < end && splat != A_SHUFFLE) {
     const b0 = v128.load(bp);
     const b1 = nv > 1 ? v128.load(bp, 16) : z;
     const b2 = nv > 2 ? v128.load(bp, 32) : z;
     const b3 = nv > 3 ? v128.load(bp, 48) : z;
-    let a = v128.load32_splat(ap);
+    let a = splatted ? v128.load(ap) : v128.load32_splat(ap);
     c00 = madd(a, b0, c00);
     if (nv > 1) c01 = madd(a, b1, c01);
     if (nv > 2) c02 = madd(a, b2, c02);
     if (nv > 3) c03 = madd(a, b3, c03);
     if (mr > 1) {
-      a = v128.load32_splat(ap, 4);
+      a = splatted ? v128.load(ap, 16) : v128.load32_splat(ap, 4);
       c10 = madd(a, b0, c10);
       if (nv > 1) c11 = madd(a, b1, c11);
       if (nv > 2) c12 = madd(a, b2, c12);
       if (nv > 3) c13 = madd(a, b3, c13);
     }
     if (mr > 2) {
-      a = v128.load32_splat(ap, 8);
+      a = splatted ? v128.load(ap, 32) : v128.load32_splat(ap, 8);
       c20 = madd(a, b0, c20);
       if (nv > 1) c21 = madd(a, b1, c21);
       if (nv > 2) c22 = madd(a, b2, c22);
       if (nv > 3) c23 = madd(a, b3, c23);
     }
     if (mr > 3) {
-      a = v128.load32_splat(ap, 12);
+      a = splatted ? v128.load(ap, 48) : v128.load32_splat(ap, 12);
       c30 = madd(a, b0, c30);
       if (nv > 1) c31 = madd(a, b1, c31);
       if (nv > 2) c32 = madd(a, b2, c32);
       if (nv > 3) c33 = madd(a, b3, c33);
     }
-    ap += <usize>(mr << 2);
+    ap += <usize>(splatted ? mr << 4 : mr << 2);
     bp += <usize>(nv << 4);
   }
   storeRow(c, c00, c01, c02, c03, cols, add);
@@ -274,41 +308,87 @@ function microBody(
   if (mr > 3 && rows > 3) storeRow(c + 3 * ldc, c30, c31, c32, c33, cols, add);
 }
 
-/** The 4×8 micro-kernel (the fused attention's tiles, attention-tiles.ts, run it too). */
+/** The 4×8 micro-kernel on [kc][4] A panels: the fused attention's tiles (attention-tiles.ts) run it. */
 export function micro4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  microBody(4, 2, false, c, ldc, ap, bp, kc, rows, cols, add);
+  microBody(4, 2, A_LOADS, c, ldc, ap, bp, kc, rows, cols, add);
+}
+function micro4x8p(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  microBody(4, 2, A_SPLATTED, c, ldc, ap, bp, kc, rows, cols, add);
 }
 function micro4x8s(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  microBody(4, 2, true, c, ldc, ap, bp, kc, rows, cols, add);
+  microBody(4, 2, A_SHUFFLE, c, ldc, ap, bp, kc, rows, cols, add);
 }
 function micro2x16(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  microBody(2, 4, false, c, ldc, ap, bp, kc, rows, cols, add);
+  microBody(2, 4, A_LOADS, c, ldc, ap, bp, kc, rows, cols, add);
+}
+function micro2x16p(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
+  microBody(2, 4, A_SPLATTED, c, ldc, ap, bp, kc, rows, cols, add);
 }
 function micro3x12(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, add: bool): void {
-  microBody(3, 3, true, c, ldc, ap, bp, kc, rows, cols, add);
+  microBody(3, 3, A_SHUFFLE, c, ldc, ap, bp, kc, rows, cols, add);
 }
 
-/** Packs MR-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap (panelAt), zero past M. */
+/**
+ * Packs MR-row panels [start, end) of A (element (m, k) at a[m·ldaM + k·ldaK]) into ap (panelAt), zero past M;
+ * splatted, each value four times ([kc][MR][4]).
+ */
 // @ts-ignore: decorator
 @inline
-function packA(MR: i32, ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+function packA(MR: i32, splat: bool, ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
   const strideK = (<usize>ldaK) << 2;
   const panels = (M + MR - 1) / MR;
+  const R = splat ? MR << 2 : MR;
   for (let p = start; p < end; p++)
-    for (let k0 = 0; k0 < K; k0 += KC)
-      packABlock(MR, panelAt(ap, panels, p, k0, K, MR), a + <usize>k0 * strideK, min(KC, K - k0), p * MR, M, ldaM, ldaK);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const dst = panelAt(ap, panels, p, k0, K, R);
+      packABlock(MR, splat, dst, a + <usize>k0 * strideK, min(KC, K - k0), p * MR, M, ldaM, ldaK);
+    }
 }
 
-/** Packs columns [0, kc) of A's rows [m0, m0 + MR) (a: A at this block's first column) into dst [kc][MR]. */
+/**
+ * Packs columns [0, K) of A's rows [m0, m0 + MR) (a: A at this block's first column) into dst [K][MR], or splatted
+ * [K][MR][4].
+ */
 // @ts-ignore: decorator
 @inline
-function packABlock(MR: i32, dst: usize, a: usize, K: i32, m0: i32, M: i32, ldaM: i32, ldaK: i32): void {
+function packABlock(MR: i32, splat: bool, dst: usize, a: usize, K: i32, m0: i32, M: i32, ldaM: i32, ldaK: i32): void {
   const rowBytes = <usize>(MR << 2);
   const strideM = (<usize>ldaM) << 2;
   const strideK = (<usize>ldaK) << 2;
     const rows = min(MR, M - m0);
     const r0 = a + <usize>m0 * strideM;
-    if (rows == MR && ldaM == 1) {
+    if (splat && rows == MR && ldaK == 1) {
+      // A stored [M, K]: four k of a row in one load, each splatted by a shuffle
+      const step = <usize>(MR << 4); // bytes of one k in the panel
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const o = (<usize>k) << 2;
+        for (let r = 0; r < MR; r++) {
+          const v = v128.load(r0 + <usize>r * strideM + o);
+          const d = dst + ((<usize>r) << 4);
+          v128.store(d, v128.shuffle<f32>(v, v, 0, 0, 0, 0));
+          v128.store(d + step, v128.shuffle<f32>(v, v, 1, 1, 1, 1));
+          v128.store(d + 2 * step, v128.shuffle<f32>(v, v, 2, 2, 2, 2));
+          v128.store(d + 3 * step, v128.shuffle<f32>(v, v, 3, 3, 3, 3));
+        }
+        dst += step << 2;
+      }
+      for (; k < K; k++) {
+        for (let r = 0; r < MR; r++)
+          v128.store(dst + ((<usize>r) << 4), v128.load32_splat(r0 + <usize>r * strideM + ((<usize>k) << 2)));
+        dst += step;
+      }
+    } else if (splat) {
+      let off: usize = 0;
+      for (let k = 0; k < K; k++) {
+        for (let r = 0; r < MR; r++) {
+          const v = r < rows ? v128.load32_splat(r0 + <usize>r * strideM + off) : f32x4.splat(0);
+          v128.store(dst + ((<usize>r) << 4), v);
+        }
+        off += strideK;
+        dst += rowBytes << 2;
+      }
+    } else if (rows == MR && ldaM == 1) {
       // Aᵀ stored [K, M]: the panel's rows are contiguous at every k
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
@@ -368,15 +448,24 @@ function packABlock(MR: i32, dst: usize, a: usize, K: i32, m0: i32, M: i32, ldaM
     }
 }
 
-/** pack_a_f32 (4-row panels, the 4×8 tile's), __2 (2×16), __3 (3×12): one source. */
+/**
+ * pack_a_f32 (4-row panels: the 4×8 and 4×8s tiles'), __4p (splatted: 4×8p), __2 (2×16), __2p (2×16p), __3 (3×12):
+ * one source.
+ */
 export function pack_a_f32(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
-  packA(4, ap, a, M, K, ldaM, ldaK, start, end);
+  packA(4, false, ap, a, M, K, ldaM, ldaK, start, end);
+}
+export function pack_a_f32__4p(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  packA(4, true, ap, a, M, K, ldaM, ldaK, start, end);
 }
 export function pack_a_f32__2(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
-  packA(2, ap, a, M, K, ldaM, ldaK, start, end);
+  packA(2, false, ap, a, M, K, ldaM, ldaK, start, end);
+}
+export function pack_a_f32__2p(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
+  packA(2, true, ap, a, M, K, ldaM, ldaK, start, end);
 }
 export function pack_a_f32__3(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ldaK: i32, start: i32, end: i32): void {
-  packA(3, ap, a, M, K, ldaM, ldaK, start, end);
+  packA(3, false, ap, a, M, K, ldaM, ldaK, start, end);
 }
 
 /**
@@ -388,7 +477,7 @@ export function pack_a_f32__3(ap: usize, a: usize, M: i32, K: i32, ldaM: i32, ld
 function tiles(
   MR: i32,
   NR: i32,
-  shuffleA: bool,
+  splat: i32,
   MB: i32,
   NB: i32,
   c: usize,
@@ -420,16 +509,22 @@ function tiles(
         const bpanel = panelAt(bp, panelsB, n / NR, k0, K, NR);
         const cols = min(NR, n1 - n);
         for (let m = m0; m < m1; m += MR) {
-          const apanel = panelAt(ap, panelsA, m / MR, k0, K, MR);
+          const apanel = panelAt(ap, panelsA, m / MR, k0, K, splat == A_SPLATTED ? MR << 2 : MR);
           const cm = c + <usize>m * ldcBytes + ((<usize>n) << 2);
           const rows = min(MR, m1 - m);
           // two call sites per tile (whole and ragged), so Binaryen keeps the micro-kernel a function of its own
-          if (MR == 4 && !shuffleA) {
+          if (MR == 4 && splat == A_LOADS) {
             if (rows == MR) micro4x8(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
             else micro4x8(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
+          } else if (MR == 4 && splat == A_SPLATTED) {
+            if (rows == MR) micro4x8p(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
+            else micro4x8p(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
           } else if (MR == 4) {
             if (rows == MR) micro4x8s(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
             else micro4x8s(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
+          } else if (MR == 2 && splat == A_SPLATTED) {
+            if (rows == MR) micro2x16p(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
+            else micro2x16p(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
           } else if (MR == 2) {
             if (rows == MR) micro2x16(cm, ldcBytes, apanel, bpanel, kc, MR, cols, add);
             else micro2x16(cm, ldcBytes, apanel, bpanel, kc, rows, cols, add);
@@ -443,7 +538,7 @@ function tiles(
   }
 }
 
-/** The 4×8 tile over output tiles of 64 × 128. */
+/** The 4×8 tile (A splatted by loads, from pack_a_f32 and pack_b_f32) over output tiles of 64 × 128. */
 export function matmul_f32(
   c: usize,
   ap: usize,
@@ -456,10 +551,10 @@ export function matmul_f32(
   start: i32,
   end: i32,
 ): void {
-  tiles(4, 8, false, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+  tiles(4, 8, A_LOADS, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }
 
-/** The 4×8 tile with A splatted by shuffles (from panels packed by pack_a_f32, pack_b_f32), tiles of 64 × 128. */
+/** The 4×8 tile with A splatted by shuffles (pack_a_f32, pack_b_f32), tiles of 64 × 128. */
 export function matmul_f32__4x8s(
   c: usize,
   ap: usize,
@@ -472,10 +567,26 @@ export function matmul_f32__4x8s(
   start: i32,
   end: i32,
 ): void {
-  tiles(4, 8, true, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+  tiles(4, 8, A_SHUFFLE, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }
 
-/** The 2×16 tile over output tiles of 64 × 128. */
+/** The 4×8 tile on splatted A panels (pack_a_f32__4p, pack_b_f32), tiles of 64 × 128. */
+export function matmul_f32__4x8p(
+  c: usize,
+  ap: usize,
+  bp: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  ldc: i32,
+  accumulate: i32,
+  start: i32,
+  end: i32,
+): void {
+  tiles(4, 8, A_SPLATTED, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+}
+
+/** The 2×16 tile (pack_a_f32__2, pack_b_f32__16) over output tiles of 64 × 128. */
 export function matmul_f32__2x16(
   c: usize,
   ap: usize,
@@ -488,10 +599,26 @@ export function matmul_f32__2x16(
   start: i32,
   end: i32,
 ): void {
-  tiles(2, 16, false, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+  tiles(2, 16, A_LOADS, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }
 
-/** The 3×12 tile over output tiles of 48 × 120. */
+/** The 2×16 tile on splatted A panels (pack_a_f32__2p, pack_b_f32__16), tiles of 64 × 128. */
+export function matmul_f32__2x16p(
+  c: usize,
+  ap: usize,
+  bp: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  ldc: i32,
+  accumulate: i32,
+  start: i32,
+  end: i32,
+): void {
+  tiles(2, 16, A_SPLATTED, 64, 128, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+}
+
+/** The 3×12 tile (pack_a_f32__3, pack_b_f32__12) over output tiles of 48 × 120. */
 export function matmul_f32__3x12(
   c: usize,
   ap: usize,
@@ -504,5 +631,5 @@ export function matmul_f32__3x12(
   start: i32,
   end: i32,
 ): void {
-  tiles(3, 12, true, 48, 120, c, ap, bp, M, N, K, ldc, accumulate, start, end);
+  tiles(3, 12, A_SHUFFLE, 48, 120, c, ap, bp, M, N, K, ldc, accumulate, start, end);
 }

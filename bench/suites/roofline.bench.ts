@@ -80,7 +80,11 @@ const F = 4; // bytes per float32
 /** Bytes and flops of one call, from its arguments (see the header for the counting). */
 function costOf(rt: Runtime, name: KernelName, a: readonly number[], items: number): Cost {
   const n = items;
-  if (name.startsWith('pack_a_f32')) return { shape: `${a[2]}×${a[3]}`, bytes: 2 * F * a[2]! * a[3]!, flops: 0 };
+  if (name.startsWith('pack_a_f32')) {
+    // read once; written once, or four times where the tile's panels hold A splatted (__4p, __2p)
+    const splatted = name.endsWith('p');
+    return { shape: `${a[2]}×${a[3]}`, bytes: (splatted ? 5 : 2) * F * a[2]! * a[3]!, flops: 0 };
+  }
   if (name.startsWith('pack_b_f32')) return { shape: `${a[2]}×${a[3]}`, bytes: 2 * F * a[2]! * a[3]!, flops: 0 };
   if (name.startsWith('matmul_f32') || name === 'gemv_f32__nk') {
     const [M, N, K] = name === 'gemv_f32__nk' ? [a[3]!, a[4]!, a[5]!] : [a[3]!, a[4]!, a[5]!];

@@ -25,9 +25,19 @@ export const KERNELS = {
     args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
     item: 'an output tile of 64 rows × 128 columns',
   },
+  pack_a_f32__4p: { args: ['ap', 'a', 'M', 'K', 'ldaM', 'ldaK'], item: 'a panel of 4 rows of A, splatted' },
+  matmul_f32__4x8p: {
+    args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
+    item: 'an output tile of 64 rows × 128 columns',
+  },
   pack_a_f32__2: { args: ['ap', 'a', 'M', 'K', 'ldaM', 'ldaK'], item: 'a panel of 2 rows of A' },
   pack_b_f32__16: { args: ['bp', 'b', 'K', 'N', 'ldbK', 'ldbN'], item: 'a panel of 16 columns of B' },
   matmul_f32__2x16: {
+    args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
+    item: 'an output tile of 64 rows × 128 columns',
+  },
+  pack_a_f32__2p: { args: ['ap', 'a', 'M', 'K', 'ldaM', 'ldaK'], item: 'a panel of 2 rows of A, splatted' },
+  matmul_f32__2x16p: {
     args: ['c', 'ap', 'bp', 'M', 'N', 'K', 'ldc', 'accumulate'],
     item: 'an output tile of 64 rows × 128 columns',
   },
@@ -157,14 +167,18 @@ export const NON_KERNEL_EXPORTS = ['heap_base', 'madd_probe', 'memory'] as const
  * The matmul micro-tiles (assembly/kernels/matmul.ts, one source): MR rows of A by NR columns of B per register
  * tile, packed in panels of that many rows and columns, over output tiles (work items) of MB × NB. Every tile
  * sums each output element in the same order (k blocks of 256, each in k order), so all give the same bits;
- * they differ only in speed, which depends on the CPU: an engine picks one by timing (tensor/ops/matmul-select.ts).
- * The first is the default.
+ * they differ only in speed, which depends on the CPU: an engine picks one by timing (tensor/kernel-select.ts).
+ * The first is the default. AS is how many floats A's panels hold per element: 4 where the packing splats each
+ * value into a vector (the 'p' tiles: the micro-kernel's A operand is then a plain load), 1 where the micro-kernel
+ * splats it (by splatting loads, or by shuffles of one load in 4x8s and 3x12).
  */
 export const MATMUL_TILES = {
-  '4x8': { MR: 4, NR: 8, MB: 64, NB: 128 },
-  '4x8s': { MR: 4, NR: 8, MB: 64, NB: 128 }, // A splatted by shuffles of one load, not by splatting loads
-  '2x16': { MR: 2, NR: 16, MB: 64, NB: 128 },
-  '3x12': { MR: 3, NR: 12, MB: 48, NB: 120 },
+  '4x8': { MR: 4, NR: 8, MB: 64, NB: 128, AS: 1 },
+  '4x8s': { MR: 4, NR: 8, MB: 64, NB: 128, AS: 1 },
+  '4x8p': { MR: 4, NR: 8, MB: 64, NB: 128, AS: 4 },
+  '2x16': { MR: 2, NR: 16, MB: 64, NB: 128, AS: 1 },
+  '2x16p': { MR: 2, NR: 16, MB: 64, NB: 128, AS: 4 },
+  '3x12': { MR: 3, NR: 12, MB: 48, NB: 120, AS: 1 },
 } as const;
 export type MatmulTile = keyof typeof MATMUL_TILES;
 export const MATMUL_TILE_NAMES = Object.keys(MATMUL_TILES) as MatmulTile[];

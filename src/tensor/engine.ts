@@ -8,7 +8,7 @@ import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js
 export interface EngineOptions extends RuntimeOptions {
   /**
    * Kernel variants: 'auto' (default) picks the matmul tile by timing the engine's own first large products
-   * (once per process, build and thread count; kernel-select.ts); '4x8', '4x8s', '2x16', '3x12' (or `{ matmul: '2x16' }`)
+   * (once per process, build and thread count; kernel-select.ts); '4x8', '4x8s', '4x8p', '2x16', '2x16p', '3x12' (or `{ matmul: '2x16' }`)
    * pins one. All give the same bits; `engine.kernels` says which runs.
    */
   kernels?: KernelsOption;

@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime/runtime.js';
 
 /**
  * Which kernel variants an engine runs: 'auto' (the default) picks the matmul tile from the engine's own first
- * large products (TileTrial); a tile's name ('4x8', '4x8s', '2x16', '3x12') or `{ matmul: … }` pins one. Every
+ * large products (TileTrial); a tile's name ('4x8', '4x8s', '4x8p', '2x16', '2x16p', '3x12') or `{ matmul: … }` pins one. Every
  * matmul tile gives the same bits (see MATMUL_TILES), so the choice changes speed only.
  */
 export type KernelsOption = 'auto' | MatmulTile | { matmul?: 'auto' | MatmulTile };

@@ -160,14 +160,15 @@ describe("kernels: 'auto'", () => {
     const trial = startTileTrial(e.runtime, 1e5);
     const pinned = await Engine.create({ threads: 2, kernels: '4x8' });
     const [M, K, N] = [67, 130, 90]; // 2·M·K·N ≈ 1.6·10⁶ flops
-    for (let i = 0; i < 17; i++) {
+    const calls = 4 * MATMUL_TILE_NAMES.length + 1; // every tile 1 untimed + 3 timed calls, then the shape again
+    for (let i = 0; i < calls; i++) {
       // whichever tile the trial runs, the bits are the pinned tile's
       expectBitIdentical(product(e, M, K, N), product(pinned, M, K, N), `trial call ${i}`);
       // a product under the trial's size runs the current tile and is not timed
       product(e, 5, 7, 9);
-      if (i < 16) expect(trial.decision, `after ${i + 1} calls`).toBeUndefined();
+      if (i < calls - 1) expect(trial.decision, `after ${i + 1} calls`).toBeUndefined();
     }
-    // 4 tiles × (1 untimed + 3 timed calls) of one shape, and the shape once more: decided, by the rule, on
+    // every tile × (1 untimed + 3 timed calls) of one shape, and the shape once more: decided, by the rule, on
     // that shape's fastest times
     const d = trial.decision!;
     const shape = `${M}×${N}×${K}`;
@@ -197,8 +198,8 @@ describe("kernels: 'auto'", () => {
   it('decides on the shapes every tile has timed three times, summing their fastest times', async () => {
     const e = await Engine.create({ threads: 1, kernels: '4x8' });
     const trial = startTileTrial(e.runtime, 1e5);
-    // four shapes in turn, as a layer's products come: 4 tiles × (1 untimed + 3 timed) calls of each in 16
-    // "layers", decided when the first shape comes round again
+    // four shapes in turn, as a layer's products come: every tile × (1 untimed + 3 timed) calls of each in
+    // 4 × tiles "layers", decided when the first shape comes round again
     const shapes: [number, number, number][] = [
       [40, 96, 72],
       [40, 72, 96],
@@ -206,11 +207,11 @@ describe("kernels: 'auto'", () => {
       [33, 64, 64],
     ];
     let layers = 0;
-    while (trial.decision === undefined && layers < 32) {
+    while (trial.decision === undefined && layers < 64) {
       for (const [M, K, N] of shapes) product(e, M, K, N);
       layers++;
     }
-    expect(layers).toBe(17);
+    expect(layers).toBe(4 * MATMUL_TILE_NAMES.length + 1);
     const d = trial.decision!;
     expect(d.shapes.length).toBe(4);
     for (const tile of MATMUL_TILE_NAMES) {
@@ -248,7 +249,7 @@ describe("kernels: 'auto'", () => {
     await expect(Engine.create({ threads: 1, kernels: '5x5' })).rejects.toThrow(ArgumentError);
     // @ts-expect-error: not a tile
     await expect(Engine.create({ threads: 1, kernels: { matmul: '8x8' } })).rejects.toThrow(
-      /'4x8', '4x8s', '2x16', '3x12'/,
+      /'4x8', '4x8s', '4x8p', '2x16', '2x16p', '3x12'/,
     );
   });
 });

@@ -100,14 +100,16 @@ export function gemmPacked(
   tile: MatmulTile = rt.kernels.matmul,
   budget = PACK_BUDGET_BYTES,
 ): void {
-  const { MB, NB } = MATMUL_TILES[tile];
-  // each operand's panels get half the budget; a block is at least one tile's rows or columns
-  const block = (rows: number, unit: number) => {
-    if (rows * K * 4 <= budget / 2) return rows;
-    return Math.max(unit, Math.floor(budget / 2 / (K * 4) / unit) * unit);
+  const { MB, NB, AS } = MATMUL_TILES[tile];
+  // all in one block when both operands' panels fit; else each gets half the budget, a block at least one tile's
+  // rows or columns
+  const whole = (M * AS + N) * K * 4 <= budget;
+  const block = (rows: number, unit: number, bytesPerElement: number) => {
+    if (whole || rows * K * bytesPerElement <= budget / 2) return rows;
+    return Math.max(unit, Math.floor(budget / 2 / (K * bytesPerElement) / unit) * unit);
   };
-  const mb = block(M, MB);
-  const nb = block(N, NB);
+  const mb = block(M, MB, 4 * AS);
+  const nb = block(N, NB, 4);
   for (let j = 0; j < N; j += nb) {
     for (let i = 0; i < M; i += mb) {
       const cij = c + (i * ldc + j) * 4;
@@ -149,10 +151,10 @@ function packAndMultiply(
   accumulate: boolean,
   tile: MatmulTile,
 ): void {
-  const { MR, NR, MB, NB } = MATMUL_TILES[tile];
+  const { MR, NR, MB, NB, AS } = MATMUL_TILES[tile];
   const panelsA = Math.ceil(M / MR);
   const panelsB = Math.ceil(N / NR);
-  const aBytes = Math.ceil((panelsA * K * MR) / 4) * 16; // B's panels start 16-byte aligned
+  const aBytes = Math.ceil((panelsA * K * MR * AS) / 4) * 16; // B's panels start 16-byte aligned
   const ap = rt.scratch(aBytes + panelsB * K * NR * 4);
   const bp = ap + aBytes;
   const tiles = Math.ceil(M / MB) * Math.ceil(N / NB);
@@ -162,6 +164,14 @@ function packAndMultiply(
     rt.run('pack_a_f32', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
     rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
     rt.run('matmul_f32__4x8s', mul, tiles, M * N * K);
+  } else if (tile === '4x8p') {
+    rt.run('pack_a_f32__4p', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+    rt.run('pack_b_f32', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+    rt.run('matmul_f32__4x8p', mul, tiles, M * N * K);
+  } else if (tile === '2x16p') {
+    rt.run('pack_a_f32__2p', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
+    rt.run('pack_b_f32__16', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
+    rt.run('matmul_f32__2x16p', mul, tiles, M * N * K);
   } else if (tile === '2x16') {
     rt.run('pack_a_f32__2', [ap, a, M, K, ldaM, ldaK], panelsA, M * K);
     rt.run('pack_b_f32__16', [bp, b, K, N, ldbK, ldbN], panelsB, K * N);
