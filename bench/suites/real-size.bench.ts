@@ -15,7 +15,11 @@
 // reads, PyTorch's float32 gpt2-greedy beside it. bert-relaxed-infer (not a default task): the relaxed build, fused
 // multiply-add, PyTorch's bert-infer beside it.
 //
-//   npm run bench -- real-size [--tasks gpt2-greedy,t5-beam4] [--threads 1,2] [--runs 3]
+// --rounds R: R rounds per task, each both engines (the first alternating); rates are the medians over rounds and
+// the ratio the median of the rounds' ratios, so the machine's drift between the two engines' runs stays within a
+// round (this VM's speed moves by up to 1.5× over minutes).
+//
+//   npm run bench -- real-size [--tasks gpt2-greedy,t5-beam4] [--threads 1,2] [--runs 3] [--rounds 1]
 //                              [--prompt 32] [--new 32] [--batch 8] [--seq 128] [--no-pytorch]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -78,6 +82,8 @@ interface Row {
   tokens?: number;
   /** The matmul tile simdformer's timed runs used. */
   tile?: string;
+  /** With --rounds > 1: simdformer ÷ PyTorch in each round (the ratio is their median). */
+  roundRatios?: number[];
   load1: number;
   note?: string;
 }
@@ -96,6 +102,7 @@ async function main(args: string[]): Promise<void> {
       tasks: { type: 'string' },
       threads: { type: 'string' },
       runs: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '1' },
       prompt: { type: 'string', default: '32' },
       new: { type: 'string', default: '32' },
       batch: { type: 'string', default: '8' },
@@ -109,6 +116,7 @@ async function main(args: string[]): Promise<void> {
   for (const t of tasks)
     if (!(t in TASKS)) throw new Error(`unknown task ${t}; tasks: ${Object.keys(TASKS).join(', ')}`);
   const threadCounts = (values.threads ?? `1,${m.cores}`).split(',').map(Number);
+  const rounds = Math.max(1, Number(values.rounds));
   const sizes: Sizes = {
     runs: Number(values.runs),
     prompt: Number(values.prompt),
@@ -137,35 +145,65 @@ async function main(args: string[]): Promise<void> {
       const row: Row = { task, model: TASKS[task].model, what: TASKS[task].what, threads, load1: 0 };
       rows.push(row);
       const batchTokens = sizes.batch * sizes.seq;
-      try {
-        const s = await runInChild<Measurement>('real-size', { task, threads, sizes } satisfies Job);
-        raw.simdformer.push(s);
-        row.simdformer = rate(s.runs, s.tokens, batchTokens);
-        row.simdformerCpu = rate(s.cpu, s.tokens, batchTokens);
-        row.tokens = median(s.tokens);
-        row.tile = s.matmulTile;
-        if (s.stepWeightBytes) {
-          row.boundTokensPerSecond = (bandwidth[threads]! * 1e9) / s.stepWeightBytes;
-          row.ofBound = row.simdformer / row.boundTokensPerSecond;
-          if (threads === 1 && cpuBandwidth)
-            row.ofBoundCpu = (row.simdformerCpu * s.stepWeightBytes) / (cpuBandwidth * 1e9);
+      // rates per round (wall time, CPU time); a failed engine is not run again
+      const ours: [number, number][] = [];
+      const theirs: [number, number][] = [];
+      let stepWeightBytes = 0;
+      const runOurs = async () => {
+        if (row.note?.startsWith('simdformer failed')) return;
+        try {
+          const s = await runInChild<Measurement>('real-size', { task, threads, sizes } satisfies Job);
+          raw.simdformer.push(s);
+          ours.push([rate(s.runs, s.tokens, batchTokens), rate(s.cpu, s.tokens, batchTokens)]);
+          row.tokens = median(s.tokens);
+          row.tile = s.matmulTile;
+          stepWeightBytes = s.stepWeightBytes ?? 0;
+        } catch (err) {
+          row.note = `simdformer failed: ${(err as Error).message.split('\n')[0]}`;
         }
-      } catch (err) {
-        row.note = `simdformer failed: ${(err as Error).message.split('\n')[0]}`;
-      }
-      if (!('error' in py)) {
+      };
+      const runTheirs = () => {
+        if ('error' in py || row.note?.includes('PyTorch failed')) return;
         try {
           const p = measurePyTorch(py.python, FLOAT_TASK[task] ?? task, threads, sizes); // int8, relaxed rows: PyTorch's float32 task
           raw.pytorch.push(p);
           const fixed = p.runs.map(() => ((FLOAT_TASK[task] ?? task) === 'bert-infer' ? batchTokens : sizes.new));
-          row.pytorch = rate(p.runs, fixed, batchTokens);
-          row.pytorchCpu = rate(p.cpu, fixed, batchTokens);
+          theirs.push([rate(p.runs, fixed, batchTokens), rate(p.cpu, fixed, batchTokens)]);
         } catch (err) {
           row.note = `${row.note ? `${row.note}; ` : ''}PyTorch failed: ${(err as Error).message.split('\n')[0]}`;
         }
+      };
+      // each round both engines, the first alternating, so a drift of the machine within a round favours neither
+      for (let r = 0; r < rounds; r++) {
+        if (r % 2 === 0) {
+          await runOurs();
+          runTheirs();
+        } else {
+          runTheirs();
+          await runOurs();
+        }
       }
-      if (row.simdformer && row.pytorch) row.ratio = row.simdformer / row.pytorch;
-      if (row.simdformerCpu && row.pytorchCpu) row.ratioCpu = row.simdformerCpu / row.pytorchCpu;
+      if (ours.length) {
+        row.simdformer = median(ours.map((x) => x[0]));
+        row.simdformerCpu = median(ours.map((x) => x[1]));
+        if (stepWeightBytes) {
+          row.boundTokensPerSecond = (bandwidth[threads]! * 1e9) / stepWeightBytes;
+          row.ofBound = row.simdformer / row.boundTokensPerSecond;
+          if (threads === 1 && cpuBandwidth)
+            row.ofBoundCpu = (row.simdformerCpu * stepWeightBytes) / (cpuBandwidth * 1e9);
+        }
+      }
+      if (theirs.length) {
+        row.pytorch = median(theirs.map((x) => x[0]));
+        row.pytorchCpu = median(theirs.map((x) => x[1]));
+      }
+      // the ratio: of the medians in one round, the median of the rounds' ratios in several
+      const paired = ours.slice(0, theirs.length).map((x, i) => [x[0] / theirs[i]![0], x[1] / theirs[i]![1]] as const);
+      if (paired.length) {
+        row.ratio = median(paired.map((x) => x[0]));
+        row.ratioCpu = median(paired.map((x) => x[1]));
+        if (rounds > 1) row.roundRatios = paired.map((x) => x[0]);
+      }
       const target = TARGETS[task];
       if (target && threads === 1) {
         row.target = `≥ ${target[0]}×${target[1] ? `, ≥ ${target[1]} of bound` : ''}`;

@@ -239,9 +239,12 @@ describe("kernels: 'auto'", () => {
   });
 
   it('picks the fastest tile of given timings, and the default (4x8) when it is within 3 % of the fastest', () => {
-    expect(pickTile({ '4x8': 1.0, '4x8s': 0.99, '2x16': 0.9, '3x12': 0.95 })).toBe('2x16');
-    expect(pickTile({ '4x8': 1.0, '4x8s': 0.99, '2x16': 0.98, '3x12': 0.985 })).toBe('4x8');
-    expect(pickTile({ '4x8': 1.2, '4x8s': 1.0, '2x16': 1.0, '3x12': 1.1 })).toBe('4x8s');
+    const ms = (t: Partial<Record<MatmulTile, number>>) =>
+      ({ '4x8p': 2, '2x16p': 2, ...t }) as Record<MatmulTile, number>;
+    expect(pickTile(ms({ '4x8': 1.0, '4x8s': 0.99, '2x16': 0.9, '3x12': 0.95 }))).toBe('2x16');
+    expect(pickTile(ms({ '4x8': 1.0, '4x8s': 0.99, '2x16': 0.98, '3x12': 0.985 }))).toBe('4x8');
+    expect(pickTile(ms({ '4x8': 1.2, '4x8s': 1.0, '2x16': 1.0, '3x12': 1.1 }))).toBe('4x8s');
+    expect(pickTile(ms({ '4x8': 1.0, '4x8s': 1.0, '2x16': 1.0, '3x12': 1.0, '2x16p': 0.9 }))).toBe('2x16p');
   });
 
   it('rejects an unknown tile with a typed error that lists the known ones', async () => {
