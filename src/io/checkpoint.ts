@@ -21,7 +21,7 @@
  * system (a full disk, a read-only folder) are CheckpointErrors that name the folder and keep the cause.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError, SimdformerError } from '../errors.js';
 import {
@@ -71,7 +71,17 @@ async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
     await fsOp('write', path, () => fh.writeFile(bytes));
     await fsOp('sync', path, () => fh.sync());
   } finally {
+    await closeFile(path, fh);
+  }
+}
+
+/** Closes fh; when the close fails (or a crash test fails it before it runs), the handle is released all the same. */
+async function closeFile(path: string, fh: FileHandle): Promise<void> {
+  try {
     await fsOp('close', path, () => fh.close());
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
   }
 }
 
@@ -90,7 +100,7 @@ async function syncFolder(dir: string): Promise<void> {
     // some file systems refuse fsync on a folder (EINVAL): their renames are as durable as they get
     if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
   } finally {
-    await fsOp('close', dir, () => fh.close());
+    await closeFile(dir, fh);
   }
 }
 
