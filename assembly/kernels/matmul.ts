@@ -3,16 +3,17 @@
 // two contiguous streams. Both are stored k-block by k-block (panelAt): Ap[K/KC][ceil(M/MR)][kc][MR], likewise Bp.
 // Work items: output tiles of MB rows × NB columns, column-major. Each C element is summed by one thread over fixed
 // K-blocks of KC = 256, in k order: bit-identical for any thread count, and for every tile variant (4×8, the default,
-// unsuffixed; 4×8s; 2×16; 3×12: one source, instantiated with constant sizes), since the tile only decides which
-// elements are computed together. How a tile gets each A value into all four lanes:
-// - 4×8 and 2×16: packed already splatted, [kc][MR][4] (A_SPLATTED). Each is then one plain 16-byte load, no
-//   FP-pipe µop: a splatting load (vbroadcastss) or a shuffle takes one from the two multiply and two add pipes
-//   the tile keeps busy. Interleaved, one thread, Zen 5: 2×16 42 → 45–48 GFLOP/s, 4×8 40 → 44–46, same bits. A's
-//   panels are four times the bytes; they stream from L2, B's panel stays in L1.
-// - 4×8s and 3×12: by shuffles of one 16-byte load per k (A_SHUFFLE; 3×12 reads 4 bytes past A's last panel: the
-//   host puts B's panels there). 3×12 splatted spills: V8 loads a step's operands first, and 9 sums + 3 + 3
-//   vectors + a product pass its 15 registers (measured at half speed).
-// - The attention tiles' micro4x8: splatting loads (A_LOADS) from [kc][4] panels.
+// unsuffixed; 4×8s; 4×8p; 2×16; 2×16p; 3×12: one source, instantiated with constant sizes), since the tile only
+// decides which elements are computed together. How a tile gets each A value into all four lanes:
+// - 4×8 and 2×16: splatting loads from [kc][MR] panels (A_LOADS; the attention tiles' micro4x8 too).
+// - 4×8s and 3×12: shuffles of one 16-byte load per k (A_SHUFFLE; 3×12 reads 4 bytes past A's last panel: the
+//   host puts B's panels there). 3×12 on splatted panels spills: V8 loads a step's operands first, and 9 sums + 3 +
+//   3 vectors + a product pass its 15 registers (measured at half speed).
+// - 4×8p and 2×16p: panels packed already splatted, [kc][MR][4] (A_SPLATTED), read with plain loads whose offsets
+//   fold into the address. Under Node 20 (V8 11.3) that is 10–20 % faster than splatting loads (no lea, and a
+//   better order of the multiplies); under Node 22 and 24 a few % slower (four times A's bytes, and V8 there
+//   places each load beside its use). Interleaved, one thread, Zen 5; docs/results/matmul-tiles.md. The engine's
+//   trial picks among all six.
 import { madd } from './math';
 
 const KC: i32 = 256;
