@@ -116,7 +116,9 @@ async function main(args: string[]): Promise<void> {
   for (const t of tasks)
     if (!(t in TASKS)) throw new Error(`unknown task ${t}; tasks: ${Object.keys(TASKS).join(', ')}`);
   const threadCounts = (values.threads ?? `1,${m.cores}`).split(',').map(Number);
-  const rounds = Math.max(1, Number(values.rounds));
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be a whole number ≥ 1, got ${values.rounds}`);
   const sizes: Sizes = {
     runs: Number(values.runs),
     prompt: Number(values.prompt),
@@ -149,8 +151,10 @@ async function main(args: string[]): Promise<void> {
       const ours: [number, number][] = [];
       const theirs: [number, number][] = [];
       let stepWeightBytes = 0;
+      let oursFailed = false;
+      let theirsFailed = false;
       const runOurs = async () => {
-        if (row.note?.startsWith('simdformer failed')) return;
+        if (oursFailed) return;
         try {
           const s = await runInChild<Measurement>('real-size', { task, threads, sizes } satisfies Job);
           raw.simdformer.push(s);
@@ -159,17 +163,19 @@ async function main(args: string[]): Promise<void> {
           row.tile = s.matmulTile;
           stepWeightBytes = s.stepWeightBytes ?? 0;
         } catch (err) {
+          oursFailed = true;
           row.note = `simdformer failed: ${(err as Error).message.split('\n')[0]}`;
         }
       };
       const runTheirs = () => {
-        if ('error' in py || row.note?.includes('PyTorch failed')) return;
+        if (theirsFailed || 'error' in py) return;
         try {
           const p = measurePyTorch(py.python, FLOAT_TASK[task] ?? task, threads, sizes); // int8, relaxed rows: PyTorch's float32 task
           raw.pytorch.push(p);
           const fixed = p.runs.map(() => ((FLOAT_TASK[task] ?? task) === 'bert-infer' ? batchTokens : sizes.new));
           theirs.push([rate(p.runs, fixed, batchTokens), rate(p.cpu, fixed, batchTokens)]);
         } catch (err) {
+          theirsFailed = true;
           row.note = `${row.note ? `${row.note}; ` : ''}PyTorch failed: ${(err as Error).message.split('\n')[0]}`;
         }
       };
