@@ -2,19 +2,20 @@
 // step from two checkouts, alternately, each in its own process, on one thread: wall time and the process's
 // CPU time per step (CPU time leaves out the time the thread waits for a core, which other agents' work inflates).
 //
-//   node --import ./bench/register.mjs bench/ab-step.ts <root A> <root B> [rounds 3] [steps 10] [model reference|d512]
+//   node --import ./bench/register.mjs bench/ab-step.ts <root A> <root B> [rounds 3] [steps 10] [model reference|d512] [tile auto]
+// A tile name pins the matmul tile in both (each process's trial may pick differently and hide the change).
 // A root is a checkout with its wasm built (npm run asbuild), e.g. `git archive <commit> | tar -x -C /tmp/base`.
 import { spawnSync } from 'node:child_process';
 
-const [rootA, rootB, rounds = '3', steps = '10', model = 'reference'] = process.argv.slice(2);
+const [rootA, rootB, rounds = '3', steps = '10', model = 'reference', tile = 'auto'] = process.argv.slice(2);
 
 const CHILD = `
-const root = process.argv[1], steps = Number(process.argv[2]), model = process.argv[3];
+const root = process.argv[1], steps = Number(process.argv[2]), model = process.argv[3], kernels = process.argv[4];
 const { GPT } = await import(root + '/src/models/gpt.ts');
 const { Engine } = await import(root + '/src/tensor/engine.ts');
 const { Trainer } = await import(root + '/src/train/trainer.ts');
 const { randomBatch, referenceConfig } = await import(root + '/bench/engines/reference-gpt.ts');
-const engine = await Engine.create({ threads: 1 });
+const engine = await Engine.create({ threads: 1, kernels });
 const config = referenceConfig();
 if (model === 'd512') Object.assign(config, { n_embd: 512, n_layer: 6, n_head: 8, n_inner: 2048 });
 const trainer = new Trainer(new GPT(engine, config, 0), { lr: 3e-4, totalSteps: 1000, warmup: 0, schedule: 'constant', weightDecay: 0.01, clip: 0 });
@@ -38,7 +39,7 @@ for (let r = 0; r < Number(rounds); r++) {
   ] as const) {
     const p = spawnSync(
       process.execPath,
-      [...process.execArgv, '--input-type=module', '-e', CHILD, root, steps, model],
+      [...process.execArgv, '--input-type=module', '-e', CHILD, root, steps, model, tile],
       {
         encoding: 'utf8',
         maxBuffer: 1 << 24,

@@ -52,7 +52,31 @@ function packB(nv: i32, bp: usize, b: usize, K: i32, N: i32, ldbK: i32, ldbN: i3
   const NR = nv << 2;
   const strideK = (<usize>ldbK) << 2;
   const panels = (N + NR - 1) / NR;
-  for (let p = start; p < end; p++)
+  let p = start;
+  // B stored [K, N] with 8- or 12-column panels: the panels that share a k's cache lines packed together (G·NR
+  // a multiple of 16), each line read once. Panel by panel, a power-of-two N (rows 2ᵏ bytes apart) keeps a
+  // block's lines in the same few L1 sets, gone before the next panel reads them (Zen 5, K 1024 × N 2048: 4×8's
+  // packing 1.10 → 0.61 ms, 3×12's 0.70 → 0.37)
+  const G = nv == 2 ? 2 : nv == 3 ? 4 : 1;
+  if (ldbN == 1 && G > 1)
+    for (; p + G <= end && (p + G) * NR <= N; p += G)
+      for (let k0 = 0; k0 < K; k0 += KC) {
+        const kc = min(KC, K - k0);
+        const pstride = <usize>kc * <usize>(NR << 2); // bytes from one panel's block to the next's
+        let dst = panelAt(bp, panels, p, k0, K, NR);
+        let src = b + <usize>k0 * strideK + (<usize>(p * NR) << 2);
+        for (let k = 0; k < kc; k++) {
+          for (let g = 0; g < G; g++) {
+            const s = src + <usize>(g * NR << 2), d = dst + <usize>g * pstride;
+            v128.store(d, v128.load(s));
+            v128.store(d, v128.load(s, 16), 16);
+            if (nv > 2) v128.store(d, v128.load(s, 32), 32);
+          }
+          src += strideK;
+          dst += <usize>(NR << 2);
+        }
+      }
+  for (; p < end; p++)
     for (let k0 = 0; k0 < K; k0 += KC)
       packBBlock(nv, panelAt(bp, panels, p, k0, K, NR), b + <usize>k0 * strideK, min(KC, K - k0), p * NR, N, ldbK, ldbN);
 }
@@ -339,7 +363,42 @@ function packA(MR: i32, splat: bool, ap: usize, a: usize, M: i32, K: i32, ldaM: 
   const strideK = (<usize>ldaK) << 2;
   const panels = (M + MR - 1) / MR;
   const R = splat ? MR << 2 : MR;
-  for (let p = start; p < end; p++)
+  let p = start;
+  if (ldaM == 1 && MR != 3) {
+    // Aᵀ stored [K, M] (a weight gradient's xᵀ): a k's 16 values (one cache line, 16 / MR panels) at a time. Panel
+    // by panel, each line was fetched once per panel: A's rows lie M·4 bytes apart, so a block's kc lines fall in
+    // the same few L1 sets and are gone before the next panel reads them (Zen 5, Aᵀ of 2048 × 1024: 2×16p's
+    // packing 3.7 → 2.0 ms, 2×16's 4.1 → 1.4, 4×8's 2.0 → 1.25)
+    const G = 16 / MR;
+    for (; p + G <= end && (p + G) * MR <= M; p += G)
+      for (let k0 = 0; k0 < K; k0 += KC) {
+        const kc = min(KC, K - k0);
+        const pstride = <usize>kc * <usize>(R << 2); // bytes from one panel's block to the next's
+        let dst = panelAt(ap, panels, p, k0, K, R);
+        let src = a + <usize>k0 * strideK + (<usize>(p * MR) << 2);
+        for (let k = 0; k < kc; k++) {
+          for (let q = 0; q < 4; q++) {
+            // values 4q … 4q + 3 of the line: the rows of panel q (MR = 4), or of panels 2q and 2q + 1 (MR = 2)
+            const v = v128.load(src + (<usize>q << 4));
+            const d0 = MR == 4 ? dst + <usize>q * pstride : dst + <usize>(2 * q) * pstride;
+            if (!splat && MR == 4) v128.store(d0, v);
+            else if (!splat) {
+              store<u64>(d0, i64x2.extract_lane(v, 0));
+              store<u64>(d0 + pstride, i64x2.extract_lane(v, 1));
+            } else {
+              const d2 = MR == 4 ? d0 + 32 : d0 + pstride;
+              v128.store(d0, v128.shuffle<f32>(v, v, 0, 0, 0, 0));
+              v128.store(d0, v128.shuffle<f32>(v, v, 1, 1, 1, 1), 16);
+              v128.store(d2, v128.shuffle<f32>(v, v, 2, 2, 2, 2));
+              v128.store(d2, v128.shuffle<f32>(v, v, 3, 3, 3, 3), 16);
+            }
+          }
+          src += strideK;
+          dst += <usize>(R << 2);
+        }
+      }
+  }
+  for (; p < end; p++)
     for (let k0 = 0; k0 < K; k0 += KC) {
       const dst = panelAt(ap, panels, p, k0, K, R);
       packABlock(MR, splat, dst, a + <usize>k0 * strideK, min(KC, K - k0), p * MR, M, ldaM, ldaK);
