@@ -7,7 +7,7 @@
 // query heads (G per KV head) a dK/dV row gets its group's heads in head order, each over query blocks in order.
 // Work items are scratch slots, as in the forward.
 import { exp_f32x4 } from './math';
-import { gemmTile, packA, packB, packBt } from './attention-tiles';
+import { BAND_COLS, BAND_K_END, BAND_K_START, gemmTile, packA, packB, packBt } from './attention-tiles';
 import {
   arg, base, keyLimit, packBytes, taskRange, zigzag,
   B_, BK, BQ, CAUSAL, D_, GROUP, H_, KS, LDT, QS, SCALE, SLOTB, SLOTS, TILE, TK, TQ, VS,
@@ -42,8 +42,9 @@ function tilePair(sl: usize, pk: usize, D: i32, n: i32, w: i32, i0: i32, kt0: i3
                   dqp: usize, ldq: usize, dkp: usize, ldk: usize, dvp: usize, ldv: usize): void {
   const tiles = sl + 7 * pk;
   const tS = tiles + TS * TILE, tP = tiles + TDP * TILE, tPT = tiles + TPT * TILE, tDST = tiles + TDST * TILE;
-  gemmTile(tS, LDT, sl + QA * pk, sl + KP * pk, n, w, D, false);
-  gemmTile(tP, LDT, sl + DOA * pk, sl + VP * pk, n, w, D, false);
+  const d = causal != 0 ? i0 + Tk - Tq + 1 - kt0 : w; // row r sees keys [kt0, kt0 + r + d) of this tile
+  gemmTile(tS, LDT, sl + QA * pk, sl + KP * pk, n, w, D, false, BAND_COLS, d);
+  gemmTile(tP, LDT, sl + DOA * pk, sl + VP * pk, n, w, D, false, BAND_COLS, d);
   const sv = f32x4.splat(scale);
   const ninf = f32x4.splat(-Infinity);
   const zero = f32x4.splat(0);
@@ -109,10 +110,10 @@ function tilePair(sl: usize, pk: usize, D: i32, n: i32, w: i32, i0: i32, kt0: i3
   if (dqp != 0) {
     const dsa = tiles + TDSA * TILE;
     packA(dsa, tS, LDT, n, w);
-    gemmTile(dqp, ldq, dsa, sl + KB * pk, n, D, w, true);
+    gemmTile(dqp, ldq, dsa, sl + KB * pk, n, D, w, true, BAND_K_END, d);
   }
-  if (dvp != 0) gemmTile(dvp, ldv, tPT, sl + DOB * pk, w, D, n, true);
-  if (dkp != 0) gemmTile(dkp, ldk, tDST, sl + QB * pk, w, D, n, true);
+  if (dvp != 0) gemmTile(dvp, ldv, tPT, sl + DOB * pk, w, D, n, true, BAND_K_START, d);
+  if (dkp != 0) gemmTile(dkp, ldk, tDST, sl + QB * pk, w, D, n, true, BAND_K_START, d);
 }
 
 /** Byte offset of dBias[h, i, j] / bias[h, i, j]. */

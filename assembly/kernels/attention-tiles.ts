@@ -117,15 +117,32 @@ export function packBt(dst: usize, src: usize, lds: usize, N: i32, K: i32): void
   }
 }
 
-/** C[M][N] (= or += when add) Ap·Bp over K ≥ 1, from panels packed by packA and packB/packBt with this K. */
-export function gemmTile(c: usize, ldc: usize, ap: usize, bp: usize, M: i32, N: i32, K: i32, add: bool): void {
+// A causal tile's band: query row r (of the tile) sees its keys [0, r + d) only, so the micro-tiles wholly past
+// that are skipped (a 64 × 64 diagonal tile does 56 % of its products). Score-like products (rows: queries,
+// columns: keys; =) skip the column panels no row of the panel sees: their elements are never read. Products
+// over keys (rows: queries; +=) stop each row panel's k loop after its last row's keys; products over queries
+// (rows: keys; +=) start it at the first query that sees the panel's first key. What is skipped adds exact zeros
+// (p = 0 where masked), so a sum's bits are those of the whole loop unless every term is zero.
+export const BAND_COLS = 1, BAND_K_END = 2, BAND_K_START = 3;
+
+/**
+ * C[M][N] (= or += when add) Ap·Bp over K ≥ 1, from panels packed by packA and packB/packBt with this K; band
+ * and d as above (not causal: d = w, nothing skipped).
+ */
+export function gemmTile(c: usize, ldc: usize, ap: usize, bp: usize, M: i32, N: i32, K: i32, add: bool,
+                         band: i32, d: i32): void {
   const aStep = <usize>K << 4;
   const bStep = <usize>K << 5;
   for (let n = 0; n < N; n += 8) {
     const cols = min(8, N - n);
     let a = ap;
     for (let m = 0; m < M; m += 4) {
-      micro4x8(c + <usize>m * ldc + (<usize>n << 2), ldc, a, bp, K, min(4, M - m), cols, add);
+      const rows = min(4, M - m);
+      let k0 = 0, k1 = K;
+      if (band == BAND_COLS) k1 = n < m + rows - 1 + d ? K : 0;
+      else if (band == BAND_K_END) k1 = min(K, m + rows - 1 + d);
+      else if (band == BAND_K_START) k0 = max(0, m - d + 1);
+      if (k0 < k1) micro4x8(c + <usize>m * ldc + (<usize>n << 2), ldc, a + (<usize>k0 << 4), bp + (<usize>k0 << 5), k1 - k0, rows, cols, add);
       a += aStep;
     }
     bp += bStep;

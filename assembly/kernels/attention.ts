@@ -6,7 +6,7 @@
 // Grouped-query attention: query head h reads KV head h / G (G = H / KV heads), nothing repeated in memory.
 // Work items are scratch slots: slot s runs tasks [s·N/slots, (s+1)·N/slots) with its own tile buffers.
 import { exp_f32, exp_f32x4, madd } from './math';
-import { gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
+import { BAND_COLS, BAND_K_END, gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
 
 export const BQ: i32 = 64; // query rows per block
 export const BK: i32 = 64; // keys per tile (and key rows per block in the dK/dV pass)
@@ -142,8 +142,10 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
       const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
       for (let kt0 = 0; kt0 < kend; kt0 += BK) {
         const w = min(BK, kend - kt0);
+        // row r sees keys [kt0, kt0 + r + d) of this tile
+        const d = causal != 0 ? i0 + Tk - Tq + 1 - kt0 : w;
         packBt(kp, kb + <usize>kt0 * ldk, ldk, w, D);
-        gemmTile(tile, LDT, qa, kp, n, w, D, false);
+        gemmTile(tile, LDT, qa, kp, n, w, D, false, BAND_COLS, d);
         for (let r = 0; r < n; r++) {
           const i = i0 + r;
           const cnt = min(w, keyLimit(i, Tq, Tk, causal) - kt0);
@@ -211,7 +213,7 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
         }
         packA(pa, tile, LDT, n, w);
         packB(vb, vbase + <usize>kt0 * ldv, ldv, w, D);
-        gemmTile(op, ldo, pa, vb, n, D, w, true);
+        gemmTile(op, ldo, pa, vb, n, D, w, true, BAND_K_END, d);
       }
       const lseRow = lse + ((<usize>(b * H + h) * <usize>Tq + <usize>i0) << 2);
       for (let r = 0; r < n; r++) {
