@@ -12,8 +12,12 @@
 // Models: the reference GPT (4 layers, d 128, 4 heads, FFN 512) and d 512 / 6 layers / 8 heads / FFN 2048, both
 // context 128, 256 byte ids, batch 8, AdamW. Beside them, the same step under torch.profiler (PyTorch 1.13), and
 // PyTorch's unprofiled step (steps back to back, as simdformer's unprofiled ones) for the speed ratio.
+// --rounds R (R > 1) adds R − 1 rounds of both engines' unprofiled steps alone, each engine in a process of its own,
+// the first alternating; the ratio is then the median of the rounds' ratios, so the machine's drift between the
+// two engines' runs stays within a round (as the real-size suite's --rounds).
 //
 //   npm run bench -- roofline [--threads 1,2] [--models reference,d512] [--steps 5] [--top 20] [--simd relaxed]
+//                             [--rounds 1]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { GPT } from '../../src/models/gpt.js';
@@ -49,6 +53,8 @@ interface Job {
   steps: number;
   /** simdformer's build: 'plain' (default) or 'relaxed' (fused multiply-add; the products ~15–20 % faster). */
   simd: 'plain' | 'relaxed';
+  /** Only the unprofiled steps (a later round of --rounds): rows stay empty. */
+  timeOnly?: boolean;
 }
 
 /** One kernel at one phase and shape, per step. */
@@ -199,6 +205,10 @@ async function profileStep(job: Job): Promise<ChildAnswer> {
     trainer.step(randomBatch(s));
     if (s >= 3) unprofiled.push(performance.now() - t0);
   }
+  if (job.timeOnly) {
+    await engine.dispose();
+    return { threads: engine.threads, stepMs: NaN, unprofiledStepMs: median(unprofiled), rows: [] };
+  }
   // phases: the loss's forward, the tape's replay (backward), then the norm and AdamW (optimizer)
   let phase: Phase = 'forward';
   const tape = engine.tape;
@@ -299,6 +309,7 @@ async function main(args: string[]): Promise<void> {
       steps: { type: 'string' },
       top: { type: 'string' },
       simd: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
     },
     strict: true,
   });
@@ -309,6 +320,9 @@ async function main(args: string[]): Promise<void> {
   const top = Number(values.top ?? 20);
   const simd = values.simd ?? 'plain';
   if (simd !== 'plain' && simd !== 'relaxed') throw new Error(`--simd takes plain or relaxed, got ${simd}`);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be a whole number ≥ 1, got ${values.rounds}`);
   for (const name of models) if (!MODELS[name]) throw new Error(`unknown model ${name}: ${Object.keys(MODELS)}`);
   console.log(`roofline: ${m.cpu}, ${m.cores} logical cores, Node ${m.node}, load average ${m.loadavg.join(' ')}`);
   const ceilings = await measureCeilings(threads);
@@ -364,6 +378,44 @@ async function main(args: string[]): Promise<void> {
           console.log(`PyTorch failed: ${(err as Error).message.split('\n')[0]}`);
         }
       }
+      // later rounds: both engines' unprofiled steps alone, the first alternating
+      const paired: { simdformerMs: number; torchMs: number; ratio: number }[] = [];
+      if (torchUnprofiledStepMs !== undefined) {
+        paired.push({
+          simdformerMs: ans.unprofiledStepMs,
+          torchMs: torchUnprofiledStepMs,
+          ratio: torchUnprofiledStepMs / ans.unprofiledStepMs,
+        });
+        for (let r = 1; r < rounds && !('error' in py); r++) {
+          const ours = async () =>
+            (
+              await runInChild<ChildAnswer>('roofline', {
+                model,
+                threads: t,
+                steps,
+                simd,
+                timeOnly: true,
+              } satisfies Job)
+            ).unprofiledStepMs;
+          const theirs = () => median(timeTorchGpt(py, t, sh, Math.max(steps, 5)).stepsMs);
+          // the first round ran simdformer first: odd rounds run PyTorch first
+          let oursMs: number, torchMs: number;
+          if (r % 2 === 1) {
+            torchMs = theirs();
+            oursMs = await ours();
+          } else {
+            oursMs = await ours();
+            torchMs = theirs();
+          }
+          paired.push({ simdformerMs: oursMs, torchMs, ratio: torchMs / oursMs });
+          console.log(
+            `round ${r + 1}: simdformer ${oursMs.toFixed(1)} ms, PyTorch ${torchMs.toFixed(1)} ms a step: ` +
+              `${(torchMs / oursMs).toFixed(2)}`,
+          );
+        }
+        if (paired.length > 1)
+          console.log(`median of ${paired.length} rounds' ratios: ${median(paired.map((x) => x.ratio)).toFixed(2)}`);
+      }
       runs.push({
         model,
         simd,
@@ -373,6 +425,9 @@ async function main(args: string[]): Promise<void> {
         rows: ans.rows.map((r) => ({ ...r, bound: bound(r, c), ofRoofline: ofRoofline(r, c) })),
         pytorch: torch,
         torchUnprofiledStepMs,
+        // simdformer's speed ÷ PyTorch's: round 1's, or with --rounds the median of the rounds' ratios
+        ratio: paired.length > 0 ? median(paired.map((x) => x.ratio)) : undefined,
+        rounds: paired.length > 1 ? paired : undefined,
       });
     }
   }
