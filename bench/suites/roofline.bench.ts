@@ -24,6 +24,7 @@ import { GPT } from '../../src/models/gpt.js';
 import type { KernelName } from '../../src/runtime/kernels.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { Engine } from '../../src/tensor/engine.js';
+import { tileTrialOf } from '../../src/tensor/kernel-select.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { compileCeiling, readBandwidth } from '../bandwidth.js';
 import { randomBatch, referenceConfig } from '../engines/reference-gpt.js';
@@ -70,6 +71,10 @@ interface KernelRow {
 
 interface ChildAnswer {
   threads: number;
+  /** Steps run before the timed ones (3, or until the tile trial picked). */
+  warmupSteps: number;
+  /** The matmul tile the timed steps ran. */
+  tile: string;
   stepMs: number;
   unprofiledStepMs: number;
   rows: KernelRow[];
@@ -199,15 +204,21 @@ async function profileStep(job: Job): Promise<ChildAnswer> {
     clip: 0,
   });
   const rt = engine.runtime;
+  // warm-up: 3 steps, and on until the engine has picked its matmul tile (the trial's steps run every tile: with
+  // d 512 it decides in the fifth step)
+  let s = 0;
+  for (; s < 3 || tileTrialOf(rt) !== undefined; s++) trainer.step(randomBatch(s));
   const unprofiled: number[] = [];
-  for (let s = 0; s < job.steps + 3; s++) {
+  for (const end = s + job.steps; s < end; s++) {
     const t0 = performance.now();
     trainer.step(randomBatch(s));
-    if (s >= 3) unprofiled.push(performance.now() - t0);
+    unprofiled.push(performance.now() - t0);
   }
+  const warmupSteps = s - job.steps;
   if (job.timeOnly) {
     await engine.dispose();
-    return { threads: engine.threads, stepMs: NaN, unprofiledStepMs: median(unprofiled), rows: [] };
+    const tile = engine.kernels.matmul;
+    return { threads: engine.threads, warmupSteps, tile, stepMs: NaN, unprofiledStepMs: median(unprofiled), rows: [] };
   }
   // phases: the loss's forward, the tape's replay (backward), then the norm and AdamW (optimizer)
   let phase: Phase = 'forward';
@@ -257,7 +268,15 @@ async function profileStep(job: Job): Promise<ChildAnswer> {
   });
   rows.sort((x, y) => y.ms - x.ms);
   await engine.dispose();
-  return { threads: engine.threads, stepMs: median(profiled), unprofiledStepMs: median(unprofiled), rows };
+  const tile = engine.kernels.matmul;
+  return {
+    threads: engine.threads,
+    warmupSteps,
+    tile,
+    stepMs: median(profiled),
+    unprofiledStepMs: median(unprofiled),
+    rows,
+  };
 }
 
 interface Ceilings {
@@ -343,7 +362,8 @@ async function main(args: string[]): Promise<void> {
       console.log(
         `\n${model} (${sh.layers} layers, d ${sh.d}, FFN ${sh.ffn}, B ${sh.batch} × T ${sh.context}), ${simd} build, ` +
           `${ans.threads} thread(s): step ${ans.stepMs.toFixed(1)} ms profiled, ` +
-          `${ans.unprofiledStepMs.toFixed(1)} ms unprofiled; kernels ${kernelMs.toFixed(1)} ms`,
+          `${ans.unprofiledStepMs.toFixed(1)} ms unprofiled (tile ${ans.tile}, after ${ans.warmupSteps} warm-up steps); ` +
+          `kernels ${kernelMs.toFixed(1)} ms`,
       );
       printTable(ans.rows.slice(0, top), [
         { title: 'kernel', value: (r) => r.kernel },
@@ -379,37 +399,31 @@ async function main(args: string[]): Promise<void> {
         }
       }
       // later rounds: both engines' unprofiled steps alone, the first alternating
-      const paired: { simdformerMs: number; torchMs: number; ratio: number }[] = [];
+      const paired: { simdformerMs: number; tile: string; torchMs: number; ratio: number }[] = [];
       if (torchUnprofiledStepMs !== undefined) {
         paired.push({
           simdformerMs: ans.unprofiledStepMs,
+          tile: ans.tile,
           torchMs: torchUnprofiledStepMs,
           ratio: torchUnprofiledStepMs / ans.unprofiledStepMs,
         });
         for (let r = 1; r < rounds && !('error' in py); r++) {
-          const ours = async () =>
-            (
-              await runInChild<ChildAnswer>('roofline', {
-                model,
-                threads: t,
-                steps,
-                simd,
-                timeOnly: true,
-              } satisfies Job)
-            ).unprofiledStepMs;
+          const ours = () =>
+            runInChild<ChildAnswer>('roofline', { model, threads: t, steps, simd, timeOnly: true } satisfies Job);
           const theirs = () => median(timeTorchGpt(py, t, sh, Math.max(steps, 5)).stepsMs);
           // the first round ran simdformer first: odd rounds run PyTorch first
-          let oursMs: number, torchMs: number;
+          let ans: ChildAnswer, torchMs: number;
           if (r % 2 === 1) {
             torchMs = theirs();
-            oursMs = await ours();
+            ans = await ours();
           } else {
-            oursMs = await ours();
+            ans = await ours();
             torchMs = theirs();
           }
-          paired.push({ simdformerMs: oursMs, torchMs, ratio: torchMs / oursMs });
+          const oursMs = ans.unprofiledStepMs;
+          paired.push({ simdformerMs: oursMs, tile: ans.tile, torchMs, ratio: torchMs / oursMs });
           console.log(
-            `round ${r + 1}: simdformer ${oursMs.toFixed(1)} ms, PyTorch ${torchMs.toFixed(1)} ms a step: ` +
+            `round ${r + 1}: simdformer ${oursMs.toFixed(1)} ms (tile ${ans.tile}), PyTorch ${torchMs.toFixed(1)} ms a step: ` +
               `${(torchMs / oursMs).toFixed(2)}`,
           );
         }
