@@ -21,8 +21,19 @@ export interface Kernels {
 const TRIAL_FLOPS = 2 ** 27;
 /** Timed calls of every tile at a shape before the pick (after its first, untimed: cold caches, unoptimised code). */
 const TRIAL_ROUNDS = 3;
-/** Products the trial may take: then it decides on the shapes timed in full, or keeps the default if none. */
-const TRIAL_CALLS = 256;
+/**
+ * Products the trial may take: then it decides on the shapes timed in full, or keeps the default if none. A d 512
+ * GPT's training step has ~75 products that take part; its 9 shapes are first timed three times in ~3 steps.
+ */
+const TRIAL_CALLS = 1024;
+/**
+ * A shape is timed in full when, beside TRIAL_ROUNDS timings of every tile, each tile's two fastest agree within
+ * this fraction. Noise only adds time, so a tile's fastest timing is its best estimate, but on a busy host one
+ * fastest timing among slow ones is luck: on a Zen 5 VM whose other tenants slowed it 2–3× in bursts, the same
+ * tile's timings at one shape ran 82–146 ms, and the trial picked 3×12 where quiet runs pick 2×16p (the step
+ * 8 % slower for the process's life). Until they agree the shape's tiles are timed again, up to TRIAL_CALLS.
+ */
+const STEADY = 0.1;
 /** A tile must beat the default by this fraction to replace it (a tie goes to the default). */
 const MARGIN = 0.03;
 
@@ -50,9 +61,19 @@ export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): K
   return { matmul: MATMUL_TILE_NAMES[0]! };
 }
 
+/** How a trial times (tests replace them). */
+export interface TrialOptions {
+  /** Products from this many flops (2·M·N·K) take part. */
+  minFlops?: number;
+  /** STEADY: Infinity decides on TRIAL_ROUNDS timings whatever their spread. */
+  steady?: number;
+  /** Milliseconds. */
+  clock?: () => number;
+}
+
 /** Starts picking rt's matmul tile from its next large products (chooseKernels does; tests call it directly). */
-export function startTileTrial(rt: Runtime, minFlops = TRIAL_FLOPS): TileTrial {
-  const trial = new TileTrial(rt, minFlops);
+export function startTileTrial(rt: Runtime, options: TrialOptions = {}): TileTrial {
+  const trial = new TileTrial(rt, options.minFlops ?? TRIAL_FLOPS, options.steady ?? STEADY, options.clock);
   trials.set(rt, trial);
   return trial;
 }
@@ -76,12 +97,14 @@ export interface TileDecision {
  * how B's panels stream, which only products that size show, and timing those at start-up would cost ~200 ms
  * and several MiB. So each packed product of at least minFlops runs with the tile its shape has timed least
  * (in an order rotated per round), timed around the whole call, each tile's first call at a shape untimed.
- * When a shape whose tiles all have TRIAL_ROUNDS timings comes round again (so the other shapes of its cycle
- * have been timed as often), pickTile takes per tile the sum over those shapes of its fastest time (the least
+ * When a shape timed in full (every tile TRIAL_ROUNDS times, each tile's two fastest within STEADY) comes
+ * round again (so the other shapes of its cycle have been timed as often), pickTile takes per tile the sum
+ * over the shapes timed in full of its fastest time (the least
  * disturbed: a model's first pass also pays for fresh pages, which can add 40 % to a product), and every later
  * product runs the winner. A model's layers repeat their shapes: BERT-base (12 layers, 4 shapes each) decides
  * in the fifth layer of its second forward pass. The trial changes no bits, only which tile computes them. It
- * ends after TRIAL_CALLS products at the latest, on the shapes timed in full by then, or with the default if none.
+ * ends after TRIAL_CALLS products at the latest, on the shapes timed in full by then, else on those every tile
+ * has timed TRIAL_ROUNDS times, else with the default.
  */
 export class TileTrial {
   /** Per shape "M×N×K", per tile, its calls' milliseconds (the first call's is NaN: not counted). */
@@ -93,6 +116,8 @@ export class TileTrial {
   constructor(
     private readonly rt: Runtime,
     private readonly minFlops: number,
+    private readonly steady: number,
+    private readonly clock: () => number = () => performance.now(),
   ) {}
 
   /** Runs product(tile) with the tile the trial wants for this shape, timed; small products run the current tile. */
@@ -104,7 +129,7 @@ export class TileTrial {
       times = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, []])) as unknown as Record<MatmulTile, number[]>;
       this.timings.set(shape, times);
     }
-    if (done(times)) {
+    if (timedInFull(times, this.steady)) {
       // a shape timed in full comes round again: the others of its cycle have been timed as often
       this.decide();
       return product(this.rt.kernels.matmul);
@@ -115,15 +140,16 @@ export class TileTrial {
     let i = least % n;
     while (times[MATMUL_TILE_NAMES[i]!].length > least) i = (i + 1) % n;
     const tile = MATMUL_TILE_NAMES[i]!;
-    const t0 = performance.now();
+    const t0 = this.clock();
     product(tile);
-    times[tile].push(times[tile].length === 0 ? NaN : performance.now() - t0);
+    times[tile].push(times[tile].length === 0 ? NaN : this.clock() - t0);
     if (++this.calls >= TRIAL_CALLS) this.decide();
   }
 
-  /** Ends the trial: the rule on the shapes timed in full, or the default if there are none. */
+  /** Ends the trial: the rule on the shapes timed in full, or timed TRIAL_ROUNDS times, or the default. */
   private decide(): void {
-    const complete = [...this.timings].filter(([, ts]) => done(ts));
+    let complete = [...this.timings].filter(([, ts]) => timedInFull(ts, this.steady));
+    if (complete.length === 0) complete = [...this.timings].filter(([, ts]) => timedInFull(ts, Infinity));
     if (complete.length > 0) {
       const ms = Object.fromEntries(
         MATMUL_TILE_NAMES.map((t) => [t, complete.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
@@ -144,7 +170,11 @@ export function pickTile(ms: Readonly<Record<MatmulTile, number>>): MatmulTile {
   return ms[fallback] <= ms[best] * (1 + MARGIN) ? fallback : best;
 }
 
-/** Whether every tile has its TRIAL_ROUNDS timed calls at a shape. */
-function done(times: Record<MatmulTile, number[]>): boolean {
-  return MATMUL_TILE_NAMES.every((t) => times[t].length > TRIAL_ROUNDS);
+/** Whether every tile has its TRIAL_ROUNDS timed calls at a shape, its two fastest within `steady`. */
+function timedInFull(times: Record<MatmulTile, number[]>, steady: number): boolean {
+  return MATMUL_TILE_NAMES.every((t) => {
+    if (times[t].length <= TRIAL_ROUNDS) return false;
+    const [first, second] = times[t].slice(1).sort((x, y) => x - y);
+    return second! <= first! * (1 + steady);
+  });
 }

@@ -156,8 +156,9 @@ describe("kernels: 'auto'", () => {
     expect(e.kernels.matmul).toBe('4x8');
     expect(tileTrialOf(e.runtime)).toBeDefined();
     expect(e.runtime.memory.buffer.byteLength).toBeLessThan(2 * 2 ** 20);
-    // a trial that counts products from 10⁵ flops, so that this test's products take part
-    const trial = startTileTrial(e.runtime, 1e5);
+    // a trial that counts products from 10⁵ flops, so that this test's products take part, and decides on three
+    // timings of each tile however they spread (the steadiness rule is tested below with a clock of its own)
+    const trial = startTileTrial(e.runtime, { minFlops: 1e5, steady: Infinity });
     const pinned = await Engine.create({ threads: 2, kernels: '4x8' });
     const [M, K, N] = [67, 130, 90]; // 2·M·K·N ≈ 1.6·10⁶ flops
     const calls = 4 * MATMUL_TILE_NAMES.length + 1; // every tile 1 untimed + 3 timed calls, then the shape again
@@ -197,7 +198,7 @@ describe("kernels: 'auto'", () => {
 
   it('decides on the shapes every tile has timed three times, summing their fastest times', async () => {
     const e = await Engine.create({ threads: 1, kernels: '4x8' });
-    const trial = startTileTrial(e.runtime, 1e5);
+    const trial = startTileTrial(e.runtime, { minFlops: 1e5, steady: Infinity });
     // four shapes in turn, as a layer's products come: every tile × (1 untimed + 3 timed) calls of each in
     // 4 × tiles "layers", decided when the first shape comes round again
     const shapes: [number, number, number][] = [
@@ -226,12 +227,55 @@ describe("kernels: 'auto'", () => {
     await e.dispose();
   });
 
-  it('keeps the default when no shape repeats within its 256 products', async () => {
+  it('times a shape again until the two fastest timings of every tile agree within 10 %', async () => {
+    // a clock of the test's own: each tile takes its true time (2×16p the fastest), but in the first three
+    // rounds a burst of other work slows every call but one of 3×12's by 1.7–2×, as on a busy VM
+    const e = await Engine.create({ threads: 1, kernels: '4x8' });
+    const truth: Record<MatmulTile, number> = {
+      '4x8': 12,
+      '4x8s': 12.5,
+      '4x8p': 11,
+      '2x16': 11.5,
+      '2x16p': 10,
+      '3x12': 12,
+    };
+    const run = (steady: number | undefined) => {
+      let now = 0;
+      const trial = startTileTrial(e.runtime, { minFlops: 1, steady, clock: () => now });
+      const calls = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, 0])) as Record<MatmulTile, number>;
+      let products = 0;
+      while (trial.decision === undefined && products < 200) {
+        trial.run(64, 64, 64, (tile) => {
+          const round = calls[tile]++; // 0: untimed, 1–3: the burst, then quiet
+          const burst = round >= 1 && round <= 3 ? (tile === '3x12' && round === 2 ? 1 : 1.5 + round / 6) : 1;
+          now += truth[tile] * burst;
+        });
+        products++;
+      }
+      return { trial, products };
+    };
+    // deciding on three timings whatever their spread: the lucky call decides
+    const hasty = run(Infinity);
+    expect(hasty.trial.decision!.best).toBe('3x12');
+    expect(hasty.products).toBe(4 * MATMUL_TILE_NAMES.length + 1);
+    // steady: every tile is timed until its two fastest agree (the quiet rounds), then 2×16p, the truth
+    const steady = run(undefined);
+    expect(steady.trial.decision!.best).toBe('2x16p');
+    expect(steady.products).toBeGreaterThan(hasty.products);
+    const timings = steady.trial.timings.get('64×64×64')!;
+    for (const tile of MATMUL_TILE_NAMES) {
+      const times = timings[tile].slice(1).sort((x, y) => x - y);
+      expect(times[1]! / times[0]!, tile).toBeLessThanOrEqual(1.1);
+    }
+    await e.dispose();
+  });
+
+  it('keeps the default when no shape repeats within its 1024 products', async () => {
     const e = await Engine.create({ threads: 1, kernels: '2x16' });
-    const trial = startTileTrial(e.runtime, 1);
-    for (let i = 0; i < 255; i++) product(e, 9 + i, 5, 4); // M > GEMV_ROWS: packed products
+    const trial = startTileTrial(e.runtime, { minFlops: 1 });
+    for (let i = 0; i < 1023; i++) product(e, 9 + i, 5, 4); // M > GEMV_ROWS: packed products
     expect(tileTrialOf(e.runtime)).toBe(trial);
-    product(e, 264, 5, 4);
+    product(e, 1032, 5, 4);
     expect(tileTrialOf(e.runtime)).toBeUndefined();
     expect(trial.decision).toBeUndefined();
     expect(e.kernels.matmul).toBe('4x8');
