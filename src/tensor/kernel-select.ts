@@ -98,10 +98,9 @@ export interface TileDecision {
  * and several MiB. So each packed product of at least minFlops runs with the tile its shape has timed least
  * (in an order rotated per round), timed around the whole call, each tile's first call at a shape untimed.
  * When a shape timed in full (every tile TRIAL_ROUNDS times, each tile's two fastest within STEADY) comes
- * round again (so the other shapes of its cycle have been timed as often), pickTile takes per tile the sum
- * over the shapes timed in full of its fastest time (the least
- * disturbed: a model's first pass also pays for fresh pages, which can add 40 % to a product), and every later
- * product runs the winner. A model's layers repeat their shapes: BERT-base (12 layers, 4 shapes each) decides
+ * round again (so the other shapes of its cycle have been timed as often), pickTile takes per tile the sum over
+ * the shapes timed in full of its fastest time (the least disturbed: a model's first pass also pays for fresh
+ * pages, which can add 40 % to a product), and every later product runs the winner. A model's layers repeat their shapes: BERT-base (12 layers, 4 shapes each) decides
  * in the fifth layer of its second forward pass. The trial changes no bits, only which tile computes them. It
  * ends after TRIAL_CALLS products at the latest, on the shapes timed in full by then, else on those every tile
  * has timed TRIAL_ROUNDS times, else with the default.
@@ -175,6 +174,7 @@ function timedInFull(times: Record<MatmulTile, number[]>, steady: number): boole
   return MATMUL_TILE_NAMES.every((t) => {
     if (times[t].length <= TRIAL_ROUNDS) return false;
     const [first, second] = times[t].slice(1).sort((x, y) => x - y);
-    return second! <= first! * (1 + steady);
+    // not "second ≤ first·(1 + steady)": with a coarse clock first may be 0, and 0·∞ is NaN
+    return !(second! > first! * (1 + steady));
   });
 }
