@@ -30,8 +30,9 @@ const TRIAL_CALLS = 1024;
  * A shape is timed in full when, beside TRIAL_ROUNDS timings of every tile, each tile's two fastest agree within
  * this fraction. Noise only adds time, so a tile's fastest timing is its best estimate, but on a busy host one
  * fastest timing among slow ones is luck: on a Zen 5 VM whose other tenants slowed it 2–3× in bursts, the same
- * tile's timings at one shape ran 82–146 ms, and the trial picked 3×12 where quiet runs pick 2×16p (the step
- * 8 % slower for the process's life). Until they agree the shape's tiles are timed again, up to TRIAL_CALLS.
+ * tile's timings at one shape ran 82–146 ms, and the trial picked 3×12 where quiet runs pick 2×16p (whose
+ * products there take 12–14 % less time, for the process's life). Until they agree the shape's tiles are timed
+ * again, up to TRIAL_CALLS.
  */
 const STEADY = 0.1;
 /** A tile must beat the default by this fraction to replace it (a tie goes to the default). */
