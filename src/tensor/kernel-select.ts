@@ -22,13 +22,14 @@ const TRIAL_FLOPS = 2 ** 27;
 /** Timed calls of every tile at a shape before the pick (after its first, untimed: cold caches, unoptimised code). */
 const TRIAL_ROUNDS = 3;
 /**
- * Products the trial may take: then it decides on the shapes timed in full, or keeps the default if none. A d 512
- * GPT's training step has ~75 products that take part; its 9 shapes are first timed three times in ~3 steps.
+ * Products the trial may take: then it decides on the shapes every tile has timed TRIAL_ROUNDS times, steady or
+ * not, or keeps the default if none. A d 512 GPT's training step has ~75 products that take part; its 9 shapes
+ * are first timed three times in ~3 steps.
  */
 const TRIAL_CALLS = 1024;
 /**
- * A shape is timed in full when, beside TRIAL_ROUNDS timings of every tile, each tile's two fastest agree within
- * this fraction. Noise only adds time, so a tile's fastest timing is its best estimate, but on a busy host one
+ * The trial decides once, at every shape timed TRIAL_ROUNDS times, each tile's two fastest agree within this
+ * fraction. Noise only adds time, so a tile's fastest timing is its best estimate, but on a busy host one
  * fastest timing among slow ones is luck: on a Zen 5 VM whose other tenants slowed it 2–3× in bursts, the same
  * tile's timings at one shape ran 82–146 ms, and the trial picked 3×12 where quiet runs pick 2×16p (whose
  * products there take 12–14 % less time, for the process's life). Until they agree the shape's tiles are timed
@@ -98,13 +99,13 @@ export interface TileDecision {
  * how B's panels stream, which only products that size show, and timing those at start-up would cost ~200 ms
  * and several MiB. So each packed product of at least minFlops runs with the tile its shape has timed least
  * (in an order rotated per round), timed around the whole call, each tile's first call at a shape untimed.
- * When a shape timed in full (every tile TRIAL_ROUNDS times, each tile's two fastest within STEADY) comes
- * round again (so the other shapes of its cycle have been timed as often), pickTile takes per tile the sum over
- * the shapes timed in full of its fastest time (the least disturbed: a model's first pass also pays for fresh
- * pages, which can add 40 % to a product), and every later product runs the winner. A model's layers repeat their shapes: BERT-base (12 layers, 4 shapes each) decides
+ * When a shape every tile has timed TRIAL_ROUNDS times comes round again (so the other shapes of its cycle
+ * have been timed as often), and every such shape is steady (each tile's two fastest within STEADY), pickTile
+ * takes per tile the sum over those shapes of its fastest time (the least disturbed: a model's first pass also
+ * pays for fresh pages, which can add 40 % to a product), and every later product runs the winner. A model's layers repeat their shapes: BERT-base (12 layers, 4 shapes each) decides
  * in the fifth layer of its second forward pass. The trial changes no bits, only which tile computes them. It
- * ends after TRIAL_CALLS products at the latest, on the shapes timed in full by then, else on those every tile
- * has timed TRIAL_ROUNDS times, else with the default.
+ * ends after TRIAL_CALLS products at the latest, on the shapes every tile has timed TRIAL_ROUNDS times by then,
+ * steady or not, or with the default if none.
  */
 export class TileTrial {
   /** Per shape "M×N×K", per tile, its calls' milliseconds (the first call's is NaN: not counted). */
@@ -129,8 +130,9 @@ export class TileTrial {
       times = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, []])) as unknown as Record<MatmulTile, number[]>;
       this.timings.set(shape, times);
     }
-    if (timedInFull(times, this.steady)) {
-      // a shape timed in full comes round again: the others of its cycle have been timed as often
+    if (timedInFull(times, Infinity) && this.allSteady()) {
+      // a shape timed TRIAL_ROUNDS times comes round again (the others of its cycle have been timed as often), and
+      // every such shape's timings are steady; until they are, their tiles are timed again
       this.decide();
       return product(this.rt.kernels.matmul);
     }
@@ -146,10 +148,16 @@ export class TileTrial {
     if (++this.calls >= TRIAL_CALLS) this.decide();
   }
 
-  /** Ends the trial: the rule on the shapes timed in full, or timed TRIAL_ROUNDS times, or the default. */
+  /** Whether every shape that every tile has timed TRIAL_ROUNDS times has steady timings. */
+  private allSteady(): boolean {
+    for (const ts of this.timings.values())
+      if (timedInFull(ts, Infinity) && !timedInFull(ts, this.steady)) return false;
+    return true;
+  }
+
+  /** Ends the trial: the rule on the shapes every tile has timed TRIAL_ROUNDS times, or the default if none. */
   private decide(): void {
-    let complete = [...this.timings].filter(([, ts]) => timedInFull(ts, this.steady));
-    if (complete.length === 0) complete = [...this.timings].filter(([, ts]) => timedInFull(ts, Infinity));
+    const complete = [...this.timings].filter(([, ts]) => timedInFull(ts, Infinity));
     if (complete.length > 0) {
       const ms = Object.fromEntries(
         MATMUL_TILE_NAMES.map((t) => [t, complete.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
