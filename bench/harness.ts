@@ -114,6 +114,26 @@ const TIMING_DEFAULTS: Required<TimingOptions> = {
   bennyBelowMs: 20,
 };
 
+/** --rounds: R rounds of both engines (the real-size and roofline suites); a whole number ≥ 1. */
+export function roundsOption(value: string | undefined): number {
+  const rounds = Number(value ?? 1);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number ≥ 1, got ${value}`);
+  return rounds;
+}
+
+/**
+ * One round of both engines, their results: ours first in even rounds, theirs first in odd ones, so a drift of the
+ * machine within the rounds favours neither.
+ */
+export async function inTurn<A, B>(round: number, ours: () => Promise<A>, theirs: () => B): Promise<[A, B]> {
+  if (round % 2 === 0) {
+    const a = await ours();
+    return [a, theirs()];
+  }
+  const b = theirs();
+  return [await ours(), b];
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   const m = s.length >> 1;

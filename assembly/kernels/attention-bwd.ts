@@ -9,7 +9,7 @@
 import { exp_f32x4 } from './math';
 import { BAND_COLS, BAND_K_END, BAND_K_START, gemmTile, packA, packB, packBt } from './attention-tiles';
 import {
-  arg, base, keyLimit, packBytes, taskRange, zigzag,
+  arg, bandOffset, base, keyLimit, packBytes, taskRange, zigzag,
   B_, BK, BQ, CAUSAL, D_, GROUP, H_, KS, LDT, QS, SCALE, SLOTB, SLOTS, TILE, TK, TQ, VS,
   QA, DOA, KP, VP, KB, QB, DOB, TS, TDP, TPT, TDST, TDSA,
 } from './attention';
@@ -42,7 +42,7 @@ function tilePair(sl: usize, pk: usize, D: i32, n: i32, w: i32, i0: i32, kt0: i3
                   dqp: usize, ldq: usize, dkp: usize, ldk: usize, dvp: usize, ldv: usize): void {
   const tiles = sl + 7 * pk;
   const tS = tiles + TS * TILE, tP = tiles + TDP * TILE, tPT = tiles + TPT * TILE, tDST = tiles + TDST * TILE;
-  const d = causal != 0 ? i0 + Tk - Tq + 1 - kt0 : w; // row r sees keys [kt0, kt0 + r + d) of this tile
+  const d = bandOffset(i0, kt0, Tq, Tk, causal, w);
   gemmTile(tS, LDT, sl + QA * pk, sl + KP * pk, n, w, D, false, BAND_COLS, d);
   gemmTile(tP, LDT, sl + DOA * pk, sl + VP * pk, n, w, D, false, BAND_COLS, d);
   const sv = f32x4.splat(scale);

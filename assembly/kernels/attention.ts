@@ -58,6 +58,13 @@ export function keyLimit(i: i32, Tq: i32, Tk: i32, causal: i32): i32 {
   return causal != 0 ? min(Tk, max(0, i + Tk - Tq + 1)) : Tk;
 }
 
+/** d of a (query block from i0, key tile from kt0) pair: row r sees keys [kt0, kt0 + r + d) (gemmTile's band). */
+// @ts-ignore: decorator
+@inline
+export function bandOffset(i0: i32, kt0: i32, Tq: i32, Tk: i32, causal: i32, w: i32): i32 {
+  return causal != 0 ? i0 + Tk - Tq + 1 - kt0 : w;
+}
+
 // @ts-ignore: decorator
 @inline
 export function taskRange(slot: i32, slots: i32, n: i32): i64 {
@@ -142,8 +149,7 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
       const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
       for (let kt0 = 0; kt0 < kend; kt0 += BK) {
         const w = min(BK, kend - kt0);
-        // row r sees keys [kt0, kt0 + r + d) of this tile
-        const d = causal != 0 ? i0 + Tk - Tq + 1 - kt0 : w;
+        const d = bandOffset(i0, kt0, Tq, Tk, causal, w);
         packBt(kp, kb + <usize>kt0 * ldk, ldk, w, D);
         gemmTile(tile, LDT, qa, kp, n, w, D, false, BAND_COLS, d);
         for (let r = 0; r < n; r++) {

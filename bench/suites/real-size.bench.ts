@@ -36,9 +36,11 @@ import {
 import {
   answerParent,
   childJob,
+  inTurn,
   machine,
   median,
   printTable,
+  roundsOption,
   runInChild,
   type Suite,
   writeResults,
@@ -116,9 +118,7 @@ async function main(args: string[]): Promise<void> {
   for (const t of tasks)
     if (!(t in TASKS)) throw new Error(`unknown task ${t}; tasks: ${Object.keys(TASKS).join(', ')}`);
   const threadCounts = (values.threads ?? `1,${m.cores}`).split(',').map(Number);
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1)
-    throw new Error(`--rounds must be a whole number ≥ 1, got ${values.rounds}`);
+  const rounds = roundsOption(values.rounds);
   const sizes: Sizes = {
     runs: Number(values.runs),
     prompt: Number(values.prompt),
@@ -179,16 +179,7 @@ async function main(args: string[]): Promise<void> {
           row.note = `${row.note ? `${row.note}; ` : ''}PyTorch failed: ${(err as Error).message.split('\n')[0]}`;
         }
       };
-      // each round both engines, the first alternating, so a drift of the machine within a round favours neither
-      for (let r = 0; r < rounds; r++) {
-        if (r % 2 === 0) {
-          await runOurs();
-          runTheirs();
-        } else {
-          runTheirs();
-          await runOurs();
-        }
-      }
+      for (let r = 0; r < rounds; r++) await inTurn(r, runOurs, runTheirs);
       if (ours.length) {
         row.simdformer = median(ours.map((x) => x[0]));
         row.simdformerCpu = median(ours.map((x) => x[1]));

@@ -32,9 +32,11 @@ import { profileTorchGpt, timeTorchGpt, torchPython, type GptShape, type TorchOp
 import {
   answerParent,
   childJob,
+  inTurn,
   machine,
   median,
   printTable,
+  roundsOption,
   runInChild,
   type Suite,
   writeResults,
@@ -204,8 +206,7 @@ async function profileStep(job: Job): Promise<ChildAnswer> {
     clip: 0,
   });
   const rt = engine.runtime;
-  // warm-up: 3 steps, and on until the engine has picked its matmul tile (the trial's steps run every tile: with
-  // d 512 it decides in the fifth step)
+  // warm-up: 3 steps, and on until the engine has picked its matmul tile (the trial's steps run every tile)
   let s = 0;
   for (; s < 3 || tileTrialOf(rt) !== undefined; s++) trainer.step(randomBatch(s));
   const unprofiled: number[] = [];
@@ -215,9 +216,9 @@ async function profileStep(job: Job): Promise<ChildAnswer> {
     unprofiled.push(performance.now() - t0);
   }
   const warmupSteps = s - job.steps;
+  const tile = engine.kernels.matmul;
   if (job.timeOnly) {
     await engine.dispose();
-    const tile = engine.kernels.matmul;
     return { threads: engine.threads, warmupSteps, tile, stepMs: NaN, unprofiledStepMs: median(unprofiled), rows: [] };
   }
   // phases: the loss's forward, the tape's replay (backward), then the norm and AdamW (optimizer)
@@ -268,7 +269,6 @@ async function profileStep(job: Job): Promise<ChildAnswer> {
   });
   rows.sort((x, y) => y.ms - x.ms);
   await engine.dispose();
-  const tile = engine.kernels.matmul;
   return {
     threads: engine.threads,
     warmupSteps,
@@ -339,9 +339,7 @@ async function main(args: string[]): Promise<void> {
   const top = Number(values.top ?? 20);
   const simd = values.simd ?? 'plain';
   if (simd !== 'plain' && simd !== 'relaxed') throw new Error(`--simd takes plain or relaxed, got ${simd}`);
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1)
-    throw new Error(`--rounds must be a whole number ≥ 1, got ${values.rounds}`);
+  const rounds = roundsOption(values.rounds);
   for (const name of models) if (!MODELS[name]) throw new Error(`unknown model ${name}: ${Object.keys(MODELS)}`);
   console.log(`roofline: ${m.cpu}, ${m.cores} logical cores, Node ${m.node}, load average ${m.loadavg.join(' ')}`);
   const ceilings = await measureCeilings(threads);
@@ -408,18 +406,12 @@ async function main(args: string[]): Promise<void> {
           ratio: torchUnprofiledStepMs / ans.unprofiledStepMs,
         });
         for (let r = 1; r < rounds && !('error' in py); r++) {
-          const ours = () =>
-            runInChild<ChildAnswer>('roofline', { model, threads: t, steps, simd, timeOnly: true } satisfies Job);
-          const theirs = () => median(timeTorchGpt(py, t, sh, Math.max(steps, 5)).stepsMs);
-          // the first round ran simdformer first: odd rounds run PyTorch first
-          let ans: ChildAnswer, torchMs: number;
-          if (r % 2 === 1) {
-            torchMs = theirs();
-            ans = await ours();
-          } else {
-            ans = await ours();
-            torchMs = theirs();
-          }
+          // the first round ran simdformer first
+          const [ans, torchMs] = await inTurn(
+            r,
+            () => runInChild<ChildAnswer>('roofline', { model, threads: t, steps, simd, timeOnly: true } satisfies Job),
+            () => median(timeTorchGpt(py, t, sh, Math.max(steps, 5)).stepsMs),
+          );
           const oursMs = ans.unprofiledStepMs;
           paired.push({ simdformerMs: oursMs, tile: ans.tile, torchMs, ratio: torchMs / oursMs });
           console.log(

@@ -130,7 +130,7 @@ export class TileTrial {
       times = Object.fromEntries(MATMUL_TILE_NAMES.map((t) => [t, []])) as unknown as Record<MatmulTile, number[]>;
       this.timings.set(shape, times);
     }
-    if (timedInFull(times, Infinity) && this.allSteady()) {
+    if (complete(times) && this.allSteady()) {
       // a shape timed TRIAL_ROUNDS times comes round again (the others of its cycle have been timed as often), and
       // every such shape's timings are steady; until they are, their tiles are timed again
       this.decide();
@@ -150,19 +150,18 @@ export class TileTrial {
 
   /** Whether every shape that every tile has timed TRIAL_ROUNDS times has steady timings. */
   private allSteady(): boolean {
-    for (const ts of this.timings.values())
-      if (timedInFull(ts, Infinity) && !timedInFull(ts, this.steady)) return false;
+    for (const ts of this.timings.values()) if (complete(ts) && !steady(ts, this.steady)) return false;
     return true;
   }
 
   /** Ends the trial: the rule on the shapes every tile has timed TRIAL_ROUNDS times, or the default if none. */
   private decide(): void {
-    const complete = [...this.timings].filter(([, ts]) => timedInFull(ts, Infinity));
-    if (complete.length > 0) {
+    const shapes = [...this.timings].filter(([, ts]) => complete(ts));
+    if (shapes.length > 0) {
       const ms = Object.fromEntries(
-        MATMUL_TILE_NAMES.map((t) => [t, complete.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
+        MATMUL_TILE_NAMES.map((t) => [t, shapes.reduce((sum, [, ts]) => sum + Math.min(...ts[t].slice(1)), 0)]),
       ) as Record<MatmulTile, number>;
-      this.decision = { shapes: complete.map(([shape]) => shape), ms, best: pickTile(ms) };
+      this.decision = { shapes: shapes.map(([shape]) => shape), ms, best: pickTile(ms) };
       picked.set(pickKey(this.rt), this.decision.best);
     }
     this.rt.kernels.matmul = this.decision?.best ?? MATMUL_TILE_NAMES[0]!;
@@ -178,12 +177,16 @@ export function pickTile(ms: Readonly<Record<MatmulTile, number>>): MatmulTile {
   return ms[fallback] <= ms[best] * (1 + MARGIN) ? fallback : best;
 }
 
-/** Whether every tile has its TRIAL_ROUNDS timed calls at a shape, its two fastest within `steady`. */
-function timedInFull(times: Record<MatmulTile, number[]>, steady: number): boolean {
+/** Whether every tile has its TRIAL_ROUNDS timed calls at a shape. */
+function complete(times: Record<MatmulTile, number[]>): boolean {
+  return MATMUL_TILE_NAMES.every((t) => times[t].length > TRIAL_ROUNDS);
+}
+
+/** Whether each tile's two fastest timings at a complete shape are within `within` of each other. */
+function steady(times: Record<MatmulTile, number[]>, within: number): boolean {
   return MATMUL_TILE_NAMES.every((t) => {
-    if (times[t].length <= TRIAL_ROUNDS) return false;
     const [first, second] = times[t].slice(1).sort((x, y) => x - y);
-    // not "second ≤ first·(1 + steady)": with a coarse clock first may be 0, and 0·∞ is NaN
-    return !(second! > first! * (1 + steady));
+    // not "second ≤ first·(1 + within)": with a coarse clock first may be 0, and 0·∞ is NaN
+    return !(second! > first! * (1 + within));
   });
 }
