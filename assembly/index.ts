@@ -53,9 +53,7 @@ export { relu_fwd_f32, relu_bwd_f32 } from './kernels/relu';
 export { tanh_fwd_f32, tanh_bwd_f32 } from './kernels/tanh';
 export {
   gelu_fwd_f32,
-  gelu_bwd_f32,
   gelu_fwd_f32__tanh,
-  gelu_bwd_f32__tanh,
   gelu_gate_fwd_f32,
   gelu_gate_bwd_f32,
   bias_gelu_fwd_f32,

@@ -3,7 +3,9 @@
 // erf:  y = x·Φ(x), Φ(x) = ½·erfc(−x/√2);  y' = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
 // tanh: y = x·σ(2u) (= ½x(1 + tanh u)), u = √(2/π)(x + 0.044715x³);  y' = σ + x·2u'·σ(1 − σ).
 // gate (T5 v1.1 gated-gelu, tanh form): y = gelu_tanh(a)·b;  da += dy·b·gelu'(a), db += dy·gelu_tanh(a).
-// Forward writes (=) y; backward adds (+=) into dx (da, db).
+// Forward writes (=) y and, when a gradient is wanted, the derivative y' (=) beside it, from the same e^ (the tanh
+// form: σ's; the erf form: Φ, plus φ's own e^): backward is then a product, dx += dy·y' (mul_bwd_f32), with no
+// transcendental. The gate's backward (+=) into da, db recomputes them.
 
 import { exp_f32x4 } from './math';
 
@@ -24,6 +26,7 @@ const K0: f32 = 1.59576912160573071; // 2·√(2/π)
 const K1: f32 = 0.0713548162726008; // 2·√(2/π)·0.044715
 const K1x3: f32 = 0.2140644488178024; // 3·K1
 const EXP_ARG_MAX: f32 = 88.0; // σ's e^(−2u) kept finite in backward, so σ²·e is 0, never 0·inf
+const E_ARG_MAX: f32 = 1.6516363e38; // e^EXP_ARG_MAX, the same bound on e^(−2u) once taken
 
 /** e^(−x²/2) for |x| ≤ X_MAX, to a few ulp (the square taken exactly, in two parts). */
 function gauss(xc: v128): v128 {
@@ -71,12 +74,6 @@ function cdfOf(xc: v128, half: v128): v128 {
   return v128.bitselect(half, f32x4.sub(f32x4.splat(1.0), half), f32x4.lt(xc, f32x4.splat(0)));
 }
 
-/** Φ(x) given xc = x clamped to ±X_MAX and g = e^(−xc²/2). */
-function cdf(xc: v128, g: v128): v128 {
-  const t = erfcT(xc);
-  return cdfOf(xc, f32x4.mul(f32x4.mul(t, g), f32x4.mul(exp_f32x4(erfcP(t)), f32x4.splat(0.5))));
-}
-
 // @ts-ignore: decorator
 @inline
 function clampX(x: v128): v128 {
@@ -101,10 +98,17 @@ function geluErfOne(x: v128): v128 {
   return geluErf(x);
 }
 
-function geluErfGrad(x: v128): v128 {
+/**
+ * gelu(x) (erf form), and its derivative Φ(x) + x·φ(x) stored at d (all four lanes, or lane 0 alone if `one`): Φ
+ * from the forward's e^, φ from its own.
+ */
+function geluErfWithGrad(x: v128, d: usize, one: bool): v128 {
   const xc = clampX(x);
-  const g = gauss(xc);
-  return f32x4.add(cdf(xc, g), f32x4.mul(x, f32x4.mul(g, f32x4.splat(RSQRT_2PI))));
+  const t = erfcT(xc);
+  const e = exp_f32x4(f32x4.add(erfcP(t), f32x4.mul(f32x4.mul(xc, xc), f32x4.splat(-0.5))));
+  const phi = cdfOf(xc, f32x4.mul(f32x4.mul(t, f32x4.splat(0.5)), e));
+  storeGrad(d, f32x4.add(phi, f32x4.mul(x, f32x4.mul(gauss(xc), f32x4.splat(RSQRT_2PI)))), one);
+  return f32x4.mul(x, phi);
 }
 
 /** σ(2u) = 1/(1 + e^(−2u)); e^(−2u) may be +inf (then σ = 0). */
@@ -121,6 +125,30 @@ function geluTanh(x: v128): v128 {
   return f32x4.mul(x, sigma2u(x));
 }
 
+/** Stores v at d, or its lane 0 alone if `one` (a scalar tail: the element after d may not be ours). */
+// @ts-ignore: decorator
+@inline
+function storeGrad(d: usize, v: v128, one: bool): void {
+  if (one) store<f32>(d, f32x4.extract_lane(v, 0));
+  else v128.store(d, v);
+}
+
+/**
+ * gelu_tanh(x), and its derivative stored at d (as geluErfWithGrad) from the same e^: σ + x·2u'·σ·(σ·e), e clamped (as
+ * geluTanhGrad's, EXP_ARG_MAX) so that σ·e is never 0·∞: the forward's bits, and geluTanhGrad's wherever
+ * e^(−2u) ≤ e^88 (x > −10.4).
+ */
+function geluTanhWithGrad(x: v128, d: usize, one: bool): v128 {
+  const x2 = f32x4.mul(x, x);
+  const u2 = f32x4.mul(x, f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1), x2)));
+  const e = exp_f32x4(f32x4.neg(u2));
+  const s = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  const du2 = f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1x3), x2));
+  const ec = f32x4.pmin(e, f32x4.splat(E_ARG_MAX));
+  storeGrad(d, f32x4.add(s, f32x4.mul(f32x4.mul(x, du2), f32x4.mul(s, f32x4.mul(s, ec)))), one);
+  return f32x4.mul(x, s);
+}
+
 function geluTanhGrad(x: v128): v128 {
   const x2 = f32x4.mul(x, x);
   const u2 = f32x4.mul(x, f32x4.add(f32x4.splat(K0), f32x4.mul(f32x4.splat(K1), x2)));
@@ -131,60 +159,53 @@ function geluTanhGrad(x: v128): v128 {
   return f32x4.add(s, f32x4.mul(f32x4.mul(x, du2), f32x4.mul(s, f32x4.mul(s, e))));
 }
 
-/** y[i] = gelu(x[i]) (erf form) for elements [start, end). */
-export function gelu_fwd_f32(y: usize, x: usize, start: i32, end: i32): void {
+/** y[i] = gelu(x[i]) (erf form) for elements [start, end), and d[i] = gelu'(x[i]) if d != 0. */
+export function gelu_fwd_f32(y: usize, d: usize, x: usize, start: i32, end: i32): void {
   let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(y + o, geluErf(v128.load(x + o)));
+  if (d != 0) {
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, geluErfWithGrad(v128.load(x + o), d + o, false));
+    }
+  } else {
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, geluErf(v128.load(x + o)));
+    }
   }
   for (; i < end; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, f32x4.extract_lane(geluErfOne(v128.load32_splat(x + o)), 0));
+    tail(y + o, d != 0 ? d + o : 0, v128.load32_splat(x + o), false);
   }
 }
 
-/** dx[i] += dy[i]·gelu'(x[i]) (erf form) for elements [start, end). */
-export function gelu_bwd_f32(dx: usize, dy: usize, x: usize, start: i32, end: i32): void {
+/** y[i] = gelu_tanh(x[i]) for elements [start, end), and d[i] = gelu_tanh'(x[i]) if d != 0. */
+export function gelu_fwd_f32__tanh(y: usize, d: usize, x: usize, start: i32, end: i32): void {
   let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize>i << 2;
-    const d = f32x4.mul(v128.load(dy + o), geluErfGrad(v128.load(x + o)));
-    v128.store(dx + o, f32x4.add(v128.load(dx + o), d));
+  if (d != 0) {
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, geluTanhWithGrad(v128.load(x + o), d + o, false));
+    }
+  } else {
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, geluTanh(v128.load(x + o)));
+    }
   }
   for (; i < end; i++) {
     const o = <usize>i << 2;
-    const d = f32x4.mul(v128.load32_splat(dy + o), geluErfGrad(v128.load32_splat(x + o)));
-    store<f32>(dx + o, load<f32>(dx + o) + f32x4.extract_lane(d, 0));
+    tail(y + o, d != 0 ? d + o : 0, v128.load32_splat(x + o), true);
   }
 }
 
-/** y[i] = gelu_tanh(x[i]) for elements [start, end). */
-export function gelu_fwd_f32__tanh(y: usize, x: usize, start: i32, end: i32): void {
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(y + o, geluTanh(v128.load(x + o)));
-  }
-  for (; i < end; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, f32x4.extract_lane(geluTanh(v128.load32_splat(x + o)), 0));
-  }
-}
-
-/** dx[i] += dy[i]·gelu_tanh'(x[i]) for elements [start, end). */
-export function gelu_bwd_f32__tanh(dx: usize, dy: usize, x: usize, start: i32, end: i32): void {
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize>i << 2;
-    const d = f32x4.mul(v128.load(dy + o), geluTanhGrad(v128.load(x + o)));
-    v128.store(dx + o, f32x4.add(v128.load(dx + o), d));
-  }
-  for (; i < end; i++) {
-    const o = <usize>i << 2;
-    const d = f32x4.mul(v128.load32_splat(dy + o), geluTanhGrad(v128.load32_splat(x + o)));
-    store<f32>(dx + o, load<f32>(dx + o) + f32x4.extract_lane(d, 0));
-  }
+/**
+ * One element v (in every lane) through the vector code (so a tail rounds like the bodies): y = gelu(v) at y, and
+ * gelu'(v) at d if d != 0.
+ */
+function tail(y: usize, d: usize, v: v128, tanh: bool): void {
+  const r = tanh ? (d != 0 ? geluTanhWithGrad(v, d, true) : geluTanh(v)) : d != 0 ? geluErfWithGrad(v, d, true) : geluErfOne(v);
+  store<f32>(y, f32x4.extract_lane(r, 0));
 }
 
 /** y[i] = gelu_tanh(a[i])·b[i] for elements [start, end). */
@@ -229,60 +250,54 @@ export function gelu_gate_bwd_f32(da: usize, db: usize, dy: usize, a: usize, b: 
 }
 
 // Bias + GELU in one pass (a linear's epilogue, after its matmul wrote u = x·W with `=`): work items = rows of C;
-// u[r, c] += b[c] (=: u becomes the pre-activation backward reads), y = gelu(u) (=). Backward is gelu_bwd_f32 /
-// gelu_bwd_f32__tanh on the stored u. Each element's bits are independent of the split (rows, any count).
+// y = gelu(u + b) (=), and with `grad` u[r, c] = gelu'(u + b) (=: what backward multiplies by). Without it u is only
+// read. Each element's bits are independent of the split (rows, any count).
 
-/** u[r, c] += b[c], y[r, c] = gelu(u[r, c]) (erf form) for rows [start, end) of C. */
-export function bias_gelu_fwd_f32(y: usize, u: usize, b: usize, C: i32, start: i32, end: i32): void {
-  const row = (<usize>C) << 2;
-  for (let r = start; r < end; r++) {
-    const ur = u + <usize>r * row;
-    const yr = y + <usize>r * row;
-    let c = 0;
-    // eight at a time: two chains in flight (the erf form is bound by its latency; 3.5 → 2.85 ns an element
-    // over BERT-base's [1024, 3072], Zen 5, one thread; +2 KB a build)
-    for (; c + 8 <= C; c += 8) {
-      const o = <usize>c << 2;
-      const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
-      const w = f32x4.add(v128.load(ur + o, 16), v128.load(b + o, 16));
-      v128.store(ur + o, v);
-      v128.store(ur + o, w, 16);
-      v128.store(yr + o, geluErf(v));
-      v128.store(yr + o, geluErf(w), 16);
-    }
-    for (; c + 4 <= C; c += 4) {
-      const o = <usize>c << 2;
-      const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
-      v128.store(ur + o, v);
-      v128.store(yr + o, geluErf(v));
-    }
-    for (; c < C; c++) {
-      const o = <usize>c << 2;
-      const v = f32x4.add(v128.load32_splat(ur + o), v128.load32_splat(b + o));
-      store<f32>(ur + o, f32x4.extract_lane(v, 0));
-      store<f32>(yr + o, f32x4.extract_lane(geluErfOne(v), 0));
-    }
-  }
+/** y[r, c] = gelu(u[r, c] + b[c]) (erf form) for rows [start, end) of C; u[r, c] = gelu'(…) if grad != 0. */
+export function bias_gelu_fwd_f32(y: usize, u: usize, b: usize, C: i32, grad: i32, start: i32, end: i32): void {
+  biasGeluRows(y, u, b, C, grad != 0, start, end, false);
 }
 
-/** u[r, c] += b[c], y[r, c] = gelu_tanh(u[r, c]) for rows [start, end) of C. */
-export function bias_gelu_fwd_f32__tanh(y: usize, u: usize, b: usize, C: i32, start: i32, end: i32): void {
+/** y[r, c] = gelu_tanh(u[r, c] + b[c]) for rows [start, end) of C; u[r, c] = gelu_tanh'(…) if grad != 0. */
+export function bias_gelu_fwd_f32__tanh(y: usize, u: usize, b: usize, C: i32, grad: i32, start: i32, end: i32): void {
+  biasGeluRows(y, u, b, C, grad != 0, start, end, true);
+}
+
+// @ts-ignore: decorator
+@inline
+function biasGeluRows(y: usize, u: usize, b: usize, C: i32, grad: bool, start: i32, end: i32, tanh: bool): void {
   const row = (<usize>C) << 2;
   for (let r = start; r < end; r++) {
     const ur = u + <usize>r * row;
     const yr = y + <usize>r * row;
     let c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const o = <usize>c << 2;
-      const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
-      v128.store(ur + o, v);
-      v128.store(yr + o, geluTanh(v));
+    if (grad) {
+      for (; c + 4 <= C; c += 4) {
+        const o = <usize>c << 2;
+        const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
+        v128.store(yr + o, tanh ? geluTanhWithGrad(v, ur + o, false) : geluErfWithGrad(v, ur + o, false));
+      }
+    } else {
+      // the erf form eight at a time: two chains in flight (it is bound by its latency; 3.5 → 2.85 ns an element
+      // over BERT-base's [1024, 3072], Zen 5, one thread; +2 KB a build). Both loaded before either store: a
+      // store keeps a later load (and its chain) behind it
+      if (!tanh)
+        for (; c + 8 <= C; c += 8) {
+          const o = <usize>c << 2;
+          const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
+          const w = f32x4.add(v128.load(ur + o, 16), v128.load(b + o, 16));
+          v128.store(yr + o, geluErf(v));
+          v128.store(yr + o, geluErf(w), 16);
+        }
+      for (; c + 4 <= C; c += 4) {
+        const o = <usize>c << 2;
+        const v = f32x4.add(v128.load(ur + o), v128.load(b + o));
+        v128.store(yr + o, tanh ? geluTanh(v) : geluErf(v));
+      }
     }
     for (; c < C; c++) {
       const o = <usize>c << 2;
-      const v = f32x4.add(v128.load32_splat(ur + o), v128.load32_splat(b + o));
-      store<f32>(ur + o, f32x4.extract_lane(v, 0));
-      store<f32>(yr + o, f32x4.extract_lane(geluTanh(v), 0));
+      tail(yr + o, grad ? ur + o : 0, f32x4.add(v128.load32_splat(ur + o), v128.load32_splat(b + o)), tanh);
     }
   }
 }

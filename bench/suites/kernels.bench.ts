@@ -44,7 +44,7 @@ const e4 = 4;
 
 const CASES: Record<string, Case> = {
   'gelu (tanh) [1024, 512]': {
-    kernels: 'gelu_fwd_f32__tanh + gelu_bwd_f32__tanh',
+    kernels: 'gelu_fwd_f32__tanh (with its derivative) + mul_bwd_f32',
     bytes: N * F * e4 * 5,
     run: (_, t) => grad(gelu(t.h!, 'tanh')),
   },
@@ -52,22 +52,22 @@ const CASES: Record<string, Case> = {
   // rows copied in from JavaScript, the matmul adding to them, then gelu); bytes: u and h written and read back
   // in backward, counted as for gelu above, so the difference between the rows is what the fusion saves
   'linear + bias + gelu (tanh), fused [1024, 128 → 512]': {
-    kernels: 'matmul_f32 + bias_gelu_fwd_f32__tanh + gelu_bwd_f32__tanh + linear backward',
+    kernels: 'matmul_f32 + bias_gelu_fwd_f32__tanh + mul_fwd_f32 + linear backward',
     bytes: N * F * e4 * 5,
     run: (_, t) => grad(linearGelu(t.x!, t.wUp!, t.bUp!, 'in_out', 'tanh')),
   },
   'linear + bias, gelu (tanh), unfused [1024, 128 → 512]': {
-    kernels: 'matmul_f32 + gelu_fwd_f32__tanh + gelu_bwd_f32__tanh + linear backward',
+    kernels: 'matmul_f32 + gelu_fwd_f32__tanh + mul_bwd_f32 + linear backward',
     bytes: N * F * e4 * 5,
     run: (_, t) => grad(gelu(linear(t.x!, t.wUp!, t.bUp!, 'in_out'), 'tanh')),
   },
   'linear + bias + gelu (erf), fused [1024, 128 → 512]': {
-    kernels: 'matmul_f32 + bias_gelu_fwd_f32 + gelu_bwd_f32 + linear backward',
+    kernels: 'matmul_f32 + bias_gelu_fwd_f32 + mul_fwd_f32 + linear backward',
     bytes: N * F * e4 * 5,
     run: (_, t) => grad(linearGelu(t.x!, t.wUp!, t.bUp!, 'in_out', 'none')),
   },
   'gelu (erf) [1024, 512]': {
-    kernels: 'gelu_fwd_f32 + gelu_bwd_f32',
+    kernels: 'gelu_fwd_f32 (with its derivative) + mul_bwd_f32',
     bytes: N * F * e4 * 5,
     run: (_, t) => grad(gelu(t.h!)),
   },

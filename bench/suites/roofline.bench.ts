@@ -178,14 +178,15 @@ function costOf(rt: Runtime, name: KernelName, a: readonly number[], items: numb
     case 'scale_fwd_f32':
       return { shape: `${n}`, bytes: F * 2 * n, flops: n };
     case 'gelu_fwd_f32':
-    case 'gelu_fwd_f32__tanh':
-      return { shape: `${n}`, bytes: F * 2 * n, flops: 8 * n };
-    case 'gelu_bwd_f32':
-    case 'gelu_bwd_f32__tanh':
-      return { shape: `${n}`, bytes: F * 4 * n, flops: 14 * n };
+    case 'gelu_fwd_f32__tanh': // x read, y written, and the derivative if wanted
+      return { shape: `${n}`, bytes: F * (a[1] ? 3 : 2) * n, flops: (a[1] ? 14 : 8) * n };
     case 'bias_gelu_fwd_f32':
-    case 'bias_gelu_fwd_f32__tanh': // u read and written (+= b), y written, b read
-      return { shape: `${n}×${a[3]}`, bytes: F * (3 * n * a[3]! + a[3]!), flops: 9 * n * a[3]! };
+    case 'bias_gelu_fwd_f32__tanh': // u read (and overwritten by the derivative if wanted), y written, b read
+      return {
+        shape: `${n}×${a[3]}`,
+        bytes: F * ((a[4] ? 3 : 2) * n * a[3]! + a[3]!),
+        flops: (a[4] ? 15 : 9) * n * a[3]!,
+      };
     default:
       return { shape: `${n} items`, bytes: NaN, flops: NaN };
   }

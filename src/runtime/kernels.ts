@@ -109,13 +109,12 @@ export const KERNELS = {
   relu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
   tanh_fwd_f32: { args: ['y', 'x'], item: 'an element' },
   tanh_bwd_f32: { args: ['dx', 'dy', 'y'], item: 'an element' },
-  gelu_fwd_f32: { args: ['y', 'x'], item: 'an element' },
-  gelu_bwd_f32: { args: ['dx', 'dy', 'x'], item: 'an element' },
-  gelu_fwd_f32__tanh: { args: ['y', 'x'], item: 'an element' },
-  gelu_bwd_f32__tanh: { args: ['dx', 'dy', 'x'], item: 'an element' },
-  // a linear's bias + GELU in one pass over its matmul's output u (u += b in place: the pre-activation backward reads)
-  bias_gelu_fwd_f32: { args: ['y', 'u', 'b', 'C'], item: 'a row of C' },
-  bias_gelu_fwd_f32__tanh: { args: ['y', 'u', 'b', 'C'], item: 'a row of C' },
+  // GELU, and its derivative at d (0: not wanted) from the same exponential: backward is mul_bwd_f32 with it
+  gelu_fwd_f32: { args: ['y', 'd', 'x'], item: 'an element' },
+  gelu_fwd_f32__tanh: { args: ['y', 'd', 'x'], item: 'an element' },
+  // a linear's bias + GELU in one pass over its matmul's output u (grad ≠ 0: u becomes the derivative backward reads)
+  bias_gelu_fwd_f32: { args: ['y', 'u', 'b', 'C', 'grad'], item: 'a row of C' },
+  bias_gelu_fwd_f32__tanh: { args: ['y', 'u', 'b', 'C', 'grad'], item: 'a row of C' },
   gelu_gate_fwd_f32: { args: ['y', 'a', 'b'], item: 'an element' },
   gelu_gate_bwd_f32: { args: ['da', 'db', 'dy', 'a', 'b', 'flags'], item: 'an element' },
   silu_fwd_f32: { args: ['y', 'x'], item: 'an element' },

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
 import { add, gelu, geluGate, mul, relu, scale, tanh } from '../../src/tensor/ops/elementwise.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { geluErf, geluTanh, map, relu as reluRef, zip } from '../ref/elementwise.js';
-import { expectClose, randn } from '../util/check.js';
+import { erf, geluErf, geluTanh, map, relu as reluRef, zip } from '../ref/elementwise.js';
+import { expectBitIdentical, expectClose, randn } from '../util/check.js';
 import { backwardWith, finiteDifferences } from '../util/gradcheck.js';
 
-// Kernels: accumulate_f32 mul_bwd_f32 axpy_f32 relu_bwd_f32 tanh_bwd_f32 gelu_bwd_f32
-// gelu_bwd_f32__tanh gelu_gate_bwd_f32, against finite differences of the float64 references.
+// Kernels: accumulate_f32 mul_bwd_f32 axpy_f32 relu_bwd_f32 tanh_bwd_f32 gelu_fwd_f32 (its derivative, d)
+// gelu_fwd_f32__tanh (d) gelu_gate_bwd_f32, against finite differences of the float64 references.
 
 describe('elementwise gradients', () => {
   let e: Engine;
@@ -64,4 +64,34 @@ describe('elementwise gradients', () => {
       e.endStep();
     }
   });
+
+  // the derivative the forward writes beside y, in the tails and the steep parts (random values between them),
+  // against the float64 derivative; and y with a gradient wanted is y without, bit for bit
+  const k = Math.sqrt(2 / Math.PI);
+  const geluErfGrad = (x: number) =>
+    0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
+  const geluTanhGrad = (x: number) => {
+    const t = Math.tanh(k * (x + 0.044715 * x ** 3));
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
+  };
+  for (const [approx, ref] of [
+    ['none', geluErfGrad],
+    ['tanh', geluTanhGrad],
+  ] as const)
+    it(`gelu (${approx}): the forward's derivative in the tails, and the forward's bits without a gradient`, () => {
+      const far = [1000, -1000, 15.5, -15.5, 10.6, -10.6, 9, -9, 4.5, -4.5, 1e-3, -1e-3, 0];
+      const x = Float32Array.from(
+        { length: 67 },
+        (_, i) => far[i % far.length]! + (i >= far.length ? (i % 7) * 0.37 : 0),
+      );
+      const tx = e.parameter('x', x, [67]);
+      const y = gelu(tx, approx);
+      const ones = new Float32Array(67).fill(1);
+      backwardWith(e, y, ones);
+      expectClose(tx.grad!.toArray(), map(x, ref), 2e-6, 1e-6, `gelu' (${approx})`);
+      const plain = e.noGrad(() => gelu(tx, approx));
+      expectBitIdentical(y.toArray(), plain.toArray(), `gelu (${approx}) with and without a gradient`);
+      tx.dispose();
+      e.endStep();
+    });
 });

@@ -6,8 +6,8 @@ import { geluErf, geluTanh } from '../ref/elementwise.js';
 import { linearRef } from '../ref/linear.js';
 import { expectBitIdentical, expectClose, randn } from '../util/check.js';
 
-// Kernels: bias_gelu_fwd_f32 bias_gelu_fwd_f32__tanh (through linearGelu; its backward, gelu_bwd_f32 and
-// gelu_bwd_f32__tanh on the stored pre-activation, in tests/grad/linear-gelu.test.ts).
+// Kernels: bias_gelu_fwd_f32 bias_gelu_fwd_f32__tanh (through linearGelu; the derivative they write with a
+// gradient wanted, which its backward multiplies by, in tests/grad/linear-gelu.test.ts).
 
 const APPROX = [
   ['tanh', geluTanh],
@@ -80,6 +80,20 @@ describe('linearGelu: gelu(x·W + b) against float64', () => {
           else expectClose(fused, unfused, 1e-5, 1e-6, `${approx} ${layout} ${M}×${In}×${Out}`);
           e.endStep();
         }
+  });
+
+  it('y is the same bits with a gradient wanted (the derivative written over u) as without', () => {
+    for (const [approx] of APPROX) {
+      const [M, In, Out] = [13, 9, 67];
+      const x = e.parameter('x', randn(M * In, 4), [M, In]);
+      const w = e.tensor(randn(In * Out, 5), [Out, In]);
+      const b = e.tensor(hostileBias(Out, 6));
+      const withGrad = linearGelu(x, w, b, 'out_in', approx).toArray();
+      const without = e.noGrad(() => linearGelu(x, w, b, 'out_in', approx).toArray());
+      expectBitIdentical(withGrad, without, approx);
+      x.dispose();
+      e.endStep();
+    }
   });
 
   it('bad shapes are ShapeErrors', () => {

@@ -103,21 +103,20 @@ export function tanh(x: Tensor): Tensor {
   );
 }
 
-/** GELU: 'none' = x·Φ(x) (erf, BERT's "gelu"); 'tanh' = GPT-2's "gelu_new". */
+/**
+ * GELU: 'none' = x·Φ(x) (erf, BERT's "gelu"); 'tanh' = GPT-2's "gelu_new". With a gradient wanted the forward also
+ * writes the derivative gelu′(x) from the same exponential, and backward is dx += dy·gelu′(x), no transcendental.
+ */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  const rt = x.engine.runtime;
+  const e = x.engine;
   const n = x.size;
-  return approximate === 'tanh'
-    ? unary(
-        x,
-        (y) => rt.run('gelu_fwd_f32__tanh', [y, x.ptr], n, n * COST.exp),
-        (dx, dy) => rt.run('gelu_bwd_f32__tanh', [dx, dy, x.ptr], n, n * COST.exp),
-      )
-    : unary(
-        x,
-        (y) => rt.run('gelu_fwd_f32', [y, x.ptr], n, n * COST.exp),
-        (dx, dy) => rt.run('gelu_bwd_f32', [dx, dy, x.ptr], n, n * COST.exp),
-      );
+  const y = e.empty(x.shape, 'step');
+  const d = e.needsGrad(x) ? e.empty(x.shape, 'step') : null;
+  const args = [y.ptr, d?.ptr ?? 0, x.ptr] as const;
+  if (approximate === 'tanh') e.runtime.run('gelu_fwd_f32__tanh', args, n, n * COST.exp);
+  else e.runtime.run('gelu_fwd_f32', args, n, n * COST.exp);
+  if (d) e.record([y], () => e.runtime.run('mul_bwd_f32', [e.gradOf(x).ptr, y.grad!.ptr, d.ptr], n, n));
+  return y;
 }
 
 /** gelu_tanh(gate) ⊙ up: T5 v1.1's gated-GELU feed-forward. */

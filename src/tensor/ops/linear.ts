@@ -47,13 +47,13 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
 
 /**
  * gelu(x·W + b) (GPT-2's and BERT's feed-forward up-projection and activation) in two passes over the output
- * instead of three: the matmul writes u = x·W (=), then bias_gelu_fwd_f32 adds the bias rows into u (kept: the
- * pre-activation the backward reads) and writes y = gelu(u). The unfused path copies the bias rows in from
+ * instead of three: the matmul writes u = x·W (=), then bias_gelu_fwd_f32 writes y = gelu(u + b) and, when a
+ * gradient is wanted, gelu′(u + b) over u, from the same exponential. The unfused path copies the bias rows in from
  * JavaScript, lets the matmul read them back to add to, and runs gelu over u as a third pass.
  * Bits: the same as linear → gelu where K (= In) ≤ 256, the matmul's k block: there the bias joins one sum
  * either way (b + s = s + b). Past it the unfused matmul adds each k block's sum to the bias, ((b + s₁) + s₂),
  * and this adds the bias last, ((s₁ + s₂) + b): the last bits may differ.
- * Backward: du += dy·gelu′(u) (gelu_bwd_f32 / __tanh), then linear's backward with du.
+ * Backward: du = dy·gelu′ in u's memory (mul_fwd_f32), then linear's backward with du.
  */
 export function linearGelu(
   x: Tensor,
@@ -71,16 +71,17 @@ export function linearGelu(
   const u = e.empty(shape, 'step'); // [M, Out] pre-activation
   const y = e.empty(shape, 'step'); // [M, Out]
   matmulInto(rt, u.ptr, x.ptr, weight.ptr, M, Out, In, { transposeB: layout === 'out_in', accumulate: false });
+  const grad = e.needsGrad(x, weight, bias);
   const cost = M * Out * 8; // as gelu's: a transcendental counts as several operations
-  if (approximate === 'tanh') rt.run('bias_gelu_fwd_f32__tanh', [y.ptr, u.ptr, bias.ptr, Out], M, cost);
-  else rt.run('bias_gelu_fwd_f32', [y.ptr, u.ptr, bias.ptr, Out], M, cost);
-  if (e.needsGrad(x, weight, bias)) {
+  const args = [y.ptr, u.ptr, bias.ptr, Out, grad ? 1 : 0] as const;
+  if (approximate === 'tanh') rt.run('bias_gelu_fwd_f32__tanh', args, M, cost);
+  else rt.run('bias_gelu_fwd_f32', args, M, cost);
+  if (grad) {
     e.record([y], () => {
-      const du = e.gradOf(u).ptr;
+      // u holds gelu′: du = dy·gelu′ is made in its place (=), nothing to zero first
       const n = M * Out;
-      if (approximate === 'tanh') rt.run('gelu_bwd_f32__tanh', [du, y.grad!.ptr, u.ptr], n, cost);
-      else rt.run('gelu_bwd_f32', [du, y.grad!.ptr, u.ptr], n, cost);
-      linearBackward(x, weight, bias, layout, du, M, In, Out);
+      rt.run('mul_fwd_f32', [u.ptr, y.grad!.ptr, u.ptr], n, n);
+      linearBackward(x, weight, bias, layout, u.ptr, M, In, Out);
     });
   }
   return y;
