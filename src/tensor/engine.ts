@@ -207,6 +207,17 @@ export class Engine {
     return t.grad;
   }
 
+  /**
+   * Where a backward that can write (=) or add (+=) puts t's gradient: t.grad to add into, or, the first time, a
+   * new one left unfilled, which the caller must write whole (accumulate false). Spares zero-filling it: the
+   * d 512 GPT's step zero-filled ~150 MB of activation gradients from JavaScript (0.6 % of its time).
+   */
+  gradTarget(t: Tensor): { ptr: number; accumulate: boolean } {
+    if (t.grad) return { ptr: t.grad.ptr, accumulate: true };
+    t.grad = this.empty(t.shape, t.region);
+    return { ptr: t.grad.ptr, accumulate: false };
+  }
+
   /** Seeds ∂loss/∂loss = 1 and replays the tape in reverse. */
   backward(loss: Tensor): void {
     if (loss.size !== 1)

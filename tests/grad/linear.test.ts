@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
+import { add } from '../../src/tensor/ops/elementwise.js';
 import { linear } from '../../src/tensor/ops/linear.js';
 import { linearRef } from '../ref/linear.js';
 import { expectClose, randn } from '../util/check.js';
@@ -42,4 +43,28 @@ describe('linear: forward against float64, gradients against finite differences'
           e.endStep();
         });
       }
+
+  // the first backward to reach x writes its gradient (=, nothing zero-filled first: Engine.gradTarget), the
+  // second adds into it
+  it('x feeding two linears: dx is the sum of both', () => {
+    const [M, In, Out] = [7, 5, 3];
+    const x = randn(M * In, 11);
+    const w1 = randn(Out * In, 12);
+    const w2 = randn(In * Out, 13);
+    const tx = e.parameter('x', x, [M, In]);
+    const y = add(
+      linear(tx, e.tensor(w1, [Out, In]), null, 'out_in'),
+      linear(tx, e.tensor(w2, [In, Out]), null, 'in_out'),
+    );
+    const wy = randn(M * Out, 14);
+    backwardWith(e, y, wy);
+    const ref = (xs: Float64Array[]) => {
+      const a = linearRef(xs[0]!, w1, null, M, In, Out, 'out_in');
+      const b = linearRef(xs[0]!, w2, null, M, In, Out, 'in_out');
+      return a.map((v, i) => v + b[i]!);
+    };
+    expectClose(tx.grad!.toArray(), finiteDifferences(ref, [x], wy)[0]!, 1e-4, 1e-5, 'dx');
+    tx.dispose();
+    e.endStep();
+  });
 });

@@ -106,7 +106,7 @@ function linearDims(
   return { M: x.size / In, In, Out };
 }
 
-/** dx += dy·Wᵀ, dW += xᵀ·dy (laid out as W), db += 1ᵀ·dy, for those that require grad; dy [M, Out]. */
+/** dx += dy·Wᵀ (= if x has no gradient yet), dW += xᵀ·dy (laid out as W), db += 1ᵀ·dy, for those that require grad; dy [M, Out]. */
 function linearBackward(
   x: Tensor,
   weight: Tensor,
@@ -121,8 +121,9 @@ function linearBackward(
   const rt = e.runtime;
   const transposeB = layout === 'out_in';
   if (x.requiresGrad) {
-    // dx[M,In] += dy[M,Out]·W as [Out,In]
-    matmulInto(rt, e.gradOf(x).ptr, dy, weight.ptr, M, In, Out, { transposeB: !transposeB, accumulate: true });
+    // dx[M,In] (+)= dy[M,Out]·W as [Out,In]
+    const dx = e.gradTarget(x);
+    matmulInto(rt, dx.ptr, dy, weight.ptr, M, In, Out, { transposeB: !transposeB, accumulate: dx.accumulate });
   }
   if (weight.requiresGrad) {
     const dw = e.gradOf(weight).ptr;
