@@ -9,7 +9,8 @@
 //   the 38 GFLOP/s f32x4 ceiling of one core. Packing reads W, writes the panels (4·K·N bytes) and reads
 //   them back: ≥ 3× the traffic, and the panels (9.4 MB for 768 × 3072) do not stay in cache.
 //   At M = 4, 8 flops per 4 bytes: 10 GB/s needs 20 GFLOP/s, half the ceiling: the kernel must not be
-//   latency-bound. Past some M the packed kernel's 4×8 tile wins: that M is gemm's GEMV_ROWS.
+//   latency-bound. Past some M the packed kernel's 4×8 tile wins: that M is gemm's GEMV_ROWS for W [N, K]; for
+//   W [K, N] (the same bits both ways) the engine times both paths per shape up to GEMV_TRIAL_ROWS.
 // Each call reads a different copy of W from a ring of copies totalling ≥ 256 MB (8× the 32 MiB L3), so
 // W comes from DRAM, as in a model. GB/s = 4·K·N / median seconds / 1e9; "of bandwidth" divides it by
 // the stream-read bandwidth of the same thread count (bench/bandwidth.ts), measured in the same run.
@@ -17,12 +18,13 @@
 // the bytes; gemv_f32__i8 for M ≤ GEMV_ROWS, dequantize_i8_f32 panels + the packed matmul past it. Its GB/s
 // counts the int8 bytes read (K·N + 4·N); "×f32" is the float GEMV's time ÷ the int8 time (the same product).
 //
-//   npm run bench -- gemv [--threads 1,2] [--rows 1,2,4,8,16] [--quick]
+//   npm run bench -- gemv [--threads 1,2] [--rows 1,2,4,8,16,24] [--quick]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/tensor/engine.js';
 import { gemmInt8, quantizeWeight, type Int8Weight } from '../../src/tensor/ops/int8.js';
-import { GEMV_ROWS, gemm, gemmPacked } from '../../src/tensor/ops/matmul.js';
+import { GEMV_TRIAL_ROWS } from '../../src/tensor/kernel-select.js';
+import { GEMV_ROWS, gemmPacked, gemvKn, gemvNk } from '../../src/tensor/ops/matmul.js';
 import { randn } from '../../tests/util/random.js';
 import { readBandwidth } from '../bandwidth.js';
 import { machine, median, printTable, type Suite, writeResults } from '../harness.js';
@@ -89,7 +91,7 @@ async function main(args: string[]): Promise<void> {
   });
   const m = machine();
   const threadCounts = (values.threads ?? `1,${m.cores}`).split(',').map(Number);
-  const rowCounts = (values.rows ?? '1,2,4,8,16').split(',').map(Number);
+  const rowCounts = (values.rows ?? '1,2,4,8,16,24').split(',').map(Number);
   const calls = values.quick ? 9 : 31;
   console.log(`gemv: ${m.cpu}, ${m.cores} logical cores, Node ${m.node}, load average ${m.loadavg.join(' ')}`);
   console.log(
@@ -111,13 +113,15 @@ async function main(args: string[]): Promise<void> {
       const [ldbK, ldbN] = layout === 'kn' ? [N, 1] : [1, K];
       for (const M of rowCounts) {
         for (const path of ['gemv', 'packed'] as const) {
-          if (path === 'gemv' && M > GEMV_ROWS) continue;
-          const f = path === 'gemv' ? gemm : gemmPacked;
-          const ms = time(
-            (i) => f(e.runtime, c.ptr, N, a.ptr, K, 1, ws[i]!.ptr, ldbK, ldbN, M, N, K, false),
-            copies,
-            calls,
-          );
+          // the GEMV where gemm may run it: W [K, N] up to GEMV_TRIAL_ROWS (timed per shape), W [N, K] up to GEMV_ROWS
+          if (path === 'gemv' && M > (layout === 'kn' ? GEMV_TRIAL_ROWS : GEMV_ROWS)) continue;
+          const run = (i: number) => {
+            const w = ws[i]!.ptr;
+            if (path === 'packed') gemmPacked(e.runtime, c.ptr, N, a.ptr, K, 1, w, ldbK, ldbN, M, N, K, false);
+            else if (layout === 'kn') gemvKn(e.runtime, c.ptr, N, a.ptr, K, w, N, M, N, K, false);
+            else gemvNk(e.runtime, c.ptr, N, a.ptr, K, w, K, M, N, K, false);
+          };
+          const ms = time(run, copies, calls);
           const gbps = (4 * K * N) / (ms / 1e3) / 1e9;
           rows.push({ what, layout, M, K, N, threads, path, ms, gbps, ofBandwidth: gbps / bandwidth[threads]! });
           console.log(

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors.js';
 import type { ArenaStats } from '../runtime/arena.js';
 import { Runtime, type RuntimeOptions, type Simd } from '../runtime/runtime.js';
-import { chooseKernels, type Kernels, type KernelsOption } from './kernel-select.js';
+import { chooseKernels, kernelsOf, type Kernels, type KernelsOption } from './kernel-select.js';
 import { Tape } from './tape.js';
 import { checkShape, sizeOf, Tensor, type Region, type Shape } from './tensor.js';
 
@@ -9,7 +9,8 @@ export interface EngineOptions extends RuntimeOptions {
   /**
    * Kernel variants: 'auto' (default) picks the matmul tile by timing the engine's own first large products
    * (once per process, build and thread count; kernel-select.ts); '4x8', '4x8s', '4x8p', '2x16', '2x16p', '3x12' (or `{ matmul: '2x16' }`)
-   * pins one. All give the same bits; `engine.kernels` says which runs.
+   * pins one; `{ gemv: 'fixed' }` keeps decoding's GEMV at its fixed rows instead of timing it per shape. All give
+   * the same bits; `engine.kernels` says which runs.
    */
   kernels?: KernelsOption;
 }
@@ -44,7 +45,7 @@ export class Engine {
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const runtime = await Runtime.create(options);
     try {
-      runtime.kernels.matmul = chooseKernels(runtime, options.kernels).matmul;
+      runtime.kernels.matmul = chooseKernels(runtime, options.kernels);
     } catch (err) {
       await runtime.dispose();
       throw err;
@@ -84,7 +85,7 @@ export class Engine {
 
   /** The kernel variants this engine runs (pinned, or picked by 'auto' from its first large products), e.g. `{ matmul: '2x16' }`. */
   get kernels(): Kernels {
-    return { ...this.runtime.kernels };
+    return kernelsOf(this.runtime);
   }
 
   /** Threads that run kernels, the caller included. */

@@ -5,13 +5,19 @@ import type { Runtime } from '../runtime/runtime.js';
 /**
  * Which kernel variants an engine runs: 'auto' (the default) picks the matmul tile from the engine's own first
  * large products (TileTrial); a tile's name ('4x8', '4x8s', '4x8p', '2x16', '2x16p', '3x12') or `{ matmul: … }` pins one. Every
- * matmul tile gives the same bits (see MATMUL_TILES), so the choice changes speed only.
+ * matmul tile gives the same bits (see MATMUL_TILES), so the choice changes speed only. `gemv`: whether products
+ * of a few rows with weights stored [K, N] run the GEMV or the packed path is timed per shape ('auto', GemvTrial),
+ * or fixed at GEMV_ROWS ('fixed'); both paths give the same bits.
  */
-export type KernelsOption = 'auto' | MatmulTile | { matmul?: 'auto' | MatmulTile };
+export type KernelsOption = 'auto' | MatmulTile | { matmul?: 'auto' | MatmulTile; gemv?: 'auto' | 'fixed' };
 
-/** The variants an engine runs (`engine.kernels`): under 'auto', the default tile until the trial has picked. */
+/**
+ * The variants an engine runs (`engine.kernels`): under 'auto', the default tile until the trial has picked; per
+ * product shape "M×N×K" timed so far, the path the GEMV trial picked.
+ */
 export interface Kernels {
   readonly matmul: MatmulTile;
+  readonly gemv: Readonly<Record<string, GemvPath>>;
 }
 
 /**
@@ -48,19 +54,32 @@ const pickKey = (rt: Runtime) => `${rt.build}/${rt.threads}`;
 /** Engines whose 'auto' tile is still being picked. */
 const trials = new WeakMap<Runtime, TileTrial>();
 
-/** Resolves an engine's `kernels` option: a pinned tile, the tile this process picked before, or a trial. */
-export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): Kernels {
+/**
+ * Resolves an engine's `kernels` option: a pinned tile, the tile this process picked before, or a trial; and
+ * starts timing the GEMV's paths unless `gemv: 'fixed'`. Returns the tile to start with.
+ */
+export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): MatmulTile {
   const asked = typeof option === 'object' ? (option.matmul ?? 'auto') : (option ?? 'auto');
   if (asked !== 'auto' && !(MATMUL_TILE_NAMES as string[]).includes(asked)) {
     throw new ArgumentError(
       `kernels: unknown matmul tile '${String(asked)}', expected 'auto' or one of ${MATMUL_TILE_NAMES.map((n) => `'${n}'`).join(', ')}`,
     );
   }
-  if (asked !== 'auto') return { matmul: asked };
+  const gemv = typeof option === 'object' ? (option.gemv ?? 'auto') : 'auto';
+  if (gemv !== 'auto' && gemv !== 'fixed') {
+    throw new ArgumentError(`kernels: unknown gemv choice '${String(gemv)}', expected 'auto' or 'fixed'`);
+  }
+  if (gemv === 'auto') gemvTrials.set(rt, new GemvTrial(rt));
+  if (asked !== 'auto') return asked;
   const before = picked.get(pickKey(rt));
-  if (before !== undefined) return { matmul: before };
+  if (before !== undefined) return before;
   startTileTrial(rt);
-  return { matmul: MATMUL_TILE_NAMES[0]! };
+  return MATMUL_TILE_NAMES[0]!;
+}
+
+/** What an engine runs (`engine.kernels`). */
+export function kernelsOf(rt: Runtime): Kernels {
+  return { matmul: rt.kernels.matmul, gemv: gemvTrials.get(rt)?.picks() ?? {} };
 }
 
 /** How a trial times (tests replace them). */
@@ -189,4 +208,74 @@ function steady(times: Record<MatmulTile, number[]>, within: number): boolean {
     // not "second ≤ first·(1 + within)": with a coarse clock first may be 0, and 0·∞ is NaN
     return !(second! > first! * (1 + within));
   });
+}
+
+/** Products of up to this many rows with a weight stored [K, N] may run the GEMV (gemm); which path does is timed. */
+export const GEMV_TRIAL_ROWS = 32;
+/**
+ * Products under this many flops (2·M·N·K) keep the fixed rule (GEMV up to GEMV_ROWS): a call of ~20 µs, too
+ * short to time well, and too short for the choice to matter.
+ */
+const GEMV_TRIAL_FLOPS = 2 ** 22;
+/** The two ways gemm can run a product of a few rows with a weight stored [K, N]. */
+export type GemvPath = 'gemv' | 'packed';
+/** Per build, thread count and shape, the path this process picked (as `picked`, per shape). */
+const gemvPicked = new Map<string, GemvPath>();
+const gemvTrials = new WeakMap<Runtime, GemvTrial>();
+
+/** rt's GEMV trial, unless its engine fixed the rule (`kernels: { gemv: 'fixed' }`). */
+export function gemvTrialOf(rt: Runtime): GemvTrial | undefined {
+  return gemvTrials.get(rt);
+}
+
+/**
+ * Picks, per product shape, whether a product of a few rows M with a weight stored [K, N] runs the GEMV kernel
+ * (W read in place, once) or the packed path (W copied into panels, then the register tiles). Which wins depends
+ * on M, the CPU and its memory: on Zen 4 the packed path won past 8 rows; on Zen 5 (one thread, GPT-2's 768 × 3072)
+ * the GEMV still wins at 16 (3.63 against 3.93 ms) and loses at 24 (4.97 against 4.87). Both give the same bits,
+ * so the choice changes speed only. A decoding step repeats its shapes (a GPT-2 has 4 per layer, 12 layers), so
+ * each shape's paths take turns on its first calls, each path's first call untimed, and after TRIAL_ROUNDS timed
+ * calls of each the faster (by its fastest call) runs that shape from then on: the fixed rule's path (GEMV up to
+ * gemm's GEMV_ROWS) unless the other is faster by MARGIN.
+ */
+export class GemvTrial {
+  /** Per shape "M×N×K", per path, its calls' milliseconds (the first call's is NaN: not counted). */
+  readonly timings = new Map<string, Record<GemvPath, number[]>>();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * Runs the product by one of the two paths: the shape's pick, the fixed rule's path (`fixed`: gemm's GEMV_ROWS),
+   * or the path its trial times next.
+   */
+  run(M: number, N: number, K: number, fixed: GemvPath, gemv: () => void, packed: () => void): void {
+    const shape = `${M}×${N}×${K}`;
+    const pick =
+      gemvPicked.get(`${pickKey(this.rt)}/${shape}`) ?? (2 * M * N * K < GEMV_TRIAL_FLOPS ? fixed : undefined);
+    if (pick !== undefined) return pick === 'gemv' ? gemv() : packed();
+    let times = this.timings.get(shape);
+    if (times === undefined) this.timings.set(shape, (times = { gemv: [], packed: [] }));
+    const path: GemvPath = times.gemv.length <= times.packed.length ? 'gemv' : 'packed';
+    const t0 = this.clock();
+    if (path === 'gemv') gemv();
+    else packed();
+    times[path].push(times[path].length === 0 ? NaN : this.clock() - t0);
+    if (times.packed.length > TRIAL_ROUNDS) {
+      const [g, p] = [Math.min(...times.gemv.slice(1)), Math.min(...times.packed.slice(1))];
+      const other: GemvPath = fixed === 'gemv' ? 'packed' : 'gemv';
+      const [mine, theirs] = fixed === 'gemv' ? [g, p] : [p, g];
+      gemvPicked.set(`${pickKey(this.rt)}/${shape}`, theirs * (1 + MARGIN) < mine ? other : fixed);
+    }
+  }
+
+  /** The paths this process picked for this runtime's build and thread count, by shape. */
+  picks(): Record<string, GemvPath> {
+    const prefix = `${pickKey(this.rt)}/`;
+    return Object.fromEntries(
+      [...gemvPicked].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]),
+    );
+  }
 }

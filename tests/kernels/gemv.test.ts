@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
-import { gemm, gemmPacked } from '../../src/tensor/ops/matmul.js';
+import { gemmPacked, gemvKn, gemvNk } from '../../src/tensor/ops/matmul.js';
 import { dotF32 } from '../ref/gemv.js';
 import { matmulRef } from '../ref/matmul.js';
 import { expectBitIdentical, expectClose, randn } from '../util/check.js';
 
 // Kernels: gemv_f32__kn (W stored [K, N], GPT-2's Conv1D) and gemv_f32__nk (W stored [N, K], torch Linear),
-// which gemm runs for M ≤ GEMV_ROWS. gemv_f32__kn sums each element in matmul_f32's order: the test asks for
+// which gemm runs for M ≤ GEMV_ROWS (gemv_f32__kn up to GEMV_TRIAL_ROWS, where it is the faster). gemv_f32__kn sums each element in matmul_f32's order: the test asks for
 // the packed path's bits (gemmPacked). gemv_f32__nk sums dot products in its own order: the test asks for
 // the bits of that order emulated in float32 (tests/ref/gemv.ts), and for the packed path's values within
 // the float32 rounding of two K-term sums. Both against a float64 reference.
@@ -14,7 +14,7 @@ import { expectBitIdentical, expectClose, randn } from '../util/check.js';
 type Layout = 'kn' | 'nk';
 
 /**
- * C[M, N] = (C0 +) A·W through gemm, A [M, K] rows lda apart, C rows ldc apart; returns C's M×N values.
+ * C[M, N] = (C0 +) A·W through the GEMV kernel of W's layout (gemvKn, gemvNk), A [M, K] rows lda apart, C rows ldc apart; returns C's M×N values.
  * W is [K, N] ('kn') or [N, K] ('nk').
  */
 function run(
@@ -32,8 +32,8 @@ function run(
   const ta = e.tensor(a.length > 0 ? a : new Float32Array(1));
   const tw = e.tensor(w);
   const tc = e.tensor(c0 ?? new Float32Array(Math.max(1, (M - 1) * ldc + N)));
-  const [ldbK, ldbN] = layout === 'kn' ? [N, 1] : [1, K];
-  gemm(e.runtime, tc.ptr, ldc, ta.ptr, lda, 1, tw.ptr, ldbK, ldbN, M, N, K, c0 !== null);
+  if (layout === 'kn') gemvKn(e.runtime, tc.ptr, ldc, ta.ptr, lda, tw.ptr, N, M, N, K, c0 !== null);
+  else gemvNk(e.runtime, tc.ptr, ldc, ta.ptr, lda, tw.ptr, K, M, N, K, c0 !== null);
   const all = tc.toArray();
   const out = new Float32Array(M * N);
   for (let m = 0; m < M; m++) out.set(all.subarray(m * ldc, m * ldc + N), m * N);
@@ -63,6 +63,7 @@ function packed(
 }
 
 const ROWS = [1, 2, 3, 4, 5, 7, 8];
+const KN_ROWS = [9, 16, 17, 32]; // W [K, N] may run the GEMV up to GEMV_TRIAL_ROWS (timed per shape)
 const SIZES = [1, 3, 4, 5, 7, 17, 64, 67];
 const DEEP = [300, 600]; // K past one and two blocks of KC = 256
 
@@ -76,7 +77,7 @@ describe('GEMV against the packed matmul (bit for bit) and a float64 reference',
   });
 
   for (const layout of ['kn', 'nk'] as const) {
-    for (const M of ROWS) {
+    for (const M of layout === 'kn' ? [...ROWS, ...KN_ROWS] : ROWS) {
       it(`${layout}: M = ${M}, K and N in ${[...SIZES, ...DEEP].join(', ')}`, () => {
         for (const K of [...SIZES, ...DEEP]) {
           for (const N of SIZES) {

@@ -1,12 +1,13 @@
 import { ShapeError } from '../../errors.js';
 import { MATMUL_TILES, type MatmulTile } from '../../runtime/kernels.js';
 import type { Runtime } from '../../runtime/runtime.js';
-import { tileTrialOf } from '../kernel-select.js';
+import { GEMV_TRIAL_ROWS, gemvTrialOf, tileTrialOf } from '../kernel-select.js';
 import type { Tensor } from '../tensor.js';
 
 /**
  * Up to this many rows of A, C = A·W runs the GEMV kernels (assembly/kernels/gemv.ts): W read in place, in
- * address order. Measured crossover: npm run bench -- gemv.
+ * address order. Measured crossover on Zen 4: npm run bench -- gemv. For W stored [K, N] this is the default of
+ * a per-shape timing up to GEMV_TRIAL_ROWS (GemvTrial): on Zen 5 the GEMV still wins at 16 rows.
  */
 export const GEMV_ROWS = 8;
 
@@ -25,8 +26,9 @@ export interface MatmulLayout {
  * runtime's scratch block, then runs the output tiles over the pool, with the runtime's matmul tile
  * (`rt.kernels.matmul`, or the tile its trial wants while an 'auto' engine picks: kernel-select.ts) unless
  * `tile` names one.
- * For M ≤ GEMV_ROWS, with A's rows and B's rows or columns contiguous, the GEMV kernels read B in place
- * (B [K, N]: the packed path's bits; B [N, K]: dot products, the same sums in another order).
+ * For few rows of A (contiguous), the GEMV kernels read B in place: B [N, K] up to GEMV_ROWS (dot products, the
+ * same sums in another order); B [K, N] up to GEMV_TRIAL_ROWS, where the engine times both paths per shape
+ * (kernel-select.ts; the packed path's bits either way).
  * K = 0 gives C = 0 (or leaves it).
  */
 export function gemm(
@@ -50,24 +52,64 @@ export function gemm(
     if (!accumulate) for (let r = 0; r < M; r++) rt.f32.fill(0, (c >>> 2) + r * ldc, (c >>> 2) + r * ldc + N);
     return;
   }
-  if (M <= GEMV_ROWS && ldaK === 1 && (ldbN === 1 || ldbK === 1)) {
-    // decoding: W streams once, in address order; packing it would read it and write it once more per call
-    const acc = accumulate ? 1 : 0;
-    if (ldbN !== 1) {
-      rt.run('gemv_f32__nk', [c, a, b, M, N, K, ldaM, ldbN, ldc, acc], N, M * N * K);
-      return;
-    }
-    // W [K, N]: each thread sweeps whole rows of its columns (one chunk per thread), into sums in scratch
-    const N4 = Math.ceil(N / 4) * 4;
-    const chunk = Math.ceil(N4 / 4 / rt.threads) * 4;
-    const sums = rt.scratch(Math.ceil(M / 4) * 4 * N4 * 4);
-    rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk], Math.ceil(N / chunk), M * N * K);
-    return;
-  }
   const trial = tile === undefined ? tileTrialOf(rt) : undefined;
   const packed = (t: MatmulTile) => gemmPacked(rt, c, ldc, a, ldaM, ldaK, b, ldbK, ldbN, M, N, K, accumulate, t);
-  if (trial !== undefined) trial.run(M, N, K, packed);
-  else packed(tile ?? rt.kernels.matmul);
+  const packedNow = () => (trial !== undefined ? trial.run(M, N, K, packed) : packed(tile ?? rt.kernels.matmul));
+  if (ldaK === 1 && ldbK === 1 && ldbN !== 1 && M <= GEMV_ROWS) {
+    // decoding, W [N, K] (torch Linear, tied heads): W streams once, in address order; packing it would read it
+    // and write it once more per call
+    gemvNk(rt, c, ldc, a, ldaM, b, ldbN, M, N, K, accumulate);
+  } else if (ldaK === 1 && ldbN === 1 && M <= GEMV_TRIAL_ROWS) {
+    // W [K, N] (GPT-2's Conv1D): the GEMV has the packed path's bits, so which runs is timed per shape
+    // (the packed path with the tile in use: tiles differ little at these sizes, and the two trials stay apart)
+    const gemv = () => gemvKn(rt, c, ldc, a, ldaM, b, ldbK, M, N, K, accumulate);
+    const fixed = M <= GEMV_ROWS ? 'gemv' : 'packed';
+    const paths = gemvTrialOf(rt);
+    if (paths !== undefined) paths.run(M, N, K, fixed, gemv, () => packed(tile ?? rt.kernels.matmul));
+    else if (fixed === 'gemv') gemv();
+    else packedNow();
+  } else packedNow();
+}
+
+/**
+ * C[M, N] (= or +=) A·W by gemv_f32__kn, W stored [K, N] rows ldbK apart, read in place: matmul_f32's order and
+ * bits for any M (each thread sweeps whole rows of W over its columns into per-row sums in scratch).
+ */
+export function gemvKn(
+  rt: Runtime,
+  c: number,
+  ldc: number,
+  a: number,
+  ldaM: number,
+  b: number,
+  ldbK: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+): void {
+  const N4 = Math.ceil(N / 4) * 4;
+  const chunk = Math.ceil(N4 / 4 / rt.threads) * 4; // one chunk of columns per thread
+  const sums = rt.scratch(Math.ceil(M / 4) * 4 * N4 * 4);
+  const acc = accumulate ? 1 : 0;
+  rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk], Math.ceil(N / chunk), M * N * K);
+}
+
+/** C[M, N] (= or +=) A·Wᵀ by gemv_f32__nk, W stored [N, K] rows ldbN apart, read in place: dot products in its own order. */
+export function gemvNk(
+  rt: Runtime,
+  c: number,
+  ldc: number,
+  a: number,
+  ldaM: number,
+  b: number,
+  ldbN: number,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+): void {
+  rt.run('gemv_f32__nk', [c, a, b, M, N, K, ldaM, ldbN, ldc, accumulate ? 1 : 0], N, M * N * K);
 }
 
 /**

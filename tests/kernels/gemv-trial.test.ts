@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ArgumentError } from '../../src/errors.js';
+import { Engine } from '../../src/tensor/engine.js';
+import { GEMV_TRIAL_ROWS, GemvTrial, gemvTrialOf, type GemvPath } from '../../src/tensor/kernel-select.js';
+import { GEMV_ROWS, gemm, gemmPacked } from '../../src/tensor/ops/matmul.js';
+import { expectBitIdentical, randn } from '../util/check.js';
+
+// gemm's choice, for a few rows with W stored [K, N], between the GEMV (gemv_f32__kn) and the packed path, timed
+// per shape (GemvTrial). Timings come from a scripted clock (each path advances it by a set amount), so the rule
+// is tested, not this machine's speed.
+
+/** A trial on rt whose paths cost `cost[path]` scripted milliseconds a call; counts the calls of each. */
+function scripted(rt: Engine['runtime'], cost: Record<GemvPath, number>) {
+  let now = 0;
+  const calls = { gemv: 0, packed: 0 };
+  const trial = new GemvTrial(rt, () => now);
+  const path = (p: GemvPath) => () => {
+    now += cost[p];
+    calls[p]++;
+  };
+  const run = (M: number, N: number, K: number) =>
+    trial.run(M, N, K, M <= GEMV_ROWS ? 'gemv' : 'packed', path('gemv'), path('packed'));
+  return { trial, calls, run };
+}
+
+describe('the GEMV trial (W stored [K, N])', () => {
+  it('times both paths on a shape (first calls untimed), then runs the faster there for good', async () => {
+    const e = await Engine.create({ threads: 1 });
+    const { trial, calls, run } = scripted(e.runtime, { gemv: 1, packed: 2 });
+    const [M, N, K] = [12, 3072, 768]; // past GEMV_ROWS: the fixed rule would run the packed path
+    for (let i = 0; i < 8; i++) run(M, N, K); // each path: 1 untimed + 3 timed calls, in turns
+    expect(calls).toEqual({ gemv: 4, packed: 4 });
+    const times = trial.timings.get(`${M}×${N}×${K}`)!;
+    expect(times.gemv[0]).toBeNaN();
+    expect(times.gemv.slice(1)).toEqual([1, 1, 1]);
+    expect(times.packed.slice(1)).toEqual([2, 2, 2]);
+    for (let i = 0; i < 5; i++) run(M, N, K);
+    expect(calls).toEqual({ gemv: 9, packed: 4 });
+    expect(trial.picks()[`${M}×${N}×${K}`]).toBe('gemv');
+    // another shape is timed on its own
+    run(M, 768, 3072);
+    expect(calls.gemv + calls.packed).toBe(14);
+    expect(trial.timings.size).toBe(2);
+    await e.dispose();
+  });
+
+  it("keeps the fixed rule's path unless the other is faster by the margin; small products are not timed", async () => {
+    const e = await Engine.create({ threads: 1 });
+    const { trial, calls, run } = scripted(e.runtime, { gemv: 1.01, packed: 1 });
+    for (let i = 0; i < 9; i++) run(4, 2304, 768); // the fixed rule runs the GEMV at 4 rows: packed is 1 % faster
+    expect(trial.picks()['4×2304×768']).toBe('gemv');
+    for (let i = 0; i < 9; i++) run(20, 2304, 768); // and the packed path at 20: the GEMV is 1 % slower
+    expect(trial.picks()['20×2304×768']).toBe('packed');
+    const before = { ...calls };
+    run(2, 64, 64); // 2·2·64·64 flops: the fixed rule, untimed
+    expect(calls).toEqual({ ...before, gemv: before.gemv + 1 });
+    expect(trial.timings.has('2×64×64')).toBe(false);
+    await e.dispose();
+  });
+
+  it('gemm gives the packed bits whichever path it runs, and engine.kernels names the picks', async () => {
+    const e = await Engine.create({ threads: 2 });
+    expect(gemvTrialOf(e.runtime)).toBeDefined();
+    const [M, N, K] = [13, 601, 300]; // 2·M·N·K ≈ 4.7·10⁶ flops: timed
+    expect(M).toBeLessThanOrEqual(GEMV_TRIAL_ROWS);
+    const a = e.tensor(randn(M * K, 1));
+    const w = e.tensor(randn(K * N, 2), [K, N]);
+    const [c, want] = [e.tensor(new Float32Array(M * N)), e.tensor(new Float32Array(M * N))];
+    gemmPacked(e.runtime, want.ptr, N, a.ptr, K, 1, w.ptr, N, 1, M, N, K, false);
+    for (let i = 0; i < 10; i++) {
+      gemm(e.runtime, c.ptr, N, a.ptr, K, 1, w.ptr, N, 1, M, N, K, false);
+      expectBitIdentical(c.toArray(), want.toArray(), `call ${i}`);
+    }
+    expect(['gemv', 'packed']).toContain(e.kernels.gemv[`${M}×${N}×${K}`]);
+    await e.dispose();
+  });
+
+  it("{ gemv: 'fixed' } times nothing; an unknown choice is an ArgumentError", async () => {
+    const e = await Engine.create({ threads: 1, kernels: { gemv: 'fixed' } });
+    expect(gemvTrialOf(e.runtime)).toBeUndefined();
+    expect(e.kernels.gemv).toEqual({});
+    await e.dispose();
+    await expect(Engine.create({ threads: 1, kernels: { gemv: 'sometimes' as 'auto' } })).rejects.toThrow(
+      ArgumentError,
+    );
+  });
+});
