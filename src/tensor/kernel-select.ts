@@ -213,12 +213,24 @@ function steady(times: Record<MatmulTile, number[]>, within: number): boolean {
 /** Products of up to this many rows with a weight stored [K, N] may run the GEMV (gemm); which path does is timed. */
 export const GEMV_TRIAL_ROWS = 32;
 /**
- * Products under this many flops (2·M·N·K) keep the fixed rule (GEMV up to GEMV_ROWS): a call of ~20 µs, too
- * short to time well, and too short for the choice to matter.
+ * Products under this many flops (2·M·N·K) keep the fixed rule (GEMV up to GEMV_ROWS): calls of a few µs, too
+ * short to time well, and too short for the choice to matter. GPT-2's smallest decoding product, 1 × 768 × 768,
+ * is over it.
  */
-const GEMV_TRIAL_FLOPS = 2 ** 22;
-/** The two ways gemm can run a product of a few rows with a weight stored [K, N]. */
-export type GemvPath = 'gemv' | 'packed';
+const GEMV_TRIAL_FLOPS = 2 ** 20;
+/**
+ * The ways gemm can run a product of a few rows with a weight stored [K, N]: the GEMV with a chunk of columns per
+ * thread ('gemv'), or with chunks of 256 or 64 columns handed out in turn ('gemv/256', 'gemv/64': with two threads
+ * on Zen 5, one chunk each read 6.5 GB/s of W and small chunks 13–20, while one thread reads whole rows fastest),
+ * or the packed path.
+ */
+export type GemvPath = 'gemv' | 'gemv/256' | 'gemv/64' | 'packed';
+/** Columns per work item of a GEMV path (undefined: one chunk per thread). */
+export const GEMV_CHUNK: Readonly<Record<Exclude<GemvPath, 'packed'>, number | undefined>> = {
+  gemv: undefined,
+  'gemv/256': 256,
+  'gemv/64': 64,
+};
 /** Per build, thread count and shape, the path this process picked (as `picked`, per shape). */
 const gemvPicked = new Map<string, GemvPath>();
 const gemvTrials = new WeakMap<Runtime, GemvTrial>();
@@ -229,45 +241,50 @@ export function gemvTrialOf(rt: Runtime): GemvTrial | undefined {
 }
 
 /**
- * Picks, per product shape, whether a product of a few rows M with a weight stored [K, N] runs the GEMV kernel
- * (W read in place, once) or the packed path (W copied into panels, then the register tiles). Which wins depends
- * on M, the CPU and its memory: on Zen 4 the packed path won past 8 rows; on Zen 5 (one thread, GPT-2's 768 × 3072)
- * the GEMV still wins at 16 (3.63 against 3.93 ms) and loses at 24 (4.97 against 4.87). Both give the same bits,
- * so the choice changes speed only. A decoding step repeats its shapes (a GPT-2 has 4 per layer, 12 layers), so
- * each shape's paths take turns on its first calls, each path's first call untimed, and after TRIAL_ROUNDS timed
- * calls of each the faster (by its fastest call) runs that shape from then on: the fixed rule's path (GEMV up to
- * gemm's GEMV_ROWS) unless the other is faster by MARGIN.
+ * Picks, per product shape, how a product of a few rows M with a weight stored [K, N] runs: the GEMV kernel (W
+ * read in place, once), in column chunks of one size or another, or the packed path (W copied into panels, then
+ * the register tiles). Which wins depends on M, the CPU, its memory and the threads: on Zen 4 the packed path
+ * won past 8 rows; on Zen 5 with one thread (GPT-2's 768 × 3072) the GEMV still wins at 16 rows (3.1 against
+ * 3.3 ms) and loses at 24; with two threads, a chunk per thread read W at 6.5 GB/s and lost to the packed path
+ * from 4 rows, while 64- or 256-column chunks nearly double its speed. All give the same bits, so the choice
+ * changes speed only. A decoding step repeats its shapes (a GPT-2 has 4 per layer, 12 layers), so each shape's
+ * paths take turns on its first calls, each path's first call untimed, and after TRIAL_ROUNDS timed calls of
+ * each the fastest (by its fastest call) runs that shape from then on: the fixed rule's path (the GEMV up to
+ * gemm's GEMV_ROWS, one chunk per thread) unless another is faster by MARGIN. One thread times only 'gemv' and
+ * 'packed' (a chunk is the whole row there).
  */
 export class GemvTrial {
   /** Per shape "M×N×K", per path, its calls' milliseconds (the first call's is NaN: not counted). */
-  readonly timings = new Map<string, Record<GemvPath, number[]>>();
+  readonly timings = new Map<string, Partial<Record<GemvPath, number[]>>>();
+  private readonly paths: GemvPath[];
 
   constructor(
     private readonly rt: Runtime,
     private readonly clock: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.paths = rt.threads > 1 ? ['gemv', 'gemv/256', 'gemv/64', 'packed'] : ['gemv', 'packed'];
+  }
 
   /**
-   * Runs the product by one of the two paths: the shape's pick, the fixed rule's path (`fixed`: gemm's GEMV_ROWS),
-   * or the path its trial times next.
+   * Runs the product by `product(path)`: the shape's pick, the fixed rule's path (`fixed`: gemm's GEMV_ROWS), or
+   * the path its trial times next.
    */
-  run(M: number, N: number, K: number, fixed: GemvPath, gemv: () => void, packed: () => void): void {
+  run(M: number, N: number, K: number, fixed: GemvPath, product: (path: GemvPath) => void): void {
     const shape = `${M}×${N}×${K}`;
-    const pick =
-      gemvPicked.get(`${pickKey(this.rt)}/${shape}`) ?? (2 * M * N * K < GEMV_TRIAL_FLOPS ? fixed : undefined);
-    if (pick !== undefined) return pick === 'gemv' ? gemv() : packed();
+    const key = `${pickKey(this.rt)}/${shape}`;
+    const pick = gemvPicked.get(key) ?? (2 * M * N * K < GEMV_TRIAL_FLOPS ? fixed : undefined);
+    if (pick !== undefined) return product(pick);
     let times = this.timings.get(shape);
-    if (times === undefined) this.timings.set(shape, (times = { gemv: [], packed: [] }));
-    const path: GemvPath = times.gemv.length <= times.packed.length ? 'gemv' : 'packed';
+    if (times === undefined) this.timings.set(shape, (times = Object.fromEntries(this.paths.map((p) => [p, []]))));
+    const count = (p: GemvPath) => times[p]!.length;
+    const path = this.paths.reduce((least, p) => (count(p) < count(least) ? p : least));
     const t0 = this.clock();
-    if (path === 'gemv') gemv();
-    else packed();
-    times[path].push(times[path].length === 0 ? NaN : this.clock() - t0);
-    if (times.packed.length > TRIAL_ROUNDS) {
-      const [g, p] = [Math.min(...times.gemv.slice(1)), Math.min(...times.packed.slice(1))];
-      const other: GemvPath = fixed === 'gemv' ? 'packed' : 'gemv';
-      const [mine, theirs] = fixed === 'gemv' ? [g, p] : [p, g];
-      gemvPicked.set(`${pickKey(this.rt)}/${shape}`, theirs * (1 + MARGIN) < mine ? other : fixed);
+    product(path);
+    times[path]!.push(count(path) === 0 ? NaN : this.clock() - t0);
+    if (this.paths.every((p) => count(p) > TRIAL_ROUNDS)) {
+      const ms = (p: GemvPath) => Math.min(...times[p]!.slice(1));
+      const best = this.paths.reduce((b, p) => (ms(p) < ms(b) ? p : b));
+      gemvPicked.set(key, ms(best) * (1 + MARGIN) < ms(fixed) ? best : fixed);
     }
   }
 

@@ -2,49 +2,59 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError } from '../../src/errors.js';
 import { Engine } from '../../src/tensor/engine.js';
 import { GEMV_TRIAL_ROWS, GemvTrial, gemvTrialOf, type GemvPath } from '../../src/tensor/kernel-select.js';
-import { GEMV_ROWS, gemm, gemmPacked } from '../../src/tensor/ops/matmul.js';
+import { GEMV_ROWS, gemm, gemmPacked, gemvKn } from '../../src/tensor/ops/matmul.js';
 import { expectBitIdentical, randn } from '../util/check.js';
 
-// gemm's choice, for a few rows with W stored [K, N], between the GEMV (gemv_f32__kn) and the packed path, timed
-// per shape (GemvTrial). Timings come from a scripted clock (each path advances it by a set amount), so the rule
-// is tested, not this machine's speed.
+// gemm's choice, for a few rows with W stored [K, N], between the GEMV (gemv_f32__kn, in column chunks of one size
+// or another) and the packed path, timed per shape (GemvTrial). Timings come from a scripted clock (each path
+// advances it by a set amount), so the rule is tested, not this machine's speed.
+
+const PATHS: GemvPath[] = ['gemv', 'gemv/256', 'gemv/64', 'packed'];
 
 /** A trial on rt whose paths cost `cost[path]` scripted milliseconds a call; counts the calls of each. */
-function scripted(rt: Engine['runtime'], cost: Record<GemvPath, number>) {
+function scripted(rt: Engine['runtime'], cost: Partial<Record<GemvPath, number>>) {
   let now = 0;
-  const calls = { gemv: 0, packed: 0 };
+  const calls = Object.fromEntries(PATHS.map((p) => [p, 0])) as Record<GemvPath, number>;
   const trial = new GemvTrial(rt, () => now);
-  const path = (p: GemvPath) => () => {
-    now += cost[p];
-    calls[p]++;
-  };
   const run = (M: number, N: number, K: number) =>
-    trial.run(M, N, K, M <= GEMV_ROWS ? 'gemv' : 'packed', path('gemv'), path('packed'));
+    trial.run(M, N, K, M <= GEMV_ROWS ? 'gemv' : 'packed', (p) => {
+      now += cost[p] ?? 10;
+      calls[p]++;
+    });
   return { trial, calls, run };
 }
 
 describe('the GEMV trial (W stored [K, N])', () => {
-  it('times both paths on a shape (first calls untimed), then runs the faster there for good', async () => {
+  it('one thread: times the GEMV and the packed path on a shape (first calls untimed), then runs the faster', async () => {
     const e = await Engine.create({ threads: 1 });
     const { trial, calls, run } = scripted(e.runtime, { gemv: 1, packed: 2 });
     const [M, N, K] = [12, 3072, 768]; // past GEMV_ROWS: the fixed rule would run the packed path
     for (let i = 0; i < 8; i++) run(M, N, K); // each path: 1 untimed + 3 timed calls, in turns
-    expect(calls).toEqual({ gemv: 4, packed: 4 });
+    expect(calls).toEqual({ gemv: 4, 'gemv/256': 0, 'gemv/64': 0, packed: 4 });
     const times = trial.timings.get(`${M}×${N}×${K}`)!;
-    expect(times.gemv[0]).toBeNaN();
-    expect(times.gemv.slice(1)).toEqual([1, 1, 1]);
-    expect(times.packed.slice(1)).toEqual([2, 2, 2]);
+    expect(times.gemv![0]).toBeNaN();
+    expect(times.gemv!.slice(1)).toEqual([1, 1, 1]);
+    expect(times.packed!.slice(1)).toEqual([2, 2, 2]);
     for (let i = 0; i < 5; i++) run(M, N, K);
-    expect(calls).toEqual({ gemv: 9, packed: 4 });
+    expect(calls.gemv).toBe(9);
     expect(trial.picks()[`${M}×${N}×${K}`]).toBe('gemv');
-    // another shape is timed on its own
-    run(M, 768, 3072);
-    expect(calls.gemv + calls.packed).toBe(14);
+    run(M, 768, 3072); // another shape is timed on its own
     expect(trial.timings.size).toBe(2);
     await e.dispose();
   });
 
-  it("keeps the fixed rule's path unless the other is faster by the margin; small products are not timed", async () => {
+  it('two threads: times the column chunks too, and picks the fastest', async () => {
+    const e = await Engine.create({ threads: 2 });
+    const { trial, calls, run } = scripted(e.runtime, { gemv: 3, 'gemv/256': 2, 'gemv/64': 1.5, packed: 2.5 });
+    for (let i = 0; i < 16; i++) run(4, 3072, 768);
+    expect(calls).toEqual({ gemv: 4, 'gemv/256': 4, 'gemv/64': 4, packed: 4 });
+    run(4, 3072, 768);
+    expect(trial.picks()['4×3072×768']).toBe('gemv/64');
+    expect(calls['gemv/64']).toBe(5);
+    await e.dispose();
+  });
+
+  it("keeps the fixed rule's path unless another is faster by the margin; small products are not timed", async () => {
     const e = await Engine.create({ threads: 1 });
     const { trial, calls, run } = scripted(e.runtime, { gemv: 1.01, packed: 1 });
     for (let i = 0; i < 9; i++) run(4, 2304, 768); // the fixed rule runs the GEMV at 4 rows: packed is 1 % faster
@@ -58,20 +68,24 @@ describe('the GEMV trial (W stored [K, N])', () => {
     await e.dispose();
   });
 
-  it('gemm gives the packed bits whichever path it runs, and engine.kernels names the picks', async () => {
+  it('gemm gives the packed bits whichever path runs, every chunk size too; engine.kernels names the picks', async () => {
     const e = await Engine.create({ threads: 2 });
     expect(gemvTrialOf(e.runtime)).toBeDefined();
-    const [M, N, K] = [13, 601, 300]; // 2·M·N·K ≈ 4.7·10⁶ flops: timed
+    const [M, N, K] = [13, 601, 300]; // 2·M·N·K ≈ 4.7·10⁶ flops: timed (from 2²⁰)
     expect(M).toBeLessThanOrEqual(GEMV_TRIAL_ROWS);
     const a = e.tensor(randn(M * K, 1));
     const w = e.tensor(randn(K * N, 2), [K, N]);
     const [c, want] = [e.tensor(new Float32Array(M * N)), e.tensor(new Float32Array(M * N))];
     gemmPacked(e.runtime, want.ptr, N, a.ptr, K, 1, w.ptr, N, 1, M, N, K, false);
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 18; i++) {
       gemm(e.runtime, c.ptr, N, a.ptr, K, 1, w.ptr, N, 1, M, N, K, false);
       expectBitIdentical(c.toArray(), want.toArray(), `call ${i}`);
     }
-    expect(['gemv', 'packed']).toContain(e.kernels.gemv[`${M}×${N}×${K}`]);
+    expect(PATHS).toContain(e.kernels.gemv[`${M}×${N}×${K}`]);
+    for (const chunk of [4, 64, 256, 604]) {
+      gemvKn(e.runtime, c.ptr, N, a.ptr, K, w.ptr, N, M, N, K, false, chunk);
+      expectBitIdentical(c.toArray(), want.toArray(), `chunk ${chunk}`);
+    }
     await e.dispose();
   });
 

@@ -1,7 +1,7 @@
 import { ShapeError } from '../../errors.js';
 import { MATMUL_TILES, type MatmulTile } from '../../runtime/kernels.js';
 import type { Runtime } from '../../runtime/runtime.js';
-import { GEMV_TRIAL_ROWS, gemvTrialOf, tileTrialOf } from '../kernel-select.js';
+import { GEMV_CHUNK, GEMV_TRIAL_ROWS, gemvTrialOf, tileTrialOf } from '../kernel-select.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -62,18 +62,22 @@ export function gemm(
   } else if (ldaK === 1 && ldbN === 1 && M <= GEMV_TRIAL_ROWS) {
     // W [K, N] (GPT-2's Conv1D): the GEMV has the packed path's bits, so which runs is timed per shape
     // (the packed path with the tile in use: tiles differ little at these sizes, and the two trials stay apart)
-    const gemv = () => gemvKn(rt, c, ldc, a, ldaM, b, ldbK, M, N, K, accumulate);
     const fixed = M <= GEMV_ROWS ? 'gemv' : 'packed';
     const paths = gemvTrialOf(rt);
-    if (paths !== undefined) paths.run(M, N, K, fixed, gemv, () => packed(tile ?? rt.kernels.matmul));
-    else if (fixed === 'gemv') gemv();
+    if (paths !== undefined) {
+      paths.run(M, N, K, fixed, (path) => {
+        if (path === 'packed') packed(tile ?? rt.kernels.matmul);
+        else gemvKn(rt, c, ldc, a, ldaM, b, ldbK, M, N, K, accumulate, GEMV_CHUNK[path]);
+      });
+    } else if (fixed === 'gemv') gemvKn(rt, c, ldc, a, ldaM, b, ldbK, M, N, K, accumulate);
     else packedNow();
   } else packedNow();
 }
 
 /**
  * C[M, N] (= or +=) A·W by gemv_f32__kn, W stored [K, N] rows ldbK apart, read in place: matmul_f32's order and
- * bits for any M (each thread sweeps whole rows of W over its columns into per-row sums in scratch).
+ * bits for any M and chunk (a work item sweeps rows of W over its `chunk` columns, a multiple of 4, into per-row
+ * sums in scratch; by default one chunk per thread).
  */
 export function gemvKn(
   rt: Runtime,
@@ -87,9 +91,10 @@ export function gemvKn(
   N: number,
   K: number,
   accumulate: boolean,
+  chunkColumns?: number,
 ): void {
   const N4 = Math.ceil(N / 4) * 4;
-  const chunk = Math.ceil(N4 / 4 / rt.threads) * 4; // one chunk of columns per thread
+  const chunk = chunkColumns ?? Math.ceil(N4 / 4 / rt.threads) * 4;
   const sums = rt.scratch(Math.ceil(M / 4) * 4 * N4 * 4);
   const acc = accumulate ? 1 : 0;
   rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk], Math.ceil(N / chunk), M * N * K);
