@@ -151,19 +151,25 @@ export class TransformerBlock extends Module {
       });
     const cross = (h: Tensor) => this.cross!.forward(h, inputs.memoryKV!, inputs.memoryMask);
     const ffn = (h: Tensor) => this.ffn.forward(h);
-    x = this.sublayer(x, this.attnNorm, self);
-    if (this.cross) {
-      if (!inputs.memoryKV)
-        throw new Error('a cross-attention block needs memoryKV (CrossAttention.project of the encoder output)');
-      x = this.sublayer(x, this.crossNorm!, cross);
-    }
-    return this.sublayer(x, this.ffnNorm, ffn);
-  }
-
-  private sublayer(x: Tensor, norm: LayerNorm | RMSNorm, f: (h: Tensor) => Tensor): Tensor {
+    if (this.cross && !inputs.memoryKV)
+      throw new Error('a cross-attention block needs memoryKV (CrossAttention.project of the encoder output)');
+    const sublayers: [LayerNorm | RMSNorm, (h: Tensor) => Tensor][] = [
+      [this.attnNorm, self],
+      ...(this.cross ? [[this.crossNorm!, cross] as [LayerNorm | RMSNorm, (h: Tensor) => Tensor]] : []),
+      [this.ffnNorm, ffn],
+    ];
     const p = this.config.dropout ?? 0;
-    const g = p > 0 && this.training ? (h: Tensor) => dropout(f(h), p, this.engine.nextDropoutSeed()) : f;
+    const g = (f: (h: Tensor) => Tensor) =>
+      p > 0 && this.training ? (h: Tensor) => dropout(f(h), p, this.engine.nextDropoutSeed()) : f;
     // post-norm: the residual add runs inside the norm's pass (the same bits as norm(add(x, g(x))))
-    return this.config.norm === 'pre' ? add(x, g(norm.forward(x))) : norm.forward(x, g(x));
+    if (this.config.norm === 'post') return sublayers.reduce((h, [norm, f]) => norm.forward(h, g(f)(h)), x);
+    // pre-norm: x + g(norm(x)) each; a sub-layer's residual add runs inside the next one's norm pass (the same
+    // bits as add, then the norm), the last one on its own
+    let h = this.attnNorm.forward(x);
+    for (let i = 0; ; i++) {
+      const r = g(sublayers[i]![1])(h);
+      if (i === sublayers.length - 1) return add(x, r);
+      [x, h] = sublayers[i + 1]![0].forwardSum(x, r);
+    }
   }
 }

@@ -1,5 +1,14 @@
 import type { Engine } from '../tensor/engine.js';
-import { embedding, gelu, layerNorm, linear, linearGelu, rmsNorm, type WeightLayout } from '../tensor/ops/index.js';
+import {
+  addNorm,
+  embedding,
+  gelu,
+  layerNorm,
+  linear,
+  linearGelu,
+  rmsNorm,
+  type WeightLayout,
+} from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LoraAdapter } from './lora.js';
 import { Module, onesInit, zerosInit, type Init } from './module.js';
@@ -87,6 +96,11 @@ export class LayerNorm extends Module {
   forward(x: Tensor, residual?: Tensor): Tensor {
     return layerNorm(x, this.weight, this.bias, this.eps, residual);
   }
+
+  /** [x + residual, its norm], in one pass (pre-norm blocks: the residual stream goes on from the sum). */
+  forwardSum(x: Tensor, residual: Tensor): [sum: Tensor, y: Tensor] {
+    return addNorm(x, residual, this.weight, this.bias, this.eps, false);
+  }
 }
 
 /** RMSNorm over the last dimension (T5's layer norm: no mean, no bias). */
@@ -105,6 +119,11 @@ export class RMSNorm extends Module {
   /** The norm of x, or of x + residual (the add fused in: post-norm blocks). */
   forward(x: Tensor, residual?: Tensor): Tensor {
     return rmsNorm(x, this.weight, this.eps, null, residual);
+  }
+
+  /** [x + residual, its norm], in one pass (pre-norm blocks: the residual stream goes on from the sum). */
+  forwardSum(x: Tensor, residual: Tensor): [sum: Tensor, y: Tensor] {
+    return addNorm(x, residual, this.weight, null, this.eps, true);
   }
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/tensor/engine.js';
-import { add } from '../../src/tensor/ops/elementwise.js';
-import { layerNorm, rmsNorm } from '../../src/tensor/ops/layernorm.js';
+import { add, mul } from '../../src/tensor/ops/elementwise.js';
+import { addNorm, layerNorm, rmsNorm } from '../../src/tensor/ops/layernorm.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { normRef } from '../ref/layernorm.js';
 import { expectBitIdentical, expectClose, randn } from '../util/check.js';
 import { backwardWith, finiteDifferences } from '../util/gradcheck.js';
@@ -101,4 +102,38 @@ describe('the residual add fused into the norm (post-norm blocks)', () => {
     expect(() => layerNorm(x, w, null, 1e-5, r)).toThrow(/residual \[4, 3\] differs from input \[3, 4\]/);
     await e.dispose();
   });
+});
+
+describe('a residual add fused into the next norm, the sum kept (pre-norm blocks: addNorm)', () => {
+  for (const rms of [false, true])
+    it(`${rms ? 'RMSNorm' : 'LayerNorm'}: [x + r, norm(x + r)] and every gradient, the bits of add then the norm, with the sum used again`, async () => {
+      const e = await Engine.create({ threads: 2 });
+      const [N, C] = [37, 19];
+      const [x, r, w, b] = [randn(N * C, 1), randn(N * C, 2), randn(C, 3, 0.5, 1.5), randn(C, 4)];
+      const [gy, gs] = [randn(N * C, 5), randn(N * C, 6)];
+      const run = (fused: boolean) => {
+        const [tx, tr] = [e.parameter('x', x, [N, C]), e.parameter('r', r, [N, C])];
+        const [tw, tb] = [e.parameter('w', w, [C]), rms ? null : e.parameter('b', b, [C])];
+        let s: Tensor, y: Tensor;
+        if (fused) [s, y] = addNorm(tx, tr, tw, tb, 1e-5, rms);
+        else {
+          s = add(tx, tr);
+          y = rms ? rmsNorm(s, tw, 1e-5, tb) : layerNorm(s, tw, tb, 1e-5);
+        }
+        // the sum goes on as the residual stream: the loss reads both it and the norm
+        const loss = add(mul(y, e.tensor(gy, [N, C])), mul(s, e.tensor(gs, [N, C])));
+        backwardWith(e, loss, new Float32Array(N * C).fill(1));
+        const out = [s.toArray(), y.toArray(), ...[tx, tr, tw, tb].flatMap((t) => (t ? [t.grad!.toArray()] : []))];
+        for (const t of [tx, tr, tw, tb]) t?.dispose();
+        e.endStep();
+        return out;
+      };
+      const fused = run(true);
+      const plain = run(false);
+      expect(fused.length).toBe(plain.length);
+      ['s', 'y', 'dx', 'dr', 'dw', 'db']
+        .slice(0, plain.length)
+        .forEach((n, i) => expectBitIdentical(fused[i]!, plain[i]!, n));
+      await e.dispose();
+    });
 });

@@ -4,7 +4,7 @@ export { linear, linearGelu, type WeightLayout } from './linear.js';
 export { loraAddInto, loraMergeInto, type OutputColumns } from './lora.js';
 export { add, mul, scale, scaleAddInPlace, relu, tanh, gelu, geluGate } from './elementwise.js';
 export { silu, siluGate } from './silu.js';
-export { layerNorm, rmsNorm } from './layernorm.js';
+export { addNorm, layerNorm, rmsNorm } from './layernorm.js';
 export { rope, ropeTable } from './rope.js';
 export { embedding, gatherRows } from './embedding.js';
 export { reshape } from './reshape.js';
