@@ -112,6 +112,9 @@ function knRows4(acc: usize, sacc: usize, x: usize, sa: usize, w: usize, sw: usi
  * C[M,N] (= or +=, accumulate != 0) A·W for column chunks [start, end) of `chunk` columns (a multiple of 4),
  * W stored [K, N] with ldw elements between rows k; A row m at a + m·lda, C row m at c + m·ldc (elements);
  * acc: scratch of M rows rounded up to 4, of ldacc ≥ N rounded up to 4 elements. K ≥ 1.
+ * split != 0: item p is column chunk p mod ⌈N/chunk⌉ of k-block p / ⌈N/chunk⌉ alone (KC rows of W, so threads
+ * stream rows apart), its sum stored (=) at block b's C, c + b·M·ldc, with acc block b at acc + b·M4·ldacc; the
+ * host adds the blocks' C in order (matmul_f32's bits: each block's sum starts from zero either way).
  */
 export function gemv_f32__kn(
   c: usize,
@@ -127,6 +130,7 @@ export function gemv_f32__kn(
   ldacc: i32,
   accumulate: i32,
   chunk: i32,
+  split: i32,
   start: i32,
   end: i32,
 ): void {
@@ -134,22 +138,27 @@ export function gemv_f32__kn(
   const sw = (<usize>ldw) << 2;
   const sc = (<usize>ldc) << 2;
   const sacc = (<usize>ldacc) << 2;
+  const chunks = (N + chunk - 1) / chunk;
   for (let p = start; p < end; p++) {
-    const n0 = p * chunk;
+    const b = split != 0 ? p / chunks : 0;
+    const n0 = (split != 0 ? p % chunks : p) * chunk;
     const cols = min(N, n0 + chunk) - n0;
     const on = (<usize>n0) << 2;
-    for (let k0 = 0; k0 < K; k0 += KC) {
+    const cb = c + <usize>b * <usize>M * sc;
+    const ab = acc + <usize>b * <usize>((M + 3) & ~3) * sacc;
+    const kEnd = split != 0 ? min(K, (b + 1) * KC) : K;
+    for (let k0 = b * KC; k0 < kEnd; k0 += KC) {
       const kc = min(KC, K - k0);
-      const add = accumulate != 0 || k0 > 0;
+      const add = split == 0 && (accumulate != 0 || k0 > 0);
       for (let m = 0; m < M; m += 4) {
         const rows = min(4, M - m);
         const am = a + <usize>m * sa + ((<usize>k0) << 2);
-        const accm = acc + <usize>m * sacc + on;
+        const accm = ab + <usize>m * sacc + on;
         const wk = w + <usize>k0 * sw + on;
         if (rows == 1) knRow(accm, am, wk, sw, kc, cols);
         else knRows4(accm, sacc, am, sa, wk, sw, kc, rows, cols);
         for (let r = 0; r < rows; r++) {
-          const cr = c + <usize>(m + r) * sc + on;
+          const cr = cb + <usize>(m + r) * sc + on;
           const ar = accm + <usize>r * sacc;
           for (let j = 0; j < cols; j += 4) {
             const o = (<usize>j) << 2;

@@ -49,8 +49,8 @@ export const KERNELS = {
   },
   // decoding's few-row matmul, W read in place: [K, N] (the packed path's bits) and [N, K] (dot products)
   gemv_f32__kn: {
-    args: ['c', 'acc', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'ldacc', 'accumulate', 'chunk'],
-    item: 'a chunk of `chunk` columns of C (all M rows, all of K)',
+    args: ['c', 'acc', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'ldacc', 'accumulate', 'chunk', 'split'],
+    item: 'a chunk of `chunk` columns of C (all M rows, all of K; split: of one k-block)',
   },
   gemv_f32__nk: {
     args: ['c', 'a', 'w', 'M', 'N', 'K', 'lda', 'ldw', 'ldc', 'accumulate'],

@@ -224,12 +224,17 @@ const GEMV_TRIAL_FLOPS = 2 ** 20;
  * on Zen 5, one chunk each read 6.5 GB/s of W and small chunks 13–20, while one thread reads whole rows fastest),
  * or the packed path.
  */
-export type GemvPath = 'gemv' | 'gemv/256' | 'gemv/64' | 'packed';
-/** Columns per work item of a GEMV path (undefined: one chunk per thread). */
-export const GEMV_CHUNK: Readonly<Record<Exclude<GemvPath, 'packed'>, number | undefined>> = {
-  gemv: undefined,
-  'gemv/256': 256,
-  'gemv/64': 64,
+export type GemvPath = 'gemv' | 'gemv/256' | 'gemv/64' | 'gemv/k' | 'packed';
+/**
+ * How each GEMV path splits the work (gemvKn): columns per work item (undefined: one chunk per thread), and
+ * whether each item takes one k-block of whole rows ('gemv/k': threads stream rows of W apart, the blocks' sums
+ * added in order after).
+ */
+export const GEMV_SPLIT: Readonly<Record<Exclude<GemvPath, 'packed'>, { chunk?: number; kBlocks: boolean }>> = {
+  gemv: { kBlocks: false },
+  'gemv/256': { chunk: 256, kBlocks: false },
+  'gemv/64': { chunk: 64, kBlocks: false },
+  'gemv/k': { kBlocks: true },
 };
 /** Per build, thread count and shape, the path this process picked (as `picked`, per shape). */
 const gemvPicked = new Map<string, GemvPath>();
@@ -262,7 +267,7 @@ export class GemvTrial {
     private readonly rt: Runtime,
     private readonly clock: () => number = () => performance.now(),
   ) {
-    this.paths = rt.threads > 1 ? ['gemv', 'gemv/256', 'gemv/64', 'packed'] : ['gemv', 'packed'];
+    this.paths = rt.threads > 1 ? ['gemv', 'gemv/256', 'gemv/64', 'gemv/k', 'packed'] : ['gemv', 'packed'];
   }
 
   /**

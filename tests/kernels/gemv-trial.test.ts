@@ -9,7 +9,7 @@ import { expectBitIdentical, randn } from '../util/check.js';
 // or another) and the packed path, timed per shape (GemvTrial). Timings come from a scripted clock (each path
 // advances it by a set amount), so the rule is tested, not this machine's speed.
 
-const PATHS: GemvPath[] = ['gemv', 'gemv/256', 'gemv/64', 'packed'];
+const PATHS: GemvPath[] = ['gemv', 'gemv/256', 'gemv/64', 'gemv/k', 'packed'];
 
 /** A trial on rt whose paths cost `cost[path]` scripted milliseconds a call; counts the calls of each. */
 function scripted(rt: Engine['runtime'], cost: Partial<Record<GemvPath, number>>) {
@@ -30,7 +30,7 @@ describe('the GEMV trial (W stored [K, N])', () => {
     const { trial, calls, run } = scripted(e.runtime, { gemv: 1, packed: 2 });
     const [M, N, K] = [12, 3072, 768]; // past GEMV_ROWS: the fixed rule would run the packed path
     for (let i = 0; i < 8; i++) run(M, N, K); // each path: 1 untimed + 3 timed calls, in turns
-    expect(calls).toEqual({ gemv: 4, 'gemv/256': 0, 'gemv/64': 0, packed: 4 });
+    expect(calls).toEqual({ gemv: 4, 'gemv/256': 0, 'gemv/64': 0, 'gemv/k': 0, packed: 4 });
     const times = trial.timings.get(`${M}×${N}×${K}`)!;
     expect(times.gemv![0]).toBeNaN();
     expect(times.gemv!.slice(1)).toEqual([1, 1, 1]);
@@ -45,9 +45,10 @@ describe('the GEMV trial (W stored [K, N])', () => {
 
   it('two threads: times the column chunks too, and picks the fastest', async () => {
     const e = await Engine.create({ threads: 2 });
-    const { trial, calls, run } = scripted(e.runtime, { gemv: 3, 'gemv/256': 2, 'gemv/64': 1.5, packed: 2.5 });
-    for (let i = 0; i < 16; i++) run(4, 3072, 768);
-    expect(calls).toEqual({ gemv: 4, 'gemv/256': 4, 'gemv/64': 4, packed: 4 });
+    const costs = { gemv: 3, 'gemv/256': 2, 'gemv/64': 1.5, 'gemv/k': 1.8, packed: 2.5 };
+    const { trial, calls, run } = scripted(e.runtime, costs);
+    for (let i = 0; i < 20; i++) run(4, 3072, 768);
+    expect(calls).toEqual({ gemv: 4, 'gemv/256': 4, 'gemv/64': 4, 'gemv/k': 4, packed: 4 });
     run(4, 3072, 768);
     expect(trial.picks()['4×3072×768']).toBe('gemv/64');
     expect(calls['gemv/64']).toBe(5);
@@ -77,15 +78,23 @@ describe('the GEMV trial (W stored [K, N])', () => {
     const w = e.tensor(randn(K * N, 2), [K, N]);
     const [c, want] = [e.tensor(new Float32Array(M * N)), e.tensor(new Float32Array(M * N))];
     gemmPacked(e.runtime, want.ptr, N, a.ptr, K, 1, w.ptr, N, 1, M, N, K, false);
-    for (let i = 0; i < 18; i++) {
+    for (let i = 0; i < 22; i++) {
       gemm(e.runtime, c.ptr, N, a.ptr, K, 1, w.ptr, N, 1, M, N, K, false);
       expectBitIdentical(c.toArray(), want.toArray(), `call ${i}`);
     }
     expect(PATHS).toContain(e.kernels.gemv[`${M}×${N}×${K}`]);
-    for (const chunk of [4, 64, 256, 604]) {
-      gemvKn(e.runtime, c.ptr, N, a.ptr, K, w.ptr, N, M, N, K, false, chunk);
-      expectBitIdentical(c.toArray(), want.toArray(), `chunk ${chunk}`);
-    }
+    // every split of the work, over columns and over k-blocks (K = 300: two blocks), = and +=
+    const c0 = randn(M * N, 3);
+    const [plus, wantPlus] = [e.tensor(c0), e.tensor(c0)];
+    gemmPacked(e.runtime, wantPlus.ptr, N, a.ptr, K, 1, w.ptr, N, 1, M, N, K, true);
+    for (const kBlocks of [false, true])
+      for (const chunk of [4, 64, 256, 604, undefined]) {
+        gemvKn(e.runtime, c.ptr, N, a.ptr, K, w.ptr, N, M, N, K, false, { chunk, kBlocks });
+        expectBitIdentical(c.toArray(), want.toArray(), `chunk ${chunk}, k-blocks ${kBlocks}`);
+        plus.view().set(c0);
+        gemvKn(e.runtime, plus.ptr, N, a.ptr, K, w.ptr, N, M, N, K, true, { chunk, kBlocks });
+        expectBitIdentical(plus.toArray(), wantPlus.toArray(), `chunk ${chunk}, k-blocks ${kBlocks}, +=`);
+      }
     await e.dispose();
   });
 

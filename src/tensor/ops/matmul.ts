@@ -1,7 +1,7 @@
 import { ShapeError } from '../../errors.js';
 import { MATMUL_TILES, type MatmulTile } from '../../runtime/kernels.js';
 import type { Runtime } from '../../runtime/runtime.js';
-import { GEMV_CHUNK, GEMV_TRIAL_ROWS, gemvTrialOf, tileTrialOf } from '../kernel-select.js';
+import { GEMV_SPLIT, GEMV_TRIAL_ROWS, gemvTrialOf, tileTrialOf } from '../kernel-select.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -67,17 +67,21 @@ export function gemm(
     if (paths !== undefined) {
       paths.run(M, N, K, fixed, (path) => {
         if (path === 'packed') packed(tile ?? rt.kernels.matmul);
-        else gemvKn(rt, c, ldc, a, ldaM, b, ldbK, M, N, K, accumulate, GEMV_CHUNK[path]);
+        else gemvKn(rt, c, ldc, a, ldaM, b, ldbK, M, N, K, accumulate, GEMV_SPLIT[path]);
       });
     } else if (fixed === 'gemv') gemvKn(rt, c, ldc, a, ldaM, b, ldbK, M, N, K, accumulate);
     else packedNow();
   } else packedNow();
 }
 
+/** Rows of W in one k-block of gemv_f32__kn (its KC, matmul_f32's). */
+const GEMV_KC = 256;
+
 /**
  * C[M, N] (= or +=) A·W by gemv_f32__kn, W stored [K, N] rows ldbK apart, read in place: matmul_f32's order and
- * bits for any M and chunk (a work item sweeps rows of W over its `chunk` columns, a multiple of 4, into per-row
- * sums in scratch; by default one chunk per thread).
+ * bits for any M and split. A work item sweeps rows of W over its `chunk` columns (a multiple of 4; by default one
+ * chunk per thread) into per-row sums in scratch; with `kBlocks`, over one k-block of them only, each block's sums
+ * stored apart and then added into C in order (C = (C0 +) s₀ + s₁ + …, as the sweep adds them).
  */
 export function gemvKn(
   rt: Runtime,
@@ -91,13 +95,27 @@ export function gemvKn(
   N: number,
   K: number,
   accumulate: boolean,
-  chunkColumns?: number,
+  split: { chunk?: number; kBlocks: boolean } = { kBlocks: false },
 ): void {
   const N4 = Math.ceil(N / 4) * 4;
-  const chunk = chunkColumns ?? Math.ceil(N4 / 4 / rt.threads) * 4;
-  const sums = rt.scratch(Math.ceil(M / 4) * 4 * N4 * 4);
+  const chunk = split.chunk ?? Math.ceil(N4 / 4 / (split.kBlocks ? 1 : rt.threads)) * 4;
+  const chunks = Math.ceil(N / chunk);
+  const blocks = split.kBlocks ? Math.ceil(K / GEMV_KC) : 1;
+  const sumsBytes = Math.ceil(M / 4) * 4 * N4 * 4 * blocks;
+  const sums = rt.scratch(sumsBytes + (split.kBlocks ? blocks * M * N * 4 : 0));
   const acc = accumulate ? 1 : 0;
-  rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk], Math.ceil(N / chunk), M * N * K);
+  if (!split.kBlocks) {
+    rt.run('gemv_f32__kn', [c, sums, a, b, M, N, K, ldaM, ldbK, ldc, N4, acc, chunk, 0], chunks, M * N * K);
+    return;
+  }
+  const parts = sums + sumsBytes; // [blocks][M][N]
+  rt.run('gemv_f32__kn', [parts, sums, a, b, M, N, K, ldaM, ldbK, N, N4, 0, chunk, 1], chunks * blocks, M * N * K);
+  for (let i = 0; i < blocks; i++)
+    for (let m = 0; m < M; m++) {
+      const [dst, src] = [c + m * ldc * 4, parts + (i * M + m) * N * 4];
+      if (i === 0 && !accumulate) rt.f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + N);
+      else rt.run('accumulate_f32', [dst, src], N, N);
+    }
 }
 
 /** C[M, N] (= or +=) A·Wᵀ by gemv_f32__nk, W stored [N, K] rows ldbN apart, read in place: dot products in its own order. */
