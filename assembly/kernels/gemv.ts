@@ -2,8 +2,9 @@
 // address order, never packed. __kn, W [K, N] (GPT-2 Conv1D): rows of W swept into per-row sums in scratch
 // (=), added to C every KC rows: matmul_f32's order and bits. __nk, W [N, K] (torch Linear, tied heads): each
 // row of W dotted with each row of A, four f32x4 sums over k mod 16, then (s0 + s1) + (s2 + s3), lanes
-// (0 + 1) + (2 + 3): its own order, the same for any M. Items: kn `chunk` columns, nk a row of W; each element
-// summed by one thread in a fixed order: bit-identical for any thread count.
+// (0 + 1) + (2 + 3): its own order, the same for any M. Items: kn `chunk` columns (or, split, those columns of one
+// KC-row block, whose sums the host adds in order), nk a row of W; each element's terms summed in a fixed order
+// whatever the thread count: bit-identical for any.
 import { hsum_f32x4, madd } from './math';
 
 const KC: i32 = 256; // matmul_f32's block of k

@@ -23,7 +23,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/tensor/engine.js';
 import { gemmInt8, quantizeWeight, type Int8Weight } from '../../src/tensor/ops/int8.js';
-import { GEMV_TRIAL_ROWS } from '../../src/tensor/kernel-select.js';
+import { GEMV_SPLIT, GEMV_TRIAL_ROWS, type GemvPath } from '../../src/tensor/kernel-select.js';
 import { GEMV_ROWS, gemmPacked, gemvKn, gemvNk } from '../../src/tensor/ops/matmul.js';
 import { randn } from '../../tests/util/random.js';
 import { readBandwidth } from '../bandwidth.js';
@@ -48,7 +48,7 @@ interface Row {
   K: number;
   N: number;
   threads: number;
-  path: 'gemv' | 'packed' | 'int8';
+  path: GemvPath | 'int8';
   ms: number;
   gbps: number;
   ofBandwidth: number;
@@ -112,13 +112,16 @@ async function main(args: string[]): Promise<void> {
       const c = e.empty([Mmax * N]);
       const [ldbK, ldbN] = layout === 'kn' ? [N, 1] : [1, K];
       for (const M of rowCounts) {
-        for (const path of ['gemv', 'packed'] as const) {
-          // the GEMV where gemm may run it: W [K, N] up to GEMV_TRIAL_ROWS (timed per shape), W [N, K] up to GEMV_ROWS
-          if (path === 'gemv' && M > (layout === 'kn' ? GEMV_TRIAL_ROWS : GEMV_ROWS)) continue;
+        // W [K, N]: the GEMV up to GEMV_TRIAL_ROWS in each split the engine's trial times at this thread count;
+        // W [N, K]: the GEMV up to GEMV_ROWS
+        const splits: GemvPath[] =
+          layout === 'kn' && threads > 1 ? ['gemv', 'gemv/256', 'gemv/64', 'gemv/k'] : ['gemv'];
+        const gemvRows = layout === 'kn' ? GEMV_TRIAL_ROWS : GEMV_ROWS;
+        for (const path of [...(M <= gemvRows ? splits : []), 'packed' as const]) {
           const run = (i: number) => {
             const w = ws[i]!.ptr;
             if (path === 'packed') gemmPacked(e.runtime, c.ptr, N, a.ptr, K, 1, w, ldbK, ldbN, M, N, K, false);
-            else if (layout === 'kn') gemvKn(e.runtime, c.ptr, N, a.ptr, K, w, N, M, N, K, false);
+            else if (layout === 'kn') gemvKn(e.runtime, c.ptr, N, a.ptr, K, w, N, M, N, K, false, GEMV_SPLIT[path]);
             else gemvNk(e.runtime, c.ptr, N, a.ptr, K, w, K, M, N, K, false);
           };
           const ms = time(run, copies, calls);
