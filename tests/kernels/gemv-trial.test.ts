@@ -95,6 +95,13 @@ describe('the GEMV trial (W stored [K, N])', () => {
         gemvKn(e.runtime, plus.ptr, N, a.ptr, K, w.ptr, N, M, N, K, true, { chunk, kBlocks });
         expectBitIdentical(plus.toArray(), wantPlus.toArray(), `chunk ${chunk}, k-blocks ${kBlocks}, +=`);
       }
+    // C's rows apart (ldc > N): the k-blocks' sums added row by row
+    const ldc = N + 3;
+    const c1 = randn(M * ldc, 7);
+    const [strided, wantStrided] = [e.tensor(c1), e.tensor(c1)];
+    gemmPacked(e.runtime, wantStrided.ptr, ldc, a.ptr, K, 1, w.ptr, N, 1, M, N, K, true);
+    gemvKn(e.runtime, strided.ptr, ldc, a.ptr, K, w.ptr, N, M, N, K, true, { kBlocks: true });
+    expectBitIdentical(strided.toArray(), wantStrided.toArray(), 'k-blocks, C rows ldc apart, +=');
     await e.dispose();
   });
 

@@ -110,11 +110,13 @@ export function gemvKn(
   }
   const parts = sums + sumsBytes; // [blocks][M][N]
   rt.run('gemv_f32__kn', [parts, sums, a, b, M, N, K, ldaM, ldbK, N, N4, 0, chunk, 1], chunks * blocks, M * N * K);
+  // C's rows at once where they are contiguous, else one by one
+  const [rows, n] = ldc === N ? [1, M * N] : [M, N];
   for (let i = 0; i < blocks; i++)
-    for (let m = 0; m < M; m++) {
+    for (let m = 0; m < rows; m++) {
       const [dst, src] = [c + m * ldc * 4, parts + (i * M + m) * N * 4];
-      if (i === 0 && !accumulate) rt.f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + N);
-      else rt.run('accumulate_f32', [dst, src], N, N);
+      if (i === 0 && !accumulate) rt.f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + n);
+      else rt.run('accumulate_f32', [dst, src], n, n);
     }
 }
 
