@@ -110,13 +110,20 @@ export function gemvKn(
   }
   const parts = sums + sumsBytes; // [blocks][M][N]
   rt.run('gemv_f32__kn', [parts, sums, a, b, M, N, K, ldaM, ldbK, N, N4, 0, chunk, 1], chunks * blocks, M * N * K);
-  // C's rows at once where they are contiguous, else one by one
-  const [rows, n] = ldc === N ? [1, M * N] : [M, N];
+  if (ldc === N) {
+    // the blocks into C in one pass, in order (sum_rows_f32: C = (C0 +) s₀ + s₁ + …); block 0 copied where C is set
+    const n = M * N;
+    const first = accumulate ? 0 : 1;
+    if (!accumulate) rt.f32.copyWithin(c >>> 2, parts >>> 2, (parts >>> 2) + n);
+    if (blocks > first) rt.run('sum_rows_f32', [c, parts + first * n * 4, blocks - first, n], n, blocks * n);
+    return;
+  }
+  // C's rows apart: row by row, block by block
   for (let i = 0; i < blocks; i++)
-    for (let m = 0; m < rows; m++) {
+    for (let m = 0; m < M; m++) {
       const [dst, src] = [c + m * ldc * 4, parts + (i * M + m) * N * 4];
-      if (i === 0 && !accumulate) rt.f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + n);
-      else rt.run('accumulate_f32', [dst, src], n, n);
+      if (i === 0 && !accumulate) rt.f32.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + N);
+      else rt.run('accumulate_f32', [dst, src], N, N);
     }
 }
 
