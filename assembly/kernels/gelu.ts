@@ -161,41 +161,34 @@ function geluTanhGrad(x: v128): v128 {
 
 /** y[i] = gelu(x[i]) (erf form) for elements [start, end), and d[i] = gelu'(x[i]) if d != 0. */
 export function gelu_fwd_f32(y: usize, d: usize, x: usize, start: i32, end: i32): void {
-  let i = start;
-  if (d != 0) {
-    for (; i + 4 <= end; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, geluErfWithGrad(v128.load(x + o), d + o, false));
-    }
-  } else {
-    for (; i + 4 <= end; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, geluErf(v128.load(x + o)));
-    }
-  }
-  for (; i < end; i++) {
-    const o = <usize>i << 2;
-    tail(y + o, d != 0 ? d + o : 0, v128.load32_splat(x + o), false);
-  }
+  geluElements(y, d, x, start, end, false);
 }
 
 /** y[i] = gelu_tanh(x[i]) for elements [start, end), and d[i] = gelu_tanh'(x[i]) if d != 0. */
 export function gelu_fwd_f32__tanh(y: usize, d: usize, x: usize, start: i32, end: i32): void {
+  geluElements(y, d, x, start, end, true);
+}
+
+// @ts-ignore: decorator
+@inline
+function geluElements(y: usize, d: usize, x: usize, start: i32, end: i32, tanh: bool): void {
   let i = start;
   if (d != 0) {
     for (; i + 4 <= end; i += 4) {
       const o = <usize>i << 2;
-      v128.store(y + o, geluTanhWithGrad(v128.load(x + o), d + o, false));
+      const v = v128.load(x + o);
+      v128.store(y + o, tanh ? geluTanhWithGrad(v, d + o, false) : geluErfWithGrad(v, d + o, false));
     }
   } else {
     for (; i + 4 <= end; i += 4) {
       const o = <usize>i << 2;
-      v128.store(y + o, geluTanh(v128.load(x + o)));
+      const v = v128.load(x + o);
+      v128.store(y + o, tanh ? geluTanh(v) : geluErf(v));
     }
   }
   for (; i < end; i++) {
     const o = <usize>i << 2;
-    tail(y + o, d != 0 ? d + o : 0, v128.load32_splat(x + o), true);
+    tail(y + o, d != 0 ? d + o : 0, v128.load32_splat(x + o), tanh);
   }
 }
 

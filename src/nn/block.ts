@@ -37,6 +37,9 @@ export interface BlockConfig {
   rotary?: RotaryEmbedding;
 }
 
+/** A sub-layer of a block: its norm and what it computes from the normed stream. */
+type Sublayer = [norm: LayerNorm | RMSNorm, f: (h: Tensor) => Tensor];
+
 export interface BlockInputs {
   /** [B, T] 1 = attend, 0 = padding, for self-attention keys. */
   keyMask?: Int32Array;
@@ -153,11 +156,9 @@ export class TransformerBlock extends Module {
     const ffn = (h: Tensor) => this.ffn.forward(h);
     if (this.cross && !inputs.memoryKV)
       throw new Error('a cross-attention block needs memoryKV (CrossAttention.project of the encoder output)');
-    const sublayers: [LayerNorm | RMSNorm, (h: Tensor) => Tensor][] = [
-      [this.attnNorm, self],
-      ...(this.cross ? [[this.crossNorm!, cross] as [LayerNorm | RMSNorm, (h: Tensor) => Tensor]] : []),
-      [this.ffnNorm, ffn],
-    ];
+    const sublayers: Sublayer[] = [[this.attnNorm, self]];
+    if (this.cross) sublayers.push([this.crossNorm!, cross]);
+    sublayers.push([this.ffnNorm, ffn]);
     const p = this.config.dropout ?? 0;
     const g = (f: (h: Tensor) => Tensor) =>
       p > 0 && this.training ? (h: Tensor) => dropout(f(h), p, this.engine.nextDropoutSeed()) : f;
@@ -165,7 +166,7 @@ export class TransformerBlock extends Module {
     if (this.config.norm === 'post') return sublayers.reduce((h, [norm, f]) => norm.forward(h, g(f)(h)), x);
     // pre-norm: x + g(norm(x)) each; a sub-layer's residual add runs inside the next one's norm pass (the same
     // bits as add, then the norm), the last one on its own
-    let h = this.attnNorm.forward(x);
+    let h = sublayers[0]![0].forward(x);
     for (let i = 0; ; i++) {
       const r = g(sublayers[i]![1])(h);
       if (i === sublayers.length - 1) return add(x, r);
