@@ -5,8 +5,10 @@
 // (batch, KV head, key block), each looping over its group's heads and all query rows in order: no atomics.
 // Grouped-query attention: query head h reads KV head h / G (G = H / KV heads), nothing repeated in memory.
 // Work items are scratch slots: slot s runs tasks [s·N/slots, (s+1)·N/slots) with its own tile buffers.
+// The forward multiplies by packed tiles or, with DIRECT (the host's pick for a few query rows: decoding), reads
+// q, k and v in place (attention-tiles.ts): the same bits either way.
 import { exp_f32, exp_f32x4, madd } from './math';
-import { BAND_COLS, BAND_K_END, gemmTile, packA, packB, packBt, scaleRow } from './attention-tiles';
+import { BAND_COLS, BAND_K_END, gemmTile, packA, packB, packBt, pvDirect, scaleRow, scoresDirect } from './attention-tiles';
 
 export const BQ: i32 = 64; // query rows per block
 export const BK: i32 = 64; // keys per tile (and key rows per block in the dK/dV pass)
@@ -18,6 +20,7 @@ export const B_ = 0, H_ = 1, TQ = 2, TK = 3, D_ = 4, CAUSAL = 5, SCALE = 6, SLOT
 export const QS = 8, KS = 11, VS = 14; // (batch, head, row) element strides of q, k, v
 export const SLOTB = 17; // bytes of one scratch slot: 7 packed 64-row operands, 5 tiles, 2 rows (slotBytes on the host)
 export const GROUP = 18; // query heads per KV head (1 without grouped-query attention)
+export const DIRECT = 19; // 1: the forward's products read q, k, v in place (scoresDirect, pvDirect), 0: packed tiles
 
 // Scratch slot layout: seven packed operands of 64 rows × D (PK bytes each: A panels [16][D][4], B panels of
 // a transpose [8][D][8] or B panels [⌈D/8⌉][64][8]), then five 64×64 tiles (S, dP, Pᵀ and dsᵀ panels, ds or
@@ -120,6 +123,7 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
   const ldq = <usize>arg(desc, QS + 2) << 2, ldk = <usize>arg(desc, KS + 2) << 2, ldv = <usize>arg(desc, VS + 2) << 2;
   const ldo = <usize>(H * D) << 2;
   const G = arg(desc, GROUP);
+  const direct = arg(desc, DIRECT) != 0;
   const sv = f32x4.splat(scale);
   const ninf = f32x4.splat(-Infinity);
   for (let slot = start; slot < end; slot++) {
@@ -145,13 +149,16 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
         store<f32>(mrow + (<usize>r << 2), -Infinity);
         store<f32>(lrow + (<usize>r << 2), 0);
       }
-      packA(qa, qp, ldq, n, D);
+      if (!direct) packA(qa, qp, ldq, n, D);
       const kend = keyLimit(i0 + n - 1, Tq, Tk, causal);
       for (let kt0 = 0; kt0 < kend; kt0 += BK) {
         const w = min(BK, kend - kt0);
         const d = bandOffset(i0, kt0, Tq, Tk, causal, w);
-        packBt(kp, kb + <usize>kt0 * ldk, ldk, w, D);
-        gemmTile(tile, LDT, qa, kp, n, w, D, false, BAND_COLS, d);
+        if (direct) scoresDirect(tile, LDT, qp, ldq, kb + <usize>kt0 * ldk, ldk, n, w, D, causal, d);
+        else {
+          packBt(kp, kb + <usize>kt0 * ldk, ldk, w, D);
+          gemmTile(tile, LDT, qa, kp, n, w, D, false, BAND_COLS, d);
+        }
         for (let r = 0; r < n; r++) {
           const i = i0 + r;
           const cnt = min(w, keyLimit(i, Tq, Tk, causal) - kt0);
@@ -217,9 +224,12 @@ export function attention_fwd_f32(o: usize, lse: usize, q: usize, k: usize, v: u
           } else store<f32>(lp, load<f32>(lp) + sum);
           store<f32>(mp, m);
         }
-        packA(pa, tile, LDT, n, w);
-        packB(vb, vbase + <usize>kt0 * ldv, ldv, w, D);
-        gemmTile(op, ldo, pa, vb, n, D, w, true, BAND_K_END, d);
+        if (direct) pvDirect(op, ldo, tile, LDT, vbase + <usize>kt0 * ldv, ldv, n, w, D, causal, d);
+        else {
+          packA(pa, tile, LDT, n, w);
+          packB(vb, vbase + <usize>kt0 * ldv, ldv, w, D);
+          gemmTile(op, ldo, pa, vb, n, D, w, true, BAND_K_END, d);
+        }
       }
       const lseRow = lse + ((<usize>(b * H + h) * <usize>Tq + <usize>i0) << 2);
       for (let r = 0; r < n; r++) {

@@ -7,17 +7,24 @@ import type { Runtime } from '../runtime/runtime.js';
  * large products (TileTrial); a tile's name ('4x8', '4x8s', '4x8p', '2x16', '2x16p', '3x12') or `{ matmul: … }` pins one. Every
  * matmul tile gives the same bits (see MATMUL_TILES), so the choice changes speed only. `gemv`: whether products
  * of a few rows with weights stored [K, N] run the GEMV or the packed path is timed per shape ('auto', GemvTrial),
- * or fixed at GEMV_ROWS ('fixed'); both paths give the same bits.
+ * or fixed at GEMV_ROWS ('fixed'); both paths give the same bits. `attention`: whether the attention's forward
+ * for a few query rows reads q, k, v in place or packs them is timed per shape ('auto', AttentionTrial), fixed
+ * at ATTENTION_DIRECT_ROWS ('fixed'), or pinned for every call ('direct', 'packed'); the same bits either way.
  */
-export type KernelsOption = 'auto' | MatmulTile | { matmul?: 'auto' | MatmulTile; gemv?: 'auto' | 'fixed' };
+export type KernelsOption =
+  | 'auto'
+  | MatmulTile
+  | { matmul?: 'auto' | MatmulTile; gemv?: 'auto' | 'fixed'; attention?: 'auto' | 'fixed' | AttentionPath };
 
 /**
  * The variants an engine runs (`engine.kernels`): under 'auto', the default tile until the trial has picked; per
- * product shape "M×N×K" timed so far, the path the GEMV trial picked.
+ * product shape "M×N×K" timed so far, the path the GEMV trial picked; per attention shape "B×H×Tq×Tk×D" (Tk
+ * rounded up to a power of two) timed so far, the path the attention trial picked.
  */
 export interface Kernels {
   readonly matmul: MatmulTile;
   readonly gemv: Readonly<Record<string, GemvPath>>;
+  readonly attention: Readonly<Record<string, AttentionPath>>;
 }
 
 /**
@@ -56,7 +63,8 @@ const trials = new WeakMap<Runtime, TileTrial>();
 
 /**
  * Resolves an engine's `kernels` option: a pinned tile, the tile this process picked before, or a trial; and
- * starts timing the GEMV's paths unless `gemv: 'fixed'`. Returns the tile to start with.
+ * starts timing the GEMV's and the attention's paths unless `gemv: 'fixed'` / `attention: 'fixed'`. Returns the
+ * tile to start with.
  */
 export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): MatmulTile {
   const asked = typeof option === 'object' ? (option.matmul ?? 'auto') : (option ?? 'auto');
@@ -65,11 +73,18 @@ export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): M
       `kernels: unknown matmul tile '${String(asked)}', expected 'auto' or one of ${MATMUL_TILE_NAMES.map((n) => `'${n}'`).join(', ')}`,
     );
   }
-  const gemv = typeof option === 'object' ? (option.gemv ?? 'auto') : 'auto';
-  if (gemv !== 'auto' && gemv !== 'fixed') {
-    throw new ArgumentError(`kernels: unknown gemv choice '${String(gemv)}', expected 'auto' or 'fixed'`);
-  }
-  if (gemv === 'auto') gemvTrials.set(rt, new GemvTrial(rt));
+  const choice = <C extends string>(name: 'gemv' | 'attention', choices: readonly C[]): C => {
+    const c = (typeof option === 'object' ? (option[name] ?? 'auto') : 'auto') as C;
+    if (!choices.includes(c)) {
+      const expected = choices.map((x) => `'${x}'`).join(', ');
+      throw new ArgumentError(`kernels: unknown ${name} choice '${String(c)}', expected one of ${expected}`);
+    }
+    return c;
+  };
+  if (choice('gemv', ['auto', 'fixed']) === 'auto') gemvTrials.set(rt, new GemvTrial(rt));
+  const attention = choice('attention', ['auto', 'fixed', 'direct', 'packed']);
+  if (attention === 'auto') attentionTrials.set(rt, new AttentionTrial(rt));
+  else if (attention !== 'fixed') attentionPinned.set(rt, attention);
   if (asked !== 'auto') return asked;
   const before = picked.get(pickKey(rt));
   if (before !== undefined) return before;
@@ -79,7 +94,11 @@ export function chooseKernels(rt: Runtime, option: KernelsOption | undefined): M
 
 /** What an engine runs (`engine.kernels`). */
 export function kernelsOf(rt: Runtime): Kernels {
-  return { matmul: rt.kernels.matmul, gemv: gemvTrials.get(rt)?.picks() ?? {} };
+  return {
+    matmul: rt.kernels.matmul,
+    gemv: gemvTrials.get(rt)?.picks() ?? {},
+    attention: attentionTrials.get(rt)?.picks() ?? {},
+  };
 }
 
 /** How a trial times (tests replace them). */
@@ -236,13 +255,85 @@ export const GEMV_SPLIT: Readonly<Record<Exclude<GemvPath, 'packed'>, { chunk?: 
   'gemv/64': { chunk: 64, kBlocks: false },
   'gemv/k': { kBlocks: true },
 };
-/** Per build, thread count and shape, the path this process picked (as `picked`, per shape). */
-const gemvPicked = new Map<string, GemvPath>();
+/** Per trial, build, thread count and shape, the path this process picked (as `picked`, per shape). */
+const pathPicked = new Map<string, string>();
 const gemvTrials = new WeakMap<Runtime, GemvTrial>();
+const attentionTrials = new WeakMap<Runtime, AttentionTrial>();
 
 /** rt's GEMV trial, unless its engine fixed the rule (`kernels: { gemv: 'fixed' }`). */
 export function gemvTrialOf(rt: Runtime): GemvTrial | undefined {
   return gemvTrials.get(rt);
+}
+
+const attentionPinned = new WeakMap<Runtime, AttentionPath>();
+
+/**
+ * Runs the attention's forward by `product(path)` on the path rt's engine pinned, its trial's, or the fixed rule's
+ * (`kernels: { attention: 'fixed' }`: direct up to ATTENTION_DIRECT_ROWS query rows).
+ */
+export function attentionPath(
+  rt: Runtime,
+  B: number,
+  H: number,
+  Tq: number,
+  Tk: number,
+  D: number,
+  product: (path: AttentionPath) => void,
+): void {
+  const pinned = attentionPinned.get(rt);
+  if (pinned !== undefined) return product(pinned);
+  const trial = attentionTrials.get(rt);
+  if (trial !== undefined) return trial.run(B, H, Tq, Tk, D, product);
+  product(Tq <= ATTENTION_DIRECT_ROWS ? 'direct' : 'packed');
+}
+
+/**
+ * Picks, per shape, which of a few paths that give the same bits runs an op: each shape's paths take turns on
+ * its first calls, each path's first call untimed (cold caches, unoptimised code), and after TRIAL_ROUNDS timed
+ * calls of each the fastest (by its fastest call, per unit of work) runs that shape from then on: the fixed
+ * rule's path unless another is faster by MARGIN. The choice changes speed only.
+ */
+class PathTrial<P extends string> {
+  /** Per shape, per path, its calls' milliseconds per unit of work (the first call's is NaN: not counted). */
+  readonly timings = new Map<string, Partial<Record<P, number[]>>>();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly name: string,
+    private readonly paths: readonly P[],
+    private readonly clock: () => number,
+  ) {}
+
+  private key(shape: string): string {
+    return `${this.name}/${pickKey(this.rt)}/${shape}`;
+  }
+
+  /** Runs `product(path)` with the shape's pick, or the path its trial times next (`work` scales the timing). */
+  protected time(shape: string, fixed: P, product: (path: P) => void, work = 1): void {
+    const key = this.key(shape);
+    const pick = pathPicked.get(key) as P | undefined;
+    if (pick !== undefined) return product(pick);
+    let times = this.timings.get(shape);
+    if (times === undefined) this.timings.set(shape, (times = {}));
+    const count = (p: P) => times[p]?.length ?? 0;
+    const path = this.paths.reduce((least, p) => (count(p) < count(least) ? p : least));
+    const t0 = this.clock();
+    product(path);
+    (times[path] ??= []).push(count(path) === 0 ? NaN : (this.clock() - t0) / work);
+    if (this.paths.every((p) => count(p) > TRIAL_ROUNDS)) {
+      const ms = (p: P) => Math.min(...times[p]!.slice(1));
+      const best = this.paths.reduce((b, p) => (ms(p) < ms(b) ? p : b));
+      pathPicked.set(key, ms(best) * (1 + MARGIN) < ms(fixed) ? best : fixed);
+    }
+  }
+
+  /** The paths this process picked for this runtime's build and thread count, by shape. */
+  picks(): Record<string, P> {
+    const prefix = this.key('');
+    return Object.fromEntries(
+      [...pathPicked].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v as P]),
+    );
+  }
 }
 
 /**
@@ -251,23 +342,14 @@ export function gemvTrialOf(rt: Runtime): GemvTrial | undefined {
  * the register tiles). Which wins depends on M, the CPU, its memory and the threads: on Zen 4 the packed path
  * won past 8 rows; on Zen 5 with one thread (GPT-2's 768 × 3072) the GEMV still wins at 16 rows (3.1 against
  * 3.3 ms) and loses at 24; with two threads, a chunk per thread read W at 6.5 GB/s and lost to the packed path
- * from 4 rows, while 64- or 256-column chunks nearly double its speed. All give the same bits, so the choice
- * changes speed only. A decoding step repeats its shapes (a GPT-2 has 4 per layer, 12 layers), so each shape's
- * paths take turns on its first calls, each path's first call untimed, and after TRIAL_ROUNDS timed calls of
- * each the fastest (by its fastest call) runs that shape from then on: the fixed rule's path (the GEMV up to
- * gemm's GEMV_ROWS, one chunk per thread) unless another is faster by MARGIN. One thread times only 'gemv' and
+ * from 4 rows, while 64- or 256-column chunks nearly double its speed. All give the same bits. A decoding step
+ * repeats its shapes (a GPT-2 has 4 per layer, 12 layers), so each is timed on its first calls (PathTrial); the
+ * fixed rule's path is the GEMV up to gemm's GEMV_ROWS, one chunk per thread. One thread times only 'gemv' and
  * 'packed' (a chunk is the whole row there).
  */
-export class GemvTrial {
-  /** Per shape "M×N×K", per path, its calls' milliseconds (the first call's is NaN: not counted). */
-  readonly timings = new Map<string, Partial<Record<GemvPath, number[]>>>();
-  private readonly paths: GemvPath[];
-
-  constructor(
-    private readonly rt: Runtime,
-    private readonly clock: () => number = () => performance.now(),
-  ) {
-    this.paths = rt.threads > 1 ? ['gemv', 'gemv/256', 'gemv/64', 'gemv/k', 'packed'] : ['gemv', 'packed'];
+export class GemvTrial extends PathTrial<GemvPath> {
+  constructor(rt: Runtime, clock: () => number = () => performance.now()) {
+    super(rt, 'gemv', rt.threads > 1 ? ['gemv', 'gemv/256', 'gemv/64', 'gemv/k', 'packed'] : ['gemv', 'packed'], clock);
   }
 
   /**
@@ -275,29 +357,41 @@ export class GemvTrial {
    * the path its trial times next.
    */
   run(M: number, N: number, K: number, fixed: GemvPath, product: (path: GemvPath) => void): void {
-    const shape = `${M}×${N}×${K}`;
-    const key = `${pickKey(this.rt)}/${shape}`;
-    const pick = gemvPicked.get(key) ?? (2 * M * N * K < GEMV_TRIAL_FLOPS ? fixed : undefined);
-    if (pick !== undefined) return product(pick);
-    let times = this.timings.get(shape);
-    if (times === undefined) this.timings.set(shape, (times = Object.fromEntries(this.paths.map((p) => [p, []]))));
-    const count = (p: GemvPath) => times[p]!.length;
-    const path = this.paths.reduce((least, p) => (count(p) < count(least) ? p : least));
-    const t0 = this.clock();
-    product(path);
-    times[path]!.push(count(path) === 0 ? NaN : this.clock() - t0);
-    if (this.paths.every((p) => count(p) > TRIAL_ROUNDS)) {
-      const ms = (p: GemvPath) => Math.min(...times[p]!.slice(1));
-      const best = this.paths.reduce((b, p) => (ms(p) < ms(b) ? p : b));
-      gemvPicked.set(key, ms(best) * (1 + MARGIN) < ms(fixed) ? best : fixed);
-    }
+    if (2 * M * N * K < GEMV_TRIAL_FLOPS) return product(fixed);
+    this.time(`${M}×${N}×${K}`, fixed, product);
+  }
+}
+
+/**
+ * How the fused attention's forward multiplies a block of query rows by a tile of keys: packing Kᵀ, P and V into
+ * panels for the register tiles ('packed'), or reading q, k and v in place ('direct'), one query row at a time.
+ */
+export type AttentionPath = 'direct' | 'packed';
+/** Up to this many query rows the direct path runs by the fixed rule (decoding's one row: see AttentionTrial). */
+export const ATTENTION_DIRECT_ROWS = 2;
+/** Up to this many query rows which path runs is timed. */
+export const ATTENTION_TRIAL_ROWS = 8;
+/** Calls under this many flops (4·B·H·Tq·Tk·D) keep the fixed rule: a few µs each. */
+const ATTENTION_TRIAL_FLOPS = 2 ** 20;
+
+/**
+ * Picks, per shape, the path of the attention's forward for a few query rows (AttentionPath). Packing costs a
+ * copy of every key tile's Kᵀ and V per block of query rows: decoding's single row uses each packed value once.
+ * Measured on Zen 5, one thread, 12 heads of 64 over 1,000 keys: the direct path takes 0.22 ms against the
+ * packed path's 0.54 at one query row, 0.39 against 0.59 at two, and loses from four (0.77 against 0.66), where
+ * the packed panels serve several rows. Both give the same bits. During decoding the keys grow by one a call, so
+ * a shape is the batch, heads, query rows and head dim with the keys rounded up to a power of two, and each call's
+ * time is divided by its keys.
+ */
+export class AttentionTrial extends PathTrial<AttentionPath> {
+  constructor(rt: Runtime, clock: () => number = () => performance.now()) {
+    super(rt, 'attention', ['direct', 'packed'], clock);
   }
 
-  /** The paths this process picked for this runtime's build and thread count, by shape. */
-  picks(): Record<string, GemvPath> {
-    const prefix = `${pickKey(this.rt)}/`;
-    return Object.fromEntries(
-      [...gemvPicked].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]),
-    );
+  /** Runs the forward by `product(path)`: the shape's pick, the fixed rule's path, or the path its trial times next. */
+  run(B: number, H: number, Tq: number, Tk: number, D: number, product: (path: AttentionPath) => void): void {
+    const fixed = Tq <= ATTENTION_DIRECT_ROWS ? 'direct' : 'packed';
+    if (Tq > ATTENTION_TRIAL_ROWS || 4 * B * H * Tq * Tk * D < ATTENTION_TRIAL_FLOPS) return product(fixed);
+    this.time(`${B}×${H}×${Tq}×${2 ** Math.ceil(Math.log2(Tk))}×${D}`, fixed, product, Tk);
   }
 }

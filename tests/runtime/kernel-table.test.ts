@@ -111,11 +111,13 @@ describe('the kernel table', () => {
   // took them to 106,692 bytes, so it was 112 KiB (110,672 with the erf GELU's two-vector body, 114,234 with the
   // packing by cache lines and the causal attention band, 114,554 with GELU's derivative in its forward). The
   // decoding GEMV's k-block split (two threads stream rows of W apart: GPT-2's FFN down-projection at 4 rows
-  // 1.41 → 0.62 ms on Zen 5; +86 bytes a build) took them to 114,726, so it is 114 KiB: still under a third of the
-  // package's 360 KiB (tests/everywhere/package.test.ts).
-  it('the two default builds together stay under 114 KiB', () => {
+  // 1.41 → 0.62 ms on Zen 5; +86 bytes a build) took them to 114,726, so it was 114 KiB. The attention forward
+  // reading q, k, v in place for a few query rows (GPT-2 decoding after 900 tokens, one thread: 33.6 → 27.3 ms a
+  // step; +1,365 bytes a build) took them to 117,456, so it is 116 KiB: still under a third of the package's
+  // 360 KiB (tests/everywhere/package.test.ts).
+  it('the two default builds together stay under 116 KiB', () => {
     const size = (f: string) => statSync(join(root, 'build', f)).size;
-    expect(size('simdformer.wasm') + size('simdformer.threads.wasm')).toBeLessThan(114 * 1024);
+    expect(size('simdformer.wasm') + size('simdformer.threads.wasm')).toBeLessThan(116 * 1024);
   });
 
   it('names follow <op>_<fwd|bwd>_f32 or a documented exception', () => {

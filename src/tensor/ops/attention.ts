@@ -1,4 +1,5 @@
 import { ShapeError } from '../../errors.js';
+import { attentionPath, type AttentionPath } from '../kernel-select.js';
 import type { Engine } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 
@@ -159,7 +160,8 @@ export const DESC = {
   v: 14,
   slotBytes: 17,
   group: 18,
-  length: 19,
+  direct: 19,
+  length: 20,
 } as const;
 
 const f32bits = new Int32Array(new Float32Array([0]).buffer);
@@ -171,7 +173,7 @@ function writeDesc(e: Engine, a: ResolvedAttention, slots: number): number {
   f32val[0] = a.scale;
   const d = [a.B, a.H, a.Tq, a.Tk, a.D, a.causal ? 1 : 0, f32bits[0]!, slots];
   for (const s of [a.q, a.k, a.v]) d.push(s.batch, s.head, s.row);
-  d.push(slotBytes(a.D), a.Hkv > 0 ? a.H / a.Hkv : 1);
+  d.push(slotBytes(a.D), a.Hkv > 0 ? a.H / a.Hkv : 1, 0); // direct: the forward sets it
   e.runtime.i32.set(d, ptr >>> 2);
   return ptr;
 }
@@ -206,14 +208,12 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const ptrs = (s: Strided, t: Tensor) => t.ptr + s.offset * 4;
   const [qp, kp, vp] = [ptrs(a.q, q), ptrs(a.k, k), ptrs(a.v, v)];
   const work = B * H * Tq * Math.max(Tk, 1) * D * 2;
-  if (o.size > 0) {
-    rt.run(
-      'attention_fwd_f32',
-      [o.ptr, lse.ptr, qp, kp, vp, mask, bias?.ptr ?? 0, desc, rt.scratch(slots * slotBytes(D))],
-      slots,
-      work,
-    );
-  }
+  const forward = (path: AttentionPath) => {
+    rt.i32[(desc >>> 2) + DESC.direct] = path === 'direct' ? 1 : 0;
+    const scratch = rt.scratch(slots * slotBytes(D)); // the direct path uses its score tile and row sums only
+    rt.run('attention_fwd_f32', [o.ptr, lse.ptr, qp, kp, vp, mask, bias?.ptr ?? 0, desc, scratch], slots, work);
+  };
+  if (o.size > 0) attentionPath(rt, B, H, Tq, Tk, D, forward);
   if (e.needsGrad(q, k, v, bias)) {
     e.record([o], () => {
       if (o.size === 0) return;
