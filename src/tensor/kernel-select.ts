@@ -259,32 +259,11 @@ export const GEMV_SPLIT: Readonly<Record<Exclude<GemvPath, 'packed'>, { chunk?: 
 const pathPicked = new Map<string, string>();
 const gemvTrials = new WeakMap<Runtime, GemvTrial>();
 const attentionTrials = new WeakMap<Runtime, AttentionTrial>();
+const attentionPinned = new WeakMap<Runtime, AttentionPath>();
 
 /** rt's GEMV trial, unless its engine fixed the rule (`kernels: { gemv: 'fixed' }`). */
 export function gemvTrialOf(rt: Runtime): GemvTrial | undefined {
   return gemvTrials.get(rt);
-}
-
-const attentionPinned = new WeakMap<Runtime, AttentionPath>();
-
-/**
- * Runs the attention's forward by `product(path)` on the path rt's engine pinned, its trial's, or the fixed rule's
- * (`kernels: { attention: 'fixed' }`: direct up to ATTENTION_DIRECT_ROWS query rows).
- */
-export function attentionPath(
-  rt: Runtime,
-  B: number,
-  H: number,
-  Tq: number,
-  Tk: number,
-  D: number,
-  product: (path: AttentionPath) => void,
-): void {
-  const pinned = attentionPinned.get(rt);
-  if (pinned !== undefined) return product(pinned);
-  const trial = attentionTrials.get(rt);
-  if (trial !== undefined) return trial.run(B, H, Tq, Tk, D, product);
-  product(Tq <= ATTENTION_DIRECT_ROWS ? 'direct' : 'packed');
 }
 
 /**
@@ -369,6 +348,7 @@ export class GemvTrial extends PathTrial<GemvPath> {
 export type AttentionPath = 'direct' | 'packed';
 /** Up to this many query rows the direct path runs by the fixed rule (decoding's one row: see AttentionTrial). */
 export const ATTENTION_DIRECT_ROWS = 2;
+const fixedAttentionPath = (Tq: number): AttentionPath => (Tq <= ATTENTION_DIRECT_ROWS ? 'direct' : 'packed');
 /** Up to this many query rows which path runs is timed. */
 export const ATTENTION_TRIAL_ROWS = 8;
 /** Calls under this many flops (4·B·H·Tq·Tk·D) keep the fixed rule: a few µs each. */
@@ -377,9 +357,10 @@ const ATTENTION_TRIAL_FLOPS = 2 ** 20;
 /**
  * Picks, per shape, the path of the attention's forward for a few query rows (AttentionPath). Packing costs a
  * copy of every key tile's Kᵀ and V per block of query rows: decoding's single row uses each packed value once.
- * Measured on Zen 5, one thread, 12 heads of 64 over 1,000 keys: the direct path takes 0.22 ms against the
- * packed path's 0.54 at one query row, 0.39 against 0.59 at two, and loses from four (0.77 against 0.66), where
- * the packed panels serve several rows. Both give the same bits. During decoding the keys grow by one a call, so
+ * Measured on Zen 5, one thread, GPT-2's 12 heads of 64 over a cache of 1,024 keys (bench attention-decode):
+ * the direct path takes 0.50 ms against the packed path's 0.98 at one query row, 0.69 against 1.03 at two, ties
+ * at four and loses at eight (1.82 against 1.63), where the packed panels serve several rows. Both give the same
+ * bits. During decoding the keys grow by one a call, so
  * a shape is the batch, heads, query rows and head dim with the keys rounded up to a power of two, and each call's
  * time is divided by its keys.
  */
@@ -390,8 +371,28 @@ export class AttentionTrial extends PathTrial<AttentionPath> {
 
   /** Runs the forward by `product(path)`: the shape's pick, the fixed rule's path, or the path its trial times next. */
   run(B: number, H: number, Tq: number, Tk: number, D: number, product: (path: AttentionPath) => void): void {
-    const fixed = Tq <= ATTENTION_DIRECT_ROWS ? 'direct' : 'packed';
+    const fixed = fixedAttentionPath(Tq);
     if (Tq > ATTENTION_TRIAL_ROWS || 4 * B * H * Tq * Tk * D < ATTENTION_TRIAL_FLOPS) return product(fixed);
     this.time(`${B}×${H}×${Tq}×${2 ** Math.ceil(Math.log2(Tk))}×${D}`, fixed, product, Tk);
   }
+}
+
+/**
+ * Runs the attention's forward by `product(path)` on the path rt's engine pinned, its trial's, or the fixed rule's
+ * (`kernels: { attention: 'fixed' }`: direct up to ATTENTION_DIRECT_ROWS query rows).
+ */
+export function attentionPath(
+  rt: Runtime,
+  B: number,
+  H: number,
+  Tq: number,
+  Tk: number,
+  D: number,
+  product: (path: AttentionPath) => void,
+): void {
+  const pinned = attentionPinned.get(rt);
+  if (pinned !== undefined) return product(pinned);
+  const trial = attentionTrials.get(rt);
+  if (trial !== undefined) return trial.run(B, H, Tq, Tk, D, product);
+  product(fixedAttentionPath(Tq));
 }
